@@ -1,0 +1,70 @@
+# The two commands the README opens with:
+#   make demo  - bring up the local seed if no cluster is configured, then provision a shoot
+#   make test  - every quality gate and test CI runs
+# Each installs what it needs (venv, pip, apt, Go builds) idempotently.
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
+export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
+export GOTOOLCHAIN ?= local
+export PATH := $(BIN):$(PATH)
+
+.PHONY: venv lint unit integration e2e test demo bench seed-up seed-down seed-status clean
+
+venv: $(STAMP)
+$(STAMP): pyproject.toml
+	@echo "==> [venv] creating $(VENV) and installing the provider with its dev tools (first run: ~2 min)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -q --upgrade pip
+	@$(BIN)/pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+	@echo "==> [venv] ready"
+
+lint: venv
+	@echo "==> [lint] ruff check"
+	@$(BIN)/ruff check .
+	@echo "==> [lint] ruff format --check"
+	@$(BIN)/ruff format --check .
+	@echo "==> [lint] mypy airflow_provider_garden"
+	@$(BIN)/mypy
+	@echo "==> [lint] import-linter"
+	@$(BIN)/lint-imports
+
+unit: venv
+	@echo "==> [unit] pytest tests/unit"
+	@$(BIN)/pytest -q tests/unit
+
+# Integration tests bring the local seed up themselves (session fixture) unless
+# KUBECONFIG / GARDEN_KUBECONFIG points at a cluster.
+integration: venv
+	@echo "==> [integration] pytest tests/integration (against a real cluster)"
+	@$(BIN)/pytest -q tests/integration
+
+e2e: venv
+	@echo "==> [e2e] pytest tests/e2e (real Airflow)"
+	@$(BIN)/pytest -q tests/e2e
+
+test: lint unit integration e2e
+
+seed-up: venv
+	@$(BIN)/garden local-seed up
+seed-down: venv
+	@$(BIN)/garden local-seed down
+seed-status: venv
+	@$(BIN)/garden local-seed status
+
+demo: venv
+	@$(BIN)/python -m airflow_provider_garden.cli.demo
+
+bench: venv
+	@$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) $(AIRFLOW_HOME) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Verbs run inside operator pods by `garden-agent`; no Airflow here."""

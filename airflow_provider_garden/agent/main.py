@@ -1,0 +1,56 @@
+"""`garden-agent`: the verbs operator pods run inside the toolbox image.
+
+Each verb does its I/O, prints human progress to stderr and one JSON result to
+stdout (also written where the operator reads it, see `result.py`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from airflow_provider_garden import __version__
+from airflow_provider_garden.agent.result import emit
+
+Verb = Callable[[argparse.Namespace], dict[str, Any]]
+
+
+def _tool_version(argv: list[str]) -> str | None:
+    if shutil.which(argv[0]) is None:
+        return None
+    out = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=30)
+    return (out.stdout or out.stderr).strip().splitlines()[0] if out.returncode == 0 else None
+
+
+def version(_: argparse.Namespace) -> dict[str, Any]:
+    """Report this agent's version and the tools the image carries."""
+    return {
+        "agent": __version__,
+        "python": sys.version.split()[0],
+        "kubectl": _tool_version(["kubectl", "version", "--client"]),
+        "etcdctl": _tool_version(["etcdctl", "version"]),
+        "etcdutl": _tool_version(["etcdutl", "version"]),
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="garden-agent", description=__doc__)
+    parser.add_argument("--version", action="version", version=__version__)
+    verbs = parser.add_subparsers(dest="verb", required=True)
+    verbs.add_parser("version", help=version.__doc__).set_defaults(run=version)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    run: Verb = args.run
+    print(emit(run(args)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

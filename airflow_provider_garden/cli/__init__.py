@@ -1,0 +1,1 @@
+"""The `garden` command for people."""

@@ -1,0 +1,1 @@
+"""Machine drivers: create, delete and list the machines of a worker pool."""

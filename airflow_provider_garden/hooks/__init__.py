@@ -1,0 +1,1 @@
+"""GardenHook: an Airflow connection turned into a kube/ client."""

@@ -1,0 +1,1 @@
+"""Typed access to Shoots, Leases, Secrets and Nodes on a plain kubernetes ApiClient."""

@@ -1,0 +1,1 @@
+"""Build, image, process and network management of the local seed cluster."""

@@ -1,0 +1,1 @@
+"""Operators: one module per domain, one shared pod-launch path (pod.py)."""

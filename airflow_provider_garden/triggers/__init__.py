@@ -1,0 +1,1 @@
+"""Triggers: asynchronous polling for the deferrable sensors and operators."""
