@@ -7,6 +7,7 @@ container's termination message, which survives the container exiting.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -24,8 +25,7 @@ def emit(result: dict[str, Any]) -> str:
     if XCOM_FILE.parent.is_dir():
         XCOM_FILE.write_text(text)
     if TERMINATION_LOG.parent.is_dir() and len(text.encode()) <= TERMINATION_LIMIT:
-        try:
+        # Not running under a kubelet (a shell run): stdout is enough.
+        with contextlib.suppress(OSError):
             TERMINATION_LOG.write_text(text)
-        except OSError:
-            pass  # not running under a kubelet (a shell run): stdout is enough
     return text
