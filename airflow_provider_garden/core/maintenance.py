@@ -1,0 +1,126 @@
+"""Maintenance windows (``HHMMSS+ZZZZ``) and patch-version update targets.
+
+A window is a daily interval given as two times of day, each with a *fixed* UTC
+offset, as in Gardener. ``220000+0100`` means 21:00 UTC every day of the year: the
+offset is part of the string, so a region that observes daylight saving time sees
+the window move by an hour on its local clock twice a year. That is deliberate and
+predictable; nothing here consults a time-zone database.
+
+Unlike Gardener (whose ``Contains`` includes the end second) the end is exclusive,
+so back-to-back windows never both contain the same instant and an hourly DAG run
+at the end of a window does not start work that is due to stop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+MIN_WINDOW = dt.timedelta(minutes=30)
+MAX_WINDOW = dt.timedelta(hours=6)
+_DAY = dt.timedelta(days=1)
+_TIME = re.compile(
+    r"([01][0-9]|2[0-3])([0-5][0-9])([0-5][0-9])([+-])([01][0-9]|2[0-3])([0-5][0-9])"
+)
+_VERSION = re.compile(r"[0-9]+(\.[0-9]+)+")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MaintenanceWindow:
+    """A daily window: it opens ``begin_utc`` after 00:00 UTC and stays open ``length``."""
+
+    begin_utc: dt.timedelta
+    length: dt.timedelta
+
+    def current(self, at: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
+        """The occurrence [start, end) that contains ``at``, or None."""
+        since_begin = _since_begin(self, at)
+        if since_begin >= self.length:
+            return None
+        start = at.astimezone(dt.UTC) - since_begin
+        return start, start + self.length
+
+    def next_start(self, at: dt.datetime) -> dt.datetime:
+        """The earliest window start at or after ``at`` (in UTC)."""
+        since_begin = _since_begin(self, at)
+        wait = dt.timedelta(0) if since_begin == dt.timedelta(0) else _DAY - since_begin
+        return at.astimezone(dt.UTC) + wait
+
+
+def parse_time(value: str) -> dt.time:
+    """Parse ``HHMMSS+ZZZZ`` into a time of day carrying its fixed UTC offset."""
+    match = _TIME.fullmatch(value)
+    if not match:
+        raise ValueError(f"{value!r} is not HHMMSS+ZZZZ (e.g. 220000+0100)")
+    hour, minute, second, sign, off_h, off_m = match.groups()
+    offset = dt.timedelta(hours=int(off_h), minutes=int(off_m)) * (-1 if sign == "-" else 1)
+    return dt.time(int(hour), int(minute), int(second), tzinfo=dt.timezone(offset))
+
+
+def parse_window(begin: str, end: str) -> MaintenanceWindow:
+    """Parse a window; it must last from 30 minutes to 6 hours and may cross midnight.
+
+    ``begin == end`` would be a 24-hour window and is rejected by the length limit.
+    """
+    begin_utc = _utc_time_of_day(parse_time(begin))
+    length = (_utc_time_of_day(parse_time(end)) - begin_utc) % _DAY or _DAY
+    if not MIN_WINDOW <= length <= MAX_WINDOW:
+        raise ValueError(
+            f"window {begin}-{end} lasts {length}; it must last from {MIN_WINDOW} to {MAX_WINDOW}"
+        )
+    return MaintenanceWindow(begin_utc=begin_utc, length=length)
+
+
+def in_window(window: MaintenanceWindow, at: dt.datetime) -> bool:
+    """Whether ``at`` (timezone-aware) lies in [begin, end) of some day."""
+    return window.current(at) is not None
+
+
+def patch_update_target(current: str, offered: Sequence[str], *, auto_update: bool) -> str | None:
+    """The version to update to, or None to stay.
+
+    With ``auto_update`` the newest offered patch of the same minor (all components
+    but the last equal: ``1.32.x``, or ``1592.x`` for a two-part image version) is
+    the target. A version no longer offered is updated even without ``auto_update``
+    (it is expired); if its minor has no newer patch, like Gardener the target is
+    the newest patch of the next minor.
+    """
+    now = _version(current)
+    versions = sorted({_version(v) for v in offered})
+    if now in versions and not auto_update:
+        return None
+    same_minor = [v for v in versions if v[:-1] == now[:-1] and v > now]
+    if same_minor:
+        return _text(same_minor[-1])
+    if now in versions:
+        return None
+    next_minor = (*now[:-2], now[-2] + 1)
+    candidates = [v for v in versions if v[:-1] == next_minor]
+    return _text(candidates[-1]) if candidates else None
+
+
+def _since_begin(window: MaintenanceWindow, at: dt.datetime) -> dt.timedelta:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"{at!r} has no time zone; pass an aware datetime")
+    utc = at.astimezone(dt.UTC)
+    time_of_day = utc - utc.replace(hour=0, minute=0, second=0, microsecond=0)
+    return (time_of_day - window.begin_utc) % _DAY
+
+
+def _utc_time_of_day(value: dt.time) -> dt.timedelta:
+    local = dt.timedelta(hours=value.hour, minutes=value.minute, seconds=value.second)
+    offset = value.utcoffset()
+    assert offset is not None  # parse_time always sets one
+    return (local - offset) % _DAY
+
+
+def _version(value: str) -> tuple[int, ...]:
+    if not _VERSION.fullmatch(value):
+        raise ValueError(f"{value!r} is not a version like 1.32.3")
+    return tuple(int(part) for part in value.split("."))
+
+
+def _text(version: tuple[int, ...]) -> str:
+    return ".".join(str(part) for part in version)
