@@ -1,0 +1,1 @@
+"""A shoot's control plane in the seed: its Secrets (secrets.py) and manifests (manifests.py)."""

@@ -1,0 +1,71 @@
+"""The kinds this provider reads and writes, and where each lives in the API.
+
+A static table instead of API discovery: discovery costs one request per API
+group on every new client, and the provider only ever touches these kinds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GROUP = "garden.airflow.io"
+VERSION = "v1alpha1"
+SHOOT_API_VERSION = f"{GROUP}/{VERSION}"
+
+
+@dataclass(frozen=True)
+class Resource:
+    api_version: str
+    kind: str
+    plural: str
+    namespaced: bool
+
+    def path(self, namespace: str | None = None, name: str | None = None) -> str:
+        base = "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
+        if self.namespaced:
+            if namespace is None:
+                raise ValueError(f"{self.kind} is namespaced: a namespace is required")
+            base += f"/namespaces/{namespace}"
+        base += f"/{self.plural}"
+        return f"{base}/{name}" if name else base
+
+
+_TABLE = [
+    Resource("v1", "Namespace", "namespaces", namespaced=False),
+    Resource("v1", "Secret", "secrets", namespaced=True),
+    Resource("v1", "ConfigMap", "configmaps", namespaced=True),
+    Resource("v1", "Service", "services", namespaced=True),
+    Resource("v1", "ServiceAccount", "serviceaccounts", namespaced=True),
+    Resource("v1", "Pod", "pods", namespaced=True),
+    Resource("v1", "PersistentVolumeClaim", "persistentvolumeclaims", namespaced=True),
+    Resource("v1", "Node", "nodes", namespaced=False),
+    Resource("apps/v1", "Deployment", "deployments", namespaced=True),
+    Resource("apps/v1", "StatefulSet", "statefulsets", namespaced=True),
+    Resource("apps/v1", "DaemonSet", "daemonsets", namespaced=True),
+    Resource("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", namespaced=True),
+    Resource("coordination.k8s.io/v1", "Lease", "leases", namespaced=True),
+    Resource("rbac.authorization.k8s.io/v1", "Role", "roles", namespaced=True),
+    Resource("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", namespaced=True),
+    Resource("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", namespaced=False),
+    Resource(
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        namespaced=False,
+    ),
+    Resource(
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        namespaced=False,
+    ),
+    Resource(SHOOT_API_VERSION, "Shoot", "shoots", namespaced=True),
+]
+_BY_KIND = {(r.api_version, r.kind): r for r in _TABLE}
+
+
+def resource_for(api_version: str, kind: str) -> Resource:
+    try:
+        return _BY_KIND[(api_version, kind)]
+    except KeyError:
+        raise KeyError(f"{api_version} {kind} is not a kind this provider manages") from None

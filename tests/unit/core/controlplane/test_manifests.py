@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from airflow_provider_garden.core.controlplane import manifests as m
+
+CP = m.ControlPlane(
+    namespace="shoot--team-a--dev",
+    project="team-a",
+    shoot="dev",
+    kubernetes_version="v1.32.13",
+    pods_cidr="100.96.0.0/11",
+    services_cidr="100.64.0.0/13",
+)
+
+
+def test_images_carry_upstream_names_and_the_shoot_version() -> None:
+    assert (
+        m.apiserver(CP)["spec"]["template"]["spec"]["containers"][0]["image"]
+        == "registry.k8s.io/kube-apiserver:v1.32.13"
+    )
+    assert m.scheduler(CP)["spec"]["template"]["spec"]["containers"][0]["image"].endswith(
+        ":v1.32.13"
+    )
+
+
+def test_apiserver_uses_the_shoots_service_range_and_its_etcd() -> None:
+    cmd = m.apiserver(CP)["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert "--service-cluster-ip-range=100.64.0.0/13" in cmd
+    assert "--etcd-servers=https://etcd.shoot--team-a--dev.svc:2379" in cmd
+
+
+def test_etcd_keeps_its_data_on_a_claim() -> None:
+    sts = m.etcd(CP)
+    assert (
+        sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "1Gi"
+    )
+    mounts = sts["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+    assert {"name": "data", "mountPath": "/var/lib/etcd"} in mounts
+
+
+def test_no_secret_material_in_pod_specs() -> None:
+    # credentials come from Secret volumes only, never inline env values
+    for obj in (m.etcd(CP), m.apiserver(CP), m.controller_manager(CP), m.scheduler(CP)):
+        container = obj["spec"]["template"]["spec"]["containers"][0]
+        assert "env" not in container
+        assert all(
+            v["secret"]["defaultMode"] == 0o400 for v in obj["spec"]["template"]["spec"]["volumes"]
+        )
+
+
+def test_shoot_kubernetes_ip_is_first_host_of_service_range() -> None:
+    assert m.shoot_kubernetes_ip("100.64.0.0/13") == "100.64.0.1"
