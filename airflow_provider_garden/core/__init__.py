@@ -1,0 +1,1 @@
+"""Pure logic: imports neither airflow nor kubernetes; plain data in, plain data out."""
