@@ -1,0 +1,93 @@
+"""Talking to the seed's private containerd: images, pod sandboxes, shims.
+
+Always through our own socket, never the machine's /run/containerd/containerd.sock.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tarfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from airflow_provider_garden.localseed.config import Layout
+from airflow_provider_garden.localseed.errors import SeedError
+
+NAMESPACE = "k8s.io"  # the namespace the CRI plugin (and so the kubelet) uses
+
+
+def _ctr(layout: Layout, *args: str, timeout: float = 600) -> str:
+    argv = ["ctr", f"--address={layout.containerd_socket}", f"--namespace={NAMESPACE}", *args]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise SeedError(f"`{' '.join(argv)}` failed: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def image_digests(layout: Layout) -> dict[str, str]:
+    """Image reference -> digest of its manifest (or index), as containerd has them."""
+    out = _ctr(layout, "images", "list")
+    found = {}
+    for line in out.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 3:
+            found[fields[0]] = fields[2]
+    return found
+
+
+def archive_digest(archive: Path) -> str:
+    """Digest of the (first) manifest in an OCI archive's index.json."""
+    with tarfile.open(archive) as tar:
+        member = tar.extractfile("index.json")
+        if member is None:
+            raise SeedError(f"{archive} has no index.json: not an OCI archive")
+        index = json.load(member)
+    return str(index["manifests"][0]["digest"])
+
+
+def import_images(layout: Layout, archives: Iterable[tuple[str, Path]]) -> list[str]:
+    """Import each (ref, archive) whose ref is missing or differs; return the refs imported."""
+    present = image_digests(layout)
+    imported = []
+    for ref, archive in archives:
+        if present.get(ref) == archive_digest(archive):
+            continue
+        _ctr(layout, "images", "import", str(archive))
+        if image_digests(layout).get(ref) is None:
+            raise SeedError(f"importing {archive} did not create image {ref}")
+        imported.append(ref)
+    return imported
+
+
+def remove_all_pods(layout: Layout, crictl: Path) -> str | None:
+    """Stop and remove every pod sandbox through CRI, so CNI DEL frees IPs, veths and rules.
+
+    Returns an error text when crictl failed (containerd may already be gone).
+    """
+    proc = subprocess.run(
+        [
+            str(crictl),
+            f"--runtime-endpoint={layout.runtime_endpoint}",
+            "--timeout=60s",
+            "rmp",
+            "--force",
+            "--all",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return None if proc.returncode == 0 else (proc.stderr or proc.stdout).strip()
+
+
+def shim_pids(layout: Layout) -> list[int]:
+    """PIDs recorded by containerd-shim-runc-v2 processes of our containerd."""
+    pids = []
+    for pid_file in layout.containerd_state.glob("io.containerd.runtime.v2.task/*/*/shim.pid"):
+        try:
+            pids.append(int(pid_file.read_text().strip()))
+        except (OSError, ValueError):
+            continue
+    return pids

@@ -1,0 +1,379 @@
+"""Bring the local seed up, report on it, and take it down without leftovers.
+
+``up`` is idempotent: it builds what is missing, starts only components that are
+not running and healthy, and returns once the node is Ready and the add-ons are
+available. ``down`` stops what ``up`` started, by PID, in dependency order, then
+removes the seed's mounts, bridge and iptables chains; data (etcd, images) stays
+for a fast next ``up`` unless ``purge`` is set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from airflow_provider_garden.localseed import addons, build, config, containerd, network, pki
+from airflow_provider_garden.localseed.components import BinaryPaths, Component, components
+from airflow_provider_garden.localseed.config import NODE_NAME, Layout
+from airflow_provider_garden.localseed.errors import SeedError
+from airflow_provider_garden.localseed.kubectl import Kubectl
+from airflow_provider_garden.localseed.packages import (
+    ensure_debian_packages,
+    require_free_space,
+    require_root,
+)
+from airflow_provider_garden.localseed.paths import SeedPaths
+from airflow_provider_garden.localseed.processes import (
+    ProcessTable,
+    executable_of,
+    listeners,
+    terminate,
+    wait_until,
+)
+from airflow_provider_garden.localseed.progress import step
+
+STATE_GIB = 4  # etcd, unpacked images, pod logs and volumes of a test run
+NODE_READY_TIMEOUT = 120.0
+ADDONS_TIMEOUT = 180.0
+# Stopped first: nothing may recreate pods while sandboxes are being removed.
+_NODE_AND_CONTROLLERS = ("kubelet", "kube-proxy", "kube-scheduler", "kube-controller-manager")
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    pid: int | None
+    running: bool
+    healthy: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Leftovers:
+    """What of the seed exists on the host besides its daemons."""
+
+    processes: list[str] = field(default_factory=list)  # "pid exe" of shims and containers
+    mounts: list[str] = field(default_factory=list)
+    bridge: bool = False
+    veths: list[str] = field(default_factory=list)
+    chains: dict[str, list[str]] = field(default_factory=dict)
+
+    def empty(self) -> bool:
+        return not (self.processes or self.mounts or self.bridge or self.veths or self.chains)
+
+
+@dataclass(frozen=True)
+class Status:
+    components: list[ComponentStatus]
+    leftovers: Leftovers
+    kubeconfig: Path
+
+    @property
+    def running(self) -> list[str]:
+        return [c.name for c in self.components if c.running]
+
+    @property
+    def healthy(self) -> bool:
+        return all(c.healthy for c in self.components)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "components": [asdict(c) for c in self.components],
+            "leftovers": asdict(self.leftovers),
+            "kubeconfig": str(self.kubeconfig),
+            "healthy": self.healthy,
+        }
+
+
+class LocalSeed:
+    """One seed on this machine, rooted at ``paths.state``."""
+
+    def __init__(self, paths: SeedPaths | None = None) -> None:
+        self.paths = paths or SeedPaths.default()
+        self.layout = Layout(self.paths)
+        self.table = ProcessTable(run_dir=self.paths.run, log_dir=self.paths.logs)
+
+    # --- up ------------------------------------------------------------------
+    def up(self) -> Path:
+        """Make the seed run and be healthy; return the admin kubeconfig path."""
+        require_root("the local seed (containers, mounts, iptables)")
+        require_free_space(self.paths.state, STATE_GIB, "the local seed's state")
+        if self._all_healthy():
+            return self.paths.kubeconfig
+        with step("host packages and kernel settings"):
+            ensure_debian_packages(network.HOST_PACKAGES)
+            network.check_kernel()
+            network.ensure_sysctls()
+        bins = build.ensure_binaries(self.paths)
+        images = build.ensure_images(self.paths)
+        self._record_binaries(bins)
+        with step("certificates and configuration"):
+            self._write_files()
+            network.ensure_bridge()
+            network.ensure_rshared(self.layout.kubelet_dir)
+        for component in self._components(bins):
+            self._ensure_running(component)
+            if component.name == "containerd":
+                with step("images into containerd"):
+                    containerd.import_images(self.layout, [(i.ref, i.archive) for i in images])
+        kubectl = Kubectl(binary=bins.kubectl, kubeconfig=self.paths.kubeconfig)
+        with step(f"node {NODE_NAME} Ready"):
+            wait_until(
+                lambda: _node_not_ready(kubectl),
+                timeout=NODE_READY_TIMEOUT,
+                what=f"node {NODE_NAME}",
+                alive=lambda: self._died("kubelet"),
+            )
+        with step("add-ons (CoreDNS, local-path StorageClass)"):
+            addons.apply_addons(kubectl, volumes_dir=self.layout.local_volumes_dir)
+            addons.wait_addons(kubectl, timeout=ADDONS_TIMEOUT)
+        return self.paths.kubeconfig
+
+    def _all_healthy(self) -> bool:
+        """Fast path of a second ``up``: every daemon alive and healthy, add-ons ready."""
+        bins = self._recorded_binaries()
+        if bins is None:
+            return False
+        for component in self._components(bins):
+            if self.table.pid(component.name) is None or component.health() is not None:
+                return False
+        kubectl = Kubectl(binary=bins.kubectl, kubeconfig=self.paths.kubeconfig)
+        return _node_not_ready(kubectl) is None and _addons_ready(kubectl)
+
+    def _write_files(self) -> None:
+        layout = self.layout
+        for directory in (
+            layout.state,
+            layout.config_dir,
+            layout.cni_conf_dir,
+            layout.cni_ipam_dir,
+            layout.kubelet_dir,
+            layout.volume_plugin_dir,
+            layout.pod_logs_dir,
+            layout.local_volumes_dir,
+            layout.etcd_data,
+            layout.containerd_dir,
+        ):
+            directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(layout.etcd_data, 0o700)  # etcd refuses a data dir others can read
+        pki.ensure_pki(layout)
+        files = {
+            layout.containerd_config: config.containerd_config(
+                layout, sandbox_image=build.PAUSE_REF
+            ),
+            layout.cni_conf_dir / "10-garden.conflist": config.cni_conflist(layout),
+            layout.config_dir / "kubelet.json": config.kubelet_config(layout),
+            layout.config_dir / "kube-proxy.json": config.kube_proxy_config(layout),
+        }
+        for path, text in files.items():
+            if not path.exists() or path.read_text() != text:
+                path.write_text(text)
+
+    def _components(self, bins: build.Binaries) -> list[Component]:
+        containerd_bin = shutil.which("containerd")
+        if containerd_bin is None:
+            raise SeedError("containerd is not installed: apt-get install containerd")
+        return components(
+            self.layout,
+            BinaryPaths(
+                containerd=Path(containerd_bin),
+                etcd=bins.etcd,
+                kube_apiserver=bins.kube_apiserver,
+                kube_controller_manager=bins.kube_controller_manager,
+                kube_scheduler=bins.kube_scheduler,
+                kubelet=bins.kubelet,
+                kube_proxy=bins.kube_proxy,
+            ),
+        )
+
+    def _ensure_running(self, component: Component) -> None:
+        name = component.name
+        if self.table.pid(name) is not None:
+            try:
+                wait_until(
+                    component.health,
+                    timeout=component.start_timeout,
+                    what=name,
+                    alive=lambda: self._died(name),
+                )
+                return
+            except SeedError:
+                with step(f"restart unhealthy {name}"):
+                    self.table.stop(name)
+        self._check_ports(component)
+        with step(f"start {name}"):
+            self.table.start(name, component.argv)
+            try:
+                wait_until(
+                    component.health,
+                    timeout=component.start_timeout,
+                    what=name,
+                    alive=lambda: self._died(name),
+                )
+            except SeedError as err:
+                tail = self.table.log_tail(name)
+                raise SeedError(
+                    f"{err}\nlast lines of {self.table.log_file(name)}:\n{tail}"
+                ) from err
+
+    def _died(self, name: str) -> str | None:
+        if self.table.pid(name) is None:
+            return f"{name} exited (see {self.table.log_file(name)})"
+        return None
+
+    def _check_ports(self, component: Component) -> None:
+        for held in listeners(component.ports):
+            raise SeedError(
+                f"port {held.port} needed by {component.name} is in use by PID {held.pid} "
+                f"({held.executable}): stop that process or free the port, then retry"
+            )
+
+    def _record_binaries(self, bins: build.Binaries) -> None:
+        self.paths.run.mkdir(parents=True, exist_ok=True)
+        record = {k: str(v) for k, v in asdict(bins).items()}
+        (self.paths.run / "binaries.json").write_text(json.dumps(record, indent=2) + "\n")
+
+    def _recorded_binaries(self) -> build.Binaries | None:
+        """The binaries the last ``up`` ran, so ``down``/``status`` never trigger a build."""
+        try:
+            record = json.loads((self.paths.run / "binaries.json").read_text())
+            return build.Binaries(**{k: Path(v) for k, v in record.items()})
+        except (OSError, ValueError, TypeError):
+            return None
+
+    # --- status --------------------------------------------------------------
+    def status(self) -> Status:
+        bins = self._recorded_binaries()
+        result = []
+        for component in self._components(bins) if bins else []:
+            pid = self.table.pid(component.name)
+            detail = component.health() if pid is not None else "not running"
+            result.append(
+                ComponentStatus(component.name, pid, pid is not None, detail is None, detail or "")
+            )
+        return Status(
+            components=result, leftovers=self.leftovers(), kubeconfig=self.paths.kubeconfig
+        )
+
+    def leftovers(self) -> Leftovers:
+        return Leftovers(
+            processes=[f"{pid} {executable_of(pid)}" for pid in self._stray_pids()],
+            mounts=network.mounts_under(self.paths.state),
+            bridge=network.bridge_exists(),
+            veths=network.bridge_ports() if network.bridge_exists() else [],
+            chains=network.seed_chains(network.run(["iptables-save"]).stdout),
+        )
+
+    def _stray_pids(self) -> list[int]:
+        """Shims of our containerd and processes still running in its containers."""
+        pids = [p for p in containerd.shim_pids(self.layout) if executable_of(p) is not None]
+        pids += self._runc_container_pids()
+        return pids
+
+    def _runc_container_pids(self) -> list[int]:
+        pids = []
+        for state in self.layout.runc_root.glob("*/*/state.json"):
+            try:
+                pid = int(json.loads(state.read_text())["init_process_pid"])
+            except (OSError, ValueError, KeyError):
+                continue
+            if executable_of(pid) is not None:
+                pids.append(pid)
+        return pids
+
+    # --- down ----------------------------------------------------------------
+    def down(self, *, purge: bool = False) -> Leftovers:
+        """Stop everything the seed started and remove its host state; return what remains."""
+        require_root("stopping the local seed")
+        bins = self._recorded_binaries()
+        with step("stop kubelet, kube-proxy and controllers"):
+            for name in _NODE_AND_CONTROLLERS:
+                self.table.stop(name)
+        if bins is not None and self.table.pid("containerd") is not None:
+            with step("remove pod sandboxes (CNI DEL)"):
+                error = containerd.remove_all_pods(self.layout, bins.crictl)
+                if error:
+                    print(f"    crictl rmp: {error}")
+        if bins is not None:
+            with step("kube-proxy --cleanup"):
+                subprocess.run(
+                    [str(bins.kube_proxy), "--cleanup"],
+                    capture_output=True,
+                    check=False,
+                    timeout=60,
+                )
+        with step("stop containerd and its shims"):
+            self.table.stop("containerd")
+            self._kill_containers()
+            for pid in containerd.shim_pids(self.layout):
+                if (executable_of(pid) or "").endswith("containerd-shim-runc-v2"):
+                    terminate(pid, timeout=10)
+        with step("stop kube-apiserver and etcd"):
+            self.table.stop("kube-apiserver")
+            self.table.stop("etcd")
+        with step("unmount, delete bridge garden0, remove iptables chains"):
+            network.unmount_all(self.paths.state)
+            network.delete_bridge()
+            network.remove_chains(markers=not _other_kube_daemons())
+        if purge:
+            with step(f"purge {self.paths.state}"):
+                if network.mounts_under(self.paths.state):
+                    raise SeedError(
+                        f"not deleting {self.paths.state}: mounts remain under it: "
+                        f"{network.mounts_under(self.paths.state)}"
+                    )
+                shutil.rmtree(self.paths.state, ignore_errors=True)
+        return self.leftovers()
+
+    def _kill_containers(self) -> None:
+        """Containers whose sandboxes CRI could not remove (containerd was dead or stuck)."""
+        for ns_root in self.layout.runc_root.glob("*"):
+            if not ns_root.is_dir():
+                continue
+            for state in ns_root.glob("*/state.json"):
+                subprocess.run(
+                    ["runc", f"--root={ns_root}", "delete", "--force", state.parent.name],
+                    capture_output=True,
+                    check=False,
+                    timeout=30,
+                )
+
+
+def _node_not_ready(kubectl: Kubectl) -> str | None:
+    proc = kubectl.try_run(
+        "get",
+        "node",
+        NODE_NAME,
+        "-o",
+        'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+        timeout=15,
+    )
+    if proc.returncode != 0:
+        return proc.stderr.strip() or "kubectl get node failed"
+    return None if proc.stdout.strip() == "True" else f"Ready={proc.stdout.strip() or 'unknown'}"
+
+
+def _addons_ready(kubectl: Kubectl) -> bool:
+    checks = (
+        ("-n", "kube-system", "get", "deployment", "coredns"),
+        ("-n", addons.LOCAL_PATH_NAMESPACE, "get", "deployment", "local-path-provisioner"),
+    )
+    for args in checks:
+        proc = kubectl.try_run(*args, "-o", "jsonpath={.status.availableReplicas}", timeout=15)
+        if proc.returncode != 0 or proc.stdout.strip() in ("", "0"):
+            return False
+    return kubectl.try_run("get", "storageclass", addons.STORAGE_CLASS, timeout=15).returncode == 0
+
+
+def _other_kube_daemons() -> bool:
+    """Whether a kubelet or kube-proxy not started by us runs (then shared chains stay)."""
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            exe = executable_of(int(proc.name)) or ""
+            if exe.rsplit("/", 1)[-1] in ("kubelet", "kube-proxy"):
+                return True
+    return False
