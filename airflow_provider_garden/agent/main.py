@@ -7,6 +7,7 @@ stdout (also written where the operator reads it, see `result.py`).
 from __future__ import annotations
 
 import argparse
+import logging
 import shutil
 import subprocess
 import sys
@@ -37,15 +38,40 @@ def version(_: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def shoot_reconcile(args: argparse.Namespace) -> dict[str, Any]:
+    """Bring a shoot's control plane to its spec (create or reconcile)."""
+    from airflow_provider_garden.agent import shoot_reconcile as sr
+    from airflow_provider_garden.agent.context import shoot_context
+
+    ctx = shoot_context(args.kubeconfig, args.project, args.name)
+    return sr.reconcile(
+        ctx.kube, ctx.shoots, ctx.shoot, ctx.control_plane, holder=sr.holder_identity()
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="garden-agent", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument(
+        "--kubeconfig", help="seed kubeconfig (default: in-cluster, then $KUBECONFIG)"
+    )
     verbs = parser.add_subparsers(dest="verb", required=True)
     verbs.add_parser("version", help=version.__doc__).set_defaults(run=version)
+
+    shoot = verbs.add_parser("shoot", help="shoot control planes").add_subparsers(
+        dest="shoot_verb", required=True
+    )
+    reconcile = shoot.add_parser("reconcile", help=shoot_reconcile.__doc__)
+    reconcile.add_argument("--project", required=True)
+    reconcile.add_argument("--name", required=True)
+    reconcile.set_defaults(run=shoot_reconcile)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
+    )
     args = build_parser().parse_args(argv)
     run: Verb = args.run
     print(emit(run(args)))

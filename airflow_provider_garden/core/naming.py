@@ -1,0 +1,23 @@
+"""Names derived from a shoot's project and name, in one place (Gardener's scheme)."""
+
+from __future__ import annotations
+
+
+def project_namespace(project: str) -> str:
+    """Seed namespace holding a project's Shoot resources and kubeconfig Secrets."""
+    return f"garden-{project}"
+
+
+def controlplane_namespace(project: str, name: str) -> str:
+    """Seed namespace running the shoot's control-plane pods."""
+    return f"shoot--{project}--{name}"
+
+
+def kubeconfig_secret(name: str) -> str:
+    """Secret (in the project namespace) with the shoot's admin kubeconfig."""
+    return f"{name}.kubeconfig"
+
+
+def operation_lease(name: str) -> str:
+    """Lease (in the project namespace) serialising operations on one shoot."""
+    return f"{name}.operation"
