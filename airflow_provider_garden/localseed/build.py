@@ -1,0 +1,252 @@
+"""Everything the local seed runs, built here and cached: binaries and images.
+
+Two entry points for the runtime side: `ensure_binaries` and `ensure_images`.
+Both are idempotent; warm, they only compare stored input keys. Concurrent
+callers (two terminals, parallel test sessions) serialise on a lock file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from airflow_provider_garden import __version__
+from airflow_provider_garden.localseed import versions
+from airflow_provider_garden.localseed.errors import SeedError
+from airflow_provider_garden.localseed.gobuild import (
+    GoBuildSpec,
+    GoTool,
+    binaries_of,
+    ensure_go_build,
+    is_built,
+)
+from airflow_provider_garden.localseed.images import (
+    DEBIAN_REF,
+    IMAGE_BUILD_PACKAGES,
+    ImageArchive,
+    ImageSpec,
+    docker_dir,
+    ensure_debian_base,
+    ensure_image,
+)
+from airflow_provider_garden.localseed.packages import (
+    ensure_debian_packages,
+    ensure_etcd,
+    etcd_binaries,
+    etcd_is_installed,
+    require_root,
+)
+from airflow_provider_garden.localseed.paths import SeedPaths
+
+__all__ = ["Binaries", "ImageArchive", "ensure_binaries", "ensure_images", "image_refs"]
+
+KUBE_VERSION_PACKAGES = ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
+CONTROL_PLANE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+NODE = ("kubelet", "kube-proxy", "kubectl")
+
+PAUSE_REF = f"registry.k8s.io/pause:{versions.PAUSE}"
+ETCD_REF = f"registry.k8s.io/etcd:{versions.ETCD}-0"
+COREDNS_REF = f"registry.k8s.io/coredns/coredns:{versions.COREDNS}"
+PROVISIONER_REF = f"docker.io/rancher/local-path-provisioner:{versions.LOCAL_PATH_PROVISIONER}"
+TOOLBOX_REF = f"localhost/garden/toolbox:{__version__}"
+# The provisioner's helper pods (mkdir/rm of volume directories) run this image.
+PROVISIONER_HELPER_REF = DEBIAN_REF
+
+
+@dataclass(frozen=True, kw_only=True)
+class Binaries:
+    """Absolute paths of the executables the seed runs."""
+
+    kube_apiserver: Path
+    kube_controller_manager: Path
+    kube_scheduler: Path
+    kubelet: Path
+    kube_proxy: Path
+    kubectl: Path
+    etcd: Path
+    etcdctl: Path
+    etcdutl: Path
+    crictl: Path
+
+
+def kubernetes_spec(version: str, programs: Collection[str]) -> GoBuildSpec:
+    major_minor_patch = version.removeprefix("v1.")
+    return GoBuildSpec(
+        name=f"kubernetes-{version}" + ("" if set(NODE) <= set(programs) else "-control-plane"),
+        module="k8s.io/kubernetes",
+        version=version,
+        packages=tuple(f"k8s.io/kubernetes/cmd/{p}" for p in programs),
+        staging_version=f"v0.{major_minor_patch}",
+        kube_version_packages=KUBE_VERSION_PACKAGES,
+    )
+
+
+SEED_KUBERNETES = kubernetes_spec(versions.KUBERNETES, CONTROL_PLANE + NODE)
+CRICTL = GoBuildSpec(
+    name=f"crictl-{versions.CRICTL}",
+    module="sigs.k8s.io/cri-tools",
+    version=versions.CRICTL,
+    packages=("sigs.k8s.io/cri-tools/cmd/crictl",),
+    extra_x=(("sigs.k8s.io/cri-tools/pkg/version.Version", versions.CRICTL),),
+)
+COREDNS = GoBuildSpec(
+    name=f"coredns-{versions.COREDNS}",
+    module="github.com/coredns/coredns",
+    version=versions.COREDNS,
+    packages=("github.com/coredns/coredns",),
+)
+PROVISIONER = GoBuildSpec(
+    name=f"local-path-provisioner-{versions.LOCAL_PATH_PROVISIONER}",
+    module="github.com/rancher/local-path-provisioner",
+    version=versions.LOCAL_PATH_PROVISIONER,
+    packages=("github.com/rancher/local-path-provisioner",),
+    extra_x=(("main.VERSION", versions.LOCAL_PATH_PROVISIONER),),
+)
+
+
+def control_plane_spec(version: str) -> GoBuildSpec:
+    """The seed's own build already holds its version's control plane."""
+    if version == versions.KUBERNETES:
+        return SEED_KUBERNETES
+    return kubernetes_spec(version, CONTROL_PLANE)
+
+
+@contextmanager
+def _build_lock(paths: SeedPaths) -> Iterator[None]:
+    paths.cache.mkdir(parents=True, exist_ok=True)
+    with (paths.cache / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _go_binaries(paths: SeedPaths, spec: GoBuildSpec) -> dict[str, Path]:
+    if not is_built(spec, paths.bin):
+        ensure_go_build(spec, go=GoTool.find(), work_root=paths.gobuild, bin_root=paths.bin)
+    return binaries_of(spec, paths.bin)
+
+
+def ensure_binaries(paths: SeedPaths) -> Binaries:
+    """Build (or find cached) every executable the seed runs on the host."""
+    specs = (SEED_KUBERNETES, CRICTL)
+    if not (all(is_built(s, paths.bin) for s in specs) and etcd_is_installed(paths)):
+        with _build_lock(paths):
+            for spec in specs:
+                _go_binaries(paths, spec)
+            ensure_etcd(paths)
+    kube = binaries_of(SEED_KUBERNETES, paths.bin)
+    etcd = etcd_binaries(paths)
+    return Binaries(
+        kube_apiserver=kube["kube-apiserver"],
+        kube_controller_manager=kube["kube-controller-manager"],
+        kube_scheduler=kube["kube-scheduler"],
+        kubelet=kube["kubelet"],
+        kube_proxy=kube["kube-proxy"],
+        kubectl=kube["kubectl"],
+        etcd=etcd.etcd,
+        etcdctl=etcd.etcdctl,
+        etcdutl=etcd.etcdutl,
+        crictl=binaries_of(CRICTL, paths.bin)["crictl"],
+    )
+
+
+def _image_plans(paths: SeedPaths) -> dict[str, Callable[[], ImageSpec]]:
+    """Each image's spec, made on demand: making it builds the binaries it needs."""
+    seed = docker_dir() / "seed"
+
+    def binary(name: str, spec: GoBuildSpec) -> tuple[str, Path]:
+        return name, _go_binaries(paths, spec)[name]
+
+    def toolbox() -> ImageSpec:
+        etcd = ensure_etcd(paths)
+        repo = docker_dir().parent
+        return ImageSpec(
+            ref=TOOLBOX_REF,
+            dockerfile_dir=docker_dir() / "toolbox",
+            context=(
+                ("bin/kubectl", _go_binaries(paths, SEED_KUBERNETES)["kubectl"]),
+                ("bin/etcdctl", etcd.etcdctl),
+                ("bin/etcdutl", etcd.etcdutl),
+                ("pyproject.toml", repo / "pyproject.toml"),
+                ("README.md", repo / "README.md"),
+                ("airflow_provider_garden", repo / "airflow_provider_garden"),
+            ),
+            needs_pypi=True,
+        )
+
+    def etcd() -> ImageSpec:
+        bins = ensure_etcd(paths)
+        files = (bins.etcd, bins.etcdctl, bins.etcdutl)
+        return ImageSpec(
+            ref=ETCD_REF,
+            dockerfile_dir=seed / "etcd",
+            context=tuple((f.name, f) for f in files),
+        )
+
+    plans: dict[str, Callable[[], ImageSpec]] = {
+        PAUSE_REF: lambda: ImageSpec(ref=PAUSE_REF, dockerfile_dir=seed / "pause"),
+        ETCD_REF: etcd,
+        COREDNS_REF: lambda: ImageSpec(
+            ref=COREDNS_REF,
+            dockerfile_dir=seed / "coredns",
+            context=(binary("coredns", COREDNS),),
+        ),
+        PROVISIONER_REF: lambda: ImageSpec(
+            ref=PROVISIONER_REF,
+            dockerfile_dir=seed / "local-path-provisioner",
+            context=(binary("local-path-provisioner", PROVISIONER),),
+        ),
+    }
+    for version in versions.SHOOT_KUBERNETES_VERSIONS:
+        for program in CONTROL_PLANE:
+            ref = f"registry.k8s.io/{program}:{version}"
+            plans[ref] = _control_plane_plan(paths, ref, program, version, seed, binary)
+    plans[TOOLBOX_REF] = toolbox
+    return plans
+
+
+def _control_plane_plan(
+    paths: SeedPaths,
+    ref: str,
+    program: str,
+    version: str,
+    seed: Path,
+    binary: Callable[[str, GoBuildSpec], tuple[str, Path]],
+) -> Callable[[], ImageSpec]:
+    def plan() -> ImageSpec:
+        return ImageSpec(
+            ref=ref,
+            dockerfile_dir=seed / program,
+            context=(binary(program, control_plane_spec(version)),),
+        )
+
+    return plan
+
+
+def image_refs() -> list[str]:
+    """Every image the seed provides, the Debian base first (the others build on it)."""
+    return [DEBIAN_REF, *_image_plans(SeedPaths.default())]
+
+
+def ensure_images(paths: SeedPaths, *, only: Collection[str] | None = None) -> list[ImageArchive]:
+    """Build (or find cached) the seed's images as OCI archives, in `image_refs` order.
+
+    :param only: image references to return; all when None. The Debian base is
+        always built because every other image starts from it.
+    """
+    plans = _image_plans(paths)
+    wanted = [DEBIAN_REF, *plans] if only is None else list(only)
+    unknown = [ref for ref in wanted if ref != DEBIAN_REF and ref not in plans]
+    if unknown:
+        raise SeedError(f"unknown image(s) {', '.join(unknown)}; known: {', '.join(plans)}")
+    require_root("building images with podman")
+    with _build_lock(paths):
+        ensure_debian_packages(IMAGE_BUILD_PACKAGES)
+        base = ensure_debian_base(paths)
+        archives = [base] if DEBIAN_REF in wanted else []
+        for ref, plan in plans.items():
+            if ref in wanted:
+                archives.append(ensure_image(plan(), base=base, paths=paths))
+    return archives

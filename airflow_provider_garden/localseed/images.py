@@ -1,0 +1,230 @@
+"""Container images of the seed: Dockerfiles under docker/, built with podman.
+
+No registry is reachable, so every image starts from a Debian base made here
+with mmdebstrap and is saved as an OCI archive for `ctr images import`. Each
+image is keyed by a hash of its inputs (Dockerfile directory, staged files,
+base image); an archive whose key matches is reused without running podman.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from airflow_provider_garden.localseed.errors import SeedError
+from airflow_provider_garden.localseed.packages import DEBIAN_MIRROR, require_free_space
+from airflow_provider_garden.localseed.paths import SeedPaths
+from airflow_provider_garden.localseed.progress import step
+
+DEBIAN_REF = "localhost/garden/debian:bookworm"
+IMAGE_BUILD_PACKAGES = ("podman", "mmdebstrap")
+# Dockerfiles start `FROM ${BASE_IMAGE}` (default debian:bookworm-slim for people
+# building with Docker); here it is the mmdebstrap base.
+BASE_IMAGE_ARG = "BASE_IMAGE"
+HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+# `podman run` (and RUN steps) fail here without these: CAP_SYS_RESOURCE is missing,
+# so the default rlimits cannot be raised.
+_ULIMITS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096")
+_BASE_ARGV = ("mmdebstrap", "--variant=minbase", "--format=tar", "bookworm")
+IMAGES_GIB = 6
+_SKIP = ("__pycache__", ".pyc", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".egg-info")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageArchive:
+    """An OCI archive of one image: `ctr -n k8s.io images import <archive>`."""
+
+    ref: str
+    archive: Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageSpec:
+    ref: str
+    dockerfile_dir: Path  # holds the Dockerfile and the files it copies
+    context: tuple[tuple[str, Path], ...] = ()  # staged into the context: name -> file or dir
+    needs_pypi: bool = False  # a RUN step installs from PyPI over HTTPS
+
+
+def docker_dir() -> Path:
+    found = Path(__file__).resolve().parents[2] / "docker"
+    if not found.is_dir():
+        raise SeedError(f"{found} is missing: build the seed's images from a checkout")
+    return found
+
+
+def _slug(ref: str) -> str:
+    return ref.replace("/", "_").replace(":", "_")
+
+
+def _skipped(path: Path) -> bool:
+    return any(path.name.endswith(s) for s in _SKIP)
+
+
+def _files(root: Path) -> Iterator[tuple[str, Path]]:
+    """Files under `root` (or `root` itself) with stable relative names."""
+    if root.is_file():
+        yield "", root
+        return
+    for current, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not _skipped(Path(d)))
+        for name in sorted(files):
+            path = Path(current) / name
+            if not _skipped(path):
+                yield str(path.relative_to(root)), path
+
+
+def input_key(spec: ImageSpec, base_key: str) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps([spec.ref, base_key, spec.needs_pypi]).encode())
+    for name, root in (("Dockerfile-dir", spec.dockerfile_dir), *spec.context):
+        for rel, path in _files(root):
+            digest.update(f"\0{name}/{rel}\0{os.stat(path).st_mode & 0o111}\0".encode())
+            with path.open("rb") as f:
+                digest.update(hashlib.file_digest(f, "sha256").digest())
+    return digest.hexdigest()
+
+
+class _Store:
+    """Archive and stamp of one image in the cache."""
+
+    def __init__(self, paths: SeedPaths, ref: str) -> None:
+        self.ref = ref
+        self.archive = paths.images / f"{_slug(ref)}.oci.tar"
+        self.stamp = paths.images / f"{_slug(ref)}.json"
+        self.log = paths.images / "logs" / f"{_slug(ref)}.log"
+
+    def cached_key(self) -> str | None:
+        if not (self.stamp.exists() and self.archive.exists()):
+            return None
+        return str(json.loads(self.stamp.read_text())["key"])
+
+    def previous_image_id(self) -> str | None:
+        if not self.stamp.exists():
+            return None
+        image_id = json.loads(self.stamp.read_text()).get("image_id")
+        return str(image_id) if image_id else None
+
+    def save(self, *, key: str, seconds: float) -> ImageArchive:
+        partial = self.archive.with_suffix(".partial")
+        partial.unlink(missing_ok=True)
+        _podman(["save", "--format", "oci-archive", "-o", str(partial), self.ref])
+        os.replace(partial, self.archive)
+        image_id = _podman(["image", "inspect", "--format", "{{.Id}}", self.ref]).strip()
+        record = {
+            "key": key,
+            "ref": self.ref,
+            "image_id": image_id,
+            "build_seconds": round(seconds, 1),
+            "archive_bytes": self.archive.stat().st_size,
+        }
+        self.stamp.write_text(json.dumps(record, indent=2) + "\n")
+        return ImageArchive(ref=self.ref, archive=self.archive)
+
+
+def _podman(args: list[str], *, log: Path | None = None) -> str:
+    argv = ["podman", *args]
+    out = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(out.stdout + out.stderr)
+    if out.returncode != 0:
+        tail = "\n".join((out.stderr or out.stdout).strip().splitlines()[-30:])
+        where = f" (full log: {log})" if log else ""
+        hint = " (disk full?)" if "no space left" in tail.lower() else ""
+        raise SeedError(f"`{' '.join(argv[:3])} ...` failed{hint}{where}:\n{tail}")
+    return out.stdout
+
+
+def _ensure_loaded(archive: ImageArchive) -> None:
+    """podman's storage may have been reset while the archive survived."""
+    exists = subprocess.run(["podman", "image", "exists", archive.ref], check=False)
+    if exists.returncode != 0:
+        loaded = _podman(["load", "--input", str(archive.archive)]).split()[-1]
+        _podman(["tag", loaded, archive.ref])
+
+
+def base_key() -> str:
+    return hashlib.sha256(json.dumps([*_BASE_ARGV, DEBIAN_MIRROR]).encode()).hexdigest()
+
+
+def ensure_debian_base(paths: SeedPaths) -> ImageArchive:
+    """`localhost/garden/debian:bookworm`: Debian minbase, the parent of the other images."""
+    store = _Store(paths, DEBIAN_REF)
+    key = base_key()
+    if store.cached_key() == key:
+        archive = ImageArchive(ref=DEBIAN_REF, archive=store.archive)
+        _ensure_loaded(archive)
+        return archive
+    require_free_space(paths.images, IMAGES_GIB, "building the seed's images")
+    paths.images.mkdir(parents=True, exist_ok=True)
+    with step(f"image {DEBIAN_REF} (mmdebstrap)"), tempfile.TemporaryDirectory() as tmp:
+        start = time.monotonic()
+        rootfs = Path(tmp) / "rootfs.tar"
+        out = subprocess.run(
+            [*_BASE_ARGV, str(rootfs), DEBIAN_MIRROR], capture_output=True, text=True, check=False
+        )
+        if out.returncode != 0:
+            tail = "\n".join(out.stderr.strip().splitlines()[-20:])
+            raise SeedError(f"mmdebstrap failed:\n{tail}")
+        _podman(["import", "--change", 'CMD ["bash"]', str(rootfs), DEBIAN_REF])
+        return store.save(key=key, seconds=time.monotonic() - start)
+
+
+def _stage_context(spec: ImageSpec, context: Path) -> None:
+    shutil.rmtree(context, ignore_errors=True)
+    shutil.copytree(spec.dockerfile_dir, context)
+    for name, source in spec.context:
+        target = context / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(
+                source, target, ignore=lambda _d, names: [n for n in names if _skipped(Path(n))]
+            )
+        else:
+            shutil.copy2(source, target)
+
+
+def _pypi_volumes(paths: SeedPaths) -> list[str]:
+    """Trust the host's CA bundle inside RUN steps for this build only: the network's
+    TLS chain is signed by a CA only the host trusts, and the Dockerfile stays as
+    a user with ordinary network access builds it."""
+    pip_conf = paths.images / "pip.conf"
+    pip_conf.write_text("[global]\ncert = /run/garden/host-ca.crt\n")
+    return [
+        "--volume",
+        f"{HOST_CA}:/run/garden/host-ca.crt:ro",
+        "--volume",
+        f"{pip_conf}:/etc/pip.conf:ro",
+    ]
+
+
+def ensure_image(spec: ImageSpec, *, base: ImageArchive, paths: SeedPaths) -> ImageArchive:
+    store = _Store(paths, spec.ref)
+    key = input_key(spec, base_key())
+    if store.cached_key() == key:
+        return ImageArchive(ref=spec.ref, archive=store.archive)
+    require_free_space(paths.images, IMAGES_GIB, "building the seed's images")
+    context = paths.images / "context" / _slug(spec.ref)
+    with step(f"image {spec.ref} (podman build)"):
+        start = time.monotonic()
+        _stage_context(spec, context)
+        args = ["build", "--network=host", "--pull=never", *_ULIMITS]
+        args += ["--build-arg", f"{BASE_IMAGE_ARG}={base.ref}", "--tag", spec.ref]
+        if spec.needs_pypi:
+            args += _pypi_volumes(paths)
+        _podman([*args, "--file", str(context / "Dockerfile"), str(context)], log=store.log)
+        previous = store.previous_image_id()
+        archive = store.save(key=key, seconds=time.monotonic() - start)
+    if previous and previous != store.previous_image_id():
+        # The replaced image is untagged now; drop it so rebuilds do not pile up.
+        subprocess.run(["podman", "rmi", previous], capture_output=True, check=False)
+    return archive

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_garden.localseed.errors import SeedError
+from airflow_provider_garden.localseed.packages import pick_debian_version, require_free_space
+
+
+@pytest.mark.parametrize(
+    ("available", "expected"),
+    [
+        (["3.5.16-4", "3.5.16-3"], "3.5.16-4"),  # apt lists the newest first
+        (["3.5.21-1", "3.5.16-4"], "3.5.16-4"),
+        (["1:3.5.16-1"], "1:3.5.16-1"),  # an epoch does not hide the upstream version
+        (["3.5.160-1", "3.4.23-1"], None),
+        ([], None),
+    ],
+)
+def test_pick_debian_version(available: list[str], expected: str | None) -> None:
+    assert pick_debian_version(available, "3.5.16") == expected
+
+
+def test_require_free_space_names_the_path_and_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(SeedError, match=r"needs 1000000 GiB free under .*/not/yet") as err:
+        require_free_space(tmp_path / "not" / "yet", 1_000_000, "building x")
+    assert "GARDEN_SEED_CACHE" in str(err.value)
+
+
+def test_require_free_space_passes_when_there_is_room(tmp_path: Path) -> None:
+    require_free_space(tmp_path, 0.001, "building x")
