@@ -1,0 +1,78 @@
+"""The Shoot resource as a camelCase dict: the inverse of ``parse_shoot``.
+
+Used to build the resource from DAG Params and to write defaults back explicitly.
+"""
+
+from __future__ import annotations
+
+from .shoot_spec import ShootSpec
+
+
+def spec_to_dict(spec: ShootSpec) -> dict[str, object]:
+    """The camelCase ``spec`` section for ``spec`` (defaults made explicit)."""
+    out: dict[str, object] = {
+        "kubernetes": {"version": spec.kubernetes_version},
+        "networking": {
+            "pods": spec.networking.pods,
+            "services": spec.networking.services,
+            **({"nodes": spec.networking.nodes} if spec.networking.nodes else {}),
+        },
+        "workers": [
+            {
+                "name": w.name,
+                "machine": {
+                    "type": w.machine_type,
+                    "image": {"name": w.image.name, "version": w.image.version},
+                },
+                "minimum": w.minimum,
+                "maximum": w.maximum,
+                "maxSurge": w.max_surge,
+                "maxUnavailable": w.max_unavailable,
+            }
+            for w in spec.workers
+        ],
+        "maintenance": {
+            "timeWindow": {"begin": spec.maintenance.begin, "end": spec.maintenance.end},
+            "autoUpdate": {
+                "kubernetesVersion": spec.maintenance.auto_update_kubernetes,
+                "machineImageVersion": spec.maintenance.auto_update_machine_image,
+            },
+        },
+    }
+    if spec.addons:
+        git = spec.addons.git
+        out["addons"] = {
+            "kustomize": {"path": spec.addons.path}
+            if git is None
+            else {"git": {"url": git.url, "ref": git.ref, "path": git.path}}
+        }
+    if spec.backup:
+        store = spec.backup.store
+        out["backup"] = {
+            "store": {
+                "kind": str(store.kind),
+                "prefix": store.prefix,
+                **({"bucket": store.bucket} if store.bucket else {}),
+                **({"secretRef": {"name": store.secret_name}} if store.secret_name else {}),
+            },
+            "schedule": spec.backup.schedule,
+            "retention": {
+                "policy": str(spec.backup.policy),
+                **(
+                    {"maxBackups": spec.backup.max_backups}
+                    if spec.backup.max_backups is not None
+                    else {}
+                ),
+            },
+        }
+    return out
+
+
+def to_resource(spec: ShootSpec, *, api_version: str) -> dict[str, object]:
+    """A complete Shoot resource for ``spec`` (``api_version`` is the CRD's group/version)."""
+    return {
+        "apiVersion": api_version,
+        "kind": "Shoot",
+        "metadata": {"name": spec.name, "namespace": spec.project_namespace},
+        "spec": spec_to_dict(spec),
+    }

@@ -1,0 +1,348 @@
+"""The Shoot spec model and its parser from the custom resource's camelCase dict.
+
+Layout of the resource (field names follow Gardener's Shoot where one exists)::
+
+    metadata: {name: dev, namespace: garden-team-a}       # project = team-a
+    spec:
+      kubernetes: {version: 1.32.3}
+      networking: {pods: 100.96.0.0/11, services: 100.64.0.0/13, nodes: 10.250.0.0/16}
+      workers:
+      - name: pool-a
+        machine: {type: local, image: {name: gardenlinux, version: "1592.2"}}
+        minimum: 1
+        maximum: 3
+        maxSurge: 1            # int or "25%"
+        maxUnavailable: 0
+      maintenance:
+        timeWindow: {begin: 220000+0100, end: 230000+0100}
+        autoUpdate: {kubernetesVersion: true, machineImageVersion: true}
+      addons:
+        kustomize: {path: overlays/dev}                 # or {git: {url, ref, path}}
+      backup:
+        store: {kind: s3, bucket: etcd-backups, prefix: team-a/dev, secretRef: {name: s3}}
+        schedule: "0 * * * *"
+        retention: {policy: Exponential}               # or {policy: LimitBased, maxBackups: 7}
+
+``parse_shoot`` checks shapes and types (and rejects unknown fields, which are
+usually typos); :mod:`.validation` checks the rules between values.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from . import intstr, naming
+from .spec_fields import FieldReader, SpecError
+
+PROJECT_NAMESPACE_PREFIX = naming.project_namespace("")
+# Gardener's defaults for shoot networks: far from typical 10.x seed and node ranges.
+DEFAULT_PODS_CIDR = "100.96.0.0/11"
+DEFAULT_SERVICES_CIDR = "100.64.0.0/13"
+DEFAULT_BACKUP_SCHEDULE = "0 * * * *"
+DEFAULT_MAX_BACKUPS = 7
+
+
+class SnapstoreKind(enum.StrEnum):
+    LOCAL = "local"
+    S3 = "s3"
+
+
+class RetentionPolicy(enum.StrEnum):
+    EXPONENTIAL = "Exponential"
+    LIMIT_BASED = "LimitBased"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MachineImage:
+    name: str
+    version: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Worker:
+    name: str
+    machine_type: str
+    image: MachineImage
+    minimum: int
+    maximum: int
+    max_surge: intstr.IntOrPercent = 1
+    max_unavailable: intstr.IntOrPercent = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Networking:
+    pods: str = DEFAULT_PODS_CIDR
+    services: str = DEFAULT_SERVICES_CIDR
+    nodes: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Maintenance:
+    begin: str
+    end: str
+    # Gardener defaults both to true: patch updates are what keeps clusters secure.
+    auto_update_kubernetes: bool = True
+    auto_update_machine_image: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class GitSource:
+    url: str
+    ref: str
+    path: str = "."
+
+
+@dataclass(frozen=True, kw_only=True)
+class Addons:
+    """A kustomization: a ``path`` in the DAG bundle or a directory in a ``git`` repo."""
+
+    path: str | None = None
+    git: GitSource | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SnapstoreRef:
+    kind: SnapstoreKind
+    prefix: str
+    bucket: str | None = None
+    secret_name: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Backup:
+    store: SnapstoreRef
+    schedule: str = DEFAULT_BACKUP_SCHEDULE
+    policy: RetentionPolicy = RetentionPolicy.EXPONENTIAL
+    max_backups: int | None = None
+
+    @property
+    def keep_last(self) -> int:
+        """How many full snapshots the LimitBased policy keeps."""
+        return DEFAULT_MAX_BACKUPS if self.max_backups is None else self.max_backups
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShootSpec:
+    project: str
+    name: str
+    kubernetes_version: str
+    workers: tuple[Worker, ...] = ()
+    networking: Networking = Networking()
+    maintenance: Maintenance
+    addons: Addons | None = None
+    backup: Backup | None = None
+
+    @property
+    def namespace(self) -> str:
+        """The seed namespace holding the control plane."""
+        return naming.controlplane_namespace(self.project, self.name)
+
+    @property
+    def project_namespace(self) -> str:
+        """Where the Shoot resource and its kubeconfig Secret live."""
+        return naming.project_namespace(self.project)
+
+
+def default_window(project: str, name: str) -> tuple[str, str]:
+    """A one-hour window whose hour comes from the shoot's identity.
+
+    Gardener picks a random window so that a fleet is not updated all at once; a
+    hash spreads shoots the same way but gives the same answer on every parse.
+    """
+    hour = hashlib.sha256(f"{project}/{name}".encode()).digest()[0] % 24
+    return f"{hour:02d}0000+0000", f"{(hour + 1) % 24:02d}0000+0000"
+
+
+def parse_shoot(obj: Mapping[str, object]) -> ShootSpec:
+    """Read a Shoot resource (``metadata`` + ``spec``); raise SpecError listing every problem."""
+    r = FieldReader()
+    root = r.object_at(obj, "", allowed=("apiVersion", "kind", "metadata", "spec", "status")) or {}
+    if root.get("kind", "Shoot") != "Shoot":
+        r.fail("kind", f"must be Shoot, got {root.get('kind')!r}")
+    meta = _loose(r, root, "metadata")
+    name = r.string(meta, "name", "metadata")
+    namespace = r.string(meta, "namespace", "metadata")
+    project = namespace.removeprefix(PROJECT_NAMESPACE_PREFIX)
+    if namespace and not namespace.startswith(PROJECT_NAMESPACE_PREFIX):
+        r.fail(
+            "metadata.namespace", f"must be {PROJECT_NAMESPACE_PREFIX}<project>, got {namespace!r}"
+        )
+    spec = r.mapping(root, "spec", "", allowed=_SPEC_FIELDS) or {}
+    if "spec" not in root:
+        r.fail("spec", "required")
+    kubernetes = r.mapping(spec, "kubernetes", "spec", allowed=("version",))
+    version = r.string(kubernetes, "version", "spec.kubernetes")
+    workers = tuple(_worker(r, path, item) for path, item in r.items(spec, "workers", "spec"))
+    net = r.mapping(spec, "networking", "spec", allowed=("pods", "services", "nodes"))
+    networking = Networking(
+        pods=r.string(net, "pods", "spec.networking", DEFAULT_PODS_CIDR),
+        services=r.string(net, "services", "spec.networking", DEFAULT_SERVICES_CIDR),
+        nodes=r.optional(net, "nodes", "spec.networking", str, "a string"),
+    )
+    result = ShootSpec(
+        project=project,
+        name=name,
+        kubernetes_version=version,
+        workers=workers,
+        networking=networking,
+        maintenance=_maintenance(r, spec, project, name),
+        addons=_addons(r, spec),
+        backup=_backup(r, spec, project, name),
+    )
+    if r.errors:
+        raise SpecError(f"Shoot {namespace or '?'}/{name or '?'}", r.errors)
+    return result
+
+
+_SPEC_FIELDS = ("kubernetes", "networking", "workers", "maintenance", "addons", "backup")
+
+
+def _loose(r: FieldReader, parent: Mapping[str, object], key: str) -> Mapping[str, object]:
+    """An object whose other keys (labels, uid, ...) are none of our business."""
+    value = parent.get(key)
+    if not isinstance(value, Mapping):
+        r.fail(key, "required" if value is None else "must be an object")
+        return {}
+    return value
+
+
+def _worker(r: FieldReader, path: str, item: object) -> Worker:
+    allowed = ("name", "machine", "minimum", "maximum", "maxSurge", "maxUnavailable")
+    w = r.object_at(item, path, allowed=allowed) or {}
+    machine = r.mapping(w, "machine", path, allowed=("type", "image"))
+    if machine is None:
+        r.fail(f"{path}.machine", "required")
+    image = r.mapping(machine or {}, "image", f"{path}.machine", allowed=("name", "version"))
+    return Worker(
+        name=r.string(w, "name", path),
+        machine_type=r.string(machine, "type", f"{path}.machine"),
+        image=MachineImage(
+            name=r.string(image, "name", f"{path}.machine.image"),
+            version=r.string(image, "version", f"{path}.machine.image"),
+        ),
+        minimum=r.integer(w, "minimum", path),
+        maximum=r.integer(w, "maximum", path),
+        max_surge=_int_or_percent(r, w, "maxSurge", path, default=1),
+        max_unavailable=_int_or_percent(r, w, "maxUnavailable", path, default=0),
+    )
+
+
+def _int_or_percent(
+    r: FieldReader, parent: Mapping[str, object], key: str, path: str, *, default: int
+) -> intstr.IntOrPercent:
+    value = parent.get(key)
+    if value is None:
+        return default
+    try:
+        return intstr.check(value)
+    except ValueError as exc:
+        r.fail(f"{path}.{key}", str(exc))
+        return default
+
+
+def _maintenance(
+    r: FieldReader, spec: Mapping[str, object], project: str, name: str
+) -> Maintenance:
+    m = r.mapping(spec, "maintenance", "spec", allowed=("timeWindow", "autoUpdate")) or {}
+    window = r.mapping(m, "timeWindow", "spec.maintenance", allowed=("begin", "end"))
+    auto = r.mapping(
+        m, "autoUpdate", "spec.maintenance", allowed=("kubernetesVersion", "machineImageVersion")
+    )
+    path = "spec.maintenance.autoUpdate"
+    if window is None:
+        begin, end = default_window(project, name)
+    else:
+        begin = r.string(window, "begin", "spec.maintenance.timeWindow")
+        end = r.string(window, "end", "spec.maintenance.timeWindow")
+    return Maintenance(
+        begin=begin,
+        end=end,
+        auto_update_kubernetes=_flag(
+            r.optional(auto, "kubernetesVersion", path, bool, "true/false")
+        ),
+        auto_update_machine_image=_flag(
+            r.optional(auto, "machineImageVersion", path, bool, "true/false")
+        ),
+    )
+
+
+def _flag(value: bool | None) -> bool:
+    return True if value is None else value
+
+
+def _addons(r: FieldReader, spec: Mapping[str, object]) -> Addons | None:
+    addons = r.mapping(spec, "addons", "spec", allowed=("kustomize",))
+    if addons is None:
+        return None
+    path = "spec.addons.kustomize"
+    k = r.mapping(addons, "kustomize", "spec.addons", allowed=("path", "git"))
+    if k is None:
+        r.fail(path, "required")
+        return None
+    git = r.mapping(k, "git", path, allowed=("url", "ref", "path"))
+    return Addons(
+        path=r.optional(k, "path", path, str, "a string"),
+        git=None
+        if git is None
+        else GitSource(
+            url=r.string(git, "url", f"{path}.git"),
+            ref=r.string(git, "ref", f"{path}.git"),
+            path=r.string(git, "path", f"{path}.git", "."),
+        ),
+    )
+
+
+def _backup(r: FieldReader, spec: Mapping[str, object], project: str, name: str) -> Backup | None:
+    b = r.mapping(spec, "backup", "spec", allowed=("store", "schedule", "retention"))
+    if b is None:
+        return None
+    store = r.mapping(b, "store", "spec.backup", allowed=("kind", "bucket", "prefix", "secretRef"))
+    if store is None:
+        r.fail("spec.backup.store", "required")
+    path = "spec.backup.store"
+    secret = r.mapping(store or {}, "secretRef", path, allowed=("name",))
+    retention = r.mapping(b, "retention", "spec.backup", allowed=("policy", "maxBackups")) or {}
+    return Backup(
+        store=SnapstoreRef(
+            kind=_enum(r, store, "kind", path, SnapstoreKind, SnapstoreKind.LOCAL),
+            # Default prefix: the shoot's namespace keeps shoots apart in a shared bucket.
+            prefix=r.string(store, "prefix", path, naming.controlplane_namespace(project, name)),
+            bucket=r.optional(store, "bucket", path, str, "a string"),
+            secret_name=None if secret is None else r.string(secret, "name", f"{path}.secretRef"),
+        ),
+        schedule=r.string(b, "schedule", "spec.backup", DEFAULT_BACKUP_SCHEDULE),
+        policy=_enum(
+            r,
+            retention,
+            "policy",
+            "spec.backup.retention",
+            RetentionPolicy,
+            RetentionPolicy.EXPONENTIAL,
+        ),
+        max_backups=r.optional(retention, "maxBackups", "spec.backup.retention", int, "an integer"),
+    )
+
+
+E = TypeVar("E", bound=enum.StrEnum)
+
+
+def _enum(
+    r: FieldReader,
+    parent: Mapping[str, object] | None,
+    key: str,
+    path: str,
+    kind: type[E],
+    default: E,
+) -> E:
+    value = r.optional(parent, key, path, str, "a string")
+    if value is None:
+        return default
+    try:
+        return kind(value)
+    except ValueError:
+        r.fail(f"{path}.{key}", f"must be one of {', '.join(kind)}, got {value!r}")
+        return default
