@@ -24,7 +24,7 @@ _DAY = dt.timedelta(days=1)
 _TIME = re.compile(
     r"([01][0-9]|2[0-3])([0-5][0-9])([0-5][0-9])([+-])([01][0-9]|2[0-3])([0-5][0-9])"
 )
-_VERSION = re.compile(r"[0-9]+(\.[0-9]+)+")
+_VERSION = re.compile(r"v?[0-9]+(\.[0-9]+)+")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,17 +88,19 @@ def patch_update_target(current: str, offered: Sequence[str], *, auto_update: bo
     the newest patch of the next minor.
     """
     now = _version(current)
-    versions = sorted({_version(v) for v in offered})
-    if now in versions and not auto_update:
+    # Returned as spelled in `offered`, so "v1.32.5" stays "v1.32.5".
+    spelled = {_version(v): v for v in offered}
+    versions = sorted(spelled)
+    if now in spelled and not auto_update:
         return None
     same_minor = [v for v in versions if v[:-1] == now[:-1] and v > now]
     if same_minor:
-        return _text(same_minor[-1])
-    if now in versions:
+        return spelled[same_minor[-1]]
+    if now in spelled:
         return None
     next_minor = (*now[:-2], now[-2] + 1)
     candidates = [v for v in versions if v[:-1] == next_minor]
-    return _text(candidates[-1]) if candidates else None
+    return spelled[candidates[-1]] if candidates else None
 
 
 def _since_begin(window: MaintenanceWindow, at: dt.datetime) -> dt.timedelta:
@@ -117,10 +119,7 @@ def _utc_time_of_day(value: dt.time) -> dt.timedelta:
 
 
 def _version(value: str) -> tuple[int, ...]:
+    """``1.32.3`` or ``v1.32.3`` as (1, 32, 3)."""
     if not _VERSION.fullmatch(value):
         raise ValueError(f"{value!r} is not a version like 1.32.3")
-    return tuple(int(part) for part in value.split("."))
-
-
-def _text(version: tuple[int, ...]) -> str:
-    return ".".join(str(part) for part in version)
+    return tuple(int(part) for part in value.removeprefix("v").split("."))

@@ -197,6 +197,8 @@ OFFERED = ["1.31.4", "1.31.6", "1.32.0", "1.32.2", "1.32.5", "1.33.1", "1.33.0"]
         ("1592.2", ["1592.1", "1592.4", "1593.0"], True, "1592.4"),  # two-part image versions
         ("1592.9", ["1592.4", "1593.0", "1593.1"], False, "1593.1"),
         ("1.32.10", ["1.32.9", "1.32.10", "1.32.11"], True, "1.32.11"),  # numeric, not lexical
+        ("v1.32.2", ["v1.32.2", "v1.32.4"], True, "v1.32.4"),  # spelled as offered
+        ("1.32.2", ["v1.32.2", "v1.32.4"], False, None),  # "v" does not make it expired
     ],
 )
 def test_patch_update_target(
@@ -205,7 +207,16 @@ def test_patch_update_target(
     assert patch_update_target(current, offered, auto_update=auto_update) == target
 
 
-@pytest.mark.parametrize(("current", "offered"), [("v1.32.1", OFFERED), ("1.32.1", ["1.32"])])
+@pytest.mark.parametrize(
+    ("current", "offered"),
+    [
+        ("V1.32.1", ["1.32.1"]),
+        ("", ["1.32.1"]),
+        ("1.32.1", ["1.32.1", "latest"]),
+        ("1.32.1", ["1.32.x"]),
+        ("1.32.1", ["1.32.1-rc.1"]),
+    ],
+)
 def test_patch_update_target_rejects_garbage(current: str, offered: list[str]) -> None:
     with pytest.raises(ValueError, match="is not a version"):
-        patch_update_target(current, [*offered, "latest"], auto_update=True)
+        patch_update_target(current, offered, auto_update=True)
