@@ -19,6 +19,41 @@ def get_provider_info() -> dict[str, Any]:
         "description": "Run a fleet of Kubernetes clusters the way Gardener does, with Airflow "
         "as the gardener: shoots, etcd backups, machine rollouts, kustomize add-ons.",
         "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "Garden",
+                "external-doc-url": "https://gardener.cloud/docs/",
+                "tags": ["software"],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": "Garden",
+                "python-modules": [
+                    "airflow_provider_garden.operators.pod",
+                    "airflow_provider_garden.operators.selfcheck",
+                    "airflow_provider_garden.operators.shoot",
+                ],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": "Garden",
+                "python-modules": ["airflow_provider_garden.sensors.shoot"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "Garden",
+                "python-modules": ["airflow_provider_garden.hooks.garden"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "Garden",
+                "python-modules": ["airflow_provider_garden.triggers.shoot"],
+            }
+        ],
         "config": {
             "garden": {
                 "description": "Defaults of the garden provider's operators and sensors.",

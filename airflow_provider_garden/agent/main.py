@@ -49,6 +49,17 @@ def shoot_reconcile(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
+def shoot_delete(args: argparse.Namespace) -> dict[str, Any]:
+    """Delete a shoot's control plane, its Secrets and the Shoot resource."""
+    from airflow_provider_garden.agent import shoot_delete as sd
+    from airflow_provider_garden.agent.shoot_reconcile import holder_identity
+    from airflow_provider_garden.kube.client import KubeClient
+    from airflow_provider_garden.kube.shoots import Shoots
+
+    kube = KubeClient.from_kubeconfig(args.kubeconfig)
+    return sd.delete(kube, Shoots(kube), args.project, args.name, holder=holder_identity())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="garden-agent", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
@@ -65,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--project", required=True)
     reconcile.add_argument("--name", required=True)
     reconcile.set_defaults(run=shoot_reconcile)
+    delete = shoot.add_parser("delete", help=shoot_delete.__doc__)
+    delete.add_argument("--project", required=True)
+    delete.add_argument("--name", required=True)
+    delete.set_defaults(run=shoot_delete)
     return parser
 
 

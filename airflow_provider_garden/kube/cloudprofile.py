@@ -17,13 +17,16 @@ CONFIGMAP = "garden-cloudprofile"
 
 @dataclass(frozen=True)
 class CloudProfile:
-    kubernetes_versions: tuple[str, ...]
+    kubernetes_versions: tuple[str, ...]  # "1.32.13", newest first
     machine_images: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The seed's own networks (pods, services, nodes): shoot networks must not overlap them.
+    seed_networks: tuple[str, ...] = ()
 
     def to_configmap(self, namespace: str) -> Manifest:
         body = {
             "kubernetesVersions": list(self.kubernetes_versions),
             "machineImages": {k: list(v) for k, v in self.machine_images.items()},
+            "seedNetworks": list(self.seed_networks),
         }
         return {
             "apiVersion": "v1",
@@ -43,4 +46,5 @@ def read(kube: KubeClient, namespace: str) -> CloudProfile:
     return CloudProfile(
         kubernetes_versions=tuple(body["kubernetesVersions"]),
         machine_images={k: tuple(v) for k, v in body.get("machineImages", {}).items()},
+        seed_networks=tuple(body.get("seedNetworks", ())),
     )

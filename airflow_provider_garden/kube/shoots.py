@@ -15,15 +15,6 @@ from airflow_provider_garden.core import naming
 from airflow_provider_garden.kube.client import KubeClient, Manifest
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 
-CONDITION_TYPES = (
-    "APIServerAvailable",
-    "ControlPlaneHealthy",
-    "EveryNodeReady",
-    "SystemComponentsHealthy",
-)
-# Errors a retry cannot fix: the spec or the credentials must change first.
-NON_RETRYABLE_CODES = frozenset({"ERR_CONFIGURATION_PROBLEM", "ERR_INFRA_UNAUTHORIZED"})
-
 
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

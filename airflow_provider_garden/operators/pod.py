@@ -19,14 +19,15 @@ Why these defaults:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk.configuration import conf
-from airflow.sdk.exceptions import AirflowException
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.utils.container import get_container_termination_message
+from airflow.sdk.configuration import conf
+from airflow.sdk.exceptions import AirflowException
 from kubernetes.client import models as k8s
 
 if TYPE_CHECKING:
@@ -119,22 +120,43 @@ class AgentPodOperator(KubernetesPodOperator):
     def validate_inputs(self) -> None:
         """Check rendered inputs before anything is created; raise naming field and rule."""
 
+    def before_pod(self, context: Context) -> None:
+        """Write what the pod needs to find (e.g. the Shoot resource) before it starts."""
+
     def validate_result(self, result: dict[str, Any]) -> dict[str, Any]:
         """Check the verb's result before the task may succeed; return what goes to XCom."""
         return result
 
+    def on_failure(self, error: Exception) -> None:
+        """Record a failure the pod could not record itself (it died or never ran)."""
+
     # --- the shared path ----------------------------------------------------
     def execute(self, context: Context) -> Any:
         self.validate_inputs()
-        return super().execute(context)
+        self.before_pod(context)
+        # TaskDeferred is a BaseException: deferring is not a failure.
+        with self._failures_reported():
+            return super().execute(context)
 
     def execute_sync(self, context: Context) -> Any:
         super().execute_sync(context)
         return self._result_of(self.remote_pod)
 
     def trigger_reentry(self, context: Context, event: dict[str, Any]) -> Any:
-        super().trigger_reentry(context, event)
-        return self._result_of(self.pod)
+        with self._failures_reported():
+            super().trigger_reentry(context, event)
+            return self._result_of(self.pod)
+
+    @contextmanager
+    def _failures_reported(self) -> Iterator[None]:
+        try:
+            yield
+        except Exception as err:
+            try:
+                self.on_failure(err)
+            except Exception:
+                self.log.warning("could not record the failure", exc_info=True)
+            raise
 
     def _result_of(self, pod: k8s.V1Pod | None) -> dict[str, Any]:
         """Parse the base container's termination message; only a valid result is success."""

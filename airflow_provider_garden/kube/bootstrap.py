@@ -1,0 +1,43 @@
+"""Install what the provider needs in a seed: CRD, namespace, accounts, CloudProfile.
+
+`garden install` runs this against any cluster; the Helm chart ships the same
+objects for clusters managed with Helm.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from importlib import resources as pkg_resources
+
+import yaml
+
+from airflow_provider_garden.kube.client import KubeClient
+from airflow_provider_garden.kube.cloudprofile import CloudProfile
+from airflow_provider_garden.kube.rbac import ACCOUNTS
+
+CRD_FILES = ("shoots.garden.airflow.io.yaml",)
+
+
+def crds() -> list[dict[str, object]]:
+    folder = pkg_resources.files("airflow_provider_garden.kube") / "crds"
+    return [yaml.safe_load((folder / name).read_text()) for name in CRD_FILES]
+
+
+def install(kube: KubeClient, *, namespace: str, profile: CloudProfile) -> None:
+    for crd in crds():
+        kube.apply(crd)
+        name = str(crd["metadata"]["name"])  # type: ignore[index]
+        kube.wait_for(
+            f"CRD {name} Established", partial(_established, kube, name), timeout=60, interval=0.5
+        )
+    kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    for account in ACCOUNTS:
+        for obj in account.manifests(namespace):
+            kube.apply(obj)
+    kube.apply(profile.to_configmap(namespace))
+
+
+def _established(kube: KubeClient, name: str) -> bool:
+    crd = kube.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
+    conditions = (crd.get("status") or {}).get("conditions") or []
+    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)

@@ -1,0 +1,158 @@
+"""ShootCreateOperator and ShootDeleteOperator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.shoot_spec import parse_shoot
+from airflow_provider_garden.core.spec_fields import FieldError, SpecError
+from airflow_provider_garden.core.validation import validate
+from airflow_provider_garden.hooks.garden import GardenHook
+from airflow_provider_garden.kube import cloudprofile
+from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
+from airflow_provider_garden.kube.shoots import error_entry
+from airflow_provider_garden.operators.pod import AgentPodOperator, AgentResultError
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+DELETE_CONFIRMATION = "confirmation.garden.airflow.io/deletion"
+
+
+class _ShootOperator(AgentPodOperator):
+    template_fields = (*AgentPodOperator.template_fields, "project", "shoot_name")
+    service_account = "garden-shoot"
+
+    def __init__(self, *, project: str, name: str, **kwargs: Any) -> None:
+        self.project = project
+        self.shoot_name = name
+        super().__init__(agent_args=["--project", project, "--name", name], **kwargs)
+
+    @cached_property
+    def garden(self) -> GardenHook:
+        return GardenHook(self.kubernetes_conn_id)
+
+    def _report_failure(self, op: str, error: BaseException) -> None:
+        """Leave the truth in the Shoot when the pod could not (it died, never started)."""
+        shoot = self.garden.shoots.find(self.project, self.shoot_name)
+        last = ((shoot or {}).get("status") or {}).get("lastOperation") or {}
+        if shoot is None or last.get("state") == "Error":
+            return  # gone, or the agent already reported the failure itself
+        self.garden.shoots.report(
+            self.project,
+            self.shoot_name,
+            type_=last.get("type", op),
+            state="Error",
+            progress=last.get("progress", 0),
+            description=f"task {self.task_id} failed: {type(error).__name__}",
+            errors=[error_entry(str(error)[:500], [], self.task_id)],
+        )
+
+
+class ShootCreateOperator(_ShootOperator):
+    """Create a shoot, or reconcile it to ``spec`` when it exists.
+
+    The spec is validated before anything is created; the Shoot resource is then
+    applied in ``garden-<project>`` and a pod runs ``garden-agent shoot reconcile``.
+    Returns the reconcile summary (no credentials): the admin kubeconfig is in the
+    Secret ``garden-<project>/<name>.kubeconfig``.
+
+    :param project: project of the shoot (templated).
+    :param name: shoot name (templated).
+    :param spec: the Shoot's ``spec`` in the resource's camelCase shape (templated;
+        a dict or its JSON text).
+    """
+
+    template_fields = (*_ShootOperator.template_fields, "spec")
+    verb = ("shoot", "reconcile")
+
+    def __init__(self, *, spec: Mapping[str, Any] | str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+
+    def shoot_resource(self) -> dict[str, Any]:
+        spec = json.loads(self.spec) if isinstance(self.spec, str) else dict(self.spec)
+        return {
+            "apiVersion": SHOOT_API_VERSION,
+            "kind": "Shoot",
+            "metadata": {
+                "name": self.shoot_name,
+                "namespace": naming.project_namespace(self.project),
+            },
+            "spec": spec,
+        }
+
+    def validate_inputs(self) -> None:
+        spec = parse_shoot(self.shoot_resource())
+        profile = cloudprofile.read(self.garden.kube, str(self.namespace))
+        errors = validate(
+            spec,
+            offered_versions=profile.kubernetes_versions,
+            reserved_cidrs=profile.seed_networks,
+            offered_machine_images=profile.machine_images,
+        )
+        if errors:
+            raise SpecError(f"Shoot {self.project}/{self.shoot_name}", errors)
+
+    def before_pod(self, context: Context) -> None:
+        namespace = naming.project_namespace(self.project)
+        self.garden.kube.apply(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+        )
+        self.garden.shoots.apply(self.shoot_resource())
+
+    def on_failure(self, error: Exception) -> None:
+        self._report_failure("Reconcile", error)
+
+    def validate_result(self, result: dict[str, Any]) -> dict[str, Any]:
+        if result.get("state") != "Succeeded" or result.get("name") != self.shoot_name:
+            raise AgentResultError(
+                f"reconcile of {self.project}/{self.shoot_name} did not succeed: {result}"
+            )
+        return result
+
+
+class ShootDeleteOperator(_ShootOperator):
+    """Delete a shoot: its control plane, its Secrets, then the Shoot resource.
+
+    Refused unless the Shoot carries the annotation
+    ``confirmation.garden.airflow.io/deletion: "true"`` (set it with
+    ``kubectl annotate shoot``), so a mistyped name deletes nothing.
+
+    :param project: project of the shoot (templated).
+    :param name: shoot name (templated).
+    """
+
+    verb = ("shoot", "delete")
+
+    def validate_inputs(self) -> None:
+        shoot = self.garden.shoots.find(self.project, self.shoot_name)
+        if shoot is None:
+            return  # nothing to refuse; the agent reports it as already gone
+        annotations = shoot["metadata"].get("annotations") or {}
+        if annotations.get(DELETE_CONFIRMATION) != "true":
+            raise SpecError(
+                f"deletion of Shoot {self.project}/{self.shoot_name}",
+                [
+                    FieldError(
+                        f"metadata.annotations[{DELETE_CONFIRMATION}]",
+                        'must be "true" to confirm deletion (kubectl annotate shoot '
+                        f"-n {naming.project_namespace(self.project)} {self.shoot_name} "
+                        f"{DELETE_CONFIRMATION}=true)",
+                    )
+                ],
+            )
+
+    def on_failure(self, error: Exception) -> None:
+        self._report_failure("Delete", error)
+
+    def validate_result(self, result: dict[str, Any]) -> dict[str, Any]:
+        if result.get("state") not in ("Deleted", "Absent"):
+            raise AgentResultError(
+                f"deletion of {self.project}/{self.shoot_name} did not finish: {result}"
+            )
+        return result

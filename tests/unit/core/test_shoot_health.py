@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from airflow_provider_garden.core.shoot_health import REQUIRED_CONDITIONS, Verdict, shoot_health
+
+
+def _shoot(
+    state: str | None, *, conditions: str = "True", codes: tuple[str, ...] = (), observed: int = 1
+) -> dict[str, Any]:
+    status: dict[str, Any] = {
+        "observedGeneration": observed,
+        "conditions": [{"type": t, "status": conditions} for t in REQUIRED_CONDITIONS],
+    }
+    if state:
+        status["lastOperation"] = {"type": "Create", "state": state, "progress": 50}
+    if codes:
+        status["lastErrors"] = [{"description": "x", "codes": list(codes)}]
+    return {"metadata": {"generation": 1}, "status": status}
+
+
+@pytest.mark.parametrize(
+    ("shoot", "verdict"),
+    [
+        (None, Verdict.WAITING),
+        (_shoot(None), Verdict.WAITING),
+        (_shoot("Processing"), Verdict.WAITING),
+        (_shoot("Error"), Verdict.WAITING),  # retryable: the next reconcile may fix it
+        (_shoot("Error", codes=("ERR_CONFIGURATION_PROBLEM",)), Verdict.FAILED),
+        (_shoot("Failed"), Verdict.FAILED),
+        (_shoot("Succeeded", conditions="False"), Verdict.WAITING),
+        (_shoot("Succeeded", observed=0), Verdict.WAITING),
+        (_shoot("Succeeded"), Verdict.READY),
+    ],
+)
+def test_verdicts(shoot: dict[str, Any] | None, verdict: Verdict) -> None:
+    assert shoot_health(shoot).verdict is verdict
