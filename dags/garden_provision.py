@@ -1,0 +1,115 @@
+"""garden_provision: create (or reconcile) one shoot from a form in the Airflow UI."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG, Param, task
+
+from airflow_provider_garden.localseed.profile import local_profile
+from airflow_provider_garden.operators.shoot import ShootCreateOperator
+from airflow_provider_garden.sensors.shoot import ShootReadySensor
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+VERSIONS = list(local_profile().kubernetes_versions)
+
+with DAG(
+    dag_id="garden_provision",
+    doc_md="""
+### Provision a shoot
+
+Fill in the form (**Trigger DAG w/ config**) and run. The DAG
+
+1. validates the spec (names, version, networks, maintenance window, worker pools) and
+   fails in milliseconds naming the field if something is wrong — nothing is created then;
+2. applies the `Shoot` resource in `garden-<project>` and runs `garden-agent shoot reconcile`
+   in a pod on the seed: certificates, etcd on a volume, kube-apiserver, controller-manager,
+   scheduler (`ShootCreateOperator`);
+3. waits, without holding a worker slot, until the shoot's last operation succeeded and its
+   conditions are healthy (`ShootReadySensor`, deferrable);
+4. prints how to reach the shoot.
+
+Running it again for an existing shoot is a reconcile, never a duplicate.
+The admin kubeconfig is stored in the Secret `garden-<project>/<name>.kubeconfig`; it never
+appears in XCom or logs. Get it with `garden kubeconfig <project>/<name>`.
+""",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(minutes=30),
+    tags=["garden", "shoot"],
+    render_template_as_native_obj=True,
+    params={
+        "project": Param(
+            "demo",
+            type="string",
+            pattern=DNS_LABEL,
+            maxLength=20,
+            description="Project (a team): shoots live in the seed namespace garden-<project>.",
+        ),
+        "name": Param(
+            "hello",
+            type="string",
+            pattern=DNS_LABEL,
+            maxLength=20,
+            description="Shoot name, unique within the project.",
+        ),
+        "kubernetes_version": Param(
+            VERSIONS[0],
+            type="string",
+            pattern=r"^v?\d+\.\d+\.\d+$",
+            examples=VERSIONS,
+            description="Kubernetes version of the control plane: one the seed offers "
+            "(its CloudProfile; the local seed offers " + ", ".join(VERSIONS) + ").",
+        ),
+        "networking": Param(
+            {"pods": "100.96.0.0/11", "services": "100.64.0.0/13"},
+            type="object",
+            description="Pod and service CIDRs of the shoot; must not overlap each other or the seed.",
+        ),
+        "workers": Param(
+            [],
+            type="array",
+            description="Worker pools: [{name, machine: {type, image: {name, version}}, minimum, "
+            "maximum, maxSurge, maxUnavailable}]. Empty: a control plane without machines.",
+        ),
+        "maintenance_window": Param(
+            {"begin": "220000+0000", "end": "230000+0000"},
+            type="object",
+            description="Daily maintenance window HHMMSS+ZZZZ (30 min to 6 h; may cross midnight).",
+        ),
+    },
+) as dag:
+    create = ShootCreateOperator(
+        task_id="create_shoot",
+        project="{{ params.project }}",
+        name="{{ params.name }}",
+        spec={
+            "kubernetes": {"version": "{{ params.kubernetes_version }}"},
+            "networking": "{{ params.networking }}",
+            "workers": "{{ params.workers }}",
+            "maintenance": {"timeWindow": "{{ params.maintenance_window }}"},
+        },
+    )
+    ready = ShootReadySensor(
+        task_id="wait_until_ready",
+        project="{{ params.project }}",
+        name="{{ params.name }}",
+        timeout=900,
+    )
+
+    @task
+    def summary(params: dict[str, str] | None = None) -> str:
+        p = params or {}
+        text = (
+            f"Shoot {p['project']}/{p['name']} is ready.\n"
+            f"  kubeconfig: garden kubeconfig {p['project']}/{p['name']} > shoot.kubeconfig\n"
+            f"  then:       kubectl --kubeconfig shoot.kubeconfig get --raw /readyz\n"
+            f"  the fleet:  garden shoots ls  (or kubectl get shoots -A on the seed)"
+        )
+        print(text)
+        return text
+
+    create >> ready >> summary()

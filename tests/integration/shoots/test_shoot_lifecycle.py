@@ -1,0 +1,296 @@
+"""Shoots end to end on the local seed: create through Airflow, use, re-run, isolate, delete."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pendulum
+import pytest
+from airflow.sdk import DAG
+
+from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.spec_fields import SpecError
+from airflow_provider_garden.kube.client import KubeClient
+from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
+from airflow_provider_garden.localseed.profile import local_profile
+from airflow_provider_garden.operators.pod import OPERATION_LABEL
+from airflow_provider_garden.operators.shoot import (
+    DELETE_CONFIRMATION,
+    ShootCreateOperator,
+    ShootDeleteOperator,
+)
+from airflow_provider_garden.sensors.shoot import ShootReadySensor
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("airflow_seed_connection")]
+VERSION = local_profile().kubernetes_versions[0]
+
+
+def spec(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "kubernetes": {"version": VERSION},
+        "networking": {"pods": "100.96.0.0/11", "services": "100.64.0.0/13"},
+        "maintenance": {"timeWindow": {"begin": "220000+0000", "end": "230000+0000"}},
+    }
+    base.update(overrides)
+    return base
+
+
+def run_dag(*tasks_factory: Any, dag_id: str) -> str:
+    with DAG(
+        dag_id=dag_id,
+        schedule=None,
+        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        catchup=False,
+        dagrun_timeout=timedelta(minutes=20),
+    ) as dag:
+        previous = None
+        for factory in tasks_factory:
+            task = factory()
+            if previous is not None:
+                previous >> task
+            previous = task
+    run = dag.test()
+    return str(run.state)
+
+
+def create(project: str, name: str, **overrides: Any) -> str:
+    return run_dag(
+        lambda: ShootCreateOperator(
+            task_id="create", project=project, name=name, spec=spec(**overrides)
+        ),
+        lambda: ShootReadySensor(task_id="ready", project=project, name=name, timeout=600),
+        dag_id=f"test_create_{project}_{name}_{uuid.uuid4().hex[:6]}".replace("-", "_"),
+    )
+
+
+def kubeconfig_of(
+    seed: KubeClient, project: str, name: str, tmp: Path, key: str = "kubeconfig-external"
+) -> Path:
+    secret = seed.get(
+        "v1", "Secret", naming.kubeconfig_secret(name), naming.project_namespace(project)
+    )
+    path = tmp / f"{project}-{name}.kubeconfig"
+    path.write_bytes(base64.b64decode(secret["data"][key]))
+    path.chmod(0o600)
+    return path
+
+
+def shoot_kubectl(
+    kubeconfig: Path, *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["kubectl", "--kubeconfig", str(kubeconfig), "--request-timeout=10s", *args],
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=60,
+    )
+
+
+@pytest.fixture(scope="module")
+def dev(seed: KubeClient) -> tuple[str, str]:
+    assert create("team-a", "dev") == "success"
+    return ("team-a", "dev")
+
+
+def test_created_shoot_is_listed_as_succeeded(
+    seed: KubeClient, dev: tuple[str, str], seed_kubeconfig: Path
+) -> None:
+    out = subprocess.run(
+        ["kubectl", "--kubeconfig", str(seed_kubeconfig), "get", "shoots", "-A"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(
+        ln for ln in out.stdout.splitlines() if ln.startswith("garden-team-a") and " dev " in ln
+    )
+    assert "Succeeded" in line
+    assert VERSION in line
+
+
+def test_readyz_answers_through_the_external_kubeconfig(
+    seed: KubeClient, dev: tuple[str, str], tmp_path: Path
+) -> None:
+    kubeconfig = kubeconfig_of(seed, *dev, tmp_path)
+    assert shoot_kubectl(kubeconfig, "get", "--raw", "/readyz").stdout.strip() == "ok"
+
+
+def test_data_survives_control_plane_restart(
+    seed: KubeClient, dev: tuple[str, str], tmp_path: Path
+) -> None:
+    kubeconfig = kubeconfig_of(seed, *dev, tmp_path)
+    marker = f"survivor-{uuid.uuid4().hex[:6]}"
+    shoot_kubectl(kubeconfig, "create", "namespace", marker)
+    cp_ns = naming.controlplane_namespace(*dev)
+    for pod in seed.list("v1", "Pod", cp_ns):
+        if pod["metadata"]["labels"].get("app") in ("etcd", "kube-apiserver"):
+            seed.delete("v1", "Pod", pod["metadata"]["name"], cp_ns)
+    deadline = time.monotonic() + 300
+    while True:
+        done = shoot_kubectl(kubeconfig, "get", "namespace", marker, "-o", "name", check=False)
+        if done.returncode == 0:
+            break
+        assert time.monotonic() < deadline, f"shoot did not come back: {done.stderr}"
+        time.sleep(2)
+    assert done.stdout.strip() == f"namespace/{marker}"
+
+
+def test_rerun_is_a_reconcile_that_changes_nothing_else(
+    seed: KubeClient, dev: tuple[str, str]
+) -> None:
+    cp_ns = naming.controlplane_namespace(*dev)
+    before = {
+        s["metadata"]["name"]: s["metadata"]["resourceVersion"]
+        for s in seed.list("v1", "Secret", cp_ns)
+    }
+    spec_before = seed.get(SHOOT_API_VERSION, "Shoot", dev[1], naming.project_namespace(dev[0]))[
+        "spec"
+    ]
+    assert create(*dev) == "success"
+    after = {
+        s["metadata"]["name"]: s["metadata"]["resourceVersion"]
+        for s in seed.list("v1", "Secret", cp_ns)
+    }
+    shoot = seed.get(SHOOT_API_VERSION, "Shoot", dev[1], naming.project_namespace(dev[0]))
+    assert after == before
+    assert shoot["spec"] == spec_before
+    assert shoot["status"]["lastOperation"]["type"] == "Reconcile"
+    assert shoot["status"]["lastOperation"]["state"] == "Succeeded"
+
+
+INVALID = [
+    ("metadata.name", "Bad_Name", spec()),
+    ("spec.kubernetes.version", "v1", spec(kubernetes={"version": "1.99.0"})),
+    (
+        "spec.networking.pods",
+        "v2",
+        spec(networking={"pods": "not-a-cidr", "services": "100.64.0.0/13"}),
+    ),
+    (
+        "spec.networking",
+        "v3",
+        spec(networking={"pods": "100.64.0.0/11", "services": "100.64.0.0/13"}),
+    ),
+    (
+        "spec.networking",
+        "v4",
+        spec(networking={"pods": "10.200.0.0/16", "services": "100.64.0.0/13"}),
+    ),
+    (
+        "spec.maintenance.timeWindow",
+        "v5",
+        spec(maintenance={"timeWindow": {"begin": "220000+0000", "end": "221000+0000"}}),
+    ),
+    (
+        "spec.maintenance.timeWindow.begin",
+        "v6",
+        spec(maintenance={"timeWindow": {"begin": "25:00", "end": "230000+0000"}}),
+    ),
+    (
+        "spec.workers[0]",
+        "v7",
+        spec(
+            workers=[
+                {
+                    "name": "pool",
+                    "machine": {
+                        "type": "local",
+                        "image": {"name": "gardenlinux", "version": "1592.2"},
+                    },
+                    "minimum": 1,
+                    "maximum": 2,
+                    "maxSurge": 0,
+                    "maxUnavailable": 0,
+                }
+            ]
+        ),
+    ),
+    (
+        "spec.workers[0].minimum",
+        "v8",
+        spec(
+            workers=[
+                {
+                    "name": "pool",
+                    "machine": {
+                        "type": "local",
+                        "image": {"name": "gardenlinux", "version": "1592.2"},
+                    },
+                    "minimum": 3,
+                    "maximum": 2,
+                }
+            ]
+        ),
+    ),
+    ("spec.addons.kustomize", "v9", spec(addons={"kustomize": {"path": "../../etc"}})),
+    ("spec.unknownField", "v10", spec(unknownField=1)),
+]
+
+
+@pytest.mark.parametrize(
+    ("field", "name", "bad_spec"), INVALID, ids=[i[0] + "-" + i[1] for i in INVALID]
+)
+def test_invalid_spec_fails_before_anything_is_created(
+    seed: KubeClient, field: str, name: str, bad_spec: dict[str, Any]
+) -> None:
+    op = ShootCreateOperator(task_id="create", project="team-x", name=name, spec=bad_spec)
+    with pytest.raises(SpecError) as err:
+        op.execute(context={})  # type: ignore[arg-type]
+    assert field in str(err.value)
+    assert seed.find(SHOOT_API_VERSION, "Shoot", name, "garden-team-x") is None
+    assert (
+        seed.list("v1", "Pod", "garden-system", label_selector=f"{OPERATION_LABEL}=shoot-reconcile")
+        == []
+    )
+
+
+def test_shoots_are_isolated(seed: KubeClient, dev: tuple[str, str], tmp_path: Path) -> None:
+    assert create("team-b", "dev") == "success"
+    a = kubeconfig_of(seed, *dev, tmp_path)
+    b = kubeconfig_of(seed, "team-b", "dev", tmp_path)
+    b_server = shoot_kubectl(
+        b, "config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"
+    ).stdout
+    # A's client certificate and CA against B's API server: TLS trust fails or B rejects the user.
+    out = shoot_kubectl(
+        a, "--server", b_server, "--insecure-skip-tls-verify", "get", "--raw", "/api", check=False
+    )
+    assert out.returncode != 0
+    assert "Unauthorized" in out.stderr or "certificate" in out.stderr
+    assert shoot_kubectl(b, "get", "--raw", "/readyz").stdout.strip() == "ok"
+
+
+def test_delete_needs_confirmation_then_removes_everything(seed: KubeClient) -> None:
+    project, name = "team-b", "dev"
+    if seed.find(SHOOT_API_VERSION, "Shoot", name, naming.project_namespace(project)) is None:
+        assert create(project, name) == "success"
+    op = ShootDeleteOperator(task_id="delete", project=project, name=name)
+    with pytest.raises(SpecError, match=DELETE_CONFIRMATION):
+        op.execute(context={})  # type: ignore[arg-type]
+    assert seed.find("v1", "Namespace", naming.controlplane_namespace(project, name)) is not None
+
+    seed.merge_patch(
+        SHOOT_API_VERSION,
+        "Shoot",
+        name,
+        {"metadata": {"annotations": {DELETE_CONFIRMATION: "true"}}},
+        naming.project_namespace(project),
+    )
+    state = run_dag(
+        lambda: ShootDeleteOperator(task_id="delete", project=project, name=name),
+        dag_id=f"test_delete_{uuid.uuid4().hex[:6]}",
+    )
+    assert state == "success"
+    assert seed.find(SHOOT_API_VERSION, "Shoot", name, naming.project_namespace(project)) is None
+    assert seed.find("v1", "Namespace", naming.controlplane_namespace(project, name)) is None
+    assert (
+        seed.find("v1", "Secret", naming.kubeconfig_secret(name), naming.project_namespace(project))
+        is None
+    )
