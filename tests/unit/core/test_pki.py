@@ -219,3 +219,34 @@ def test_validity_is_backdated_for_clock_skew(ca: pki.KeyPair) -> None:
     assert leaf.certificate().not_valid_before_utc < dt.datetime.now(dt.UTC) - dt.timedelta(
         minutes=4
     )
+
+
+def test_issue_from_a_ca_without_subject_key_identifier() -> None:
+    """CAs made elsewhere may lack SKI; the leaf's AKI is then derived from the CA key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "external")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    external = pki.KeyPair(
+        key_pem=key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        cert_pem=cert.public_bytes(serialization.Encoding.PEM),
+    )
+    leaf = pki.issue(external, common_name="c", client=True).certificate()
+    aki = leaf.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    expected = x509.SubjectKeyIdentifier.from_public_key(key.public_key()).digest
+    assert aki.key_identifier == expected
+    leaf.verify_directly_issued_by(cert)
