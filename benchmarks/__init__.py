@@ -1,0 +1,1 @@
+"""Measured figures, printed as tables (make bench)."""
