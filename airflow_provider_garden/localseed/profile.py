@@ -9,7 +9,7 @@ from airflow_provider_garden.localseed.config import POD_CIDR, SERVICE_CIDR
 # Shoot networks must stay clear of the seed's own pod and service ranges.
 SEED_NETWORKS = (POD_CIDR, SERVICE_CIDR)
 # Machine images of the local (kwok) driver: names and versions are labels only.
-MACHINE_IMAGES = {"gardenlinux": ("1592.1", "1592.2")}
+MACHINE_IMAGES: dict[str, tuple[str, ...]] = {"gardenlinux": ("1592.1", "1592.2")}
 
 
 def local_profile() -> CloudProfile:
