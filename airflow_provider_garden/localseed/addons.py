@@ -18,6 +18,7 @@ from airflow_provider_garden.localseed.build import (
     PROVISIONER_REF,
 )
 from airflow_provider_garden.localseed.config import CLUSTER_DNS_IP, CLUSTER_DOMAIN
+from airflow_provider_garden.localseed.errors import SeedError
 from airflow_provider_garden.localseed.kubectl import Kubectl
 
 STORAGE_CLASS = "local-path"
@@ -346,19 +347,51 @@ def apply_addons(kubectl: Kubectl, *, volumes_dir: Path) -> None:
     kubectl.apply(render(coredns_objects() + local_path_objects(volumes_dir=volumes_dir)))
 
 
-def wait_addons(kubectl: Kubectl, *, timeout: float) -> None:
-    """Wait until CoreDNS and the provisioner are available and the StorageClass exists."""
-    for ns, deployment in (
-        ("kube-system", "coredns"),
-        (LOCAL_PATH_NAMESPACE, "local-path-provisioner"),
-    ):
-        kubectl.run(
+# Waiting reasons that no amount of waiting fixes: report them at once.
+_HOPELESS = ("ErrImageNeverPull", "InvalidImageName", "CreateContainerConfigError")
+ADDON_DEPLOYMENTS = (
+    ("kube-system", "coredns"),
+    (LOCAL_PATH_NAMESPACE, "local-path-provisioner"),
+)
+
+
+def addons_not_ready(kubectl: Kubectl) -> str | None:
+    """None when every add-on Deployment is available and the StorageClass exists.
+
+    Raises SeedError when a pod is stuck for a reason that waiting cannot fix.
+    """
+    for ns, name in ADDON_DEPLOYMENTS:
+        proc = kubectl.try_run(
             "-n",
             ns,
-            "rollout",
-            "status",
-            f"deployment/{deployment}",
-            f"--timeout={int(timeout)}s",
-            timeout=timeout + 10,
+            "get",
+            "deployment",
+            name,
+            "-o",
+            "jsonpath={.status.availableReplicas}",
+            timeout=15,
         )
-    kubectl.run("get", "storageclass", STORAGE_CLASS)
+        if proc.returncode != 0:
+            return f"deployment {ns}/{name}: {proc.stderr.strip()}"
+        if proc.stdout.strip() in ("", "0"):
+            waiting = _waiting_reasons(kubectl, ns)
+            stuck = [w for w in waiting if w.split(":", 1)[0] in _HOPELESS]
+            if stuck:
+                raise SeedError(f"deployment {ns}/{name} cannot start: {'; '.join(stuck)}")
+            return f"deployment {ns}/{name} not available: {'; '.join(waiting) or 'starting'}"
+    if kubectl.try_run("get", "storageclass", STORAGE_CLASS, timeout=15).returncode != 0:
+        return f"storageclass {STORAGE_CLASS} missing"
+    return None
+
+
+def _waiting_reasons(kubectl: Kubectl, namespace: str) -> list[str]:
+    proc = kubectl.try_run("-n", namespace, "get", "pods", "-o", "json", timeout=15)
+    if proc.returncode != 0:
+        return []
+    reasons = []
+    for pod in json.loads(proc.stdout)["items"]:
+        for status in pod.get("status", {}).get("containerStatuses", []):
+            waiting = status.get("state", {}).get("waiting")
+            if waiting:
+                reasons.append(f"{waiting.get('reason')}: {waiting.get('message', '')}".strip())
+    return reasons

@@ -157,6 +157,8 @@ def components(layout: Layout, bins: BinaryPaths) -> list[Component]:
                 "--use-service-account-credentials=true",
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
                 "--allocate-node-cidrs=false",  # host-local IPAM owns the pod range
+                # Its default is under /usr/libexec, which it would create.
+                f"--flex-volume-plugin-dir={layout.volume_plugin_dir}",
             ),
             ports=(CONTROLLER_MANAGER_PORT,),
             health=lambda: https_probe(
@@ -194,7 +196,10 @@ def components(layout: Layout, bins: BinaryPaths) -> list[Component]:
             name="kube-proxy",
             argv=(str(bins.kube_proxy), f"--config={layout.config_dir / 'kube-proxy.json'}"),
             ports=(KUBE_PROXY_HEALTHZ_PORT, KUBE_PROXY_METRICS_PORT),
-            health=lambda: http_probe(f"http://127.0.0.1:{KUBE_PROXY_HEALTHZ_PORT}/livez"),
+            # /livez answers 200 with a JSON timestamp, not "ok".
+            health=lambda: http_probe(
+                f"http://127.0.0.1:{KUBE_PROXY_HEALTHZ_PORT}/livez", expect="lastUpdated"
+            ),
             start_timeout=60,
         ),
     ]

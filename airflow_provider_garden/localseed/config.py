@@ -246,6 +246,9 @@ def kube_proxy_config(layout: Layout) -> str:
         "bindAddress": NODE_IP,
         "healthzBindAddress": f"127.0.0.1:{KUBE_PROXY_HEALTHZ_PORT}",
         "metricsBindAddress": f"127.0.0.1:{KUBE_PROXY_METRICS_PORT}",
+        # NodePorts only on the node's bridge address: not on eth0, and not on
+        # loopback (which would need the route_localnet sysctl).
+        "nodePortAddresses": [f"{NODE_IP}/32"],
         # 0 = do not write nf_conntrack sysctls; the VM may refuse them.
         "conntrack": {
             "maxPerCore": 0,

@@ -83,11 +83,20 @@ def remove_all_pods(layout: Layout, crictl: Path) -> str | None:
 
 
 def shim_pids(layout: Layout) -> list[int]:
-    """PIDs recorded by containerd-shim-runc-v2 processes of our containerd."""
+    """PIDs of containerd-shim-runc-v2 processes serving our containerd.
+
+    Debian's containerd 1.6 writes no shim.pid; a shim names its containerd in its
+    command line (``-address <socket>``), which tells ours from any other's.
+    """
+    wanted = f"\0-address\0{layout.containerd_socket}\0"
     pids = []
-    for pid_file in layout.containerd_state.glob("io.containerd.runtime.v2.task/*/*/shim.pid"):
-        try:
-            pids.append(int(pid_file.read_text().strip()))
-        except (OSError, ValueError):
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
             continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if "containerd-shim" in cmdline.split("\0", 1)[0] and wanted in cmdline + "\0":
+            pids.append(int(proc.name))
     return pids

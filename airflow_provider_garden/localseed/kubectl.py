@@ -13,6 +13,7 @@ from airflow_provider_garden.localseed.errors import SeedError
 class Kubectl:
     binary: Path
     kubeconfig: Path
+    cache_dir: Path  # discovery cache; kubectl's default is ~/.kube/cache
 
     def run(self, *args: str, stdin: str | None = None, timeout: float = 120) -> str:
         """Run kubectl; raise SeedError with its stderr when it fails."""
@@ -24,7 +25,12 @@ class Kubectl:
     def try_run(
         self, *args: str, stdin: str | None = None, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
-        argv = [str(self.binary), f"--kubeconfig={self.kubeconfig}", *args]
+        argv = [
+            str(self.binary),
+            f"--kubeconfig={self.kubeconfig}",
+            f"--cache-dir={self.cache_dir}",
+            *args,
+        ]
         try:
             return subprocess.run(
                 argv, input=stdin, capture_output=True, text=True, timeout=timeout, check=False

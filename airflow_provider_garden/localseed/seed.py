@@ -9,6 +9,8 @@ for a fast next ``up`` unless ``purge`` is set.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import json
 import os
 import shutil
@@ -39,6 +41,20 @@ from airflow_provider_garden.localseed.progress import step
 STATE_GIB = 4  # etcd, unpacked images, pod logs and volumes of a test run
 NODE_READY_TIMEOUT = 120.0
 ADDONS_TIMEOUT = 180.0
+# Directories the kubelet, containerd's shims and CNI library create at fixed host
+# paths whatever their configuration says; ``down`` removes them once empty.
+HOST_DIRS = (
+    Path("/var/lib/kubelet/device-plugins"),
+    Path("/var/lib/kubelet"),
+    Path("/var/log/containers"),
+    Path("/var/lib/cni/results"),
+    Path("/var/lib/cni"),
+    Path("/run/containerd/s"),
+    Path("/run/containerd"),
+)
+# The kubelet's device-plugin registration socket (not configurable in 1.32).
+KUBELET_DEVICE_SOCKET = Path("/var/lib/kubelet/device-plugins/kubelet.sock")
+CONTAINER_LOG_LINKS = Path("/var/log/containers")
 # Stopped first: nothing may recreate pods while sandboxes are being removed.
 _NODE_AND_CONTROLLERS = ("kubelet", "kube-proxy", "kube-scheduler", "kube-controller-manager")
 
@@ -61,9 +77,12 @@ class Leftovers:
     bridge: bool = False
     veths: list[str] = field(default_factory=list)
     chains: dict[str, list[str]] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)  # outside the state prefix
 
     def empty(self) -> bool:
-        return not (self.processes or self.mounts or self.bridge or self.veths or self.chains)
+        return not (
+            self.processes or self.mounts or self.bridge or self.veths or self.chains or self.files
+        )
 
 
 @dataclass(frozen=True)
@@ -115,22 +134,28 @@ class LocalSeed:
             self._write_files()
             network.ensure_bridge()
             network.ensure_rshared(self.layout.kubelet_dir)
+        kubelet_started = None
         for component in self._components(bins):
-            self._ensure_running(component)
+            # Heartbeat timestamps have whole seconds.
+            before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+            if self._ensure_running(component) and component.name == "kubelet":
+                kubelet_started = before
             if component.name == "containerd":
                 with step("images into containerd"):
                     containerd.import_images(self.layout, [(i.ref, i.archive) for i in images])
-        kubectl = Kubectl(binary=bins.kubectl, kubeconfig=self.paths.kubeconfig)
+        kubectl = self._kubectl(bins)
         with step(f"node {NODE_NAME} Ready"):
             wait_until(
-                lambda: _node_not_ready(kubectl),
+                lambda: _node_not_ready(kubectl, since=kubelet_started),
                 timeout=NODE_READY_TIMEOUT,
                 what=f"node {NODE_NAME}",
                 alive=lambda: self._died("kubelet"),
             )
         with step("add-ons (CoreDNS, local-path StorageClass)"):
             addons.apply_addons(kubectl, volumes_dir=self.layout.local_volumes_dir)
-            addons.wait_addons(kubectl, timeout=ADDONS_TIMEOUT)
+            wait_until(
+                lambda: addons.addons_not_ready(kubectl), timeout=ADDONS_TIMEOUT, what="add-ons"
+            )
         return self.paths.kubeconfig
 
     def _all_healthy(self) -> bool:
@@ -141,8 +166,18 @@ class LocalSeed:
         for component in self._components(bins):
             if self.table.pid(component.name) is None or component.health() is not None:
                 return False
-        kubectl = Kubectl(binary=bins.kubectl, kubeconfig=self.paths.kubeconfig)
-        return _node_not_ready(kubectl) is None and _addons_ready(kubectl)
+        kubectl = self._kubectl(bins)
+        try:
+            return _node_not_ready(kubectl) is None and addons.addons_not_ready(kubectl) is None
+        except SeedError:
+            return False
+
+    def _kubectl(self, bins: build.Binaries) -> Kubectl:
+        return Kubectl(
+            binary=bins.kubectl,
+            kubeconfig=self.paths.kubeconfig,
+            cache_dir=self.layout.state / "kubectl-cache",
+        )
 
     def _write_files(self) -> None:
         layout = self.layout
@@ -190,7 +225,8 @@ class LocalSeed:
             ),
         )
 
-    def _ensure_running(self, component: Component) -> None:
+    def _ensure_running(self, component: Component) -> bool:
+        """Start ``component`` unless it runs healthy; True if it was (re)started."""
         name = component.name
         if self.table.pid(name) is not None:
             try:
@@ -200,7 +236,7 @@ class LocalSeed:
                     what=name,
                     alive=lambda: self._died(name),
                 )
-                return
+                return False
             except SeedError:
                 with step(f"restart unhealthy {name}"):
                     self.table.stop(name)
@@ -219,6 +255,7 @@ class LocalSeed:
                 raise SeedError(
                     f"{err}\nlast lines of {self.table.log_file(name)}:\n{tail}"
                 ) from err
+        return True
 
     def _died(self, name: str) -> str | None:
         if self.table.pid(name) is None:
@@ -266,7 +303,15 @@ class LocalSeed:
             bridge=network.bridge_exists(),
             veths=network.bridge_ports() if network.bridge_exists() else [],
             chains=network.seed_chains(network.run(["iptables-save"]).stdout),
+            files=[str(p) for p in self._host_traces()],
         )
+
+    def _host_traces(self) -> list[Path]:
+        traces = [KUBELET_DEVICE_SOCKET] if KUBELET_DEVICE_SOCKET.is_socket() else []
+        for link in CONTAINER_LOG_LINKS.glob("*.log"):
+            if link.is_symlink() and os.readlink(link).startswith(f"{self.paths.state}/"):
+                traces.append(link)
+        return traces
 
     def _stray_pids(self) -> list[int]:
         """Shims of our containerd and processes still running in its containers."""
@@ -318,7 +363,10 @@ class LocalSeed:
         with step("unmount, delete bridge garden0, remove iptables chains"):
             network.unmount_all(self.paths.state)
             network.delete_bridge()
-            network.remove_chains(markers=not _other_kube_daemons())
+            alone = not _other_kube_daemons()
+            network.remove_chains(markers=alone)
+            if alone:
+                self._remove_host_traces()
         if purge:
             with step(f"purge {self.paths.state}"):
                 if network.mounts_under(self.paths.state):
@@ -328,6 +376,15 @@ class LocalSeed:
                     )
                 shutil.rmtree(self.paths.state, ignore_errors=True)
         return self.leftovers()
+
+    def _remove_host_traces(self) -> None:
+        """What the kubelet left outside the state prefix (called only when no other
+        kubelet runs here): its device-plugin socket, log links into our state."""
+        for trace in self._host_traces():
+            trace.unlink()
+        for directory in HOST_DIRS:
+            with contextlib.suppress(OSError):  # gone, or not empty: not only ours
+                directory.rmdir()
 
     def _kill_containers(self) -> None:
         """Containers whose sandboxes CRI could not remove (containerd was dead or stuck)."""
@@ -343,30 +400,28 @@ class LocalSeed:
                 )
 
 
-def _node_not_ready(kubectl: Kubectl) -> str | None:
+def _node_not_ready(kubectl: Kubectl, *, since: dt.datetime | None = None) -> str | None:
+    """None when the node is Ready, by a heartbeat at or after ``since`` if given.
+
+    A restarted kubelet finds its node still marked Ready from before it stopped;
+    only a fresh heartbeat says the new kubelet has registered.
+    """
     proc = kubectl.try_run(
         "get",
         "node",
         NODE_NAME,
         "-o",
-        'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+        'jsonpath={range .status.conditions[?(@.type=="Ready")]}{.status} {.lastHeartbeatTime}{end}',
         timeout=15,
     )
     if proc.returncode != 0:
         return proc.stderr.strip() or "kubectl get node failed"
-    return None if proc.stdout.strip() == "True" else f"Ready={proc.stdout.strip() or 'unknown'}"
-
-
-def _addons_ready(kubectl: Kubectl) -> bool:
-    checks = (
-        ("-n", "kube-system", "get", "deployment", "coredns"),
-        ("-n", addons.LOCAL_PATH_NAMESPACE, "get", "deployment", "local-path-provisioner"),
-    )
-    for args in checks:
-        proc = kubectl.try_run(*args, "-o", "jsonpath={.status.availableReplicas}", timeout=15)
-        if proc.returncode != 0 or proc.stdout.strip() in ("", "0"):
-            return False
-    return kubectl.try_run("get", "storageclass", addons.STORAGE_CLASS, timeout=15).returncode == 0
+    ready, _, heartbeat = proc.stdout.strip().partition(" ")
+    if ready != "True":
+        return f"Ready={ready or 'unknown'}"
+    if since and dt.datetime.fromisoformat(heartbeat) < since:
+        return f"Ready only as of {heartbeat}, before the kubelet started"
+    return None
 
 
 def _other_kube_daemons() -> bool:
