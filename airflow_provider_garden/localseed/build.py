@@ -165,6 +165,7 @@ def _image_plans(paths: SeedPaths) -> dict[str, Callable[[], ImageSpec]]:
         return ImageSpec(
             ref=TOOLBOX_REF,
             dockerfile_dir=docker_dir() / "toolbox",
+            dockerfile_at="docker/toolbox",
             context=(
                 ("bin/kubectl", _go_binaries(paths, SEED_KUBERNETES)["kubectl"]),
                 ("bin/etcdctl", etcd.etcdctl),

@@ -33,7 +33,22 @@ HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 # `podman run` (and RUN steps) fail here without these: CAP_SYS_RESOURCE is missing,
 # so the default rlimits cannot be raised.
 _ULIMITS = ("--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096")
-_BASE_ARGV = ("mmdebstrap", "--variant=minbase", "--format=tar", "bookworm")
+# Like debian:bookworm-slim: merged /usr set up by a hook rather than the usrmerge
+# package (which would pull in perl), and no docs, man pages or translations
+# (the dpkg excludes stay in the image, so later apt installs follow them too).
+_BASE_ARGV = (
+    "mmdebstrap",
+    "--variant=minbase",
+    "--format=tar",
+    "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
+    "--dpkgopt=path-exclude=/usr/share/man/*",
+    "--dpkgopt=path-exclude=/usr/share/info/*",
+    "--dpkgopt=path-exclude=/usr/share/locale/*",
+    "--dpkgopt=path-include=/usr/share/locale/locale.alias",
+    "--dpkgopt=path-exclude=/usr/share/doc/*",
+    "--dpkgopt=path-include=/usr/share/doc/*/copyright",
+    "bookworm",
+)
 IMAGES_GIB = 6
 _SKIP = ("__pycache__", ".pyc", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".egg-info")
 
@@ -51,6 +66,7 @@ class ImageSpec:
     ref: str
     dockerfile_dir: Path  # holds the Dockerfile and the files it copies
     context: tuple[tuple[str, Path], ...] = ()  # staged into the context: name -> file or dir
+    dockerfile_at: str = ""  # where dockerfile_dir goes in the context ("" = its root)
     needs_pypi: bool = False  # a RUN step installs from PyPI over HTTPS
 
 
@@ -84,7 +100,7 @@ def _files(root: Path) -> Iterator[tuple[str, Path]]:
 
 def input_key(spec: ImageSpec, base_key: str) -> str:
     digest = hashlib.sha256()
-    digest.update(json.dumps([spec.ref, base_key, spec.needs_pypi]).encode())
+    digest.update(json.dumps([spec.ref, base_key, spec.needs_pypi, spec.dockerfile_at]).encode())
     for name, root in (("Dockerfile-dir", spec.dockerfile_dir), *spec.context):
         for rel, path in _files(root):
             digest.update(f"\0{name}/{rel}\0{os.stat(path).st_mode & 0o111}\0".encode())
@@ -113,7 +129,8 @@ class _Store:
         image_id = json.loads(self.stamp.read_text()).get("image_id")
         return str(image_id) if image_id else None
 
-    def save(self, *, key: str, seconds: float) -> ImageArchive:
+    def save(self, *, key: str, started: float) -> ImageArchive:
+        previous = self.previous_image_id()
         partial = self.archive.with_suffix(".partial")
         partial.unlink(missing_ok=True)
         _podman(["save", "--format", "oci-archive", "-o", str(partial), self.ref])
@@ -123,10 +140,14 @@ class _Store:
             "key": key,
             "ref": self.ref,
             "image_id": image_id,
-            "build_seconds": round(seconds, 1),
+            "build_seconds": round(time.monotonic() - started, 1),
             "archive_bytes": self.archive.stat().st_size,
         }
         self.stamp.write_text(json.dumps(record, indent=2) + "\n")
+        if previous and previous != image_id:
+            # The replaced image is untagged now; drop it so rebuilds do not pile up
+            # (podman refuses while other images still build on it, which is fine).
+            subprocess.run(["podman", "rmi", previous], capture_output=True, check=False)
         return ImageArchive(ref=self.ref, archive=self.archive)
 
 
@@ -176,12 +197,12 @@ def ensure_debian_base(paths: SeedPaths) -> ImageArchive:
             tail = "\n".join(out.stderr.strip().splitlines()[-20:])
             raise SeedError(f"mmdebstrap failed:\n{tail}")
         _podman(["import", "--change", 'CMD ["bash"]', str(rootfs), DEBIAN_REF])
-        return store.save(key=key, seconds=time.monotonic() - start)
+        return store.save(key=key, started=start)
 
 
 def _stage_context(spec: ImageSpec, context: Path) -> None:
     shutil.rmtree(context, ignore_errors=True)
-    shutil.copytree(spec.dockerfile_dir, context)
+    shutil.copytree(spec.dockerfile_dir, context / spec.dockerfile_at)
     for name, source in spec.context:
         target = context / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -190,20 +211,32 @@ def _stage_context(spec: ImageSpec, context: Path) -> None:
                 source, target, ignore=lambda _d, names: [n for n in names if _skipped(Path(n))]
             )
         else:
-            shutil.copy2(source, target)
+            _link_or_copy(source, target)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """Binaries are large; a hard link stages them without a second copy on disk."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def _pypi_volumes(paths: SeedPaths) -> list[str]:
-    """Trust the host's CA bundle inside RUN steps for this build only: the network's
-    TLS chain is signed by a CA only the host trusts, and the Dockerfile stays as
-    a user with ordinary network access builds it."""
-    pip_conf = paths.images / "pip.conf"
-    pip_conf.write_text("[global]\ncert = /run/garden/host-ca.crt\n")
+    """Trust the host's CA bundle in RUN steps, for this build only: this network's
+    TLS chain is signed by a CA only the host trusts, and the Dockerfile stays the
+    one a user with ordinary network access builds. The bundle is mounted on /mnt,
+    which exists empty in Debian images, so no mount point is left in the image;
+    /etc/pip.conf is left as an empty file, which pip reads as no configuration."""
+    trust = paths.images / "pypi-trust"
+    trust.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(HOST_CA, trust / "host-ca.crt")
+    (trust / "pip.conf").write_text("[global]\ncert = /mnt/host-ca.crt\n")
     return [
         "--volume",
-        f"{HOST_CA}:/run/garden/host-ca.crt:ro",
+        f"{trust}:/mnt:ro",
         "--volume",
-        f"{pip_conf}:/etc/pip.conf:ro",
+        f"{trust / 'pip.conf'}:/etc/pip.conf:ro",
     ]
 
 
@@ -221,10 +254,6 @@ def ensure_image(spec: ImageSpec, *, base: ImageArchive, paths: SeedPaths) -> Im
         args += ["--build-arg", f"{BASE_IMAGE_ARG}={base.ref}", "--tag", spec.ref]
         if spec.needs_pypi:
             args += _pypi_volumes(paths)
-        _podman([*args, "--file", str(context / "Dockerfile"), str(context)], log=store.log)
-        previous = store.previous_image_id()
-        archive = store.save(key=key, seconds=time.monotonic() - start)
-    if previous and previous != store.previous_image_id():
-        # The replaced image is untagged now; drop it so rebuilds do not pile up.
-        subprocess.run(["podman", "rmi", previous], capture_output=True, check=False)
-    return archive
+        dockerfile = context / spec.dockerfile_at / "Dockerfile"
+        _podman([*args, "--file", str(dockerfile), str(context)], log=store.log)
+        return store.save(key=key, started=start)
