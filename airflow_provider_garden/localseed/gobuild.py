@@ -28,6 +28,7 @@ from airflow_provider_garden.localseed.progress import step
 
 # cri-tools v1.34 declares `go 1.24.1`; Kubernetes 1.32 needs 1.23.
 MIN_GO = (1, 24)
+DEFAULT_GO = Path("/usr/local/go/bin/go")  # where go.dev's tarball installs it
 # A cold build fills GOCACHE (about 3 GiB for Kubernetes) and the module cache.
 COLD_BUILD_GIB = 8
 # Proxy answers that mean "this version is not offered here", as opposed to a
@@ -164,8 +165,8 @@ class GoTool:
 
     @classmethod
     def find(cls) -> GoTool:
-        found = shutil.which("go") or "/usr/local/go/bin/go"
-        go = Path(found)
+        found = shutil.which("go")
+        go = Path(found) if found else DEFAULT_GO
         install = (
             f"install Go >= {MIN_GO[0]}.{MIN_GO[1]} from https://go.dev/dl into /usr/local/go "
             "(Debian 12's golang package is too old)"

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from airflow_provider_garden.localseed import gobuild
 from airflow_provider_garden.localseed.errors import SeedError
 from airflow_provider_garden.localseed.gobuild import (
     GoBuildSpec,
+    GoTool,
     is_local_path,
     kube_version_x,
     ldflags,
@@ -180,3 +184,31 @@ def test_spec_key_changes_with_any_input() -> None:
     assert spec.key() == GoBuildSpec(**{**spec.__dict__}).key()
     assert spec.key() != GoBuildSpec(**{**spec.__dict__, "version": "v1.0.1"}).key()
     assert spec.key() != GoBuildSpec(**{**spec.__dict__, "staging_version": "v0.1.0"}).key()
+
+
+def _fake_go(directory: Path, version: str) -> Path:
+    go = directory / "go"
+    go.write_text(f"#!/bin/sh\necho {version}\n")
+    go.chmod(0o755)
+    return go
+
+
+def test_find_go_rejects_a_too_old_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gobuild.shutil, "which", lambda _: str(_fake_go(tmp_path, "go1.19.8")))
+    with pytest.raises(
+        SeedError, match=r"is go1\.19\.8: install Go >= 1\.24 from https://go\.dev/dl"
+    ):
+        GoTool.find()
+
+
+def test_find_go_names_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gobuild.shutil, "which", lambda _: None)
+    monkeypatch.setattr(gobuild, "DEFAULT_GO", tmp_path / "no-go")
+    with pytest.raises(SeedError, match=r"Go is not installed: install Go >= 1\.24"):
+        GoTool.find()
+
+
+def test_find_go_accepts_a_recent_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    go = _fake_go(tmp_path, "go1.26.8")
+    monkeypatch.setattr(gobuild.shutil, "which", lambda _: str(go))
+    assert GoTool.find().go == go

@@ -4,8 +4,13 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_garden.localseed import packages
 from airflow_provider_garden.localseed.errors import SeedError
-from airflow_provider_garden.localseed.packages import pick_debian_version, require_free_space
+from airflow_provider_garden.localseed.packages import (
+    pick_debian_version,
+    require_free_space,
+    require_root,
+)
 
 
 @pytest.mark.parametrize(
@@ -30,3 +35,9 @@ def test_require_free_space_names_the_path_and_what_to_do(tmp_path: Path) -> Non
 
 def test_require_free_space_passes_when_there_is_room(tmp_path: Path) -> None:
     require_free_space(tmp_path, 0.001, "building x")
+
+
+def test_require_root_says_how(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(packages.os, "geteuid", lambda: 1000)
+    with pytest.raises(SeedError, match=r"building images needs root: run it as root"):
+        require_root("building images")
