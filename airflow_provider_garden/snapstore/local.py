@@ -1,0 +1,117 @@
+"""A snapstore in a directory, e.g. a PersistentVolumeClaim mounted into the backup pod.
+
+A save streams into a hidden temporary file beside its target, fsyncs it and renames
+it into place, then fsyncs the directory: after a crash the key holds either the
+previous object or the complete new one. Objects are created with mode 0600 (mkstemp's):
+an etcd snapshot holds every Secret of its cluster. Hidden names (``.*``) are never keys, so
+temporaries left by a killed process are not listed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from airflow_provider_garden.snapstore.protocol import (
+    ObjectInfo,
+    ObjectNotFoundError,
+    ReadableStream,
+    SnapStoreError,
+    is_valid_key,
+    validate_key,
+    validate_prefix,
+)
+
+COPY_CHUNK = 1 << 20
+
+
+class LocalStore:
+    def __init__(self, *, root: Path, prefix: str = "") -> None:
+        if not root.is_dir():
+            raise SnapStoreError(f"local snapstore root {root} is not a directory")
+        self.root = root
+        self.base = root / validate_key(prefix) if prefix else root
+
+    def __repr__(self) -> str:
+        return f"LocalStore(base={str(self.base)!r})"
+
+    def list(self, prefix: str = "") -> list[ObjectInfo]:
+        validate_prefix(prefix)
+        # Only the directory the prefix fully names needs walking.
+        start = self.base / prefix.rpartition("/")[0]
+        found = []
+        for dirpath, dirnames, filenames in os.walk(start):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            directory = Path(dirpath)
+            for name in filenames:
+                key = (directory / name).relative_to(self.base).as_posix()
+                if key.startswith(prefix) and is_valid_key(key):
+                    found.append(self._info(key, directory / name))
+        return sorted(found, key=lambda info: info.key)
+
+    def fetch(self, key: str) -> BinaryIO:
+        try:
+            return (self.base / validate_key(key)).open("rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise ObjectNotFoundError(f"{self!r} has no object {key!r}") from None
+
+    def save(self, key: str, stream: ReadableStream) -> ObjectInfo:
+        target = self.base / validate_key(key)
+        _make_dirs_durable(target.parent, stop=self.root)
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(stream, out, COPY_CHUNK)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(target.parent)
+        return self._info(key, target)
+
+    def delete(self, key: str) -> None:
+        target = self.base / validate_key(key)
+        target.unlink(missing_ok=True)
+        # Drop directories the key leaves empty (Backup-<ts>/), never the store's own.
+        parent = target.parent
+        while parent != self.base and parent.is_relative_to(self.base):
+            try:
+                parent.rmdir()
+            except OSError:  # not empty (or already gone): nothing more to tidy
+                break
+            parent = parent.parent
+
+    @staticmethod
+    def _info(key: str, path: Path) -> ObjectInfo:
+        stat = path.stat()
+        return ObjectInfo(
+            key=key, size=stat.st_size, modified=dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC)
+        )
+
+
+def _make_dirs_durable(directory: Path, *, stop: Path) -> None:
+    """mkdir -p, fsyncing each new directory's parent so the new entry survives a crash."""
+    missing = []
+    while not directory.is_dir():
+        if directory == stop:
+            raise SnapStoreError(f"local snapstore root {stop} disappeared")
+        missing.append(directory)
+        directory = directory.parent
+    for new in reversed(missing):
+        new.mkdir(exist_ok=True)
+        _fsync_dir(new.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
