@@ -194,7 +194,7 @@ def _fake_go(directory: Path, version: str) -> Path:
 
 
 def test_find_go_rejects_a_too_old_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gobuild.shutil, "which", lambda _: str(_fake_go(tmp_path, "go1.19.8")))
+    monkeypatch.setattr("shutil.which", lambda _: str(_fake_go(tmp_path, "go1.19.8")))
     with pytest.raises(
         SeedError, match=r"is go1\.19\.8: install Go >= 1\.24 from https://go\.dev/dl"
     ):
@@ -202,7 +202,7 @@ def test_find_go_rejects_a_too_old_go(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_find_go_names_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gobuild.shutil, "which", lambda _: None)
+    monkeypatch.setattr("shutil.which", lambda _: None)
     monkeypatch.setattr(gobuild, "DEFAULT_GO", tmp_path / "no-go")
     with pytest.raises(SeedError, match=r"Go is not installed: install Go >= 1\.24"):
         GoTool.find()
@@ -210,5 +210,5 @@ def test_find_go_names_what_to_install(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_find_go_accepts_a_recent_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     go = _fake_go(tmp_path, "go1.26.8")
-    monkeypatch.setattr(gobuild.shutil, "which", lambda _: str(go))
+    monkeypatch.setattr("shutil.which", lambda _: str(go))
     assert GoTool.find().go == go

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_garden.localseed import packages
 from airflow_provider_garden.localseed.errors import SeedError
 from airflow_provider_garden.localseed.packages import (
     pick_debian_version,
@@ -38,6 +37,6 @@ def test_require_free_space_passes_when_there_is_room(tmp_path: Path) -> None:
 
 
 def test_require_root_says_how(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(packages.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
     with pytest.raises(SeedError, match=r"building images needs root: run it as root"):
         require_root("building images")
