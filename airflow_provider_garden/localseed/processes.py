@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,17 +53,32 @@ class ProcessTable:
     def log_file(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
 
-    def pid(self, name: str) -> int | None:
-        """PID of the running component, or None (a stale PID file counts as not running)."""
+    def _record(self, name: str) -> tuple[int, str, str] | None:
         try:
-            pid_text, exe = self.pid_file(name).read_text().split("\n")[:2]
-            pid = int(pid_text)
+            pid_text, exe, fingerprint = self.pid_file(name).read_text().split("\n")[:3]
+            return int(pid_text), exe, fingerprint
         except (OSError, ValueError):
             return None
+
+    def pid(self, name: str) -> int | None:
+        """PID of the running component, or None (a stale PID file counts as not running)."""
+        record = self._record(name)
+        if record is None:
+            return None
+        pid, exe, _ = record
         return pid if executable_of(pid) == exe else None
 
-    def start(self, name: str, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> int:
-        """Start ``argv`` detached; return its PID once the PID file is written."""
+    def fingerprint(self, name: str) -> str | None:
+        """What the running component was started with (see ``start``)."""
+        record = self._record(name)
+        return record[2] if record and self.pid(name) is not None else None
+
+    def start(self, name: str, argv: Sequence[str], *, fingerprint: str = "") -> int:
+        """Start ``argv`` detached; return its PID once the PID file is written.
+
+        ``fingerprint`` (e.g. a hash of argv and config files) is kept in the PID
+        file so a later caller can tell whether the process runs what it wants.
+        """
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_file(name)
@@ -77,12 +92,11 @@ class ProcessTable:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env=dict(env) if env is not None else None,
                 start_new_session=True,  # survives the CLI and its terminal
                 close_fds=True,
             )
         exe = executable_of(proc.pid) or os.path.realpath(argv[0])
-        self.pid_file(name).write_text(f"{proc.pid}\n{exe}\n")
+        self.pid_file(name).write_text(f"{proc.pid}\n{exe}\n{fingerprint}\n")
         return proc.pid
 
     def stop(self, name: str, *, timeout: float = 20.0) -> bool:

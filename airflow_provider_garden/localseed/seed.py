@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
+import hashlib
 import json
 import os
 import shutil
 import subprocess
+import sys
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -118,59 +122,65 @@ class LocalSeed:
 
     # --- up ------------------------------------------------------------------
     def up(self) -> Path:
-        """Make the seed run and be healthy; return the admin kubeconfig path."""
+        """Make the seed run, current and healthy; return the admin kubeconfig path.
+
+        Every step is idempotent and cheap when there is nothing to do, so a second
+        ``up`` only checks: binaries and images are current (a changed toolbox is
+        rebuilt and imported), each daemon runs what it should and is healthy, the
+        node is Ready and the add-ons are available.
+        """
         require_root("the local seed (containers, mounts, iptables)")
         require_free_space(self.paths.state, STATE_GIB, "the local seed's state")
-        if self._all_healthy():
-            return self.paths.kubeconfig
-        with step("host packages and kernel settings"):
+        with self._lock():
             ensure_debian_packages(network.HOST_PACKAGES)
             network.check_kernel()
             network.ensure_sysctls()
-        bins = build.ensure_binaries(self.paths)
-        images = build.ensure_images(self.paths)
-        self._record_binaries(bins)
-        with step("certificates and configuration"):
+            bins = build.ensure_binaries(self.paths)
+            images = build.ensure_images(self.paths)
+            self._record_binaries(bins)
             self._write_files()
             network.ensure_bridge()
             network.ensure_rshared(self.layout.kubelet_dir)
+            return self._start(bins, images)
+
+    def _start(self, bins: build.Binaries, images: list[build.ImageArchive]) -> Path:
+        comps = self._components(bins)
+        # Changed binaries or flags: stop dependants before what they depend on.
+        for component in reversed(comps):
+            running = self.table.pid(component.name) is not None
+            if running and self.table.fingerprint(component.name) != self._fingerprint(component):
+                with step(f"stop {component.name} (binary or configuration changed)"):
+                    self.table.stop(component.name)
         kubelet_started = None
-        for component in self._components(bins):
+        for component in comps:
             # Heartbeat timestamps have whole seconds.
             before = dt.datetime.now(dt.UTC).replace(microsecond=0)
             if self._ensure_running(component) and component.name == "kubelet":
                 kubelet_started = before
             if component.name == "containerd":
-                with step("images into containerd"):
-                    containerd.import_images(self.layout, [(i.ref, i.archive) for i in images])
+                imported = containerd.import_images(
+                    self.layout, [(i.ref, i.archive) for i in images]
+                )
+                if imported:
+                    print(f"    imported into containerd: {', '.join(imported)}", file=sys.stderr)
         kubectl = self._kubectl(bins)
-        with step(f"node {NODE_NAME} Ready"):
-            wait_until(
-                lambda: _node_not_ready(kubectl, since=kubelet_started),
-                timeout=NODE_READY_TIMEOUT,
-                what=f"node {NODE_NAME}",
-                alive=lambda: self._died("kubelet"),
-            )
-        with step("add-ons (CoreDNS, local-path StorageClass)"):
-            addons.apply_addons(kubectl, volumes_dir=self.layout.local_volumes_dir)
-            wait_until(
-                lambda: addons.addons_not_ready(kubectl), timeout=ADDONS_TIMEOUT, what="add-ons"
-            )
+        wait_until(
+            lambda: _node_not_ready(kubectl, since=kubelet_started),
+            timeout=NODE_READY_TIMEOUT,
+            what=f"node {NODE_NAME}",
+            alive=lambda: self._died("kubelet"),
+        )
+        addons.apply_addons(kubectl, volumes_dir=self.layout.local_volumes_dir)
+        wait_until(lambda: addons.addons_not_ready(kubectl), timeout=ADDONS_TIMEOUT, what="add-ons")
         return self.paths.kubeconfig
 
-    def _all_healthy(self) -> bool:
-        """Fast path of a second ``up``: every daemon alive and healthy, add-ons ready."""
-        bins = self._recorded_binaries()
-        if bins is None:
-            return False
-        for component in self._components(bins):
-            if self.table.pid(component.name) is None or component.health() is not None:
-                return False
-        kubectl = self._kubectl(bins)
-        try:
-            return _node_not_ready(kubectl) is None and addons.addons_not_ready(kubectl) is None
-        except SeedError:
-            return False
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        """One ``up`` or ``down`` at a time (parallel test sessions share the seed)."""
+        self.paths.run.mkdir(parents=True, exist_ok=True)
+        with (self.paths.run / "seed.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def _kubectl(self, bins: build.Binaries) -> Kubectl:
         return Kubectl(
@@ -242,7 +252,7 @@ class LocalSeed:
                     self.table.stop(name)
         self._check_ports(component)
         with step(f"start {name}"):
-            self.table.start(name, component.argv)
+            self.table.start(name, component.argv, fingerprint=self._fingerprint(component))
             try:
                 wait_until(
                     component.health,
@@ -256,6 +266,14 @@ class LocalSeed:
                     f"{err}\nlast lines of {self.table.log_file(name)}:\n{tail}"
                 ) from err
         return True
+
+    def _fingerprint(self, component: Component) -> str:
+        digest = hashlib.sha256("\0".join(component.argv).encode())
+        for arg in component.argv:
+            path = Path(arg.partition("=")[2])
+            if path.parent in (self.layout.config_dir, self.layout.containerd_dir):
+                digest.update(path.read_bytes())
+        return digest.hexdigest()
 
     def _died(self, name: str) -> str | None:
         if self.table.pid(name) is None:
@@ -296,6 +314,16 @@ class LocalSeed:
             components=result, leftovers=self.leftovers(), kubeconfig=self.paths.kubeconfig
         )
 
+    def memory_rss(self) -> dict[str, int]:
+        """Resident memory in bytes: each daemon, and all pods together (shims included)."""
+        usage = {}
+        for name in (c.name for c in self.status().components):
+            pid = self.table.pid(name)
+            usage[name] = _rss(pid) if pid else 0
+        pods = containerd.shim_pids(self.layout)
+        usage["pods"] = sum(_rss(pid) for pid in pods + _descendants(pods))
+        return usage
+
     def leftovers(self) -> Leftovers:
         return Leftovers(
             processes=[f"{pid} {executable_of(pid)}" for pid in self._stray_pids()],
@@ -334,6 +362,19 @@ class LocalSeed:
     def down(self, *, purge: bool = False) -> Leftovers:
         """Stop everything the seed started and remove its host state; return what remains."""
         require_root("stopping the local seed")
+        with self._lock():
+            self._stop_all()
+            if purge:
+                with step(f"purge {self.paths.state}"):
+                    if network.mounts_under(self.paths.state):
+                        raise SeedError(
+                            f"not deleting {self.paths.state}: mounts remain under it: "
+                            f"{network.mounts_under(self.paths.state)}"
+                        )
+                    shutil.rmtree(self.paths.state, ignore_errors=True)
+        return self.leftovers()
+
+    def _stop_all(self) -> None:
         bins = self._recorded_binaries()
         with step("stop kubelet, kube-proxy and controllers"):
             for name in _NODE_AND_CONTROLLERS:
@@ -342,7 +383,7 @@ class LocalSeed:
             with step("remove pod sandboxes (CNI DEL)"):
                 error = containerd.remove_all_pods(self.layout, bins.crictl)
                 if error:
-                    print(f"    crictl rmp: {error}")
+                    print(f"    crictl rmp: {error}", file=sys.stderr)
         if bins is not None:
             with step("kube-proxy --cleanup"):
                 subprocess.run(
@@ -367,15 +408,6 @@ class LocalSeed:
             network.remove_chains(markers=alone)
             if alone:
                 self._remove_host_traces()
-        if purge:
-            with step(f"purge {self.paths.state}"):
-                if network.mounts_under(self.paths.state):
-                    raise SeedError(
-                        f"not deleting {self.paths.state}: mounts remain under it: "
-                        f"{network.mounts_under(self.paths.state)}"
-                    )
-                shutil.rmtree(self.paths.state, ignore_errors=True)
-        return self.leftovers()
 
     def _remove_host_traces(self) -> None:
         """What the kubelet left outside the state prefix (called only when no other
@@ -422,6 +454,33 @@ def _node_not_ready(kubectl: Kubectl, *, since: dt.datetime | None = None) -> st
     if since and dt.datetime.fromisoformat(heartbeat) < since:
         return f"Ready only as of {heartbeat}, before the kubelet started"
     return None
+
+
+def _rss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _descendants(roots: list[int]) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(proc.name))
+    found, todo = [], list(roots)
+    while todo:
+        kids = children.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
 
 
 def _other_kube_daemons() -> bool:
