@@ -11,6 +11,7 @@ import fcntl
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from airflow_provider_garden import __version__
@@ -152,83 +153,71 @@ def ensure_binaries(paths: SeedPaths) -> Binaries:
     )
 
 
-def _image_plans(paths: SeedPaths) -> dict[str, Callable[[], ImageSpec]]:
-    """Each image's spec, made on demand: making it builds the binaries it needs."""
-    seed = docker_dir() / "seed"
+def _go_image(paths: SeedPaths, ref: str, program: str, spec: GoBuildSpec) -> ImageSpec:
+    """An image of one Go program, from docker/seed/<program>/Dockerfile."""
+    return ImageSpec(
+        ref=ref,
+        dockerfile_dir=docker_dir() / "seed" / program,
+        context=((program, _go_binaries(paths, spec)[program]),),
+    )
 
-    def binary(name: str, spec: GoBuildSpec) -> tuple[str, Path]:
-        return name, _go_binaries(paths, spec)[name]
 
-    def toolbox() -> ImageSpec:
-        etcd = ensure_etcd(paths)
-        repo = docker_dir().parent
-        return ImageSpec(
-            ref=TOOLBOX_REF,
-            dockerfile_dir=docker_dir() / "toolbox",
-            dockerfile_at="docker/toolbox",
-            context=(
-                ("bin/kubectl", _go_binaries(paths, SEED_KUBERNETES)["kubectl"]),
-                ("bin/etcdctl", etcd.etcdctl),
-                ("bin/etcdutl", etcd.etcdutl),
-                ("pyproject.toml", repo / "pyproject.toml"),
-                ("README.md", repo / "README.md"),
-                ("airflow_provider_garden", repo / "airflow_provider_garden"),
-            ),
-            needs_pypi=True,
-        )
+def _control_plane_image(paths: SeedPaths, program: str, version: str) -> ImageSpec:
+    ref = f"registry.k8s.io/{program}:{version}"
+    return _go_image(paths, ref, program, control_plane_spec(version))
 
-    def etcd() -> ImageSpec:
-        bins = ensure_etcd(paths)
-        files = (bins.etcd, bins.etcdctl, bins.etcdutl)
-        return ImageSpec(
-            ref=ETCD_REF,
-            dockerfile_dir=seed / "etcd",
-            context=tuple((f.name, f) for f in files),
-        )
 
-    plans: dict[str, Callable[[], ImageSpec]] = {
-        PAUSE_REF: lambda: ImageSpec(ref=PAUSE_REF, dockerfile_dir=seed / "pause"),
-        ETCD_REF: etcd,
-        COREDNS_REF: lambda: ImageSpec(
-            ref=COREDNS_REF,
-            dockerfile_dir=seed / "coredns",
-            context=(binary("coredns", COREDNS),),
+def _etcd_image(paths: SeedPaths) -> ImageSpec:
+    etcd = ensure_etcd(paths)
+    return ImageSpec(
+        ref=ETCD_REF,
+        dockerfile_dir=docker_dir() / "seed" / "etcd",
+        context=tuple((f.name, f) for f in (etcd.etcd, etcd.etcdctl, etcd.etcdutl)),
+    )
+
+
+def _toolbox_image(paths: SeedPaths) -> ImageSpec:
+    """The context is the repository's layout, as docker/toolbox/Dockerfile expects."""
+    etcd = ensure_etcd(paths)
+    repo = docker_dir().parent
+    return ImageSpec(
+        ref=TOOLBOX_REF,
+        dockerfile_dir=docker_dir() / "toolbox",
+        dockerfile_at="docker/toolbox",
+        context=(
+            ("bin/kubectl", _go_binaries(paths, SEED_KUBERNETES)["kubectl"]),
+            ("bin/etcdctl", etcd.etcdctl),
+            ("bin/etcdutl", etcd.etcdutl),
+            ("pyproject.toml", repo / "pyproject.toml"),
+            ("README.md", repo / "README.md"),
+            ("airflow_provider_garden", repo / "airflow_provider_garden"),
         ),
-        PROVISIONER_REF: lambda: ImageSpec(
-            ref=PROVISIONER_REF,
-            dockerfile_dir=seed / "local-path-provisioner",
-            context=(binary("local-path-provisioner", PROVISIONER),),
+        needs_pypi=True,
+    )
+
+
+def _image_plans() -> dict[str, Callable[[SeedPaths], ImageSpec]]:
+    """How to make each image's spec; making one builds the binaries it needs."""
+    plans: dict[str, Callable[[SeedPaths], ImageSpec]] = {
+        PAUSE_REF: lambda _: ImageSpec(ref=PAUSE_REF, dockerfile_dir=docker_dir() / "seed/pause"),
+        ETCD_REF: _etcd_image,
+        COREDNS_REF: partial(_go_image, ref=COREDNS_REF, program="coredns", spec=COREDNS),
+        PROVISIONER_REF: partial(
+            _go_image, ref=PROVISIONER_REF, program="local-path-provisioner", spec=PROVISIONER
         ),
     }
     for version in versions.SHOOT_KUBERNETES_VERSIONS:
         for program in CONTROL_PLANE:
-            ref = f"registry.k8s.io/{program}:{version}"
-            plans[ref] = _control_plane_plan(paths, ref, program, version, seed, binary)
-    plans[TOOLBOX_REF] = toolbox
+            plans[f"registry.k8s.io/{program}:{version}"] = partial(
+                _control_plane_image, program=program, version=version
+            )
+    plans[TOOLBOX_REF] = _toolbox_image
     return plans
-
-
-def _control_plane_plan(
-    paths: SeedPaths,
-    ref: str,
-    program: str,
-    version: str,
-    seed: Path,
-    binary: Callable[[str, GoBuildSpec], tuple[str, Path]],
-) -> Callable[[], ImageSpec]:
-    def plan() -> ImageSpec:
-        return ImageSpec(
-            ref=ref,
-            dockerfile_dir=seed / program,
-            context=(binary(program, control_plane_spec(version)),),
-        )
-
-    return plan
 
 
 def image_refs() -> list[str]:
     """Every image the seed provides, the Debian base first (the others build on it)."""
-    return [DEBIAN_REF, *_image_plans(SeedPaths.default())]
+    return [DEBIAN_REF, *_image_plans()]
 
 
 def ensure_images(paths: SeedPaths, *, only: Collection[str] | None = None) -> list[ImageArchive]:
@@ -237,7 +226,7 @@ def ensure_images(paths: SeedPaths, *, only: Collection[str] | None = None) -> l
     :param only: image references to return; all when None. The Debian base is
         always built because every other image starts from it.
     """
-    plans = _image_plans(paths)
+    plans = _image_plans()
     wanted = [DEBIAN_REF, *plans] if only is None else list(only)
     unknown = [ref for ref in wanted if ref != DEBIAN_REF and ref not in plans]
     if unknown:
@@ -249,5 +238,5 @@ def ensure_images(paths: SeedPaths, *, only: Collection[str] | None = None) -> l
         archives = [base] if DEBIAN_REF in wanted else []
         for ref, plan in plans.items():
             if ref in wanted:
-                archives.append(ensure_image(plan(), base=base, paths=paths))
+                archives.append(ensure_image(plan(paths), base=base, paths=paths))
     return archives
