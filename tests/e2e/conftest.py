@@ -1,0 +1,100 @@
+"""End-to-end fixtures: one real Airflow for the whole session, and the seed it drives.
+
+`airflow_stack` serves two DAG bundles: the bundled DAGs (`dags/`) and the small
+DAGs of these tests (`tests/e2e/dags/`). `airflow_seed` points Airflow's
+`kubernetes_default` connection at the seed through the REST API (as a user does
+in Admin > Connections) and installs the provider into the seed.
+The stack's home is kept after a failing session, with every component's log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from airflow_stack import AirflowStack
+
+from airflow_provider_garden.kube.bootstrap import install
+from airflow_provider_garden.kube.client import KubeClient
+from airflow_provider_garden.localseed.profile import local_profile
+
+REPO = Path(__file__).resolve().parents[2]
+E2E_DAGS = Path(__file__).resolve().parent / "dags"
+GARDEN_NAMESPACE = "garden-system"
+_STACK_REPORT = pytest.StashKey[list[str]]()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.e2e)
+
+
+def stack_home() -> Path:
+    """Fixed per checkout under /tmp (the postgres user must reach it), so a rerun finds
+    and stops what a killed session left running."""
+    digest = hashlib.sha256(str(REPO).encode()).hexdigest()[:8]
+    return Path(tempfile.gettempdir()) / f"garden-e2e-airflow-{digest}"
+
+
+@pytest.fixture(scope="session")
+def airflow_stack(request: pytest.FixtureRequest) -> Iterator[AirflowStack]:
+    stack = AirflowStack(home=stack_home(), bundles={"garden": REPO / "dags", "e2e": E2E_DAGS})
+    stack.start()
+    memory = stack.memory()
+    report = request.config.stash.setdefault(_STACK_REPORT, [])
+    report.append(
+        "start: " + ", ".join(f"{step} {seconds:.1f}s" for step, seconds in stack.timings.items())
+    )
+    report.append(
+        "memory at rest (PSS): "
+        + ", ".join(f"{name} {size / 2**20:.0f} MiB" for name, size in memory.items())
+        + f", total {sum(memory.values()) / 2**20:.0f} MiB"
+    )
+    yield stack
+    stack.stop()
+    if request.session.testsfailed:
+        print(f"\nAirflow e2e stack kept for diagnosis: {stack.run_dir}")
+    else:
+        shutil.rmtree(stack.home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def e2e_report(request: pytest.FixtureRequest) -> list[str]:
+    """Lines (measured figures) printed in the "Airflow e2e stack" section of the summary."""
+    return request.config.stash.setdefault(_STACK_REPORT, [])
+
+
+@pytest.fixture(scope="session")
+def seed_kubeconfig() -> Path:
+    """The seed: GARDEN_KUBECONFIG when set, else the local seed (brought up if needed)."""
+    configured = os.environ.get("GARDEN_KUBECONFIG")
+    if configured:
+        return Path(configured)
+    from airflow_provider_garden.localseed.seed import LocalSeed
+
+    return LocalSeed().up()
+
+
+@pytest.fixture(scope="session")
+def airflow_seed(airflow_stack: AirflowStack, seed_kubeconfig: Path) -> KubeClient:
+    """The seed with the provider installed, reachable from Airflow as `kubernetes_default`."""
+    kube = KubeClient.from_kubeconfig(str(seed_kubeconfig))
+    install(kube, namespace=GARDEN_NAMESPACE, profile=local_profile())
+    airflow_stack.api.connection_set(
+        "kubernetes_default", "kubernetes", {"kube_config_path": str(seed_kubeconfig)}
+    )
+    return kube
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    lines = terminalreporter.config.stash.get(_STACK_REPORT, [])
+    if lines:
+        terminalreporter.section("Airflow e2e stack")
+        for line in lines:
+            terminalreporter.write_line(line)
