@@ -23,6 +23,7 @@ from airflow_provider_garden.kube.resources import Resource, resource_for
 
 FIELD_MANAGER = "airflow-provider-garden"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_OBJECT_RESPONSES = {200: "object", 201: "object", 202: "object"}
 
 Manifest = dict[str, Any]
 
@@ -54,8 +55,10 @@ class KubeClient:
         reload: Callable[[], k8s_client.ApiClient] | None = None,
         attempts: int = 6,
         max_backoff: float = 8.0,
+        timeout: float = 30.0,
     ) -> None:
         self.api = api_client
+        self._timeout = timeout
         self._reload = reload
         self._attempts = attempts
         self._max_backoff = max_backoff
@@ -86,9 +89,10 @@ class KubeClient:
                     header_params={"Accept": "application/json", "Content-Type": content_type},
                     body=body,
                     auth_settings=["BearerToken"],
-                    response_type="object",
+                    response_types_map=_OBJECT_RESPONSES,
                     _return_http_data_only=False,
                     _preload_content=True,
+                    _request_timeout=self._timeout,
                 )
                 return data
             except ApiException as err:
