@@ -165,6 +165,11 @@ class AirflowApi:
         )["content"]
         return "\n".join(_log_line(record) for record in records)
 
+    def xcom_keys(self, dag_id: str, run_id: str, task_id: str) -> list[str]:
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries"
+        entries = self._json("GET", path, params={"limit": 1000})["xcom_entries"]
+        return [str(entry["key"]) for entry in entries]
+
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
         value = self._json("GET", path)["value"]
