@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from airflow_provider_garden import __version__
+from airflow_provider_garden.agent import kustomize
 from airflow_provider_garden.agent.result import emit
 
 Verb = Callable[[argparse.Namespace], dict[str, Any]]
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--project", required=True)
     delete.add_argument("--name", required=True)
     delete.set_defaults(run=shoot_delete)
+    kustomize.register(verbs)
     return parser
 
 

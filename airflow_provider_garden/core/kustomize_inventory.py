@@ -27,7 +27,7 @@ INVENTORY_KEY = "inventory.json"
 INVENTORY_LABEL = "garden.airflow.io/inventory"
 PROTECTED_KINDS = frozenset({NAMESPACE_KIND, CRD_KIND, "PersistentVolume"})
 _FORMAT = 1
-_ID = re.compile(r"[a-z0-9]([a-z0-9.-]{0,44}[a-z0-9])?")
+_ID = re.compile(r"[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?")  # also a label value: 63 at most
 
 
 @dataclass(frozen=True, order=True, kw_only=True)
@@ -54,7 +54,7 @@ def inventory_name(inventory_id: str) -> str:
     if not _ID.fullmatch(inventory_id):
         raise ValueError(
             f"inventory id {inventory_id!r} must be lowercase letters, digits, '-' or '.', "
-            "start and end with a letter or digit, at most 46 characters"
+            "start and end with a letter or digit, at most 63 characters"
         )
     return INVENTORY_PREFIX + inventory_id
 

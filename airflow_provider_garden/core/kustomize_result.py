@@ -10,6 +10,7 @@ contains the whole pod template, env values included.
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -18,9 +19,16 @@ from typing import Any
 from .kustomize_diff import Action, DiffSummary
 
 RESULT_BUDGET = 3800  # bytes of compact JSON; the kubelet keeps 4096
-_LISTS = ("diff", "applied", "pruned", "unchanged", "kept", "unhealthy")
+_LISTS = ("diff", "applied", "pruned", "unchanged", "kept")
 _IMMUTABLE = re.compile(r"immutable|may not change once set", re.IGNORECASE)
 _MANAGER = re.compile(r'conflict with "([^"]+)"')
+
+
+class Mode(enum.StrEnum):
+    """``apply`` changes the target; ``diff`` only reports what apply would change."""
+
+    APPLY = "apply"
+    DIFF = "diff"
 
 
 def _causes(status: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -75,7 +83,6 @@ def build_result(
     summary: DiffSummary,
     pruned: Sequence[str] = (),
     kept: Sequence[str] = (),
-    unhealthy: Sequence[str] = (),
     budget: int = RESULT_BUDGET,
 ) -> dict[str, Any]:
     """The verb's JSON result, cut to ``budget`` bytes.
@@ -108,7 +115,6 @@ def build_result(
         "pruned": list(pruned),
         "unchanged": unchanged,
         "kept": list(kept),
-        "unhealthy": list(unhealthy),
     }
     return fit(result, budget)
 

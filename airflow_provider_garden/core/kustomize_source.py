@@ -23,6 +23,7 @@ import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -155,10 +156,18 @@ def check_git_source(url: str, ref: str, path: str) -> list[FieldError]:
         errors.append(
             FieldError("git_url", f"{url!r} must start with one of {', '.join(_GIT_URL_PREFIXES)}")
         )
+    elif _has_credentials(url):
+        # the URL is a templated field and shows in logs and the UI: no tokens in it
+        errors.append(FieldError("git_url", "must not carry credentials (user:token@)"))
     if not _GIT_REF.fullmatch(ref) or ".." in ref or ref.endswith(("/", ".lock")):
         errors.append(FieldError("git_ref", f"{ref!r} is not a branch, tag or commit name"))
     errors.extend(check_relative(path, "git_path"))
     return errors
+
+
+def _has_credentials(url: str) -> bool:
+    userinfo = urlsplit(url).netloc.rpartition("@")[0] if "://" in url else ""
+    return bool(userinfo) and (url.startswith("https://") or ":" in userinfo)
 
 
 def find_kustomization(directory: Path) -> Path | None:

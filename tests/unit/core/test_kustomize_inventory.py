@@ -64,7 +64,7 @@ def test_configmap_round_trip() -> None:
     assert from_configmap(None) == []
 
 
-@pytest.mark.parametrize("bad", ["", "Upper", "-x", "x" * 47, "a_b"])
+@pytest.mark.parametrize("bad", ["", "Upper", "-x", "x" * 64, "a_b"])
 def test_inventory_id_rules(bad: str) -> None:
     with pytest.raises(ValueError, match="inventory id"):
         inventory_name(bad)
