@@ -34,14 +34,16 @@ from airflow_provider_garden.snapstore.protocol import (
 
 DEFAULT_REGION = "us-east-1"
 MiB = 1 << 20
-# 16 MiB parts allow objects up to 160 GB (10,000 parts); s3transfer keeps at most
-# ten parts in memory while reading a non-seekable stream.
+# 8 MiB parts allow objects up to 80 GB (10,000 parts), beyond etcd's 8 GiB quota.
 TRANSFER = TransferConfig(
-    multipart_threshold=16 * MiB,
-    multipart_chunksize=16 * MiB,
+    multipart_threshold=8 * MiB,
+    multipart_chunksize=8 * MiB,
     max_concurrency=4,
     preferred_transfer_client="classic",
 )
+# Parts read ahead of the upload are held in memory: six bound a save to about 48 MiB
+# however large the snapshot (boto3's constructor does not take this s3transfer setting).
+TRANSFER.max_in_memory_upload_chunks = 6
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 
 
