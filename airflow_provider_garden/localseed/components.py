@@ -124,6 +124,15 @@ def components(layout: Layout, bins: BinaryPaths) -> list[Component]:
                 f"--kubelet-client-key={pki('apiserver-kubelet-client.key')}",
                 f"--kubelet-certificate-authority={pki('ca.crt')}",
                 "--kubelet-preferred-address-types=InternalIP,Hostname",
+                # The front proxy (API aggregation); also lets the controller-manager
+                # and scheduler find the request-header CA they look up at start.
+                f"--requestheader-client-ca-file={pki('front-proxy-ca.crt')}",
+                "--requestheader-allowed-names=front-proxy-client",
+                "--requestheader-username-headers=X-Remote-User",
+                "--requestheader-group-headers=X-Remote-Group",
+                "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+                f"--proxy-client-cert-file={pki('front-proxy-client.crt')}",
+                f"--proxy-client-key-file={pki('front-proxy-client.key')}",
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                 f"--service-account-key-file={pki('sa.pub')}",
                 f"--service-account-signing-key-file={pki('sa.key')}",

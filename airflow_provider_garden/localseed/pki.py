@@ -1,7 +1,8 @@
 """Certificates, keys and kubeconfigs of the local seed, written under ``<state>/pki``.
 
-Two CAs like kubeadm: one for the cluster and one for etcd, so no cluster
-certificate (a kubelet's, an admin's) can talk to etcd directly. Files are made
+Three CAs like kubeadm: the cluster's; etcd's, so no cluster certificate (a
+kubelet's, an admin's) can talk to etcd directly; and the front proxy's, which
+signs the certificate the API server presents to aggregated API servers. Files are made
 once and kept; a leaf is re-issued only when it is missing or about to expire.
 """
 
@@ -41,8 +42,15 @@ class Leaf:
     ip_addresses: tuple[str, ...] = ()
     server: bool = False
     client: bool = False
-    etcd: bool = False  # issued by the etcd CA
+    issuer: str = "ca"  # a key of CAS
 
+
+# CA file name -> common name.
+CAS = {
+    "ca": "garden-seed-ca",
+    "etcd-ca": "garden-seed-etcd-ca",
+    "front-proxy-ca": "garden-seed-front-proxy-ca",
+}
 
 _APISERVER_NAMES = (
     "kubernetes",
@@ -86,13 +94,19 @@ LEAVES = (
         ip_addresses=("127.0.0.1",),
         server=True,
         client=True,
-        etcd=True,
+        issuer="etcd-ca",
     ),
     Leaf(
         name="apiserver-etcd-client",
         common_name="kube-apiserver-etcd-client",
         client=True,
-        etcd=True,
+        issuer="etcd-ca",
+    ),
+    Leaf(
+        name="front-proxy-client",
+        common_name="front-proxy-client",
+        client=True,
+        issuer="front-proxy-ca",
     ),
 )
 
@@ -110,10 +124,9 @@ def ensure_pki(layout: Layout) -> None:
     """Create missing or expiring certificates and keys, then (re)write the kubeconfigs."""
     layout.paths.pki.mkdir(parents=True, exist_ok=True)
     os.chmod(layout.paths.pki, 0o700)
-    ca, ca_new = _ensure_ca(layout, "ca", "garden-seed-ca")
-    etcd_ca, etcd_ca_new = _ensure_ca(layout, "etcd-ca", "garden-seed-etcd-ca")
+    cas = {name: _ensure_ca(layout, name, common_name) for name, common_name in CAS.items()}
     for leaf in LEAVES:
-        issuer, issuer_new = (etcd_ca, etcd_ca_new) if leaf.etcd else (ca, ca_new)
+        issuer, issuer_new = cas[leaf.issuer]
         if issuer_new or _needs_issue(layout.pki(f"{leaf.name}.crt")):
             pair = pki.issue(
                 issuer,

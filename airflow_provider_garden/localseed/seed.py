@@ -59,6 +59,9 @@ HOST_DIRS = (
 # The kubelet's device-plugin registration socket (not configurable in 1.32).
 KUBELET_DEVICE_SOCKET = Path("/var/lib/kubelet/device-plugins/kubelet.sock")
 CONTAINER_LOG_LINKS = Path("/var/log/containers")
+# kube-apiserver stops listening at once on SIGTERM but then lingers (20 s and more
+# here) over its graceful shutdown; it keeps no state, so it is killed sooner.
+_STOP_TIMEOUTS = {"kube-apiserver": 5.0}
 # Stopped first: nothing may recreate pods while sandboxes are being removed.
 _NODE_AND_CONTROLLERS = ("kubelet", "kube-proxy", "kube-scheduler", "kube-controller-manager")
 
@@ -150,7 +153,7 @@ class LocalSeed:
             running = self.table.pid(component.name) is not None
             if running and self.table.fingerprint(component.name) != self._fingerprint(component):
                 with step(f"stop {component.name} (binary or configuration changed)"):
-                    self.table.stop(component.name)
+                    self._stop(component.name)
         kubelet_started = None
         for component in comps:
             # Heartbeat timestamps have whole seconds.
@@ -249,7 +252,7 @@ class LocalSeed:
                 return False
             except SeedError:
                 with step(f"restart unhealthy {name}"):
-                    self.table.stop(name)
+                    self._stop(name)
         self._check_ports(component)
         with step(f"start {name}"):
             self.table.start(name, component.argv, fingerprint=self._fingerprint(component))
@@ -266,6 +269,9 @@ class LocalSeed:
                     f"{err}\nlast lines of {self.table.log_file(name)}:\n{tail}"
                 ) from err
         return True
+
+    def _stop(self, name: str) -> None:
+        self.table.stop(name, timeout=_STOP_TIMEOUTS.get(name, 20.0))
 
     def _fingerprint(self, component: Component) -> str:
         digest = hashlib.sha256("\0".join(component.argv).encode())
@@ -378,7 +384,7 @@ class LocalSeed:
         bins = self._recorded_binaries()
         with step("stop kubelet, kube-proxy and controllers"):
             for name in _NODE_AND_CONTROLLERS:
-                self.table.stop(name)
+                self._stop(name)
         if bins is not None and self.table.pid("containerd") is not None:
             with step("remove pod sandboxes (CNI DEL)"):
                 error = containerd.remove_all_pods(self.layout, bins.crictl)
@@ -393,14 +399,14 @@ class LocalSeed:
                     timeout=60,
                 )
         with step("stop containerd and its shims"):
-            self.table.stop("containerd")
+            self._stop("containerd")
             self._kill_containers()
             for pid in containerd.shim_pids(self.layout):
                 if (executable_of(pid) or "").endswith("containerd-shim-runc-v2"):
                     terminate(pid, timeout=10)
         with step("stop kube-apiserver and etcd"):
-            self.table.stop("kube-apiserver")
-            self.table.stop("etcd")
+            self._stop("kube-apiserver")
+            self._stop("etcd")
         with step("unmount, delete bridge garden0, remove iptables chains"):
             network.unmount_all(self.paths.state)
             network.delete_bridge()

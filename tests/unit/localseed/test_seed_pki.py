@@ -61,6 +61,14 @@ def test_client_certificates_carry_the_kubernetes_identities(tmp_path: Path) -> 
     assert ExtendedKeyUsageOID.CLIENT_AUTH in usage.value
 
 
+def test_front_proxy_client_comes_from_its_own_ca(tmp_path: Path) -> None:
+    layout = _layout(tmp_path)
+    ensure_pki(layout)
+    front_proxy_ca = _cert(layout, "front-proxy-ca").subject
+    assert front_proxy_ca not in (_cert(layout, "ca").subject, _cert(layout, "etcd-ca").subject)
+    assert _cert(layout, "front-proxy-client").issuer == front_proxy_ca
+
+
 def test_etcd_certificates_come_from_their_own_ca(tmp_path: Path) -> None:
     layout = _layout(tmp_path)
     ensure_pki(layout)

@@ -1,0 +1,75 @@
+"""Integration fixtures: a real cluster for the session and a fresh namespace per test.
+
+The cluster is GARDEN_KUBECONFIG when set, else the local seed, brought up here (or
+reused when healthy). If it cannot start, every test that needs it fails with the
+reason: nothing is skipped silently.
+
+Tests marked ``teardown_seed`` stop the shared seed, so they run only when selected
+(``-m teardown_seed``; pytest reports them as deselected otherwise) and then last.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client, config
+
+from airflow_provider_garden.localseed.errors import SeedError
+
+TEARDOWN_MARK = "teardown_seed"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    teardown = [item for item in items if item.get_closest_marker(TEARDOWN_MARK)]
+    if not teardown:
+        return
+    if TEARDOWN_MARK not in (config.option.markexpr or ""):
+        config.hook.pytest_deselected(items=teardown)
+        items[:] = [item for item in items if item not in teardown]
+        return
+    items[:] = [item for item in items if item not in teardown] + teardown
+
+
+@pytest.fixture(scope="session")
+def seed_kubeconfig() -> Path:
+    """Admin kubeconfig of the cluster the tests run against."""
+    configured = os.environ.get("GARDEN_KUBECONFIG")
+    if configured:
+        return Path(configured)
+    from airflow_provider_garden.localseed.seed import LocalSeed
+
+    try:
+        return LocalSeed().up()
+    except SeedError as err:
+        pytest.fail(f"the local seed could not start: {err}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def kube_api(seed_kubeconfig: Path) -> client.ApiClient:
+    return config.new_client_from_config(config_file=str(seed_kubeconfig))
+
+
+def unique_name(hint: str, *, limit: int = 50) -> str:
+    """A DNS-1123 label from ``hint`` plus a random suffix, at most ``limit`` characters."""
+    base = re.sub(r"[^a-z0-9-]+", "-", hint.lower()).strip("-")
+    suffix = secrets.token_hex(3)
+    return f"{base[: limit - len(suffix) - 1].rstrip('-')}-{suffix}"
+
+
+@pytest.fixture
+def namespace(kube_api: client.ApiClient, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A namespace of its own for one test, deleted (without waiting) afterwards."""
+    core = client.CoreV1Api(kube_api)
+    name = unique_name(f"t-{request.node.name.removeprefix('test_')}")
+    core.create_namespace(
+        client.V1Namespace(
+            metadata=client.V1ObjectMeta(name=name, labels={"garden.test/integration": "true"})
+        )
+    )
+    yield name
+    core.delete_namespace(name, propagation_policy="Background")
