@@ -38,7 +38,7 @@ SCHEDULER_PORT = 10259
 CNI_BIN_DIR = Path("/usr/lib/cni")  # Debian's containernetworking-plugins
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Layout:
     """Every path of the running seed, derived from the state prefix."""
 

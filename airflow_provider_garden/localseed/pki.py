@@ -31,7 +31,7 @@ _RENEW_BEFORE = dt.timedelta(days=30)
 _LEAF_DAYS = 365
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Leaf:
     """One certificate the seed needs, issued by the cluster CA or the etcd CA."""
 

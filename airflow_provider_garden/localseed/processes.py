@@ -21,7 +21,7 @@ from airflow_provider_garden.localseed.errors import SeedError
 _LOG_ROTATE_BYTES = 64 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Listener:
     """A process listening on a TCP port."""
 
@@ -193,5 +193,7 @@ def listeners(ports: Sequence[int]) -> list[Listener]:
                 continue
             if target in inodes:
                 pid = int(proc.name)
-                found.append(Listener(inodes[target], pid, executable_of(pid) or "?"))
+                found.append(
+                    Listener(port=inodes[target], pid=pid, executable=executable_of(pid) or "?")
+                )
     return found

@@ -66,7 +66,7 @@ _STOP_TIMEOUTS = {"kube-apiserver": 5.0}
 _NODE_AND_CONTROLLERS = ("kubelet", "kube-proxy", "kube-scheduler", "kube-controller-manager")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ComponentStatus:
     name: str
     pid: int | None
@@ -75,7 +75,7 @@ class ComponentStatus:
     detail: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Leftovers:
     """What of the seed exists on the host besides its daemons."""
 
@@ -92,7 +92,7 @@ class Leftovers:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Status:
     components: list[ComponentStatus]
     leftovers: Leftovers
@@ -118,9 +118,9 @@ class Status:
 class LocalSeed:
     """One seed on this machine, rooted at ``paths.state``."""
 
-    def __init__(self, paths: SeedPaths | None = None) -> None:
+    def __init__(self, *, paths: SeedPaths | None = None) -> None:
         self.paths = paths or SeedPaths.default()
-        self.layout = Layout(self.paths)
+        self.layout = Layout(paths=self.paths)
         self.table = ProcessTable(run_dir=self.paths.run, log_dir=self.paths.logs)
 
     # --- up ------------------------------------------------------------------
@@ -314,7 +314,13 @@ class LocalSeed:
             pid = self.table.pid(component.name)
             detail = component.health() if pid is not None else "not running"
             result.append(
-                ComponentStatus(component.name, pid, pid is not None, detail is None, detail or "")
+                ComponentStatus(
+                    name=component.name,
+                    pid=pid,
+                    running=pid is not None,
+                    healthy=detail is None,
+                    detail=detail or "",
+                )
             )
         return Status(
             components=result, leftovers=self.leftovers(), kubeconfig=self.paths.kubeconfig

@@ -18,7 +18,7 @@ STATE = Path("/srv/seed-state")
 
 @pytest.fixture
 def layout() -> Layout:
-    return Layout(SeedPaths(cache=Path("/srv/seed-cache"), state=STATE))
+    return Layout(paths=SeedPaths(cache=Path("/srv/seed-cache"), state=STATE))
 
 
 def _under_state(value: str) -> bool:

@@ -19,7 +19,7 @@ def _cert(layout: Layout, name: str) -> x509.Certificate:
 
 
 def _layout(tmp_path: Path) -> Layout:
-    return Layout(SeedPaths(cache=tmp_path / "cache", state=tmp_path / "state"))
+    return Layout(paths=SeedPaths(cache=tmp_path / "cache", state=tmp_path / "state"))
 
 
 def test_apiserver_certificate_names_every_address_clients_use(tmp_path: Path) -> None:
