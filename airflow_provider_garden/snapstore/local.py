@@ -4,12 +4,14 @@ A save streams into a hidden temporary file beside its target, fsyncs it and ren
 it into place, then fsyncs the directory: after a crash the key holds either the
 previous object or the complete new one. Objects are created with mode 0600 (mkstemp's):
 an etcd snapshot holds every Secret of its cluster. Hidden names (``.*``) are never keys, so
-temporaries left by a killed process are not listed.
+the temporary of a killed save is never listed; deleting its key (as retention does with
+a snapshot that was never verified) removes it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import os
 import shutil
 import tempfile
@@ -27,6 +29,7 @@ from airflow_provider_garden.snapstore.protocol import (
 )
 
 COPY_CHUNK = 1 << 20
+_TMP = ".tmp"
 
 
 class LocalStore:
@@ -62,7 +65,7 @@ class LocalStore:
     def save(self, key: str, stream: ReadableStream) -> ObjectInfo:
         target = self.base / validate_key(key)
         _make_dirs_durable(target.parent, stop=self.root)
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=_TMP)
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as out:
@@ -79,6 +82,9 @@ class LocalStore:
     def delete(self, key: str) -> None:
         target = self.base / validate_key(key)
         target.unlink(missing_ok=True)
+        # mkstemp's names: ".<name>." + 8 random characters + ".tmp", so no other key's match.
+        for temporary in target.parent.glob(f".{glob.escape(target.name)}.{'?' * 8}{_TMP}"):
+            temporary.unlink(missing_ok=True)
         # Drop directories the key leaves empty (Backup-<ts>/), never the store's own.
         parent = target.parent
         while parent != self.base and parent.is_relative_to(self.base):

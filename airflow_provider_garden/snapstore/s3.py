@@ -131,7 +131,7 @@ class S3Store:
     def save(self, key: str, stream: ReadableStream) -> ObjectInfo:
         name = self.base + validate_key(key)
         with self._errors("save", key):
-            self._client.upload_fileobj(stream, self.bucket, name, Config=TRANSFER)
+            self._client.upload_fileobj(_FullReads(stream), self.bucket, name, Config=TRANSFER)
             head = self._client.head_object(Bucket=self.bucket, Key=name)
         return ObjectInfo(key=key, size=head["ContentLength"], modified=head["LastModified"])
 
@@ -153,6 +153,25 @@ class S3Store:
             raise SnapStoreError(f"{where}: {code} {info.get('Message', '')}".rstrip()) from error
         except BotoCoreError as error:
             raise SnapStoreError(f"{self!r}: {operation} {key!r}: {error}") from error
+
+
+class _FullReads:
+    """s3transfer takes a short read for the end of the stream and would store a truncated
+    object; pipes and sockets do return short reads, so each read is filled up here."""
+
+    def __init__(self, stream: ReadableStream) -> None:
+        self._stream = stream
+
+    def read(self, size: int = -1, /) -> bytes:
+        chunks, left = [], size if size >= 0 else None
+        while left is None or left > 0:
+            data = self._stream.read(MiB if left is None else left)
+            if not data:
+                break
+            chunks.append(data)
+            if left is not None:
+                left -= len(data)
+        return b"".join(chunks)
 
 
 class _BodyReader(io.RawIOBase):

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from snapstore_backends import Backend, Interrupted, MiB, PatternStream
@@ -41,6 +47,15 @@ def test_round_trip_of_a_large_stream(backend: Backend) -> None:
     assert not backend.object_path(SNAPSHOT).exists()
     with pytest.raises(ObjectNotFoundError):
         store.fetch(SNAPSHOT)
+
+
+@pytest.mark.parametrize("size", [5 * MiB, 30 * MiB + 7])
+def test_short_reads_are_stored_whole(backend: Backend, size: int) -> None:
+    """Pipes and sockets answer reads short; a short read is not the end of the stream."""
+    backend.store.save(SNAPSHOT, PatternStream(size, max_read=100_000))
+    assert backend.object_path(SNAPSHOT).stat().st_size == size
+    with backend.store.fetch(SNAPSHOT) as stream:
+        assert digest(stream) == digest(PatternStream(size))
 
 
 def backup(backend: Backend, stream: PatternStream) -> Manifest:
@@ -85,6 +100,62 @@ def test_an_interrupted_save_leaves_nothing_good(backend: Backend) -> None:
     if backend.kind is StoreKind.S3:
         uploads = backend.s3.list_multipart_uploads(Bucket=backend.bucket)
         assert uploads.get("Uploads", []) == [], "the multipart upload was aborted"
+
+
+# A backup process killed mid-upload: it saves a stream that stalls after 20 MiB.
+KILLED_BACKUP = """
+import json, sys, time
+from pathlib import Path
+from airflow_provider_garden.snapstore.factory import open_store
+
+class Stalls:
+    sent = 0
+    def read(self, size=-1, /):
+        if self.sent >= 20 << 20:
+            print("stalled", flush=True)
+            time.sleep(600)
+        n = 1 << 20 if size < 0 else min(size, 1 << 20)
+        self.sent += n
+        return bytes(n)
+
+args = json.loads(sys.argv[1])
+paths = {k: Path(args.pop(k)) for k in ("root", "secret_dir") if k in args}
+open_store(args.pop("kind"), **paths, **args).save(sys.argv[2], Stalls())
+"""
+
+
+def upload_in_progress(backend: Backend) -> bool:
+    if backend.kind is StoreKind.S3:
+        return bool(backend.s3.list_multipart_uploads(Bucket=backend.bucket).get("Uploads"))
+    return any(backend.object_path(SNAPSHOT).parent.glob(".*.tmp"))
+
+
+def test_a_backup_killed_mid_upload_leaves_nothing_good(backend: Backend) -> None:
+    manifest = Manifest.for_snapshot(SNAPSHOT, size=BIG, sha256="0" * 64, etcd_version="3.5.16")
+    write_manifest(backend.store, manifest)
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_BACKUP, json.dumps(backend.open_args), SNAPSHOT],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "stalled"
+        deadline = time.monotonic() + 30
+        while not upload_in_progress(backend) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert upload_in_progress(backend)
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    assert [i.key for i in backend.store.list()] == [SNAPSHOT + ".manifest.json"]
+    [entry] = list_snapshots(backend.store)
+    assert (entry.object, entry.problem) == (None, "not verified")
+    assert good_snapshots(backend.store) == []
+    # Retention deletes a snapshot never verified; that also clears what the kill left here.
+    backend.store.delete(SNAPSHOT)
+    if backend.kind is StoreKind.LOCAL:
+        assert not upload_in_progress(backend)
 
 
 def test_an_interrupted_overwrite_keeps_the_previous_object(backend: Backend) -> None:
