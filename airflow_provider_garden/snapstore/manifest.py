@@ -35,6 +35,7 @@ MANIFEST_SUFFIX = ".manifest.json"
 MAX_MANIFEST_BYTES = 64 * 1024
 HASH_CHUNK = 1 << 20
 _SHA256 = re.compile(r"[0-9a-f]{64}", re.ASCII)
+_KIND_NAMES = {int: "an integer", str: "a string", bool: "true or false"}
 
 
 class ManifestError(SnapStoreError, ValueError):
@@ -126,7 +127,7 @@ class Manifest:
             value = data.get(name)
             # bool is an int in Python; a JSON true is no revision.
             if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-                raise ManifestError(f"manifest field {name!r} must be a {kind.__name__}")
+                raise ManifestError(f"manifest field {name!r} must be {_KIND_NAMES[kind]}")
         try:
             created = dt.datetime.fromisoformat(data["created"])
             compression = Compression(data["compression"])
@@ -205,7 +206,8 @@ def verify(store: SnapStore, snapshot: str) -> Manifest:
     """Re-read the stored snapshot, compare it with its manifest and record the result.
 
     Returns the (verified) manifest; on a mismatch or a missing object the manifest is
-    rewritten with ``verified=False`` and VerificationError is raised.
+    rewritten with ``verified=False`` and VerificationError is raised. A missing or
+    malformed manifest raises ObjectNotFoundError or ManifestError.
     """
     manifest = read_manifest(store, snapshot)
     try:
