@@ -182,6 +182,9 @@ class AirflowApi:
         return value
 
     # -- pools and connections ------------------------------------------------
+    def pool(self, name: str) -> dict[str, Any]:
+        return dict(self._json("GET", f"/pools/{name}"))
+
     def pool_set(self, name: str, slots: int, *, include_deferred: bool = True) -> None:
         body = {"name": name, "slots": slots, "include_deferred": include_deferred}
         try:

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
@@ -118,9 +119,14 @@ class AirflowStack:
         self.timings["total"] = time.monotonic() - began
 
     def stop(self) -> None:
-        """Stop the Airflow components (scheduler first, API server last), then PostgreSQL."""
-        for process in reversed(self._processes):
-            process.stop()
+        """Stop the Airflow components, the API server last (task runners report to it on
+        their way out), then PostgreSQL."""
+        workers = [p for p in self._processes if p.name != "api-server"]
+        with ThreadPoolExecutor(max_workers=len(COMPONENTS)) as pool:
+            list(pool.map(ManagedProcess.stop, workers))
+        for process in self._processes:
+            if process.name == "api-server":
+                process.stop()
         self._processes = []
         if self._api is not None:
             self._api.close()

@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,7 +58,9 @@ def airflow_stack(request: pytest.FixtureRequest) -> Iterator[AirflowStack]:
         + f", total {sum(memory.values()) / 2**20:.0f} MiB"
     )
     yield stack
+    began = time.monotonic()
     stack.stop()
+    report.append(f"stop: {time.monotonic() - began:.1f}s")
     if request.session.testsfailed:
         print(f"\nAirflow e2e stack kept for diagnosis: {stack.run_dir}")
     else:

@@ -70,3 +70,13 @@ def _wait_for(condition: Callable[[], bool], what: str, timeout: float) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"waited {timeout}s for {what}")
         time.sleep(0.2)
+
+
+def test_pools_are_created_and_resized(airflow_stack: AirflowStack) -> None:
+    api = airflow_stack.api
+
+    api.pool_set("e2e_pool", 2)
+    api.pool_set("e2e_pool", 3)
+
+    pool = api.pool("e2e_pool")
+    assert (pool["slots"], pool["include_deferred"]) == (3, True)
