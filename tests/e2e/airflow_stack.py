@@ -13,6 +13,7 @@ is parsed and a triggered run is picked up within a few seconds.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import secrets
@@ -32,6 +33,8 @@ from postgres_server import PostgresServer
 from processes import ManagedProcess, free_port, tree_pss
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+# Airflow talks to PostgreSQL through psycopg2 and, in the API server, asyncpg.
+DB_DRIVERS = ("psycopg2", "asyncpg")
 HEALTH_KEYS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
 
 
@@ -95,6 +98,12 @@ class AirflowStack:
         self.stop()
 
     def start(self, timeout: float = 240) -> None:
+        missing = [name for name in DB_DRIVERS if importlib.util.find_spec(name) is None]
+        if missing:
+            raise StackError(
+                f"{', '.join(missing)} missing in {sys.prefix}: install the dev extra "
+                "(pip install -e '.[dev]')"
+            )
         began = time.monotonic()
         self._stop_leftovers()
         shutil.rmtree(self.home, ignore_errors=True)

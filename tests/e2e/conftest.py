@@ -10,7 +10,6 @@ The stack's home is kept after a failing session, with every component's log.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tempfile
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from airflow_stack import AirflowStack
+from integration import conftest as integration_fixtures
 
 from airflow_provider_garden.kube.bootstrap import install
 from airflow_provider_garden.kube.client import KubeClient
@@ -28,6 +28,9 @@ REPO = Path(__file__).resolve().parents[2]
 E2E_DAGS = Path(__file__).resolve().parent / "dags"
 GARDEN_NAMESPACE = "garden-system"
 _STACK_REPORT = pytest.StashKey[list[str]]()
+
+# The integration tests' seed: GARDEN_KUBECONFIG when set, else the local seed.
+seed_kubeconfig = integration_fixtures.seed_kubeconfig
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -71,17 +74,6 @@ def airflow_stack(request: pytest.FixtureRequest) -> Iterator[AirflowStack]:
 def e2e_report(request: pytest.FixtureRequest) -> list[str]:
     """Lines (measured figures) printed in the "Airflow e2e stack" section of the summary."""
     return request.config.stash.setdefault(_STACK_REPORT, [])
-
-
-@pytest.fixture(scope="session")
-def seed_kubeconfig() -> Path:
-    """The seed: GARDEN_KUBECONFIG when set, else the local seed (brought up if needed)."""
-    configured = os.environ.get("GARDEN_KUBECONFIG")
-    if configured:
-        return Path(configured)
-    from airflow_provider_garden.localseed.seed import LocalSeed
-
-    return LocalSeed().up()
 
 
 @pytest.fixture(scope="session")

@@ -20,12 +20,18 @@ def test_a_task_return_value_comes_back_through_rest(
     api = airflow_stack.api
     _ready(airflow_stack, "e2e_return_value")
 
-    began = time.monotonic()
-    run_id = api.trigger("e2e_return_value", {"colour": "green"})
-    state = api.wait_run("e2e_return_value", run_id, timeout=120)
-    e2e_report.append(f"trigger -> run success (one @task): {time.monotonic() - began:.1f}s")
+    latencies = []
+    for colour in ("red", "green"):
+        began = time.monotonic()
+        run_id = api.trigger("e2e_return_value", {"colour": colour})
+        state = api.wait_run("e2e_return_value", run_id, timeout=120)
+        latencies.append(time.monotonic() - began)
+        assert state == "success"
+    e2e_report.append(
+        "trigger -> run success (one @task): "
+        + ", then ".join(f"{seconds:.1f}s" for seconds in latencies)
+    )
 
-    assert state == "success"
     assert api.xcom("e2e_return_value", run_id, "answer") == {
         "answer": 42,
         "conf": {"colour": "green"},
