@@ -68,6 +68,7 @@ ACCOUNTS = (
         "garden-shoot",
         (
             SHOOT_STATUS,
+            _rule(GROUP, ["shoots"], ["delete"]),  # the last step of ShootDelete
             LEASES,
             _rule("", ["namespaces"], ["get", "list", "create", "patch", "delete"]),
             _rule("", ["secrets", "services", "configmaps"], WRITE),
@@ -76,6 +77,9 @@ ACCOUNTS = (
             _rule("apps", ["deployments", "statefulsets"], WRITE),
         ),
     ),
+    # Seed targets only (shoot targets use the shoot's kubeconfig): its own inventory
+    # ConfigMap. What an overlay changes is bound to it by the seed's admins.
+    Account("garden-kustomize", (_rule("", ["configmaps"], ["get", "create", "patch"]),)),
 )
 
 

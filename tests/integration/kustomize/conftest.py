@@ -6,14 +6,31 @@ as its inventory id, so tests never see each other's inventories.
 
 from __future__ import annotations
 
+import base64
+import json
+import os
 import shutil
+import subprocess
+import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kustomize_helpers import ARTICLE, Agent
 
+from airflow_provider_garden.agent.context import control_plane_of
+from airflow_provider_garden.agent.shoot_delete import delete
+from airflow_provider_garden.agent.shoot_reconcile import reconcile
+from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.shoot_spec import parse_shoot
+from airflow_provider_garden.kube.bootstrap import install
 from airflow_provider_garden.kube.dynamic import DynamicClient
+from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
+from airflow_provider_garden.kube.shoots import Shoots
+from airflow_provider_garden.localseed.profile import local_profile
+
+GARDEN_NAMESPACE = "garden-system"
 
 
 @pytest.fixture
@@ -33,3 +50,84 @@ def agent(seed_kubeconfig: Path, namespace: str, seed: DynamicClient) -> Iterato
 def someapp(tmp_path: Path) -> Path:
     """A private copy of the article's base and overlays, free to edit."""
     return Path(shutil.copytree(ARTICLE, tmp_path / "someapp"))
+
+
+@pytest.fixture(scope="session")
+def garden(seed_kubeconfig: Path) -> DynamicClient:
+    """The provider installed in the seed: CRD, garden-system, accounts, CloudProfile."""
+    kube = DynamicClient.from_kubeconfig(str(seed_kubeconfig))
+    install(kube, namespace=GARDEN_NAMESPACE, profile=local_profile())
+    return kube
+
+
+@pytest.fixture(scope="session")
+def airflow_db(seed_kubeconfig: Path) -> Iterator[None]:
+    """Airflow's `kubernetes_default` pointed at the seed, and its database migrated."""
+    conn = json.dumps(
+        {"conn_type": "kubernetes", "extra": {"kube_config_path": str(seed_kubeconfig)}}
+    )
+    os.environ["AIRFLOW_CONN_KUBERNETES_DEFAULT"] = conn
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, timeout=600)
+    yield
+    os.environ.pop("AIRFLOW_CONN_KUBERNETES_DEFAULT", None)
+
+
+@pytest.fixture
+def dags_folder(tmp_path: Path, airflow_db: None, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A DAG bundle of this test's own (dag.test() runs only DAGs of a bundle)."""
+    folder = tmp_path / "dags"
+    shutil.copytree(ARTICLE, folder / "someapp")
+    bundle = {
+        "name": "kustomize-tests",
+        "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+        "kwargs": {"path": str(folder)},
+    }
+    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps([bundle]))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def shoot(garden: DynamicClient) -> Iterator[tuple[str, str]]:
+    """A shoot of this module's own, reconciled by the agent code from the host."""
+    project, name = "kustomize", f"s{uuid.uuid4().hex[:6]}"
+    shoots = Shoots(garden)
+    resource = {
+        "apiVersion": SHOOT_API_VERSION,
+        "kind": "Shoot",
+        "metadata": {"name": name, "namespace": naming.project_namespace(project)},
+        "spec": {
+            "kubernetes": {"version": local_profile().kubernetes_versions[0]},
+            "networking": {"pods": "100.96.0.0/11", "services": "100.64.0.0/13"},
+        },
+    }
+    garden.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": naming.project_namespace(project)},
+        }
+    )
+    shoots.apply(resource)
+    reconcile(
+        garden,
+        shoots,
+        shoots.get(project, name),
+        control_plane_of(parse_shoot(resource)),
+        holder="kustomize-tests",
+    )
+    yield project, name
+    delete(garden, shoots, project, name, holder="kustomize-tests")
+
+
+@pytest.fixture
+def shoot_kubeconfig(garden: DynamicClient, shoot: tuple[str, str], tmp_path: Path) -> Path:
+    """The shoot's admin kubeconfig as the host reaches it."""
+    project, name = shoot
+    secret = garden.get(
+        "v1", "Secret", naming.kubeconfig_secret(name), naming.project_namespace(project)
+    )
+    path = tmp_path / "shoot.kubeconfig"
+    path.write_bytes(base64.b64decode(secret["data"]["kubeconfig-external"]))
+    path.chmod(0o600)
+    return path
