@@ -140,12 +140,19 @@ class AgentPodOperator(KubernetesPodOperator):
 
     def execute_sync(self, context: Context) -> Any:
         super().execute_sync(context)
-        return self._result_of(self.remote_pod)
+        return self._push_result(context, self._result_of(self.remote_pod))
 
     def trigger_reentry(self, context: Context, event: dict[str, Any]) -> Any:
         with self._failures_reported():
             super().trigger_reentry(context, event)
-            return self._result_of(self.pod)
+            return self._push_result(context, self._result_of(self.pod))
+
+    @staticmethod
+    def _push_result(context: Context, result: dict[str, Any]) -> dict[str, Any]:
+        # do_xcom_push=False keeps KubernetesPodOperator's sidecar out of the pod, but
+        # the task runner reads the same flag to skip storing the return value: push it here.
+        context["ti"].xcom_push(key="return_value", value=result)
+        return result
 
     @contextmanager
     def _failures_reported(self) -> Iterator[None]:

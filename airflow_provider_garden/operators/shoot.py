@@ -23,6 +23,20 @@ if TYPE_CHECKING:
 DELETE_CONFIRMATION = "confirmation.garden.airflow.io/deletion"
 
 
+def confirm_deletion(hook: GardenHook, project: str, name: str) -> bool:
+    """Annotate the Shoot so ShootDeleteOperator may delete it; False if it does not exist."""
+    if hook.shoots.find(project, name) is None:
+        return False
+    hook.kube.merge_patch(
+        SHOOT_API_VERSION,
+        "Shoot",
+        name,
+        {"metadata": {"annotations": {DELETE_CONFIRMATION: "true"}}},
+        naming.project_namespace(project),
+    )
+    return True
+
+
 class _ShootOperator(AgentPodOperator):
     template_fields = (*AgentPodOperator.template_fields, "project", "shoot_name")
     service_account = "garden-shoot"

@@ -6,13 +6,11 @@ import base64
 import subprocess
 import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pendulum
 import pytest
-from airflow.sdk import DAG
+from airflow.dag_processing.dagbag import DagBag
 
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.spec_fields import SpecError
@@ -25,10 +23,10 @@ from airflow_provider_garden.operators.shoot import (
     ShootCreateOperator,
     ShootDeleteOperator,
 )
-from airflow_provider_garden.sensors.shoot import ShootReadySensor
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("airflow_seed_connection")]
 VERSION = local_profile().kubernetes_versions[0]
+DAGS = Path(__file__).resolve().parents[3] / "dags"
 
 
 def spec(**overrides: Any) -> dict[str, Any]:
@@ -41,31 +39,26 @@ def spec(**overrides: Any) -> dict[str, Any]:
     return base
 
 
-def run_dag(*tasks_factory: Any, dag_id: str) -> str:
-    with DAG(
-        dag_id=dag_id,
-        schedule=None,
-        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-        catchup=False,
-        dagrun_timeout=timedelta(minutes=20),
-    ) as dag:
-        previous = None
-        for factory in tasks_factory:
-            task = factory()
-            if previous is not None:
-                previous >> task
-            previous = task
-    run = dag.test()
-    return str(run.state)
+@pytest.fixture(scope="module")
+def bundled() -> dict[str, Any]:
+    return DagBag(dag_folder=str(DAGS)).dags
 
 
-def create(project: str, name: str, **overrides: Any) -> str:
-    return run_dag(
-        lambda: ShootCreateOperator(
-            task_id="create", project=project, name=name, spec=spec(**overrides)
-        ),
-        lambda: ShootReadySensor(task_id="ready", project=project, name=name, timeout=600),
-        dag_id=f"test_create_{project}_{name}_{uuid.uuid4().hex[:6]}".replace("-", "_"),
+def run_bundled(dags: dict[str, Any], dag_id: str, **conf: Any) -> str:
+    """Run a bundled DAG with `dag.test()`: real tasks, real pods on the seed."""
+    return str(dags[dag_id].test(run_conf=conf).state)
+
+
+def create(dags: dict[str, Any], project: str, name: str, **overrides: Any) -> str:
+    s = spec(**overrides)
+    return run_bundled(
+        dags,
+        "garden_provision",
+        project=project,
+        name=name,
+        kubernetes_version=s["kubernetes"]["version"],
+        networking=s["networking"],
+        maintenance_window=s["maintenance"]["timeWindow"],
     )
 
 
@@ -94,8 +87,8 @@ def shoot_kubectl(
 
 
 @pytest.fixture(scope="module")
-def dev(seed: KubeClient) -> tuple[str, str]:
-    assert create("team-a", "dev") == "success"
+def dev(seed: KubeClient, bundled: dict[str, Any]) -> tuple[str, str]:
+    assert create(bundled, "team-a", "dev") == "success"
     return ("team-a", "dev")
 
 
@@ -143,7 +136,7 @@ def test_data_survives_control_plane_restart(
 
 
 def test_rerun_is_a_reconcile_that_changes_nothing_else(
-    seed: KubeClient, dev: tuple[str, str]
+    seed: KubeClient, dev: tuple[str, str], bundled: dict[str, Any]
 ) -> None:
     cp_ns = naming.controlplane_namespace(*dev)
     before = {
@@ -153,7 +146,7 @@ def test_rerun_is_a_reconcile_that_changes_nothing_else(
     spec_before = seed.get(SHOOT_API_VERSION, "Shoot", dev[1], naming.project_namespace(dev[0]))[
         "spec"
     ]
-    assert create(*dev) == "success"
+    assert create(bundled, *dev) == "success"
     after = {
         s["metadata"]["name"]: s["metadata"]["resourceVersion"]
         for s in seed.list("v1", "Secret", cp_ns)
@@ -213,7 +206,7 @@ INVALID = [
         ),
     ),
     (
-        "spec.workers[0].minimum",
+        "spec.workers[0].maximum",
         "v8",
         spec(
             workers=[
@@ -251,8 +244,10 @@ def test_invalid_spec_fails_before_anything_is_created(
     )
 
 
-def test_shoots_are_isolated(seed: KubeClient, dev: tuple[str, str], tmp_path: Path) -> None:
-    assert create("team-b", "dev") == "success"
+def test_shoots_are_isolated(
+    seed: KubeClient, dev: tuple[str, str], tmp_path: Path, bundled: dict[str, Any]
+) -> None:
+    assert create(bundled, "team-b", "dev") == "success"
     a = kubeconfig_of(seed, *dev, tmp_path)
     b = kubeconfig_of(seed, "team-b", "dev", tmp_path)
     b_server = shoot_kubectl(
@@ -267,25 +262,25 @@ def test_shoots_are_isolated(seed: KubeClient, dev: tuple[str, str], tmp_path: P
     assert shoot_kubectl(b, "get", "--raw", "/readyz").stdout.strip() == "ok"
 
 
-def test_delete_needs_confirmation_then_removes_everything(seed: KubeClient) -> None:
+def test_delete_needs_confirmation_then_removes_everything(
+    seed: KubeClient, bundled: dict[str, Any]
+) -> None:
     project, name = "team-b", "dev"
     if seed.find(SHOOT_API_VERSION, "Shoot", name, naming.project_namespace(project)) is None:
-        assert create(project, name) == "success"
+        assert create(bundled, project, name) == "success"
+    unconfirm = {"metadata": {"annotations": {DELETE_CONFIRMATION: None}}}
+    seed.merge_patch(SHOOT_API_VERSION, "Shoot", name, unconfirm, naming.project_namespace(project))
     op = ShootDeleteOperator(task_id="delete", project=project, name=name)
     with pytest.raises(SpecError, match=DELETE_CONFIRMATION):
         op.execute(context={})  # type: ignore[arg-type]
+    wrong = run_bundled(
+        bundled, "garden_teardown", project=project, name=name, confirm="team-b/other"
+    )
+    assert wrong == "failed"
     assert seed.find("v1", "Namespace", naming.controlplane_namespace(project, name)) is not None
 
-    seed.merge_patch(
-        SHOOT_API_VERSION,
-        "Shoot",
-        name,
-        {"metadata": {"annotations": {DELETE_CONFIRMATION: "true"}}},
-        naming.project_namespace(project),
-    )
-    state = run_dag(
-        lambda: ShootDeleteOperator(task_id="delete", project=project, name=name),
-        dag_id=f"test_delete_{uuid.uuid4().hex[:6]}",
+    state = run_bundled(
+        bundled, "garden_teardown", project=project, name=name, confirm=f"{project}/{name}"
     )
     assert state == "success"
     assert seed.find(SHOOT_API_VERSION, "Shoot", name, naming.project_namespace(project)) is None

@@ -1,0 +1,64 @@
+"""garden_teardown: delete one shoot, after the person typed its name to confirm."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG, Param, task
+
+from airflow_provider_garden.operators.shoot import ShootDeleteOperator
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+with DAG(
+    dag_id="garden_teardown",
+    doc_md="""
+### Delete a shoot
+
+Deletes the shoot's control plane (etcd and its volume, API server, controllers), its
+Secrets and the `Shoot` resource. **Its data is gone afterwards** (take a backup first
+with `garden_backup` if you may need it).
+
+To confirm, type `<project>/<name>` into **confirm**. The first task then annotates the
+Shoot with `confirmation.garden.airflow.io/deletion=true`, which `ShootDeleteOperator`
+requires; without a matching confirmation nothing is touched.
+""",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(minutes=20),
+    tags=["garden", "shoot"],
+    params={
+        "project": Param(
+            "demo", type="string", pattern=DNS_LABEL, description="Project of the shoot."
+        ),
+        "name": Param("hello", type="string", pattern=DNS_LABEL, description="Shoot to delete."),
+        "confirm": Param(
+            "",
+            type="string",
+            description="Type <project>/<name> of the shoot to confirm its deletion.",
+        ),
+    },
+) as dag:
+
+    @task
+    def confirm_deletion(params: dict[str, str] | None = None) -> None:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from airflow_provider_garden.hooks.garden import GardenHook
+        from airflow_provider_garden.operators.shoot import confirm_deletion as annotate
+
+        p = params or {}
+        target = f"{p['project']}/{p['name']}"
+        if p.get("confirm") != target:
+            raise AirflowFailException(
+                f"params.confirm must be exactly {target!r} to delete that shoot; "
+                f"got {p.get('confirm')!r}. Nothing was changed."
+            )
+        annotate(GardenHook(), p["project"], p["name"])
+
+    confirm_deletion() >> ShootDeleteOperator(
+        task_id="delete_shoot", project="{{ params.project }}", name="{{ params.name }}"
+    )
