@@ -48,12 +48,14 @@ with DAG(
 """
 
 
-def run_dag(folder: Path, dag_id: str, **params: Any) -> dict[str, dict[str, Any]]:
+def run_dag(
+    folder: Path, dag_id: str, *, state: str = "success", **params: Any
+) -> dict[str, dict[str, Any]]:
     """Write the DAG into the test's bundle, run it; return each task's XCom."""
     (folder / f"{dag_id}.py").write_text(DAG.format(dag_id=dag_id, **params))
     dag = DagBag(dag_folder=str(folder)).dags[dag_id]
     run = dag.test()
-    assert run.state == "success"
+    assert run.state == state
     with create_session() as session:
         rows = session.scalars(
             XComModel.get_many(run_id=run.run_id, dag_ids=dag_id, key="return_value")
@@ -61,10 +63,8 @@ def run_dag(folder: Path, dag_id: str, **params: Any) -> dict[str, dict[str, Any
         return {r.task_id: XComModel.deserialize_value(r) for r in rows}
 
 
-def test_apply_then_diff_to_the_seed(
-    garden: DynamicClient, dags_folder: Path, namespace: str, seed_kubeconfig: Path
-) -> None:
-    # what the seed's admins do: let garden-kustomize manage this namespace
+def let_garden_kustomize_manage(seed_kubeconfig: Path, namespace: str) -> None:
+    """What a seed admin does to let seed-target tasks change a namespace."""
     kubectl(
         seed_kubeconfig,
         "-n",
@@ -75,6 +75,19 @@ def test_apply_then_diff_to_the_seed(
         "--clusterrole=admin",
         "--serviceaccount=garden-system:garden-kustomize",
     )
+
+
+def nothing_left_behind(garden: DynamicClient, dag_id: str) -> None:
+    """The shipped source and the task's pods are gone with the task."""
+    assert not garden.list("v1", "ConfigMap", "garden-system", label_selector=SOURCE_LABEL)
+    pods = f"{OPERATION_LABEL}=kustomize,dag_id={dag_id}"
+    assert not garden.list("v1", "Pod", "garden-system", label_selector=pods)
+
+
+def test_apply_then_diff_to_the_seed(
+    garden: DynamicClient, dags_folder: Path, namespace: str, seed_kubeconfig: Path
+) -> None:
+    let_garden_kustomize_manage(seed_kubeconfig, namespace)
     try:
         xcom = run_dag(
             dags_folder,
@@ -91,15 +104,40 @@ def test_apply_then_diff_to_the_seed(
         dep = garden.get("apps/v1", "Deployment", "hello-the-deployment", namespace)
         assert dep["metadata"]["labels"] == {"app": "hello", "env": "production"}
         assert dep["spec"]["replicas"] == 3
-        # the shipped source and the pods are gone with the task
-        assert not garden.list("v1", "ConfigMap", "garden-system", label_selector=SOURCE_LABEL)
-        assert not garden.list(
-            "v1",
-            "Pod",
-            "garden-system",
-            label_selector=f"{OPERATION_LABEL}=kustomize,"
-            f"dag_id=kz_seed_{namespace.replace('-', '_')}",
+        nothing_left_behind(garden, f"kz_seed_{namespace.replace('-', '_')}")
+    finally:
+        garden.delete("v1", "ConfigMap", f"garden-inventory-{namespace}", "garden-system")
+
+
+def test_unhealthy_rollout_fails_the_task_naming_it_and_cleans_up(
+    garden: DynamicClient,
+    dags_folder: Path,
+    namespace: str,
+    seed_kubeconfig: Path,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    let_garden_kustomize_manage(seed_kubeconfig, namespace)
+    deployment = dags_folder / "someapp" / "base" / "deployment.yaml"
+    deployment.write_text(
+        deployment.read_text()
+        .replace("registry.k8s.io/pause:3.10", "garden.invalid/absent:1")
+        .replace("IfNotPresent", "Never")
+    )
+    dag_id = f"kz_fail_{namespace.replace('-', '_')}"
+    try:
+        xcom = run_dag(
+            dags_folder,
+            dag_id,
+            state="failed",
+            inventory=namespace,
+            target="seed",
+            namespace=namespace,
+            wait=5,
         )
+        assert xcom == {}  # a failed apply returns nothing to branch on
+        logs = capfd.readouterr().out
+        assert f"not healthy after 5s: Deployment/{namespace}/hello-the-deployment" in logs
+        nothing_left_behind(garden, dag_id)
     finally:
         garden.delete("v1", "ConfigMap", f"garden-inventory-{namespace}", "garden-system")
 
