@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from airflow_provider_garden import __version__
-from airflow_provider_garden.agent import kustomize
+from airflow_provider_garden.agent import etcd_verbs, kustomize
 from airflow_provider_garden.agent.result import emit
 
 Verb = Callable[[argparse.Namespace], dict[str, Any]]
@@ -46,7 +46,12 @@ def shoot_reconcile(args: argparse.Namespace) -> dict[str, Any]:
 
     ctx = shoot_context(args.kubeconfig, args.project, args.name)
     return sr.reconcile(
-        ctx.kube, ctx.shoots, ctx.shoot, ctx.control_plane, holder=sr.holder_identity()
+        ctx.kube,
+        ctx.shoots,
+        ctx.shoot,
+        ctx.control_plane,
+        holder=sr.holder_identity(),
+        backup=ctx.spec.backup,
     )
 
 
@@ -82,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--name", required=True)
     delete.set_defaults(run=shoot_delete)
     kustomize.register(verbs)
+    etcd_verbs.register(verbs)
     return parser
 
 

@@ -14,12 +14,15 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_garden.agent.context import GARDEN_NAMESPACE
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.controlplane import manifests as m
 from airflow_provider_garden.core.controlplane import secrets as cps
 from airflow_provider_garden.core.flow import Flow, FlowError, Progress, Task
+from airflow_provider_garden.core.shoot_spec import Backup, SnapstoreKind
 from airflow_provider_garden.kube import lease
 from airflow_provider_garden.kube.client import KubeClient, Manifest
+from airflow_provider_garden.kube.rbac import controlplane_account
 from airflow_provider_garden.kube.shoots import Shoots, condition, error_entry
 from airflow_provider_garden.kube.workload import deployment_available, statefulset_ready
 
@@ -36,7 +39,13 @@ class _Found:
 
 
 def reconcile(
-    kube: KubeClient, shoots: Shoots, shoot: Manifest, cp: m.ControlPlane, *, holder: str
+    kube: KubeClient,
+    shoots: Shoots,
+    shoot: Manifest,
+    cp: m.ControlPlane,
+    *,
+    holder: str,
+    backup: Backup | None = None,
 ) -> dict[str, Any]:
     project, name = cp.project, cp.shoot
     status = shoot.get("status") or {}
@@ -95,6 +104,23 @@ def reconcile(
             )
         )
 
+    def deploy_backup_infrastructure() -> None:
+        for obj in controlplane_account(
+            "garden-etcd", controlplane_namespace=cp.namespace, garden_namespace=GARDEN_NAMESPACE
+        ):
+            kube.apply(obj)
+        if backup is None:
+            return
+        if backup.store.kind is SnapstoreKind.LOCAL:
+            kube.apply(m.backup_volume(cp))
+        elif backup.store.secret_name:
+            # Pods mount Secrets of their own namespace only: the user's store
+            # credentials (in the project namespace) are copied next to etcd.
+            source = kube.get(
+                "v1", "Secret", backup.store.secret_name, naming.project_namespace(project)
+            )
+            kube.apply(m.secret(cp, m.BACKUP_STORE_SECRET, source.get("data") or {}))
+
     def wait_etcd() -> None:
         if not statefulset_ready(kube, cp.namespace, "etcd"):
             raise RuntimeError("etcd is not ready yet")
@@ -125,6 +151,11 @@ def reconcile(
                 name="Deploying secrets",
                 fn=deploy_secrets,
                 dependencies=["Deploying kube-apiserver service"],
+            ),
+            Task(
+                name="Deploying backup infrastructure",
+                fn=deploy_backup_infrastructure,
+                dependencies=["Deploying namespace"],
             ),
             Task(
                 name="Deploying etcd",

@@ -20,8 +20,25 @@ WRITE = [*READ, "create", "patch", "update", "delete"]
 class Account:
     name: str
     rules: tuple[Manifest, ...]
+    # Pods of this kind run in each shoot's control-plane namespace (they mount its
+    # etcd volume and Secrets): install only creates the ClusterRole; shoot reconcile
+    # creates the ServiceAccount and a RoleBinding there, so the rules hold in that
+    # namespace only.
+    per_controlplane: bool = False
+
+    def role_name(self, namespace: str) -> str:
+        return f"{namespace}:{self.name}"
 
     def manifests(self, namespace: str) -> list[Manifest]:
+        if self.per_controlplane:
+            return [
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "ClusterRole",
+                    "metadata": {"name": self.role_name(namespace)},
+                    "rules": list(self.rules),
+                }
+            ]
         sa: Manifest = {
             "apiVersion": "v1",
             "kind": "ServiceAccount",
@@ -30,7 +47,7 @@ class Account:
         }
         if not self.rules:
             return [sa]
-        role_name = f"{namespace}:{self.name}"
+        role_name = self.role_name(namespace)
         return [
             sa,
             {
@@ -72,10 +89,29 @@ ACCOUNTS = (
             LEASES,
             _rule("", ["namespaces"], ["get", "list", "create", "patch", "delete"]),
             _rule("", ["secrets", "services", "configmaps"], WRITE),
-            _rule("", ["persistentvolumeclaims"], ["get", "list", "delete"]),
+            _rule("", ["persistentvolumeclaims"], ["get", "list", "create", "patch", "delete"]),
             _rule("", ["nodes"], ["list"]),
+            _rule("", ["serviceaccounts"], ["get", "create", "patch"]),
             _rule("apps", ["deployments", "statefulsets"], WRITE),
+            # Grants per-control-plane accounts their role inside the shoot's namespace.
+            _rule("rbac.authorization.k8s.io", ["rolebindings"], ["get", "create", "patch"]),
+            {
+                "apiGroups": ["rbac.authorization.k8s.io"],
+                "resources": ["clusterroles"],
+                "verbs": ["bind"],
+                "resourceNames": ["garden-system:garden-etcd"],
+            },
         ),
+    ),
+    # Backup and restore of a shoot's etcd, in its control-plane namespace only.
+    Account(
+        "garden-etcd",
+        (
+            _rule("apps", ["deployments", "statefulsets"], ["get", "list", "patch"]),
+            _rule("", ["pods"], ["get", "list"]),
+            _rule("", ["configmaps"], ["get", "create", "patch"]),  # the backup index
+        ),
+        per_controlplane=True,
     ),
     # Seed targets only (shoot targets use the shoot's kubeconfig): its own inventory
     # ConfigMap. What an overlay changes is bound to it by the seed's admins.
@@ -88,3 +124,32 @@ def account(name: str) -> Account:
         if a.name == name:
             return a
     raise KeyError(name)
+
+
+def controlplane_account(
+    name: str, *, controlplane_namespace: str, garden_namespace: str
+) -> list[Manifest]:
+    """ServiceAccount + RoleBinding of a per-control-plane account in one shoot's namespace."""
+    acc = account(name)
+    if not acc.per_controlplane:
+        raise ValueError(f"{name} is not a per-control-plane account")
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": name, "namespace": controlplane_namespace},
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": name, "namespace": controlplane_namespace},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": acc.role_name(garden_namespace),
+            },
+            "subjects": [
+                {"kind": "ServiceAccount", "name": name, "namespace": controlplane_namespace}
+            ],
+        },
+    ]

@@ -18,6 +18,11 @@ Manifest = dict[str, Any]
 MANAGED_BY = {"app.kubernetes.io/managed-by": "airflow-provider-garden"}
 ETCD_IMAGE = "registry.k8s.io/etcd:3.5.16-0"
 ETCD_DATA_DIR = "/var/lib/etcd/data"
+ETCD_VOLUME_CLAIM = "data-etcd-0"  # volumeClaimTemplate "data" of StatefulSet "etcd"
+# Where snapshots go when the shoot's backup store is `local`, and the copy of the
+# user's credentials when it is `s3` (pods mount Secrets of their own namespace only).
+BACKUP_VOLUME_CLAIM = "etcd-backups"
+BACKUP_STORE_SECRET = "etcd-backup-store"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -265,6 +270,21 @@ def scheduler(cp: ControlPlane) -> Manifest:
     }
     volumes = [_secret_volume("kubeconfig", "kube-scheduler-kubeconfig")]
     return _deployment(cp, "kube-scheduler", container, volumes)
+
+
+def backup_volume(cp: ControlPlane, size: str = "5Gi") -> Manifest:
+    spec: Manifest = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": size}},
+    }
+    if cp.storage_class:
+        spec["storageClassName"] = cp.storage_class
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": _meta(cp, BACKUP_VOLUME_CLAIM),
+        "spec": spec,
+    }
 
 
 def secret(

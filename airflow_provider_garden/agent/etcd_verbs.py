@@ -1,0 +1,96 @@
+"""`garden-agent etcd backup|restore|ls`: argument parsing for the etcd verbs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_garden.core.shoot_spec import RetentionPolicy
+from airflow_provider_garden.snapstore.factory import StoreKind, open_store
+from airflow_provider_garden.snapstore.protocol import SnapStore
+
+
+def _store(args: argparse.Namespace) -> SnapStore:
+    if args.store_kind == StoreKind.LOCAL:
+        return open_store(StoreKind.LOCAL, root=Path(args.store_root), prefix=args.prefix)
+    return open_store(
+        StoreKind.S3, bucket=args.bucket, prefix=args.prefix, secret_dir=Path(args.secret_dir)
+    )
+
+
+def _endpoint(args: argparse.Namespace) -> Any:
+    from airflow_provider_garden.agent.etcd_backup import EtcdEndpoint
+
+    return EtcdEndpoint(url=args.etcd_url, tls_dir=Path(args.etcd_tls_dir))
+
+
+def backup(args: argparse.Namespace) -> dict[str, Any]:
+    """Take a verified full snapshot of a shoot's etcd, then apply retention."""
+    from airflow_provider_garden.agent import etcd_backup
+
+    policy = None if args.retention == "none" else RetentionPolicy(args.retention)
+    return etcd_backup.backup(
+        _endpoint(args),
+        _store(args),
+        work=Path(args.work_dir),
+        compress=args.compress,
+        policy=policy,
+        keep_last=args.max_backups,
+    )
+
+
+def restore(args: argparse.Namespace) -> dict[str, Any]:
+    """Restore a verified snapshot (default: the newest good one) into a shoot's etcd."""
+    from airflow_provider_garden.agent import etcd_restore
+    from airflow_provider_garden.kube.client import KubeClient
+
+    return etcd_restore.restore(
+        KubeClient.from_kubeconfig(args.kubeconfig),
+        _store(args),
+        _endpoint(args),
+        namespace=args.namespace,
+        data_mount=Path(args.data_mount),
+        work=Path(args.work_dir),
+        snapshot=args.snapshot,
+    )
+
+
+def ls(args: argparse.Namespace) -> dict[str, Any]:
+    """List the store's snapshots with whether each is good, and why not."""
+    from airflow_provider_garden.snapstore.manifest import list_snapshots
+
+    entries = list_snapshots(_store(args))
+    return {
+        "snapshots": [{"key": e.key, "good": e.good, "problem": e.problem} for e in entries[-40:]],
+        "count": len(entries),
+    }
+
+
+def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    etcd = verbs.add_parser("etcd", help="etcd snapshots of shoots").add_subparsers(
+        dest="etcd_verb", required=True
+    )
+    for name, fn in (("backup", backup), ("restore", restore), ("ls", ls)):
+        p = etcd.add_parser(name, help=fn.__doc__)
+        p.set_defaults(run=fn)
+        p.add_argument("--store-kind", choices=[k.value for k in StoreKind], required=True)
+        p.add_argument("--store-root", help="local store: directory (a mounted volume)")
+        p.add_argument("--bucket", help="s3 store: bucket")
+        p.add_argument("--secret-dir", help="s3 store: mounted Secret with the credentials")
+        p.add_argument("--prefix", default="", help="key prefix of this shoot's snapshots")
+        if name == "ls":
+            continue
+        p.add_argument("--etcd-url", required=True)
+        p.add_argument("--etcd-tls-dir", required=True, help="mounted etcd client certificate")
+        p.add_argument("--work-dir", default="/work", help="scratch space for the snapshot file")
+    b = etcd.choices["backup"]
+    b.add_argument("--compress", action=argparse.BooleanOptionalAction, default=True)
+    b.add_argument(
+        "--retention", choices=[*(p.value for p in RetentionPolicy), "none"], default="none"
+    )
+    b.add_argument("--max-backups", type=int, default=7)
+    r = etcd.choices["restore"]
+    r.add_argument("--snapshot", help="key of the snapshot (default: newest good)")
+    r.add_argument("--namespace", required=True, help="the shoot's control-plane namespace")
+    r.add_argument("--data-mount", required=True, help="where etcd's volume is mounted")
