@@ -15,9 +15,10 @@ The order of one run:
    Namespaces, CRDs, PVs unless allowed; only the very object we applied, by uid);
 6. write the inventory, then wait for rollout health of the workloads.
 
-The inventory is written twice: merged with the render before the first change
-(an object created by a run that then dies is still known and can be pruned),
-and exactly after. Both writes carry the resourceVersion read before, so two
+The inventory is merged with what a phase is about to apply before it changes
+anything (an object created by a run that then dies is still known and can be
+pruned; an object whose dry-run was refused is never listed), and set exactly
+at the end. Every write carries the resourceVersion of the one before, so two
 runs on the same inventory cannot silently interleave. Diff mode writes nothing.
 """
 
@@ -163,12 +164,13 @@ class KustomizeRun:
             for p in planned
             if p.ref.kind == NAMESPACE_KIND and p.change.action is Action.CREATE
         }
-        if not self.dry:
-            pending = [Entry(ref=ref_of(o), api_version=o["apiVersion"]) for o in objs]
-            self._write_inventory(merged(previous, pending))
+        if not self.dry and planned:
+            self._write_inventory(merged(previous, (p.entry for p in planned)))
             self._apply(planned)
             self._wait_established([p for p in planned if p.ref.kind == CRD_KIND])
         planned += self._logged(self._plan(rest))
+        if not self.dry:
+            self._write_inventory(merged(previous, (p.entry for p in planned)))
         current = {p.ref for p in planned}
         plan = plan_prune(previous, current, allow_kinds=self.opts.prune_allow_kinds)
         if not self.opts.prune:
@@ -305,21 +307,21 @@ class KustomizeRun:
             _parallel(self._apply_one, list(group))
 
     def _apply_one(self, p: _Planned) -> None:
-        assert p.res is not None  # only diff mode plans objects without a resource
+        res = p.res
+        assert res is not None  # only diff mode plans objects without a resource
+        name, namespace = p.ref.name, p.ref.namespace
         try:
             if p.change.action is Action.RECREATE:
                 log.info("recreating %s (%s)", p.ref, p.change.note)
-                self.kube.delete_object(
-                    p.res, p.ref.name, p.ref.namespace, uid=p.uid, propagation="Foreground"
-                )
+                self.kube.delete_object(res, name, namespace, uid=p.uid, propagation="Foreground")
                 self.kube.wait_for(
                     f"{p.ref} to be deleted",
-                    lambda: self.kube.read(p.res, p.ref.name, p.ref.namespace) is None,  # type: ignore[arg-type]
+                    lambda: self.kube.read(res, name, namespace) is None,
                     timeout=GONE_TIMEOUT,
                     interval=0.5,
                 )
             applied = self.kube.server_side_apply(
-                p.res, p.obj, force=self.opts.force_conflicts, dry_run=False
+                res, p.obj, force=self.opts.force_conflicts, dry_run=False
             )
         except ApiError as err:
             raise KustomizeError(f"{p.ref}: {error_text(err.status)}") from None

@@ -341,3 +341,36 @@ def test_archive_and_git_sources(
         ).result
         assert result["counts"]["applied"] + result["counts"]["unchanged"] == 3
     assert deployment(seed, namespace)["spec"]["replicas"] == 3
+
+
+def test_a_refused_object_never_enters_the_inventory(
+    agent: Agent, seed: DynamicClient, someapp: Path, namespace: str
+) -> None:
+    agent.ok("apply", "--overlay", PROD, source=someapp)
+    kubectl(
+        agent.kubeconfig,
+        "apply",
+        "--server-side",
+        "--field-manager=someone-else",
+        "-f",
+        "-",
+        stdin=f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: hello-theirs, "
+        f"namespace: {namespace}}}\ndata: {{a: theirs}}\n",
+    )
+    base = someapp / "base"
+    (base / "theirs.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: theirs}\ndata: {a: ours}\n"
+    )
+    kustomization = base / "kustomization.yaml"
+    original = kustomization.read_text()
+    kustomization.write_text(original + "- theirs.yaml\n")
+    refused = agent("apply", "--overlay", PROD, source=someapp)
+    assert refused.returncode != 0
+    assert ".data.a (owned by someone-else)" in refused.stderr
+
+    kustomization.write_text(original)
+    result = agent.ok("apply", "--overlay", PROD, "--prune", source=someapp)
+    assert result["pruned"] == []
+    theirs = seed.read(seed.resource("v1", "ConfigMap"), "hello-theirs", namespace)
+    assert theirs is not None
+    assert theirs["data"] == {"a": "theirs"}
