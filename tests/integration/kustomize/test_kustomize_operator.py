@@ -41,6 +41,7 @@ with DAG(
         target={target!r},
         default_namespace={namespace!r},
         wait_timeout={wait},
+        deferrable={deferrable},
     )
     apply = KustomizeApplyOperator(task_id="apply", prune=True, **common)
     diff = KustomizeApplyOperator(task_id="diff", mode="diff", **common)
@@ -49,10 +50,11 @@ with DAG(
 
 
 def run_dag(
-    folder: Path, dag_id: str, *, state: str = "success", **params: Any
+    folder: Path, dag_id: str, *, state: str = "success", deferrable: bool = False, **params: Any
 ) -> dict[str, dict[str, Any]]:
     """Write the DAG into the test's bundle, run it; return each task's XCom."""
-    (folder / f"{dag_id}.py").write_text(DAG.format(dag_id=dag_id, **params))
+    text = DAG.format(dag_id=dag_id, deferrable=deferrable, **params)
+    (folder / f"{dag_id}.py").write_text(text)
     dag = DagBag(dag_folder=str(folder)).dags[dag_id]
     run = dag.test()
     assert run.state == state
@@ -84,14 +86,20 @@ def nothing_left_behind(garden: DynamicClient, dag_id: str) -> None:
     assert not garden.list("v1", "Pod", "garden-system", label_selector=pods)
 
 
+@pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferrable"])
 def test_apply_then_diff_to_the_seed(
-    garden: DynamicClient, dags_folder: Path, namespace: str, seed_kubeconfig: Path
+    garden: DynamicClient,
+    dags_folder: Path,
+    namespace: str,
+    seed_kubeconfig: Path,
+    deferrable: bool,
 ) -> None:
     let_garden_kustomize_manage(seed_kubeconfig, namespace)
     try:
         xcom = run_dag(
             dags_folder,
             f"kz_seed_{namespace.replace('-', '_')}",
+            deferrable=deferrable,
             inventory=namespace,
             target="seed",
             namespace=namespace,
