@@ -53,6 +53,7 @@ ETCD_REF = f"registry.k8s.io/etcd:{versions.ETCD}-0"
 COREDNS_REF = f"registry.k8s.io/coredns/coredns:{versions.COREDNS}"
 PROVISIONER_REF = f"docker.io/rancher/local-path-provisioner:{versions.LOCAL_PATH_PROVISIONER}"
 TOOLBOX_REF = f"localhost/garden/toolbox:{__version__}"
+KWOK_REF = f"registry.k8s.io/kwok/kwok:{versions.KWOK}"
 # The provisioner's helper pods (mkdir/rm of volume directories) run this image.
 PROVISIONER_HELPER_REF = DEBIAN_REF
 
@@ -105,6 +106,13 @@ PROVISIONER = GoBuildSpec(
     version=versions.LOCAL_PATH_PROVISIONER,
     packages=("github.com/rancher/local-path-provisioner",),
     extra_x=(("main.VERSION", versions.LOCAL_PATH_PROVISIONER),),
+)
+# Its go.mod has no replace directives; the version variable already matches the tag.
+KWOK = GoBuildSpec(
+    name=f"kwok-{versions.KWOK}",
+    module="sigs.k8s.io/kwok",
+    version=versions.KWOK,
+    packages=("sigs.k8s.io/kwok/cmd/kwok",),
 )
 
 
@@ -205,6 +213,7 @@ def _image_plans() -> dict[str, Callable[[SeedPaths], ImageSpec]]:
         PROVISIONER_REF: partial(
             _go_image, ref=PROVISIONER_REF, program="local-path-provisioner", spec=PROVISIONER
         ),
+        KWOK_REF: partial(_go_image, ref=KWOK_REF, program="kwok", spec=KWOK),
     }
     for version in versions.SHOOT_KUBERNETES_VERSIONS:
         for program in CONTROL_PLANE:

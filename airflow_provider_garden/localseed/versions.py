@@ -25,3 +25,5 @@ COREDNS = "v1.11.3"  # the CoreDNS release Kubernetes 1.32 ships with
 # The dynamic provisioner behind the default StorageClass (hostPath volumes
 # under the seed's state directory).
 LOCAL_PATH_PROVISIONER = "v0.0.30"
+# Simulated machines of shoot worker pools (the local machine driver).
+KWOK = "v0.7.0"
