@@ -8,6 +8,7 @@ import pendulum
 from airflow.sdk import DAG, Param, task
 
 from airflow_provider_garden.localseed.profile import local_profile
+from airflow_provider_garden.operators.etcd import EtcdBackupOperator
 from airflow_provider_garden.operators.shoot import ShootCreateOperator
 from airflow_provider_garden.sensors.shoot import ShootReadySensor
 
@@ -28,7 +29,8 @@ Fill in the form (**Trigger DAG w/ config**) and run. The DAG
    scheduler (`ShootCreateOperator`);
 3. waits, without holding a worker slot, until the shoot's last operation succeeded and its
    conditions are healthy (`ShootReadySensor`, deferrable);
-4. prints how to reach the shoot.
+4. takes the first verified etcd backup (`EtcdBackupOperator`);
+5. prints how to reach the shoot.
 
 Running it again for an existing shoot is a reconcile, never a duplicate.
 The admin kubeconfig is stored in the Secret `garden-<project>/<name>.kubeconfig`; it never
@@ -75,6 +77,14 @@ appears in XCom or logs. Get it with `garden kubeconfig <project>/<name>`.
             description="Worker pools: [{name, machine: {type, image: {name, version}}, minimum, "
             "maximum, maxSurge, maxUnavailable}]. Empty: a control plane without machines.",
         ),
+        "backup": Param(
+            {"store": {"kind": "local"}, "retention": {"policy": "Exponential"}},
+            type="object",
+            description="Where etcd snapshots go and how long they stay: store.kind local (a "
+            "volume in the seed) or s3 (bucket, prefix, secretRef.name of a Secret in "
+            "garden-<project> with accessKeyID, secretAccessKey, endpoint, region); "
+            "retention.policy Exponential or LimitBased (maxBackups).",
+        ),
         "maintenance_window": Param(
             {"begin": "220000+0000", "end": "230000+0000"},
             type="object",
@@ -91,6 +101,7 @@ appears in XCom or logs. Get it with `garden kubeconfig <project>/<name>`.
             "networking": "{{ params.networking }}",
             "workers": "{{ params.workers }}",
             "maintenance": {"timeWindow": "{{ params.maintenance_window }}"},
+            "backup": "{{ params.backup }}",
         },
     )
     ready = ShootReadySensor(
@@ -112,4 +123,8 @@ appears in XCom or logs. Get it with `garden kubeconfig <project>/<name>`.
         print(text)
         return text
 
-    create >> ready >> summary()
+    first_backup = EtcdBackupOperator(
+        task_id="first_backup", project="{{ params.project }}", name="{{ params.name }}"
+    )
+
+    create >> ready >> first_backup >> summary()

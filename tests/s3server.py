@@ -132,23 +132,29 @@ class S3Server:
         self._process.wait(timeout=timeout)  # reap our child
 
 
-def start(work_dir: Path, *, binary: Path | None = None, timeout: float = 30.0) -> S3Server:
-    """Start versitygw on a free loopback port with a fresh data directory under ``work_dir``."""
+def start(
+    work_dir: Path, *, binary: Path | None = None, timeout: float = 30.0, host: str = "127.0.0.1"
+) -> S3Server:
+    """Start versitygw on a free port of ``host`` with a fresh data directory under ``work_dir``.
+
+    ``host`` is loopback unless pods must reach the server too: then the seed's own
+    bridge address (10.200.0.1), which never leaves this machine.
+    """
     binary = binary or ensure_versitygw()
     data_dir = work_dir / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     access_key_id = "GARDEN" + secrets.token_hex(7).upper()
     secret_access_key = secrets.token_urlsafe(30)
     for _attempt in range(3):  # another process may take the free port before we bind it
-        port = _free_port()
-        endpoint = f"http://127.0.0.1:{port}"
+        port = _free_port(host)
+        endpoint = f"http://{host}:{port}"
         log_file = work_dir / "versitygw.log"
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "ROOT_ACCESS_KEY_ID": access_key_id,
             "ROOT_SECRET_ACCESS_KEY": secret_access_key,
         }
-        args = [str(binary), "--port", f"127.0.0.1:{port}", "--region", REGION, "--quiet"]
+        args = [str(binary), "--port", f"{host}:{port}", "--region", REGION, "--quiet"]
         args += ["--health", HEALTH_PATH, "posix", str(data_dir)]
         began = time.monotonic()
         with log_file.open("ab") as log:
@@ -205,11 +211,10 @@ def _wait_healthy(process: subprocess.Popen[bytes], url: str, *, deadline: float
     return False
 
 
-def _free_port() -> int:
+def _free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
 def _is_versitygw(pid: int) -> bool:

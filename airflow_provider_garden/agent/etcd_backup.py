@@ -80,7 +80,17 @@ def take_snapshot(endpoint: EtcdEndpoint, work: Path) -> tuple[Path, dict[str, A
     )
     if out.returncode != 0:
         raise RuntimeError(f"etcdctl snapshot save failed: {out.stderr.strip()[-500:]}")
-    return db, snapshot_status(db)
+    status = snapshot_status(db)
+    # The snapshot file does not say which etcd wrote it; the server does.
+    server = subprocess.run(
+        endpoint.etcdctl("endpoint", "status", "-w", "json"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if server.returncode == 0:
+        status["version"] = json.loads(server.stdout)[0]["Status"]["version"]
+    return db, status
 
 
 def _gzip(src: Path) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,3 +52,21 @@ def shoot_health(shoot: Mapping[str, Any] | None) -> Health:
     if not_true:
         return Health(Verdict.WAITING, f"conditions not True: {', '.join(not_true)}")
     return Health(Verdict.READY, "lastOperation Succeeded and every condition True")
+
+
+def backup_health(
+    shoot: Mapping[str, Any] | None, *, now: dt.datetime, max_age: dt.timedelta
+) -> Health:
+    """Is the newest good backup (``status.lastBackup``) younger than ``max_age``?"""
+    if shoot is None:
+        return Health(Verdict.WAITING, "the Shoot does not exist (yet)")
+    last = (shoot.get("status") or {}).get("lastBackup") or {}
+    if not last.get("verified") or not last.get("created"):
+        return Health(Verdict.WAITING, "no verified backup recorded yet")
+    created = dt.datetime.fromisoformat(str(last["created"]).replace("Z", "+00:00"))
+    age = now - created
+    if age > max_age:
+        return Health(
+            Verdict.WAITING, f"newest good backup {last.get('snapshot')} is {age} old (> {max_age})"
+        )
+    return Health(Verdict.READY, f"newest good backup {last.get('snapshot')} is {age} old")

@@ -76,15 +76,6 @@ _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _KIND = re.compile(r"[A-Z][A-Za-z0-9]{0,62}")
 
 
-class _KubeconfigMount(SecretMount):
-    """A SecretMount whose volume name stays a DNS label for ``<name>.kubeconfig``."""
-
-    @property
-    def volume_name(self) -> str:
-        # SecretMount keeps the dot, which the API server refuses in volume names
-        return super().volume_name.replace(".", "-")
-
-
 def _shoot_of(target: str) -> tuple[str, str] | None:
     if target == SEED:
         return None
@@ -212,7 +203,7 @@ class KustomizeApplyOperator(AgentPodOperator):
             kwargs.setdefault("service_account_name", "default")
             kwargs.setdefault("automount_service_account_token", False)
             mounts.append(
-                _KubeconfigMount(
+                SecretMount(
                     secret_name=naming.kubeconfig_secret(name), mount_path=TARGET_MOUNT
                 )
             )
@@ -350,7 +341,7 @@ class KustomizeApplyOperator(AgentPodOperator):
         self._owner = self._source_owner(context) if self.git_url is None else None
         deferred = False
         try:
-            return self._published(context, super().execute(context))
+            return super().execute(context)
         except TaskDeferred:
             deferred = True  # the pod still needs its source; trigger_reentry cleans up
             raise
@@ -361,16 +352,9 @@ class KustomizeApplyOperator(AgentPodOperator):
     def trigger_reentry(self, context: Context, event: dict[str, Any]) -> Any:
         self._owner = self._source_owner(context) if self.git_url is None else None
         try:
-            return self._published(context, super().trigger_reentry(context, event))
+            return super().trigger_reentry(context, event)
         finally:
             self._delete_sources()
-
-    @staticmethod
-    def _published(context: Context, result: Any) -> Any:
-        # AgentPodOperator turns KPO's do_xcom_push off (no sidecar), which also stops
-        # Airflow from pushing the return value; a DAG branches on this one, so push it.
-        context["ti"].xcom_push(key="return_value", value=result)
-        return result
 
     def on_kill(self) -> None:
         super().on_kill()

@@ -47,7 +47,8 @@ class SecretMount:
 
     @property
     def volume_name(self) -> str:
-        return f"secret-{self.secret_name}"[:63].rstrip("-.")
+        # Volume names are DNS labels: Secret names may hold dots (`dev.kubeconfig`).
+        return f"secret-{self.secret_name}".replace(".", "-")[:63].rstrip("-")
 
 
 class AgentResultError(AirflowException):

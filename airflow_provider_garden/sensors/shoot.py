@@ -1,36 +1,26 @@
-"""ShootReadySensor: waits until a shoot's last operation succeeded and it is healthy."""
+"""Sensors on a Shoot's status: ShootReadySensor and EtcdBackupSensor."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseSensorOperator
 from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_provider_garden.core.shoot_health import Verdict, shoot_health
+from airflow_provider_garden.core.shoot_health import Verdict
 from airflow_provider_garden.hooks.garden import GardenHook
-from airflow_provider_garden.triggers.shoot import ShootReadyTrigger
+from airflow_provider_garden.triggers.shoot import Check, ShootStatusTrigger, evaluate
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class ShootReadySensor(BaseSensorOperator):
-    """Wait for ``lastOperation.state == Succeeded`` and the conditions APIServerAvailable,
-    ControlPlaneHealthy, EveryNodeReady and SystemComponentsHealthy all True.
-
-    Fails at once on non-retryable error codes (ERR_CONFIGURATION_PROBLEM, ...).
-
-    :param project: project of the shoot (templated).
-    :param name: shoot name (templated).
-    :param kubernetes_conn_id: the seed's connection (default: ``[garden] kubernetes_conn_id``).
-    :param deferrable: wait in the triggerer instead of holding a worker slot.
-    """
-
+class _ShootStatusSensor(BaseSensorOperator):
     template_fields = ("project", "shoot_name")
+    check: ClassVar[Check]
 
     def __init__(
         self,
@@ -49,6 +39,10 @@ class ShootReadySensor(BaseSensorOperator):
         self.kubernetes_conn_id = kubernetes_conn_id or conf.get("garden", "kubernetes_conn_id")
         self.deferrable = deferrable
 
+    @property
+    def max_backup_age(self) -> float | None:
+        return None
+
     @cached_property
     def garden(self) -> GardenHook:
         return GardenHook(self.kubernetes_conn_id)
@@ -59,10 +53,12 @@ class ShootReadySensor(BaseSensorOperator):
         if self.poke(context):
             return None
         self.defer(
-            trigger=ShootReadyTrigger(
+            trigger=ShootStatusTrigger(
                 kubernetes_conn_id=self.kubernetes_conn_id,
                 project=self.project,
                 name=self.shoot_name,
+                check=self.check.value,
+                max_backup_age=self.max_backup_age,
                 poll_interval=float(self.poke_interval),
                 timeout=float(self.timeout or 1800.0),
             ),
@@ -71,7 +67,8 @@ class ShootReadySensor(BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> bool:
-        health = shoot_health(self.garden.shoots.find(self.project, self.shoot_name))
+        shoot = self.garden.shoots.find(self.project, self.shoot_name)
+        health = evaluate(self.check, shoot, max_backup_age=self.max_backup_age)
         if health.verdict is Verdict.FAILED:
             raise AirflowException(
                 f"shoot {self.project}/{self.shoot_name} failed: {health.message}"
@@ -84,6 +81,42 @@ class ShootReadySensor(BaseSensorOperator):
             raise AirflowException(
                 f"shoot {self.project}/{self.shoot_name} {event.get('status')}: {event.get('message')}"
             )
-        self.log.info(
-            "shoot %s/%s is ready: %s", self.project, self.shoot_name, event.get("message")
-        )
+        self.log.info("shoot %s/%s: %s", self.project, self.shoot_name, event.get("message"))
+
+
+class ShootReadySensor(_ShootStatusSensor):
+    """Wait for ``lastOperation.state == Succeeded`` and the conditions APIServerAvailable,
+    ControlPlaneHealthy, EveryNodeReady and SystemComponentsHealthy all True.
+
+    Fails at once on non-retryable error codes (ERR_CONFIGURATION_PROBLEM, ...).
+
+    :param project: project of the shoot (templated).
+    :param name: shoot name (templated).
+    :param kubernetes_conn_id: the seed's connection (default: ``[garden] kubernetes_conn_id``).
+    :param deferrable: wait in the triggerer instead of holding a worker slot.
+    """
+
+    check = Check.READY
+
+
+class EtcdBackupSensor(_ShootStatusSensor):
+    """Wait until the shoot's newest good etcd backup is younger than ``max_age``.
+
+    Reads ``status.lastBackup``, which EtcdBackupOperator records only for verified
+    snapshots.
+
+    :param project: project of the shoot (templated).
+    :param name: shoot name (templated).
+    :param max_age: how old the newest good backup may be.
+    :param deferrable: wait in the triggerer instead of holding a worker slot.
+    """
+
+    check = Check.BACKUP_FRESH
+
+    def __init__(self, *, max_age: timedelta = timedelta(hours=1), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_age = max_age
+
+    @property
+    def max_backup_age(self) -> float | None:
+        return self.max_age.total_seconds()

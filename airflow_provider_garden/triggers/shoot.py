@@ -1,10 +1,12 @@
-"""ShootReadyTrigger: waits in the triggerer until a shoot is ready (or cannot become so)."""
+"""ShootStatusTrigger: waits in the triggerer until a Shoot's status passes a check."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import enum
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
@@ -13,16 +15,32 @@ from kubernetes_asyncio import client as async_client
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from airflow_provider_garden.core import naming
-from airflow_provider_garden.core.shoot_health import Verdict, shoot_health
+from airflow_provider_garden.core.shoot_health import Health, Verdict, backup_health, shoot_health
 from airflow_provider_garden.kube.resources import GROUP, VERSION
 
 
-class ShootReadyTrigger(BaseTrigger):
-    """Poll the Shoot's status; yield one event: ``success``, ``failed`` or ``timeout``.
+class Check(enum.StrEnum):
+    READY = "ready"  # lastOperation Succeeded and every condition True
+    BACKUP_FRESH = "backup_fresh"  # newest good backup younger than max_backup_age
+
+
+def evaluate(
+    check: Check, shoot: Mapping[str, Any] | None, *, max_backup_age: float | None
+) -> Health:
+    if check is Check.READY:
+        return shoot_health(shoot)
+    age = dt.timedelta(seconds=max_backup_age or 0)
+    return backup_health(shoot, now=dt.datetime.now(dt.UTC), max_age=age)
+
+
+class ShootStatusTrigger(BaseTrigger):
+    """Poll the Shoot; yield one event: ``success``, ``failed`` or ``timeout``.
 
     :param kubernetes_conn_id: the seed's connection.
     :param project: project of the shoot.
     :param name: shoot name.
+    :param check: what must hold (``ready`` or ``backup_fresh``).
+    :param max_backup_age: seconds, for ``backup_fresh``.
     :param poll_interval: seconds between reads.
     :param timeout: seconds before giving up (``timeout`` event).
     """
@@ -33,6 +51,8 @@ class ShootReadyTrigger(BaseTrigger):
         kubernetes_conn_id: str,
         project: str,
         name: str,
+        check: str = Check.READY.value,
+        max_backup_age: float | None = None,
         poll_interval: float = 5.0,
         timeout: float = 1800.0,
     ) -> None:
@@ -40,6 +60,8 @@ class ShootReadyTrigger(BaseTrigger):
         self.kubernetes_conn_id = kubernetes_conn_id
         self.project = project
         self.name = name
+        self.check = Check(check)
+        self.max_backup_age = max_backup_age
         self.poll_interval = poll_interval
         self.timeout = timeout
 
@@ -50,6 +72,8 @@ class ShootReadyTrigger(BaseTrigger):
                 "kubernetes_conn_id": self.kubernetes_conn_id,
                 "project": self.project,
                 "name": self.name,
+                "check": self.check.value,
+                "max_backup_age": self.max_backup_age,
                 "poll_interval": self.poll_interval,
                 "timeout": self.timeout,
             },
@@ -70,7 +94,7 @@ class ShootReadyTrigger(BaseTrigger):
                     if err.status != 404:
                         raise
                     shoot = None
-                health = shoot_health(shoot)
+                health = evaluate(self.check, shoot, max_backup_age=self.max_backup_age)
                 message = health.message
                 if health.verdict is Verdict.READY:
                     yield TriggerEvent({"status": "success", "message": message})

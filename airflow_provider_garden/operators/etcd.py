@@ -1,0 +1,217 @@
+"""EtcdBackupOperator and EtcdRestoreOperator.
+
+Their pods run in the shoot's control-plane namespace (as `garden-etcd`, which
+shoot reconcile creates there): that is where the etcd client certificate, the
+etcd volume and the snapshot store's volume or credentials can be mounted.
+Where the snapshots go is read from the Shoot's `spec.backup` when the task runs.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from kubernetes.client import models as k8s
+
+from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.controlplane import manifests as m
+from airflow_provider_garden.core.shoot_spec import Backup, SnapstoreKind, parse_shoot
+from airflow_provider_garden.hooks.garden import GardenHook
+from airflow_provider_garden.kube import lease
+from airflow_provider_garden.operators.pod import AgentPodOperator, AgentResultError
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+ETCD_TLS = "/etc/etcd-client"
+STORE_ROOT = "/backups"
+STORE_SECRET = "/etc/snapstore"
+WORK = "/work"
+ETCD_DATA = "/var/lib/etcd"
+
+
+class _EtcdOperator(AgentPodOperator):
+    template_fields = (*AgentPodOperator.template_fields, "project", "shoot_name")
+    service_account = "garden-etcd"
+
+    def __init__(self, *, project: str, name: str, **kwargs: Any) -> None:
+        self.project = project
+        self.shoot_name = name
+        super().__init__(**kwargs)
+
+    @cached_property
+    def garden(self) -> GardenHook:
+        return GardenHook(self.kubernetes_conn_id)
+
+    @cached_property
+    def backup_spec(self) -> Backup:
+        spec = parse_shoot(self.garden.shoots.get(self.project, self.shoot_name))
+        if spec.backup is None:
+            raise AgentResultError(
+                f"Shoot {self.project}/{self.shoot_name} has no spec.backup: nothing says "
+                "where its snapshots go"
+            )
+        return spec.backup
+
+    def validate_inputs(self) -> None:
+        self.backup_spec  # noqa: B018 - raises naming the missing field
+
+    def before_pod(self, context: Context) -> None:
+        """Compose where the pod runs and what it mounts, from the Shoot as it is now."""
+        store = self.backup_spec.store
+        cp_ns = naming.controlplane_namespace(self.project, self.shoot_name)
+        self.namespace = cp_ns
+        volumes = [
+            k8s.V1Volume(
+                name="etcd-client",
+                secret=k8s.V1SecretVolumeSource(secret_name="etcd-client", default_mode=0o400),
+            ),
+            k8s.V1Volume(name="work", empty_dir=k8s.V1EmptyDirVolumeSource()),
+        ]
+        mounts = [
+            k8s.V1VolumeMount(name="etcd-client", mount_path=ETCD_TLS, read_only=True),
+            k8s.V1VolumeMount(name="work", mount_path=WORK),
+        ]
+        args = ["--store-kind", store.kind.value, "--prefix", store.prefix]
+        if store.kind is SnapstoreKind.LOCAL:
+            volumes.append(_claim("store", m.BACKUP_VOLUME_CLAIM))
+            mounts.append(k8s.V1VolumeMount(name="store", mount_path=STORE_ROOT))
+            args += ["--store-root", STORE_ROOT]
+        else:
+            volumes.append(
+                k8s.V1Volume(
+                    name="store",
+                    secret=k8s.V1SecretVolumeSource(
+                        secret_name=m.BACKUP_STORE_SECRET, default_mode=0o400
+                    ),
+                )
+            )
+            mounts.append(k8s.V1VolumeMount(name="store", mount_path=STORE_SECRET, read_only=True))
+            args += ["--bucket", store.bucket or "", "--secret-dir", STORE_SECRET]
+        args += ["--etcd-url", f"https://etcd.{cp_ns}.svc:2379", "--etcd-tls-dir", ETCD_TLS]
+        args += ["--work-dir", WORK]
+        extra_volumes, extra_mounts, extra_args = self.pod_extras(cp_ns)
+        self.volumes = [*self.volumes, *volumes, *extra_volumes]
+        self.volume_mounts = [*self.volume_mounts, *mounts, *extra_mounts]
+        self.arguments = [*self.verb, *args, *extra_args]
+
+    def pod_extras(
+        self, cp_ns: str
+    ) -> tuple[list[k8s.V1Volume], list[k8s.V1VolumeMount], list[str]]:
+        return [], [], []
+
+
+class EtcdBackupOperator(_EtcdOperator):
+    """Take a verified full snapshot of a shoot's etcd and apply the Shoot's retention.
+
+    A snapshot is registered as good only after ``etcdutl snapshot status`` passed and
+    the stored object was re-read with the expected sha256. Returns its manifest
+    (revision, size, sha256, ...; never a credential) and records it in the Shoot's
+    ``status.lastBackup``.
+
+    :param project: project of the shoot (templated).
+    :param name: shoot name (templated).
+    :param compress: gzip the snapshot before storing it.
+    :param apply_retention: delete old snapshots by the Shoot's retention policy afterwards.
+    """
+
+    verb = ("etcd", "backup")
+
+    def __init__(
+        self, *, compress: bool = True, apply_retention: bool = True, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.compress = compress
+        self.apply_retention = apply_retention
+
+    def pod_extras(
+        self, cp_ns: str
+    ) -> tuple[list[k8s.V1Volume], list[k8s.V1VolumeMount], list[str]]:
+        spec = self.backup_spec
+        args = ["--compress" if self.compress else "--no-compress"]
+        if self.apply_retention:
+            args += ["--retention", spec.policy.value]
+            args += ["--max-backups", str(spec.max_backups or 7)]
+        return [], [], args
+
+    def validate_result(self, result: dict[str, Any]) -> dict[str, Any]:
+        if not result.get("verified") or not result.get("snapshot"):
+            raise AgentResultError(f"backup of {self.project}/{self.shoot_name} is not verified")
+        backup = {
+            k: result[k]
+            for k in ("snapshot", "endRevision", "size", "sha256", "created", "verified")
+        }
+        self.garden.shoots.patch_status(self.project, self.shoot_name, {"lastBackup": backup})
+        return result
+
+
+class EtcdRestoreOperator(_EtcdOperator):
+    """Restore a shoot's etcd from a verified snapshot (default: the newest good one).
+
+    Stops the shoot's kube-apiserver and etcd, restores into a new data directory,
+    swaps it in only when the restore succeeded, starts both again and waits until
+    they are healthy. Holds the shoot's operation Lease for the whole run, so no
+    reconcile, rollout or second restore runs beside it; runs synchronously for that
+    reason (the Lease is renewed by this task).
+
+    :param project: project of the shoot (templated).
+    :param name: shoot name (templated).
+    :param snapshot: key of the snapshot to restore (templated); default: newest good.
+    """
+
+    template_fields = (*_EtcdOperator.template_fields, "snapshot")
+    verb = ("etcd", "restore")
+
+    def __init__(self, *, snapshot: str | None = None, **kwargs: Any) -> None:
+        kwargs["deferrable"] = False
+        super().__init__(**kwargs)
+        self.snapshot = snapshot
+
+    def pod_extras(
+        self, cp_ns: str
+    ) -> tuple[list[k8s.V1Volume], list[k8s.V1VolumeMount], list[str]]:
+        args = ["--namespace", cp_ns, "--data-mount", ETCD_DATA]
+        if self.snapshot:
+            args += ["--snapshot", self.snapshot]
+        volume = _claim("etcd-data", m.ETCD_VOLUME_CLAIM)
+        return [volume], [k8s.V1VolumeMount(name="etcd-data", mount_path=ETCD_DATA)], args
+
+    def execute(self, context: Context) -> Any:
+        holder = f"airflow:{self.dag_id}/{self.task_id}/{context.get('run_id', '')}"
+        with lease.held(
+            self.garden.kube,
+            namespace=naming.project_namespace(self.project),
+            name=naming.operation_lease(self.shoot_name),
+            holder=holder[:128],
+        ):
+            self.garden.shoots.report(
+                self.project, self.shoot_name, type_="Restore", state="Processing", progress=0,
+                description="Restoring etcd from a snapshot",
+            )  # fmt: skip
+            try:
+                result = super().execute(context)
+            except Exception as err:
+                self.garden.shoots.report(
+                    self.project, self.shoot_name, type_="Restore", state="Error", progress=0,
+                    description=f"restore failed: {type(err).__name__}: {str(err)[:300]}",
+                )  # fmt: skip
+                raise
+            self.garden.shoots.report(
+                self.project, self.shoot_name, type_="Restore", state="Succeeded", progress=100,
+                description=f"restored {result['snapshot']} (revision {result['revision']})",
+            )  # fmt: skip
+            return result
+
+    def validate_result(self, result: dict[str, Any]) -> dict[str, Any]:
+        if result.get("state") != "Restored":
+            raise AgentResultError(
+                f"restore of {self.project}/{self.shoot_name} did not finish: {result}"
+            )
+        return result
+
+
+def _claim(volume: str, claim: str) -> k8s.V1Volume:
+    return k8s.V1Volume(
+        name=volume,
+        persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(claim_name=claim),
+    )

@@ -1,0 +1,73 @@
+"""garden_restore: restore one shoot's etcd from a verified snapshot."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG, Param, task
+
+from airflow_provider_garden.operators.etcd import EtcdRestoreOperator
+from airflow_provider_garden.sensors.shoot import ShootReadySensor
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+with DAG(
+    dag_id="garden_restore",
+    doc_md="""
+### Restore a shoot's etcd
+
+Puts the shoot's cluster state back to a snapshot: everything written after it is lost.
+Leave **snapshot** empty for the newest good one (`garden backups ls <project>/<name>`
+lists them). The snapshot is verified again before anything is stopped; the shoot's
+kube-apiserver and etcd are then stopped, the snapshot restored into a new data
+directory that replaces the old one only on success, and both started again. The
+shoot's operation Lease keeps reconciles and rollouts away meanwhile.
+
+To confirm, type `<project>/<name>` into **confirm**.
+""",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(minutes=30),
+    tags=["garden", "backup"],
+    params={
+        "project": Param(
+            "demo", type="string", pattern=DNS_LABEL, description="Project of the shoot."
+        ),
+        "name": Param("hello", type="string", pattern=DNS_LABEL, description="Shoot to restore."),
+        "snapshot": Param(
+            "",
+            type="string",
+            description="Snapshot key (Backup-<ts>/Full-...); empty: newest good.",
+        ),
+        "confirm": Param("", type="string", description="Type <project>/<name> to confirm."),
+    },
+) as dag:
+
+    @task
+    def confirm_restore(params: dict[str, str] | None = None) -> None:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        p = params or {}
+        target = f"{p['project']}/{p['name']}"
+        if p.get("confirm") != target:
+            raise AirflowFailException(
+                f"params.confirm must be exactly {target!r} to restore that shoot; "
+                f"got {p.get('confirm')!r}. Nothing was changed."
+            )
+
+    restore = EtcdRestoreOperator(
+        task_id="restore",
+        project="{{ params.project }}",
+        name="{{ params.name }}",
+        snapshot="{{ params.snapshot or '' }}",
+    )
+    ready = ShootReadySensor(
+        task_id="wait_until_ready",
+        project="{{ params.project }}",
+        name="{{ params.name }}",
+        timeout=600,
+    )
+    confirm_restore() >> restore >> ready
