@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -91,11 +94,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_on_sigterm(signum: int, _: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _hold() -> None:
+    """Test seam: GARDEN_AGENT_HOLD_SECONDS keeps the pod Running (asleep) before the verb
+    runs, so tests can stop a task while its pod runs. Unset outside tests."""
+    seconds = float(os.environ.get("GARDEN_AGENT_HOLD_SECONDS") or 0)
+    if seconds > 0:
+        logging.info("holding %.0fs before the verb (GARDEN_AGENT_HOLD_SECONDS)", seconds)
+        time.sleep(seconds)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
     )
+    # The agent is PID 1 of its container, and PID 1 ignores SIGTERM without a handler:
+    # a deleted pod would linger for its whole grace period. Exit instead; `finally`
+    # blocks (lease release, temporary files) still run on the way out.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     args = build_parser().parse_args(argv)
+    _hold()
     run: Verb = args.run
     print(emit(run(args)))
     return 0

@@ -1,0 +1,34 @@
+"""The agent as PID 1 of a pod: SIGTERM ends it at once, even while it holds before the verb."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+
+def test_sigterm_ends_a_holding_agent_at_once() -> None:
+    env = {**os.environ, "GARDEN_AGENT_HOLD_SECONDS": "60"}
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider_garden.agent.main", "version"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        assert agent.stderr is not None
+        while "holding" not in agent.stderr.readline():
+            assert time.monotonic() < deadline, "the agent never said it holds"
+        began = time.monotonic()
+        agent.send_signal(signal.SIGTERM)
+        code = agent.wait(timeout=10)
+    finally:
+        agent.kill()
+    assert code == 128 + signal.SIGTERM
+    assert time.monotonic() - began < 5
+    assert agent.stdout is not None
+    assert agent.stdout.read() == "", "no result after SIGTERM"
