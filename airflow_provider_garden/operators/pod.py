@@ -7,6 +7,26 @@ mount and how to check the result. Precedence, lowest first: the `[garden]`
 config section, this class's defaults, the operator's own values, then what the
 DAG author passed explicitly.
 
+What this path guarantees, in sync and deferrable mode alike:
+
+- One active pod per task instance. Pods carry the task instance in their labels
+  (and, exactly, in annotations: labels are cut to 63 characters). A try deletes
+  every other pod of its task instance and waits until they are gone; it
+  reattaches only to a pod that still runs and that no earlier try processed.
+- Startup is watched by the worker in both modes (the trigger then watches a pod
+  that runs): a pod that can never start (image errors, a missing Secret volume,
+  unschedulable past the timeout) fails the task at once, with the reason and the
+  pod's events in the exception.
+- Every ending reads the pod's final state first, then deletes the pod (or keeps
+  it where `on_finish_action` asks): success, failure, execution_timeout, SIGTERM
+  (task marked failed or success in the UI, worker stopped), startup failure. A
+  deferred task's pod is deleted by the trigger's `on_kill` when the task is
+  finished from the UI; what no code of ours sees end (SIGKILL, a lost node) is
+  left to the orphan reaper (`dags/garden_reaper.py`).
+- The task state tells the truth: SUCCESS only when the container exited 0 and
+  its result (the termination message) validated; a task stopped by SIGTERM while
+  its pod ran never succeeds.
+
 Why these defaults:
 - `termination_message_policy=FallbackToLogsOnError`: a verb that crashes before
   writing its result still explains itself in the pod status.
@@ -14,21 +34,37 @@ Why these defaults:
   second image to pull and no sidecar that can hang the pod.
 - `log_pod_spec_on_failure=False`: a dumped pod is noise and a leak risk.
 - Secrets reach the pod only as read-only Secret volumes, never as env values.
+
+Kubernetes calls made here go through the provider's `KubeClient` (bounded,
+jittered retries of 429/5xx and dropped connections; one credential reload on
+401). The calls left to KubernetesPodOperator (log streaming, completion polls)
+use its own retry of 409/429/5xx with exponential backoff.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-from airflow.providers.cncf.kubernetes.utils.container import get_container_termination_message
+from airflow.providers.cncf.kubernetes.utils.pod_manager import OnFinishAction, OnKillAction
 from airflow.sdk.configuration import conf
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, TaskDeferred
+from kubernetes.client import ApiClient
 from kubernetes.client import models as k8s
+from kubernetes.client.exceptions import ApiException
+
+from airflow_provider_garden.core import pod_status
+from airflow_provider_garden.core.pod_attach import TERMINAL_PHASES, plan_attach
+from airflow_provider_garden.core.pod_startup import Outcome, startup_verdict
+from airflow_provider_garden.kube.client import KubeClient, Manifest, NotFound
+from airflow_provider_garden.kube.resources import resource_for
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -36,6 +72,17 @@ if TYPE_CHECKING:
 OPERATION_LABEL = "garden.airflow.io/operation"
 PROVIDER_LABEL = "garden.airflow.io/managed-by"
 PROVIDER_LABEL_VALUE = "airflow-provider-garden"
+#: set on a pod kept after its task ended because `on_finish_action` asked so
+KEPT_LABEL = "garden.airflow.io/kept"
+DAG_ANNOTATION = "garden.airflow.io/dag-id"
+RUN_ANNOTATION = "garden.airflow.io/run-id"
+TASK_ANNOTATION = "garden.airflow.io/task-id"
+MAP_INDEX_ANNOTATION = "garden.airflow.io/map-index"
+TRY_ANNOTATION = "garden.airflow.io/try-number"
+# A deleted pod takes up to its grace period to stop, plus the kubelet's round trip.
+DEFAULT_GRACE_SECONDS = 30
+GONE_MARGIN_SECONDS = 15
+_POD = resource_for("v1", "Pod")
 
 
 @dataclass(frozen=True)
@@ -53,6 +100,22 @@ class SecretMount:
 
 class AgentResultError(AirflowException):
     """The pod ended without a result this operator can trust."""
+
+
+class AgentPodError(AirflowException):
+    """The pod did not succeed, or pods of an earlier try would not go away."""
+
+
+class AgentStartupError(AirflowException):
+    """The pod cannot start; the message names the reason and carries the pod's events."""
+
+
+class AgentInterruptedError(AirflowException):
+    """The task was interrupted (execution_timeout) while its pod ran."""
+
+
+class AgentKilledError(AirflowException):
+    """The task was stopped (SIGTERM) while its pod ran: the pod is deleted, no result."""
 
 
 class AgentPodOperator(KubernetesPodOperator):
@@ -85,8 +148,12 @@ class AgentPodOperator(KubernetesPodOperator):
         kwargs.setdefault(
             "startup_timeout_seconds", conf.getint("garden", "startup_timeout_seconds")
         )
+        kwargs.setdefault("startup_check_interval_seconds", 1)
         kwargs.setdefault("name", f"garden-{operation}")
         kwargs.setdefault("image_pull_policy", "IfNotPresent")
+        kwargs.setdefault("durable", True)
+        kwargs.setdefault("on_finish_action", OnFinishAction.DELETE_POD.value)
+        kwargs.setdefault("on_kill_action", OnKillAction.DELETE_POD.value)
         if self.service_account is not None:
             kwargs.setdefault("service_account_name", self.service_account)
         super().__init__(
@@ -111,11 +178,11 @@ class AgentPodOperator(KubernetesPodOperator):
             termination_message_policy="FallbackToLogsOnError",
             do_xcom_push=False,
             log_pod_spec_on_failure=False,
-            reattach_on_restart=True,
-            on_finish_action="delete_pod",
-            on_kill_action="delete_pod",
             **kwargs,
         )
+        self._final_pod: Manifest | None = None
+        self._final_events: list[Manifest] = []
+        self._failure_recorded = False
 
     # --- hooks for operators ------------------------------------------------
     def validate_inputs(self) -> None:
@@ -140,35 +207,369 @@ class AgentPodOperator(KubernetesPodOperator):
             return super().execute(context)
 
     def execute_sync(self, context: Context) -> Any:
-        super().execute_sync(context)
-        return self._push_result(context, self._result_of(self.remote_pod))
+        try:
+            super().execute_sync(context)
+        except Exception as err:
+            if self._killed:
+                raise self._killed_error() from err
+            raise
+        return self._finish(context)
+
+    def execute_async(self, context: Context) -> None:
+        # KubernetesPodOperator cleans up nothing when this part fails (no pod started,
+        # a timeout or SIGTERM before the deferral): the pod must not outlive the try.
+        try:
+            super().execute_async(context)
+        except TaskDeferred:
+            raise
+        except BaseException:
+            self._clean_after_error()
+            raise
+
+    def invoke_defer_method(
+        self, last_log_time: Any = None, context: Context | None = None
+    ) -> None:
+        # The worker watches startup in both modes: one place that fails fast with the
+        # reason and the events. A pod that already runs passes at once (re-deferrals).
+        if self.pod is not None:
+            self.await_pod_start(self.pod)
+        super().invoke_defer_method(last_log_time=last_log_time, context=context)
 
     def trigger_reentry(self, context: Context, event: dict[str, Any]) -> Any:
         with self._failures_reported():
-            super().trigger_reentry(context, event)
-            return self._push_result(context, self._result_of(self.pod))
+            try:
+                super().trigger_reentry(context, event)
+            except TaskDeferred:
+                raise
+            except Exception as err:
+                final = self._final_pod
+                if self._killed:
+                    raise self._killed_error() from err
+                if (
+                    final is not None
+                    and pod_status.phase(final) in TERMINAL_PHASES
+                    and not pod_status.succeeded(final, self.base_container_name)
+                ):
+                    raise AgentPodError(self._failure_text(final)) from err
+                self._clean_after_error()
+                raise
+            return self._finish(context)
 
-    @staticmethod
-    def _push_result(context: Context, result: dict[str, Any]) -> dict[str, Any]:
+    def _write_logs(  # type: ignore[override]
+        self, pod: k8s.V1Pod, follow: bool = False, since_time: Any = None
+    ) -> None:
+        # On an execution_timeout event the pod still runs: a following read would block
+        # until it ends. Read what is there, then go on to delete it.
+        super()._write_logs(pod, follow=False, since_time=since_time)
+
+    # --- one pod per task instance ---------------------------------------------
+    def build_pod_request_obj(
+        self, context: Context | None = None, *, dry_run: bool = False
+    ) -> k8s.V1Pod:
+        pod = super().build_pod_request_obj(context, dry_run=dry_run)
+        if context is not None:
+            ti = context["ti"]
+            pod.metadata.annotations = {
+                **(pod.metadata.annotations or {}),
+                DAG_ANNOTATION: ti.dag_id,
+                RUN_ANNOTATION: ti.run_id,
+                TASK_ANNOTATION: ti.task_id,
+                MAP_INDEX_ANNOTATION: str(ti.map_index if ti.map_index is not None else -1),
+                TRY_ANNOTATION: str(ti.try_number),
+            }
+        return pod
+
+    def get_or_create_pod(self, pod_request_obj: k8s.V1Pod, context: Context) -> k8s.V1Pod:
+        namespace = pod_request_obj.metadata.namespace
+        selector = self._build_find_pod_label_selector(context, exclude_checked=False)
+        found = self._kube.list("v1", "Pod", namespace, label_selector=selector)
+        plan = plan_attach(
+            [
+                pod_status.attach_facts(
+                    p, checked_label=self.POD_CHECKED_KEY, kept_label=KEPT_LABEL
+                )
+                for p in found
+            ],
+            reattach=bool(self.reattach_on_restart),
+        )
+        for name, why in plan.remove:
+            self.log.info("deleting pod %s/%s of this task instance: %s", namespace, name, why)
+            self._delete(name, namespace)
+        self._wait_gone(namespace, plan.wait_for, found)
+        if plan.reuse is not None:
+            self.log.info(
+                "reattaching to pod %s/%s: it still runs for an earlier try", namespace, plan.reuse
+            )
+            pod: k8s.V1Pod = self.client.read_namespaced_pod(plan.reuse, namespace)
+            return pod
+        self._create(pod_request_obj)
+        if self._killed:
+            self._delete(pod_request_obj.metadata.name, namespace)
+            raise self._killed_error()
+        return pod_request_obj
+
+    def _create(self, pod: k8s.V1Pod) -> None:
+        manifest: Manifest = self.client.api_client.sanitize_for_serialization(pod)
+        try:
+            self._kube.create(manifest)
+        except ApiException as err:
+            if err.status != 409:
+                raise
+            # A retried create whose first answer was lost: the pod is ours if it carries
+            # this try's identity (the name has a random suffix, so nothing else has it).
+            meta = manifest["metadata"]
+            existing = self._kube.find("v1", "Pod", meta["name"], meta["namespace"])
+            mine = (existing or {}).get("metadata", {}).get("annotations") == meta.get(
+                "annotations"
+            )
+            if not mine:
+                raise
+            self.log.info("pod %s was created by an attempt whose answer was lost", meta["name"])
+
+    def _wait_gone(self, namespace: str, names: Sequence[str], found: Sequence[Manifest]) -> None:
+        if not names:
+            return
+        grace = max(
+            (p.get("spec") or {}).get("terminationGracePeriodSeconds") or DEFAULT_GRACE_SECONDS
+            for p in found
+            if p["metadata"]["name"] in names
+        )
+        deadline = time.monotonic() + grace + GONE_MARGIN_SECONDS
+        pending = set(names)
+        while True:
+            pending = {n for n in pending if self._kube.find("v1", "Pod", n, namespace)}
+            if not pending:
+                return
+            if self._killed:
+                raise self._killed_error()
+            if time.monotonic() > deadline:
+                raise AgentPodError(
+                    f"pods {', '.join(sorted(pending))} of this task instance are still "
+                    f"stopping after {grace + GONE_MARGIN_SECONDS}s: not starting another "
+                    "pod beside them"
+                )
+            time.sleep(0.5)
+
+    # --- startup ----------------------------------------------------------------
+    def await_pod_start(self, pod: k8s.V1Pod) -> None:
+        name, namespace = pod.metadata.name, pod.metadata.namespace
+        began = time.monotonic()
+        scheduled_at: float | None = None
+        seen: set[str] = set()
+        while True:
+            if self._killed:
+                raise self._killed_error()
+            current = self._kube.find("v1", "Pod", name, namespace)
+            if current is None:
+                raise AgentStartupError(f"pod {namespace}/{name} vanished before it started")
+            starting = pod_status.phase(current) in ("Pending", "Unknown")
+            events = self._events(name, namespace) if starting else []
+            for event in events:
+                uid = str((event.get("metadata") or {}).get("uid"))
+                if uid not in seen:
+                    seen.add(uid)
+                    self.log.info("pod event: %s", pod_status.event_lines([event])[0])
+            facts = pod_status.startup_facts(current, events)
+            now = time.monotonic()
+            if facts.scheduled and scheduled_at is None:
+                scheduled_at = now
+            verdict = startup_verdict(
+                facts,
+                waited=now - began,
+                scheduled_for=None if scheduled_at is None else now - scheduled_at,
+                schedule_timeout=self.schedule_timeout_seconds,
+                startup_timeout=self.startup_timeout_seconds,
+            )
+            if verdict.outcome is Outcome.STARTED:
+                return
+            if verdict.outcome is Outcome.FAILED:
+                raise AgentStartupError(
+                    pod_status.with_events(
+                        f"pod {namespace}/{name} cannot start: {verdict.reason}", events
+                    )
+                )
+            time.sleep(self.startup_check_interval_seconds)
+
+    # --- every ending -------------------------------------------------------------
+    def cleanup(
+        self,
+        pod: k8s.V1Pod,
+        remote_pod: k8s.V1Pod,
+        xcom_result: dict[str, Any] | None = None,
+        context: Context | None = None,
+    ) -> None:
+        """Read the pod's final state (and its events if it failed), then delete it.
+
+        Called on every ending of a try. It never raises for the pod: the task's
+        outcome is decided from the state read here (`_finish`), and an exception
+        already on its way out (a timeout, a startup failure) keeps its own message.
+        """
+        target = remote_pod or pod
+        meta = getattr(target, "metadata", None)
+        if meta is None or not meta.name:
+            return
+        name, namespace = meta.name, meta.namespace
+        try:
+            final = self._final_state(remote_pod, name, namespace)
+        except Exception:
+            self.log.warning("could not read pod %s/%s before deleting it", namespace, name)
+            final = None
+        self._final_pod = final
+        if final is not None:
+            if not self._killed and not pod_status.succeeded(final, self.base_container_name):
+                self._final_events = self._events(name, namespace)
+            if self._keeps(final):
+                self._mark_kept(name, namespace)
+                return
+        try:
+            self._delete(name, namespace)
+        except Exception:
+            self.log.warning("could not delete pod %s/%s", namespace, name, exc_info=True)
+
+    def on_kill(self) -> None:
+        """Delete the pod now: SIGTERM (marked failed or success, worker stopped) or timeout.
+
+        Runs inside a signal handler, so it talks through a client of its own (the
+        interrupted code may hold the shared client's connections) and never raises.
+        """
+        self._killed = True
+        pod = self.pod
+        if pod is None or pod.metadata is None:
+            return
+        if self.on_kill_action == OnKillAction.KEEP_POD:
+            self.log.info("keeping pod %s: on_kill_action is keep_pod", pod.metadata.name)
+            return
+        api = ApiClient(self.client.api_client.configuration)
+        kube = KubeClient(api_client=api, attempts=3, max_backoff=1.0, timeout=5.0)
+        try:
+            kube.raw("DELETE", _POD.path(pod.metadata.namespace, pod.metadata.name))
+            self.log.info("deleted pod %s", pod.metadata.name)
+        except NotFound:
+            pass
+        except Exception:
+            self.log.warning("could not delete pod %s", pod.metadata.name, exc_info=True)
+        finally:
+            api.close()
+
+    def _final_state(
+        self, remote_pod: k8s.V1Pod | None, name: str, namespace: str
+    ) -> Manifest | None:
+        status = getattr(remote_pod, "status", None)
+        if status is not None and status.phase in TERMINAL_PHASES:
+            known: Manifest = self.client.api_client.sanitize_for_serialization(remote_pod)
+            return known
+        return self._kube.find("v1", "Pod", name, namespace)
+
+    def _keeps(self, pod: Manifest) -> bool:
+        action = self.on_finish_action
+        if action == OnFinishAction.KEEP_POD:
+            return True
+        if action == OnFinishAction.DELETE_SUCCEEDED_POD:
+            return not pod_status.succeeded(pod, self.base_container_name)
+        if action == OnFinishAction.DELETE_ACTIVE_POD:
+            return pod_status.phase(pod) not in ("Pending", "Running")
+        return False
+
+    def _mark_kept(self, name: str, namespace: str) -> None:
+        self.log.info(
+            "keeping pod %s/%s: on_finish_action is %s",
+            namespace,
+            name,
+            self.on_finish_action.value,
+        )
+        with suppress(NotFound):
+            self._kube.merge_patch(
+                "v1",
+                "Pod",
+                name,
+                {"metadata": {"labels": {self.POD_CHECKED_KEY: "True", KEPT_LABEL: "true"}}},
+                namespace,
+            )
+
+    def _clean_after_error(self) -> None:
+        pod = self.pod or self.pod_request_obj
+        if pod is None:
+            return
+        try:
+            self.cleanup(pod=pod, remote_pod=None)
+        except Exception:
+            self.log.warning("could not clean up after the failure", exc_info=True)
+
+    def _delete(self, name: str, namespace: str) -> None:
+        # The pod's own grace period applies; its agent exits on SIGTERM at once.
+        try:
+            self._kube.raw("DELETE", _POD.path(namespace, name))
+        except NotFound:
+            return
+        self.log.info("deleted pod %s/%s", namespace, name)
+
+    def _events(self, name: str, namespace: str) -> list[Manifest]:
+        ref = k8s.V1Pod(metadata=k8s.V1ObjectMeta(name=name, namespace=namespace))
+        try:
+            events = self.pod_manager.read_pod_events(ref)
+        except Exception:
+            self.log.warning("could not read the events of pod %s/%s", namespace, name)
+            return []
+        items: list[Manifest] = self.client.api_client.sanitize_for_serialization(events)["items"]
+        return items
+
+    @cached_property
+    def _kube(self) -> KubeClient:
+        return KubeClient(api_client=self.client.api_client, reload=self._fresh_api_client)
+
+    def _fresh_api_client(self) -> ApiClient:
+        hook = KubernetesHook(
+            conn_id=self.kubernetes_conn_id,
+            in_cluster=self.in_cluster,
+            config_file=self.config_file,
+            cluster_context=self.cluster_context,
+        )
+        api: ApiClient = hook.core_v1_client.api_client
+        return api
+
+    # --- the outcome ------------------------------------------------------------
+    def _finish(self, context: Context) -> dict[str, Any]:
+        if self._killed:
+            raise self._killed_error()
+        result = self._result_of(self._final_pod)
         # do_xcom_push=False keeps KubernetesPodOperator's sidecar out of the pod, but
         # the task runner reads the same flag to skip storing the return value: push it here.
         context["ti"].xcom_push(key="return_value", value=result)
         return result
 
+    def _killed_error(self) -> AgentKilledError:
+        return AgentKilledError(
+            f"task {self.task_id} was stopped while its pod ran (marked failed or success, "
+            "worker stopped, or execution_timeout): the pod is deleted and no result is trusted"
+        )
+
+    def _failure_text(self, pod: Manifest) -> str:
+        return pod_status.failure_summary(pod, self.base_container_name, self._final_events)
+
     @contextmanager
     def _failures_reported(self) -> Iterator[None]:
         try:
             yield
-        except Exception as err:
-            try:
-                self.on_failure(err)
-            except Exception:
-                self.log.warning("could not record the failure", exc_info=True)
+        except TaskDeferred:
+            raise
+        except BaseException as err:  # an execution_timeout is a BaseException, and a failure
+            if not self._failure_recorded:
+                self._failure_recorded = True
+                try:
+                    self.on_failure(
+                        err if isinstance(err, Exception) else AgentInterruptedError(repr(err))
+                    )
+                except Exception:
+                    self.log.warning("could not record the failure", exc_info=True)
             raise
 
-    def _result_of(self, pod: k8s.V1Pod | None) -> dict[str, Any]:
+    def _result_of(self, pod: Manifest | None) -> dict[str, Any]:
         """Parse the base container's termination message; only a valid result is success."""
-        message = get_container_termination_message(pod, self.base_container_name) if pod else None
+        if pod is None:
+            raise AgentResultError(f"pod of {self.task_id} is gone: its result cannot be read")
+        if not pod_status.succeeded(pod, self.base_container_name):
+            raise AgentPodError(self._failure_text(pod))
+        message = (pod_status.terminated(pod, self.base_container_name) or {}).get("message")
         if not message:
             raise AgentResultError(
                 f"pod of {self.task_id} ended without a result (no termination message)"
