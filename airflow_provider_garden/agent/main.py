@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from airflow_provider_garden import __version__
-from airflow_provider_garden.agent import etcd_verbs, kustomize
+from airflow_provider_garden.agent import etcd_verbs, kustomize, machines
 from airflow_provider_garden.agent.result import emit
 
 Verb = Callable[[argparse.Namespace], dict[str, Any]]
@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--name", required=True)
     delete.set_defaults(run=shoot_delete)
     kustomize.register(verbs)
+    machines.register(verbs)
     etcd_verbs.register(verbs)
     return parser
 

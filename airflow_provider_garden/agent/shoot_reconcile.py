@@ -11,15 +11,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_garden.agent import workers as pools
 from airflow_provider_garden.agent.context import GARDEN_NAMESPACE
+from airflow_provider_garden.agent.shoot_access import client_from_kubeconfig, kubeconfig_key
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.controlplane import manifests as m
 from airflow_provider_garden.core.controlplane import secrets as cps
 from airflow_provider_garden.core.flow import Flow, FlowError, Progress, Task
-from airflow_provider_garden.core.shoot_spec import Backup, SnapstoreKind
+from airflow_provider_garden.core.shoot_spec import Backup, SnapstoreKind, Worker, parse_shoot
+from airflow_provider_garden.drivers import local as local_driver
+from airflow_provider_garden.drivers.base import MachineState
 from airflow_provider_garden.kube import lease
 from airflow_provider_garden.kube.client import KubeClient, Manifest
 from airflow_provider_garden.kube.rbac import controlplane_account
@@ -36,6 +41,8 @@ class _Found:
 
     endpoints: cps.Endpoints | None = None
     secrets: dict[str, dict[str, bytes]] | None = None
+    shoot_client: KubeClient | None = None
+    machines: dict[str, list[MachineState]] | None = None
 
 
 def reconcile(
@@ -56,6 +63,8 @@ def reconcile(
         else "Reconcile"
     )
     found = _Found()
+    workers = parse_shoot(shoot).workers
+    annotations = shoot["metadata"].get("annotations") or {}
 
     def apply_all(objs: list[Manifest]) -> None:
         for obj in objs:
@@ -120,6 +129,32 @@ def reconcile(
                 "v1", "Secret", backup.store.secret_name, naming.project_namespace(project)
             )
             kube.apply(m.secret(cp, m.BACKUP_STORE_SECRET, source.get("data") or {}))
+
+    def shoot_client() -> KubeClient:
+        if found.shoot_client is None:
+            assert found.endpoints is not None
+            assert found.secrets is not None
+            data = cps.admin_kubeconfigs(found.secrets, found.endpoints)
+            found.shoot_client = client_from_kubeconfig(data[kubeconfig_key()])
+        return found.shoot_client
+
+    def machine_driver() -> local_driver.LocalDriver:
+        return local_driver.LocalDriver(
+            shoot_api=shoot_client(),
+            shoot=name,
+            config=local_driver.LocalDriverConfig.from_annotations(annotations),
+        )
+
+    def deploy_machine_controller() -> None:
+        apply_all(local_driver.controller_seed_manifests(cp))
+        for obj in local_driver.controller_shoot_manifests():
+            shoot_client().apply(obj)
+
+    def wait_workers() -> None:
+        found.machines = pools.observe(machine_driver(), workers)
+        lacking = pools.pools_ready(found.machines, workers)
+        if lacking:
+            raise RuntimeError(f"worker pools without enough Ready machines: {lacking}")
 
     def wait_etcd() -> None:
         if not statefulset_ready(kube, cp.namespace, "etcd"):
@@ -203,6 +238,26 @@ def reconcile(
                 retry_timeout=WAIT,
                 retry_interval=dt.timedelta(seconds=1),
             ),
+            Task(
+                name="Deploying machine controller (kwok)",
+                fn=deploy_machine_controller,
+                dependencies=["Waiting until kube-apiserver is ready"],
+                skip_if=not workers,
+            ),
+            Task(
+                name="Reconciling worker pools",
+                fn=lambda: pools.ensure_minimum(machine_driver(), workers),
+                dependencies=["Deploying machine controller (kwok)"],
+                skip_if=not workers,
+            ),
+            Task(
+                name="Waiting until worker pools are ready",
+                fn=wait_workers,
+                dependencies=["Reconciling worker pools"],
+                skip_if=not workers,
+                retry_timeout=WAIT,
+                retry_interval=dt.timedelta(seconds=2),
+            ),
         ],
     )
 
@@ -238,7 +293,11 @@ def reconcile(
                 errors=[
                     error_entry(str(err.failed[0].error), [], task) for task in err.failed_tasks
                 ],
-                extra={"conditions": _conditions(healthy=False, message=str(err))},
+                extra={
+                    "conditions": _conditions(
+                        healthy=False, message=str(err), nodes=_nodes(workers, found)
+                    )
+                },
             )
             raise
         shoots.report(
@@ -252,7 +311,9 @@ def reconcile(
                 "observedGeneration": shoot["metadata"].get("generation"),
                 "kubernetesVersion": cp.kubernetes_version,
                 "conditions": _conditions(
-                    healthy=True, message="all control-plane components are available"
+                    healthy=True,
+                    message="all control-plane components are available",
+                    nodes=_nodes(workers, found),
                 ),
             },
         )
@@ -267,13 +328,21 @@ def reconcile(
     }
 
 
-def _conditions(*, healthy: bool, message: str) -> list[dict[str, str]]:
+def _nodes(workers: Sequence[Worker], found: _Found) -> dict[str, str]:
+    """EveryNodeReady from the machines the last task saw, or Unknown if none looked."""
+    if not workers:
+        return condition("EveryNodeReady", "True", "NoWorkers", "no machines are expected")
+    if found.machines is None:
+        return condition("EveryNodeReady", "Unknown", "NotObserved", "machines were not observed")
+    return pools.every_node_ready(found.machines)
+
+
+def _conditions(*, healthy: bool, message: str, nodes: dict[str, str]) -> list[dict[str, str]]:
     status, reason = ("True", "ComponentsAvailable") if healthy else ("False", "ReconcileFailed")
     return [
         condition("APIServerAvailable", status, reason, message),
         condition("ControlPlaneHealthy", status, reason, message),
-        # No worker pools are realised yet: nothing can be NotReady.
-        condition("EveryNodeReady", "True", "NoWorkers", "no machines are expected"),
+        nodes,
         condition(
             "SystemComponentsHealthy",
             "True",

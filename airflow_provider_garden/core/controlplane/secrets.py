@@ -98,6 +98,9 @@ def _leaves(ep: Endpoints) -> list[_Leaf]:
             client=True,
         ),
         _Leaf(secret_name="kube-scheduler", common_name="system:kube-scheduler", client=True),
+        # The local machine driver (kwok) acts as the kubelet of every simulated machine;
+        # its ClusterRole in the shoot is applied with the driver's controller.
+        _Leaf(secret_name="kwok-controller", common_name="system:kwok-controller", client=True),
         _Leaf(
             secret_name="admin",
             common_name="garden:admin",
@@ -154,7 +157,7 @@ def plan_secrets(
         private, public = pki.new_service_account_key()
         out["service-account-key"] = {"sa.key": private, "sa.pub": public}
 
-    for component in ("kube-controller-manager", "kube-scheduler"):
+    for component in ("kube-controller-manager", "kube-scheduler", "kwok-controller"):
         name = f"{component}-kubeconfig"
         if component in out or name not in existing:
             out[name] = {

@@ -1,0 +1,147 @@
+"""Cordon and drain nodes of a shoot through the Eviction API.
+
+The eviction subresource is what makes a drain safe: the API server refuses
+(HTTP 429) an eviction that would break a PodDisruptionBudget, so the drain
+waits and asks again while the evicted pods' replacements start elsewhere. The
+choice of pods (DaemonSet pods left alone, pods with volumes one at a time) is
+:mod:`core.drain`'s; this module only talks to the API.
+
+A drain that does not finish within its timeout stops with a message naming
+the pods left and the budgets in the way; the nodes stay cordoned, so a re-run
+carries on. Only when forced does it delete the remaining pods outright.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+
+from kubernetes import client as k8s_client
+from kubernetes.client.exceptions import ApiException
+
+from airflow_provider_garden.core import drain as plan
+from airflow_provider_garden.kube.client import KubeClient
+
+log = logging.getLogger(__name__)
+_LISTED = 5
+
+
+class DrainTimeout(RuntimeError):
+    """Pods were still on the nodes when the drain timeout passed."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DrainOptions:
+    timeout: float  # seconds
+    force: bool = False
+    interval: float = 1.0
+
+
+@dataclass
+class DrainReport:
+    evicted: int = 0
+    refused: int = 0  # 429 answers: a budget said "not now"
+    forced: int = 0  # pods deleted past their budget after the timeout (force only)
+
+
+class Drainer:
+    def __init__(
+        self,
+        *,
+        shoot: KubeClient,
+        options: DrainOptions,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.shoot = shoot
+        self.options = options
+        self._sleep = sleep
+        self._clock = clock
+        self._core = k8s_client.CoreV1Api(shoot.api)
+
+    def cordon(self, node: str) -> None:
+        self.shoot.merge_patch("v1", "Node", node, {"spec": {"unschedulable": True}})
+
+    def drain(self, nodes: Sequence[str], *, unready: Collection[str] = ()) -> DrainReport:
+        """Cordon ``nodes``, evict their pods, return once none is left.
+
+        Pods that terminate on an ``unready`` node never finish (no kubelet
+        confirms it), so once evicted they count as gone.
+        """
+        for node in nodes:
+            self.cordon(node)
+        report = DrainReport()
+        deadline = self._clock() + self.options.timeout
+        blocked: dict[str, str] = {}
+        while True:
+            pods = [
+                p
+                for p in plan.pods_to_drain(self.shoot.list("v1", "Pod"), nodes)
+                if not (plan.is_terminating(p) and p["spec"]["nodeName"] in unready)
+            ]
+            if not pods:
+                return report
+            for pod in plan.next_evictions(pods):
+                refusal = self._evict(pod)
+                if refusal is None:
+                    report.evicted += 1
+                    blocked.pop(plan.pod_key(pod), None)
+                else:
+                    report.refused += 1
+                    blocked[plan.pod_key(pod)] = refusal
+            if self._clock() >= deadline:
+                if not self.options.force:
+                    raise DrainTimeout(_timeout_message(nodes, pods, blocked, self.options))
+                for pod in pods:
+                    if not plan.is_terminating(pod):
+                        meta = pod["metadata"]
+                        self.shoot.delete("v1", "Pod", meta["name"], meta["namespace"])
+                        report.forced += 1
+                log.warning("drain of %s: deleted %d pod(s) past their budgets", nodes, len(pods))
+            self._sleep(self.options.interval)
+
+    def _evict(self, pod: plan.Obj) -> str | None:
+        """Ask for one eviction; None when granted (or the pod is gone), else why not."""
+        meta = pod["metadata"]
+        body = {
+            "apiVersion": "policy/v1",
+            "kind": "Eviction",
+            "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
+        }
+        try:
+            self._core.create_namespaced_pod_eviction(meta["name"], meta["namespace"], body)
+        except ApiException as err:
+            if err.status == 404:
+                return None
+            if err.status in (429, 500, 503):
+                # 429: a budget is exhausted; 500: the pod matches several budgets
+                # (the API server refuses to pick one); 503: try again.
+                return _reason(err)
+            raise
+        return None
+
+
+def _reason(err: ApiException) -> str:
+    try:
+        status = json.loads(err.body or "{}")
+    except ValueError:
+        status = {}
+    causes = [c.get("message", "") for c in (status.get("details") or {}).get("causes") or []]
+    return "; ".join(c for c in causes if c) or status.get("message") or f"HTTP {err.status}"
+
+
+def _timeout_message(
+    nodes: Sequence[str], pods: Sequence[plan.Obj], blocked: dict[str, str], opts: DrainOptions
+) -> str:
+    left = sorted(plan.pod_key(p) for p in pods)
+    listed = ", ".join(left[:_LISTED]) + (" ..." if len(left) > _LISTED else "")
+    reasons = sorted(set(blocked.values()))
+    why = f"; evictions refused: {' | '.join(reasons)}" if reasons else ""
+    return (
+        f"drain of {', '.join(nodes)} timed out after {opts.timeout:.0f}s with {len(left)} "
+        f"pod(s) left ({listed}){why}. The machines stay cordoned: re-run to continue, "
+        "or pass --force-drain to delete the pods past their budgets"
+    )

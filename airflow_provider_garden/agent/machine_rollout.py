@@ -1,0 +1,468 @@
+"""A worker pool's rolling replacement, as `garden-agent machines rollout` runs it.
+
+Machine-controller-manager's rolling update, one observed step at a time: the
+pool is listed, :func:`core.rollout.plan_step` says what to do next (create
+machines, drain and delete old ones, delete new ones that never became Ready,
+or wait), this module does it and looks again. Because every step starts from
+what the shoot shows, a rollout that was killed resumes where it stopped:
+machines already on the new image stay, cordoned ones finish draining.
+
+Safety, in the order it applies:
+
+* pre-flight, before any machine is created: refuse when too many machines are
+  unhealthy, or when a PodDisruptionBudget covering pods on the machines to
+  replace allows no disruption (the refusal names it);
+* never more than desired + maxSurge machines, never fewer than
+  desired - maxUnavailable Ready and schedulable (the planner's fenceposts);
+* drains go through the Eviction API; a drain that times out stops the rollout
+  (the machines stay cordoned) unless ``--force-drain``;
+* after ``--freeze-after`` new machines failed to become Ready within the
+  creation timeout the rollout freezes: nothing more is created or deleted, the
+  old machines keep serving, and the error names the failed machines;
+* nothing is deleted on the strength of an observation that failed: when the
+  shoot's API cannot be read, the rollout stops; machines that vanish without
+  this rollout deleting them stop it too;
+* the shoot's operation Lease is held throughout, so no reconcile, restore or
+  second rollout runs beside it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_garden.agent.drain import Drainer, DrainOptions, DrainTimeout
+from airflow_provider_garden.agent.shoot_access import CountingApiClient
+from airflow_provider_garden.agent.workers import (
+    every_node_ready,
+    observe,
+    pool_status,
+    with_condition,
+)
+from airflow_provider_garden.core import intstr, naming
+from airflow_provider_garden.core import rollout as planner
+from airflow_provider_garden.core.drain import blocking_budgets, pods_to_drain
+from airflow_provider_garden.core.shoot_spec import Worker, parse_shoot
+from airflow_provider_garden.drivers.base import MachineDriver, MachineState
+from airflow_provider_garden.drivers.local import LocalDriver, LocalDriverConfig
+from airflow_provider_garden.kube import lease
+from airflow_provider_garden.kube.client import KubeClient, Manifest
+from airflow_provider_garden.kube.shoots import Shoots, error_entry
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_UNHEALTHY = "25%"
+DEFAULT_FREEZE_AFTER = 3
+DRAIN_TIMEOUT = dt.timedelta(hours=2)
+LEASE_SECONDS = 60
+# A budget may be at zero for a moment while evicted pods' replacements start
+# (after an interrupted drain, say): look again for this long before refusing.
+PREFLIGHT_GRACE = 15.0
+
+
+class RolloutError(RuntimeError):
+    """The rollout stopped; ``state`` is what lastOperation records."""
+
+    state = "Error"
+
+
+class RolloutRefused(RolloutError):
+    """Pre-flight said no: nothing was created or deleted."""
+
+
+class RolloutFrozen(RolloutError):
+    """Too many new machines failed: nothing more is created or deleted."""
+
+    state = "Failed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RolloutOptions:
+    pool: str
+    force_drain: bool = False
+    creation_timeout: dt.timedelta = planner.CREATION_TIMEOUT
+    drain_timeout: dt.timedelta = DRAIN_TIMEOUT
+    max_unhealthy: intstr.IntOrPercent = DEFAULT_MAX_UNHEALTHY
+    freeze_after: int = DEFAULT_FREEZE_AFTER
+    interval: float = 2.0  # seconds between looks while waiting
+    lease_wait: float = 120.0  # seconds to wait for another operation's Lease
+
+
+@dataclass
+class _Counts:
+    created: int = 0
+    deleted: int = 0
+    drained: int = 0
+    evicted: int = 0
+    refused: int = 0
+    forced: int = 0
+    steps: int = 0
+
+
+class MachineRollout:
+    """One rollout of one pool. ``seed`` and ``shoot`` are KubeClients."""
+
+    def __init__(
+        self,
+        *,
+        seed: KubeClient,
+        shoot: KubeClient,
+        project: str,
+        name: str,
+        options: RolloutOptions,
+        holder: str,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.seed = seed
+        self.shoot = shoot
+        self.shoots = Shoots(seed)
+        self.project = project
+        self.name = name
+        self.options = options
+        self.holder = holder
+        self._sleep = sleep
+        self._clock = clock
+        self.drainer = Drainer(
+            shoot=shoot,
+            options=DrainOptions(
+                timeout=options.drain_timeout.total_seconds(), force=options.force_drain
+            ),
+            sleep=sleep,
+            clock=clock,
+        )
+        self.counts = _Counts()
+        self._described = ""
+        self._failed: tuple[str, ...] = ()  # new machines that never became Ready
+
+    # --- the whole run --------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        resource = self.shoots.get(self.project, self.name)
+        spec = parse_shoot(resource)
+        worker = next((w for w in spec.workers if w.name == self.options.pool), None)
+        if worker is None:
+            pools = ", ".join(w.name for w in spec.workers) or "none"
+            raise RolloutRefused(
+                f"shoot {self.project}/{self.name} has no worker pool {self.options.pool!r} "
+                f"(pools: {pools})"
+            )
+        annotations = resource["metadata"].get("annotations") or {}
+        driver = LocalDriver(
+            shoot_api=self.shoot,
+            shoot=self.name,
+            config=LocalDriverConfig.from_annotations(annotations),
+        )
+        self._wait_for_lease()
+        started = self._clock()
+        where = {
+            "namespace": naming.project_namespace(self.project),
+            "name": naming.operation_lease(self.name),
+        }
+        with lease.held(self.seed, holder=self.holder, seconds=LEASE_SECONDS, **where):
+            try:
+                self._rollout(driver, worker, resource)
+            except (RolloutError, DrainTimeout) as err:
+                state = err.state if isinstance(err, RolloutError) else "Error"
+                self._report_end(driver, worker, spec.workers, state=state, message=str(err))
+                raise
+            except (SystemExit, KeyboardInterrupt):  # SIGTERM ends the agent this way
+                self._report_end(
+                    driver,
+                    worker,
+                    spec.workers,
+                    state="Aborted",
+                    message="interrupted; a re-run resumes where this one stopped",
+                )
+                raise
+            except Exception as err:
+                self._report_end(driver, worker, spec.workers, state="Error", message=str(err))
+                raise
+            summary = self._report_end(driver, worker, spec.workers, state="Succeeded", message="")
+        return {
+            "project": self.project,
+            "name": self.name,
+            "pool": worker.name,
+            "state": "Succeeded",
+            "image": {"name": worker.image.name, "version": worker.image.version},
+            "summary": summary,
+            "machinesCreated": self.counts.created,
+            "machinesDeleted": self.counts.deleted,
+            "machinesDrained": self.counts.drained,
+            "evictions": self.counts.evicted,
+            "evictionsRefused": self.counts.refused,
+            "podsForced": self.counts.forced,
+            "steps": self.counts.steps,
+            "seconds": round(self._clock() - started, 1),
+            **self._api_calls(),
+        }
+
+    def _wait_for_lease(self) -> None:
+        deadline = self._clock() + self.options.lease_wait
+        while True:
+            try:
+                lease.try_acquire(
+                    self.seed,
+                    namespace=naming.project_namespace(self.project),
+                    name=naming.operation_lease(self.name),
+                    holder=self.holder,
+                    seconds=LEASE_SECONDS,
+                )
+                return
+            except lease.LeaseHeld as err:
+                if self._clock() >= deadline:
+                    raise RolloutError(f"another operation runs on this shoot: {err}") from None
+                log.info("waiting for the shoot's operation lease: %s", err)
+                self._sleep(2.0)
+
+    # --- the loop ---------------------------------------------------------------------
+    def _rollout(self, driver: MachineDriver, worker: Worker, resource: Manifest) -> None:
+        previous = ((resource.get("status") or {}).get("workers") or {}).get(worker.name) or {}
+        rollout_status = previous.get("rollout") or {}
+        if rollout_status.get("targetVersion") == worker.image.version:
+            # Failures of an earlier run toward the same image still count: a re-run
+            # of a frozen rollout stays frozen until the image (or its fix) changes.
+            self._failed = tuple(rollout_status.get("failedMachines") or ())
+        machines = self._observe(driver, worker)
+        self._preflight(driver, worker, machines)
+        known = {m.name for m in machines}
+        deleted: set[str] = set()
+        while True:
+            machines = self._observe(driver, worker)
+            names = {m.name for m in machines}
+            vanished = sorted(known - names - deleted)
+            if vanished:
+                raise RolloutError(
+                    f"machines of pool {worker.name} disappeared without this rollout deleting "
+                    f"them: {', '.join(vanished)}; stopping without further changes"
+                )
+            known |= names
+            step = planner.plan_step(
+                [m.for_rollout() for m in machines],
+                desired=worker.minimum,
+                target_version=worker.image.version,
+                max_surge=worker.max_surge,
+                max_unavailable=worker.max_unavailable,
+                now=dt.datetime.now(dt.UTC),
+                creation_timeout=self.options.creation_timeout,
+                failed_before=self._failed,
+                freeze_after=self.options.freeze_after,
+            )
+            self._failed = step.failed
+            self.counts.steps += 1
+            self._progress(worker, machines, step)
+            if step.frozen:
+                raise RolloutFrozen(
+                    f"rollout of pool {worker.name} to {_image(worker)} frozen after "
+                    f"{len(step.failed)} new machine(s) did not become Ready within "
+                    f"{self.options.creation_timeout}: {', '.join(step.failed)}. The old "
+                    "machines were left in place"
+                )
+            if step.done:
+                return
+            for _ in range(step.create):
+                created = driver.create_machine(worker)
+                self.counts.created += 1
+                log.info("pool %s: created machine %s on %s", worker.name, created, _image(worker))
+            for machine in step.delete:
+                log.warning(
+                    "pool %s: deleting machine %s: never became Ready", worker.name, machine
+                )
+                driver.delete_machine(machine)
+                deleted.add(machine)
+                self.counts.deleted += 1
+            if step.drain:
+                self._drain_and_delete(driver, worker, machines, step.drain, deleted)
+            if not (step.create or step.delete or step.drain):
+                self._sleep(self.options.interval)
+
+    def _drain_and_delete(
+        self,
+        driver: MachineDriver,
+        worker: Worker,
+        machines: Sequence[MachineState],
+        chosen: Sequence[str],
+        deleted: set[str],
+    ) -> None:
+        by_name = {m.name: m for m in machines}
+        nodes = [by_name[n].node_name for n in chosen]
+        unready = {m.node_name for m in machines if not m.ready}
+        log.info("pool %s: draining %s", worker.name, ", ".join(chosen))
+        began = self._clock()
+        report = self.drainer.drain(nodes, unready=unready)
+        self.counts.evicted += report.evicted
+        self.counts.refused += report.refused
+        self.counts.forced += report.forced
+        log.info(
+            "pool %s: drained %s in %.1fs (%d evicted, %d eviction(s) refused by budgets)",
+            worker.name,
+            ", ".join(chosen),
+            self._clock() - began,
+            report.evicted,
+            report.refused,
+        )
+        for name in chosen:
+            driver.delete_machine(name)
+            deleted.add(name)
+            self.counts.deleted += 1
+            self.counts.drained += 1
+
+    # --- looking -----------------------------------------------------------------------
+    def _observe(self, driver: MachineDriver, worker: Worker) -> list[MachineState]:
+        try:
+            return driver.list_machines(worker.name)
+        except Exception as err:
+            raise RolloutError(
+                f"cannot read the machines of pool {worker.name} from the shoot's API "
+                f"({type(err).__name__}: {err}); machine deletion is frozen until it answers"
+            ) from err
+
+    def _preflight(
+        self, driver: MachineDriver, worker: Worker, machines: list[MachineState]
+    ) -> None:
+        """Refuse (before anything changes) a rollout that would only add risk."""
+        old = [m for m in machines if m.image_version != worker.image.version and not m.deleting]
+        if not old:
+            return  # nothing left to drain: finishing (creating, cleaning up) is always safe
+        now = dt.datetime.now(dt.UTC)
+        # New machines still inside their creation timeout are booting, not unhealthy.
+        counted = [
+            m.for_rollout()
+            for m in machines
+            if m.image_version != worker.image.version
+            or m.ready
+            or m.created is None
+            or now - m.created >= self.options.creation_timeout
+        ]
+        unhealthy = planner.preflight_problem(counted, max_unhealthy=self.options.max_unhealthy)
+        if unhealthy is not None:
+            raise RolloutRefused(f"rollout of pool {worker.name}: {unhealthy}")
+        deadline = self._clock() + PREFLIGHT_GRACE
+        while blocking := self._blocking_budgets(old):
+            if self._clock() >= deadline:
+                raise RolloutRefused(
+                    f"rollout of pool {worker.name}: refusing to start: PodDisruptionBudget(s) "
+                    "allow no disruption of pods on the machines to replace, so none of them "
+                    f"could be drained: {'; '.join(blocking)}"
+                )
+            self._sleep(self.options.interval)
+
+    def _blocking_budgets(self, old: Sequence[MachineState]) -> list[str]:
+        pods = pods_to_drain(self.shoot.list("v1", "Pod"), [m.node_name for m in old])
+        return blocking_budgets(pods, self.shoot.list("policy/v1", "PodDisruptionBudget"))
+
+    # --- telling -------------------------------------------------------------------------
+    def _progress(
+        self, worker: Worker, machines: Sequence[MachineState], step: planner.RolloutStep
+    ) -> None:
+        text = f"{step.updated}/{step.desired} machines on {_image(worker)}"
+        doing = [
+            f"creating {step.create}" if step.create else "",
+            f"draining {', '.join(step.drain)}" if step.drain else "",
+            f"deleting failed {', '.join(step.delete)}" if step.delete else "",
+            step.waiting_for,
+        ]
+        description = f"Rolling worker pool {worker.name}: {text}" + "".join(
+            f"; {d}" for d in doing if d
+        )
+        if description == self._described:
+            return
+        self._described = description
+        log.info("pool %s: %s", worker.name, "; ".join([text, *(d for d in doing if d)]))
+        self.shoots.report(
+            self.project,
+            self.name,
+            type_="Reconcile",
+            state="Processing",
+            progress=min(99, step.updated * 100 // max(1, step.desired)),
+            description=description,
+            extra={
+                "workers": {
+                    worker.name: pool_status(
+                        worker,
+                        machines,
+                        updated=step.updated,
+                        rollout=_rollout_status(worker, "Processing", description, step.failed),
+                    )
+                }
+            },
+        )
+
+    def _report_end(
+        self,
+        driver: MachineDriver,
+        worker: Worker,
+        workers: Sequence[Worker],
+        *,
+        state: str,
+        message: str,
+    ) -> str:
+        """Write the outcome, with the node health of every pool; return the summary."""
+        try:
+            pools = observe(driver, workers)
+        except Exception as err:  # the shoot is unreachable: say so, keep the old counts
+            log.warning("cannot read the machines for the final status: %s", err)
+            pools = None
+        machines = (pools or {}).get(worker.name, [])
+        updated = sum(
+            m.ready and m.image_version == worker.image.version and not m.deleting for m in machines
+        )
+        summary = f"{updated}/{worker.minimum} machines on {_image(worker)}"
+        description = (
+            f"Rolled worker pool {worker.name}: {summary}"
+            if state == "Succeeded"
+            else f"Rollout of worker pool {worker.name} stopped ({summary}): {message}"
+        )
+        log.info("pool %s: %s", worker.name, description)
+        extra: dict[str, Any] = {}
+        if pools is not None:
+            current = self.shoots.get(self.project, self.name).get("status") or {}
+            extra["conditions"] = with_condition(current.get("conditions"), every_node_ready(pools))
+            extra["workers"] = {
+                worker.name: pool_status(
+                    worker,
+                    machines,
+                    updated=updated,
+                    rollout=_rollout_status(worker, state, description, self._failed),
+                )
+            }
+        self.shoots.report(
+            self.project,
+            self.name,
+            type_="Reconcile",
+            state=state,
+            progress=100
+            if state == "Succeeded"
+            else min(99, updated * 100 // max(1, worker.minimum)),
+            description=description,
+            errors=None
+            if state == "Succeeded"
+            else [error_entry(message, [], f"machines-rollout-{worker.name}")],
+            extra=extra,
+        )
+        return summary
+
+    def _api_calls(self) -> dict[str, int]:
+        out = {}
+        for key, kube in (("shootApiCalls", self.shoot), ("seedApiCalls", self.seed)):
+            if isinstance(kube.api, CountingApiClient):
+                out[key] = kube.api.calls
+        return out
+
+
+def _rollout_status(
+    worker: Worker, state: str, description: str, failed: Sequence[str]
+) -> dict[str, Any]:
+    return {
+        "state": state,
+        "targetVersion": worker.image.version,
+        "description": description[:1024],
+        "failedMachines": list(failed),
+    }
+
+
+def _image(worker: Worker) -> str:
+    return f"{worker.image.name} {worker.image.version}"

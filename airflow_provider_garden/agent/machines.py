@@ -1,0 +1,123 @@
+"""`garden-agent machines rollout`: roll a worker pool to its spec's machine image.
+
+Two API servers are involved. The seed holds the Shoot (its spec, the status this
+verb writes) and the shoot's operation Lease; the shoot holds the machines
+(Nodes), the pods to drain and their budgets. Credentials for each:
+
+- seed: in-cluster (the ``garden-machines`` ServiceAccount of the project
+  namespace, allowed only Shoot status and the Lease there) or ``--kubeconfig``;
+- shoot: ``--shoot-kubeconfig``, the admin kubeconfig Secret the operator pod
+  mounts; from a shell, omitted, it is read from that Secret through the seed API
+  with the caller's own credentials.
+
+SIGTERM (the pod deleted, the task killed) ends the agent with SystemExit (see
+``main``): the rollout records itself as Aborted and releases the Lease on the
+way out; a re-run resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import socket
+from typing import Any
+
+from airflow_provider_garden.core import intstr
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Replace the pool's machines with machines on its spec's image, safely."""
+    from airflow_provider_garden.agent import shoot_access
+    from airflow_provider_garden.agent.machine_rollout import MachineRollout, RolloutOptions
+
+    seed = shoot_access.counting_seed_client(args.kubeconfig)
+    shoot = shoot_access.shoot_client(
+        seed, args.project, args.name, kubeconfig_file=args.shoot_kubeconfig
+    )
+    options = RolloutOptions(
+        pool=args.pool,
+        force_drain=args.force_drain,
+        creation_timeout=dt.timedelta(seconds=args.creation_timeout),
+        drain_timeout=dt.timedelta(seconds=args.drain_timeout),
+        max_unhealthy=args.max_unhealthy,
+        freeze_after=args.freeze_after,
+        interval=args.interval,
+        lease_wait=args.lease_wait,
+    )
+    return MachineRollout(
+        seed=seed,
+        shoot=shoot,
+        project=args.project,
+        name=args.name,
+        options=options,
+        # The pod name in a pod; beside it the PID, so two shell runs never share a holder.
+        holder=f"{socket.gethostname()}/{os.getpid()}",
+    ).run()
+
+
+def _int_or_percent(value: str) -> intstr.IntOrPercent:
+    try:
+        return intstr.check(int(value) if value.isdigit() else value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _positive(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return number
+
+
+def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``machines rollout`` to garden-agent's verbs."""
+    machines = verbs.add_parser("machines", help="worker pool machines").add_subparsers(
+        dest="machines_verb", required=True
+    )
+    p = machines.add_parser("rollout", help=run.__doc__)
+    p.add_argument("--project", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--pool", required=True, help="worker pool name")
+    p.add_argument(
+        "--shoot-kubeconfig", help="the shoot's admin kubeconfig (default: read its Secret)"
+    )
+    p.add_argument(
+        "--force-drain",
+        action="store_true",
+        help="after the drain timeout delete the pods left, past their budgets",
+    )
+    p.add_argument(
+        "--creation-timeout",
+        type=_positive,
+        default=20 * 60,
+        help="seconds a new machine may take to become Ready (default: 1200)",
+    )
+    p.add_argument(
+        "--drain-timeout",
+        type=_positive,
+        default=2 * 3600,
+        help="seconds a drain may take (default: 7200)",
+    )
+    p.add_argument(
+        "--max-unhealthy",
+        type=_int_or_percent,
+        default="25%",
+        help="refuse to start when more machines than this are not Ready (default: 25%%)",
+    )
+    p.add_argument(
+        "--freeze-after",
+        type=int,
+        default=3,
+        help="freeze after this many new machines failed to become Ready (default: 3)",
+    )
+    p.add_argument(
+        "--interval", type=_positive, default=2.0, help="seconds between looks while waiting"
+    )
+    p.add_argument(
+        "--lease-wait",
+        type=float,
+        default=120.0,
+        help="seconds to wait for another operation on the shoot to finish (default: 120)",
+    )
+    p.set_defaults(run=run)

@@ -1,0 +1,102 @@
+"""Worker pools as shoot reconcile realises them, and what their nodes say about health.
+
+Reconcile only ever adds machines (up to each pool's minimum): removing or
+replacing machines is a rollout's job, with its drain and its fenceposts. A
+machine of a pool that is no longer in the spec is reported, never deleted: an
+"orphan" seen through a confused API is how whole clusters were lost upstream.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from airflow_provider_garden.core.shoot_spec import Worker
+from airflow_provider_garden.drivers.base import MachineDriver, MachineState
+from airflow_provider_garden.kube.shoots import condition, now_iso
+
+log = logging.getLogger(__name__)
+_LISTED = 10  # machine names quoted in a condition message
+
+
+def observe(driver: MachineDriver, workers: Sequence[Worker]) -> dict[str, list[MachineState]]:
+    return {w.name: driver.list_machines(w.name) for w in workers}
+
+
+def ensure_minimum(driver: MachineDriver, workers: Sequence[Worker]) -> dict[str, list[str]]:
+    """Create the machines each pool lacks to reach its minimum; return their names."""
+    created: dict[str, list[str]] = {}
+    for worker in workers:
+        live = [m for m in driver.list_machines(worker.name) if not m.deleting]
+        missing = worker.minimum - len(live)
+        if missing <= 0:
+            continue
+        created[worker.name] = [driver.create_machine(worker) for _ in range(missing)]
+        log.info(
+            "worker pool %s: created %d machine(s) on %s %s: %s",
+            worker.name,
+            missing,
+            worker.image.name,
+            worker.image.version,
+            ", ".join(created[worker.name]),
+        )
+    return created
+
+
+def pools_ready(pools: Mapping[str, Sequence[MachineState]], workers: Sequence[Worker]) -> str:
+    """What pools still lack Ready machines, or "" when each has its minimum Ready."""
+    lacking = []
+    for worker in workers:
+        ready = sum(m.ready and not m.deleting for m in pools.get(worker.name, ()))
+        if ready < worker.minimum:
+            lacking.append(f"{worker.name} ({ready}/{worker.minimum} Ready)")
+    return ", ".join(lacking)
+
+
+def every_node_ready(pools: Mapping[str, Sequence[MachineState]]) -> dict[str, str]:
+    """The ``EveryNodeReady`` condition from the machines' real node states."""
+    live = [m for machines in pools.values() for m in machines if not m.deleting]
+    if not live:
+        return condition("EveryNodeReady", "True", "NoWorkers", "no machines are expected")
+    not_ready = sorted(m.name for m in live if not m.ready)
+    if not not_ready:
+        return condition(
+            "EveryNodeReady", "True", "NodesReady", f"all {len(live)} machines are Ready"
+        )
+    listed = ", ".join(not_ready[:_LISTED]) + (" ..." if len(not_ready) > _LISTED else "")
+    return condition(
+        "EveryNodeReady",
+        "False",
+        "NodesNotReady",
+        f"{len(not_ready)} of {len(live)} machines are not Ready: {listed}",
+    )
+
+
+def pool_status(worker: Worker, machines: Sequence[MachineState], **extra: Any) -> dict[str, Any]:
+    """One entry of ``status.workers`` (keyed by pool name)."""
+    live = [m for m in machines if not m.deleting]
+    versions: dict[str, int] = {}
+    for m in live:
+        versions[m.image_version] = versions.get(m.image_version, 0) + 1
+    return {
+        "machines": len(live),
+        "ready": sum(m.ready for m in live),
+        "image": {"name": worker.image.name, "version": worker.image.version},
+        "versions": versions,
+        "lastUpdateTime": now_iso(),
+        **extra,
+    }
+
+
+def with_condition(
+    conditions: Sequence[Mapping[str, Any]] | None, new: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """``conditions`` with ``new`` in place of its type (a merge patch replaces lists)."""
+    kept = [dict(c) for c in conditions or [] if c.get("type") != new["type"]]
+    updated = dict(new)
+    for old in conditions or []:
+        if old.get("type") == new["type"] and old.get("status") == new["status"]:
+            # Same status: the transition happened earlier and keeps its time.
+            updated["lastTransitionTime"] = old.get("lastTransitionTime", new["lastTransitionTime"])
+    return [*kept, updated]

@@ -1,0 +1,84 @@
+"""The machine-driver interface: what a rollout and a reconcile ask of any driver.
+
+A driver creates, deletes and lists the machines of a worker pool and reports
+their health; it knows nothing about rollouts. Every machine becomes one Node
+of the shoot, labelled with its pool, machine type and image, so the shoot's
+own view (``kubectl get nodes -L worker.garden.airflow.io/pool``) tells the same
+story as the driver.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from airflow_provider_garden.core.rollout import Machine
+from airflow_provider_garden.core.shoot_spec import Worker
+
+LABEL_POOL = "worker.garden.airflow.io/pool"
+LABEL_IMAGE_NAME = "worker.garden.airflow.io/image-name"
+LABEL_IMAGE_VERSION = "worker.garden.airflow.io/image-version"
+LABEL_MACHINE_TYPE = "node.kubernetes.io/instance-type"  # the well-known node label
+
+Manifest = dict[str, Any]
+
+
+class ShootApi(Protocol):
+    """The calls a driver makes against the shoot (``kube.client.KubeClient`` has them)."""
+
+    def list(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+    ) -> list[Manifest]: ...
+
+    def create(self, manifest: Manifest) -> Manifest: ...
+
+    def delete(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> bool: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class MachineState:
+    """One machine as the driver sees it, with the health of its node."""
+
+    name: str
+    node_name: str
+    pool: str
+    machine_type: str
+    image_name: str
+    image_version: str
+    ready: bool
+    health: str  # why (not) ready, for people: "Ready", "booting for 12s", ...
+    cordoned: bool = False
+    deleting: bool = False
+    created: dt.datetime | None = None
+
+    def for_rollout(self) -> Machine:
+        return Machine(
+            name=self.name,
+            version=self.image_version,
+            ready=self.ready,
+            cordoned=self.cordoned,
+            deleting=self.deleting,
+            created=self.created,
+        )
+
+
+class MachineDriver(Protocol):
+    def list_machines(self, pool: str) -> list[MachineState]:
+        """Every machine of ``pool``, including those being deleted."""
+        ...
+
+    def create_machine(self, worker: Worker) -> str:
+        """Start one machine of ``worker`` on its spec's image; return its name."""
+        ...
+
+    def delete_machine(self, name: str) -> bool:
+        """Delete a machine; False when it was already gone."""
+        ...
