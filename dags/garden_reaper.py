@@ -1,0 +1,78 @@
+"""garden_reaper: delete operator pods whose task is over (the orphan reaper)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import DAG, Param, get_current_context, task
+
+with DAG(
+    dag_id="garden_reaper",
+    doc_md="""
+### Orphan reaper of garden operator pods
+
+Every garden operator deletes its own pod however its task ends. A few endings run
+none of the operator's code: a worker killed with SIGKILL or lost with its machine,
+or a deferred task finished from the UI in the moment its trigger fired. Their pods
+outlive the task; this DAG deletes them every hour.
+
+It lists the pods labelled `garden.airflow.io/managed-by=airflow-provider-garden`
+in the seed of the `[garden] kubernetes_conn_id` connection and deletes those whose
+task instance (read from the pod's `garden.airflow.io/*` annotations) is **finished**
+(success, failed, skipped, upstream_failed, removed) or **no longer exists**. It never
+deletes a pod whose task instance is running, queued, deferred, up for retry or
+waiting to run (a retry reattaches to its pod), nor a pod kept on request
+(`on_finish_action`), nor one of a DAG this Airflow does not know (another Airflow
+may share the seed) unless **reap_unknown_dags** is set. Each decision is logged
+with its reason; the task returns the deleted pods as XCom.
+
+The task asks Airflow about task instances through the Task SDK (the Execution
+API), and it runs in the Airflow worker, not in a pod: there is **no**
+`garden-reaper` ServiceAccount. The connection's credentials need `list` and
+`delete` on pods in the swept namespaces.
+""",
+    schedule="@hourly",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(minutes=30),
+    tags=["garden", "maintenance"],
+    params={
+        "namespace": Param(
+            "",
+            type="string",
+            description="Seed namespace to sweep; empty: every namespace.",
+        ),
+        "label_selector": Param(
+            "",
+            type="string",
+            description="Extra label selector narrowing the sweep (e.g. one team's pods).",
+        ),
+        "dry_run": Param(False, type="boolean", description="Log the decisions, delete nothing."),
+        "reap_unknown_dags": Param(
+            False,
+            type="boolean",
+            description="Also delete pods of DAGs this Airflow does not know.",
+        ),
+    },
+):
+
+    @task
+    def reap_orphan_pods(params: dict[str, Any] | None = None) -> dict[str, Any]:
+        from airflow_provider_garden.hooks.garden import GardenHook
+        from airflow_provider_garden.operators import reaper
+
+        p = params or {}
+        decisions = reaper.reap_orphan_pods(
+            kube=GardenHook().kube,
+            airflow=get_current_context()["ti"],
+            namespace=p.get("namespace") or None,
+            label_selector=p.get("label_selector") or "",
+            dry_run=bool(p.get("dry_run")),
+            reap_unknown_dags=bool(p.get("reap_unknown_dags")),
+        )
+        return reaper.summary(decisions, dry_run=bool(p.get("dry_run")))
+
+    reap_orphan_pods()
