@@ -113,6 +113,18 @@ ACCOUNTS = (
         ),
         per_controlplane=True,
     ),
+    # Machine rollouts: pods run in the shoot's project namespace, beside the kubeconfig
+    # Secret they mount; MachineRolloutOperator binds this role there before its pod
+    # starts, so the rules hold in that namespace only. Everything else is in the shoot.
+    Account(
+        "garden-machines",
+        (
+            _rule(GROUP, ["shoots"], ["get"]),
+            _rule(GROUP, ["shoots/status"], ["patch"]),
+            LEASES,
+        ),
+        per_controlplane=True,
+    ),
     # Seed targets only (shoot targets use the shoot's kubeconfig): its own inventory
     # ConfigMap. What an overlay changes is bound to it by the seed's admins.
     Account("garden-kustomize", (_rule("", ["configmaps"], ["get", "create", "patch"]),)),

@@ -1,0 +1,281 @@
+"""MachineRolloutOperator: roll a shoot's worker pool to a machine image version.
+
+The pod runs ``garden-agent machines rollout`` (see :mod:`..agent.machine_rollout`
+for the safety rules: pre-flight, fenceposts, Eviction-API drains, freeze,
+resume, Lease).
+
+Where the pod runs, and why: in the shoot's project namespace ``garden-<project>``,
+because the shoot's admin kubeconfig Secret lives there and a pod can mount only
+Secrets of its own namespace (reading it through the seed API instead would need
+a seed role that reads every project's kubeconfig Secrets: RBAC cannot scope
+Secrets by name pattern). Its ServiceAccount ``garden-machines`` is created in
+that namespace right before the pod, bound to the ``garden-machines`` ClusterRole
+that ``garden install`` ships: read the Shoot, patch its status, hold its
+operation Lease, nothing else in the seed. Everything else happens in the shoot.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk.configuration import conf
+from kubernetes.client import models as k8s
+
+from airflow_provider_garden.core import intstr, naming
+from airflow_provider_garden.core.shoot_spec import parse_shoot
+from airflow_provider_garden.core.spec_fields import FieldError, SpecError
+from airflow_provider_garden.hooks.garden import GardenHook
+from airflow_provider_garden.kube import cloudprofile
+from airflow_provider_garden.kube.rbac import controlplane_account
+from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
+from airflow_provider_garden.kube.shoots import error_entry
+from airflow_provider_garden.operators.pod import AgentPodOperator, AgentResultError, SecretMount
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+SHOOT_MOUNT = "/var/run/garden/shoot"
+ACCOUNT = "garden-machines"
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_VERSION = re.compile(r"[0-9]+(\.[0-9]+)+")
+# States the agent writes when it stops on a failure: then it has told its story.
+_FAILED = ("Error", "Failed", "Aborted")
+
+
+class MachineRolloutOperator(AgentPodOperator):
+    """Replace the machines of a worker pool with machines on a new image version.
+
+    New machines are created first (at most ``maxSurge`` beyond the pool's size),
+    old ones are cordoned, drained through the Eviction API (PodDisruptionBudgets
+    respected) and deleted, never leaving fewer than ``size - maxUnavailable``
+    machines Ready. The rollout refuses to start when a budget allows no
+    disruption or too many machines are unhealthy, freezes (old machines left
+    serving) when new machines keep failing to become Ready, and resumes where it
+    stopped when re-run. Progress is in the Shoot's ``status.workers.<pool>`` and
+    ``status.lastOperation``.
+
+    Returns (as XCom) the rollout's counts: machines created, drained, deleted,
+    evictions, seconds, API calls; never a credential.
+
+    :param project: project of the shoot (templated).
+    :param name: shoot name (templated).
+    :param pool: worker pool to roll (templated).
+    :param image_version: target machine image version (templated); when given, the
+        Shoot's spec is updated to it first (it must be offered by the CloudProfile);
+        default: roll to the version the spec already names.
+    :param force_drain: after ``drain_timeout`` delete the pods left past their
+        budgets; default: stop with a message naming what blocks.
+    :param creation_timeout: seconds a new machine may take to become Ready.
+    :param drain_timeout: seconds one drain may take.
+    :param max_unhealthy: refuse to start when more machines than this (a count or a
+        percentage) are not Ready.
+    :param freeze_after: freeze after this many new machines failed to become Ready.
+    """
+
+    template_fields: Sequence[str] = (
+        *AgentPodOperator.template_fields,
+        "project",
+        "shoot_name",
+        "pool",
+        "image_version",
+    )
+    verb = ("machines", "rollout")
+    service_account = ACCOUNT
+
+    def __init__(
+        self,
+        *,
+        project: str,
+        name: str,
+        pool: str,
+        image_version: str | None = None,
+        force_drain: bool = False,
+        creation_timeout: float = 20 * 60,
+        drain_timeout: float = 2 * 3600,
+        max_unhealthy: int | str = "25%",
+        freeze_after: int = 3,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.project = project
+        self.shoot_name = name
+        self.pool = pool
+        self.image_version = image_version
+        self.force_drain = force_drain
+        self.creation_timeout = creation_timeout
+        self.drain_timeout = drain_timeout
+        self.max_unhealthy = max_unhealthy
+        self.freeze_after = freeze_after
+
+    @cached_property
+    def garden(self) -> GardenHook:
+        return GardenHook(self.kubernetes_conn_id)
+
+    # --- before anything is created -----------------------------------------------------
+    def validate_inputs(self) -> None:
+        errors = self._check_fields()
+        if not errors:
+            errors = self._check_shoot()
+        if errors:
+            raise SpecError(f"MachineRolloutOperator {self.task_id}", errors)
+
+    def _check_fields(self) -> list[FieldError]:
+        errors = [
+            FieldError(field, f"{value!r} must be a DNS-1123 label")
+            for field, value in (
+                ("project", self.project),
+                ("name", self.shoot_name),
+                ("pool", self.pool),
+            )
+            if not _DNS_LABEL.fullmatch(str(value))
+        ]
+        if self.image_version and not _VERSION.fullmatch(str(self.image_version)):
+            errors.append(
+                FieldError("image_version", f"{self.image_version!r} must look like 1592.2")
+            )
+        for field, seconds in (
+            ("creation_timeout", self.creation_timeout),
+            ("drain_timeout", self.drain_timeout),
+        ):
+            if not 0 < seconds <= 7 * 24 * 3600:
+                errors.append(FieldError(field, "must be between 0 and 604800 seconds"))
+        if self.freeze_after < 1:
+            errors.append(FieldError("freeze_after", f"must be >= 1, got {self.freeze_after}"))
+        try:
+            intstr.check(self.max_unhealthy)
+        except ValueError as err:
+            errors.append(FieldError("max_unhealthy", str(err)))
+        return errors
+
+    def _check_shoot(self) -> list[FieldError]:
+        shoot = self.garden.shoots.find(self.project, self.shoot_name)
+        if shoot is None:
+            return [FieldError("name", f"shoot {self.project}/{self.shoot_name} does not exist")]
+        workers = {w.name: w for w in parse_shoot(shoot).workers}
+        worker = workers.get(self.pool)
+        if worker is None:
+            pools = ", ".join(workers) or "none"
+            return [FieldError("pool", f"{self.pool!r} is not a pool of the shoot ({pools})")]
+        if not self.image_version:
+            return []
+        profile = cloudprofile.read(self.garden.kube, conf.get("garden", "namespace"))
+        offered = profile.machine_images.get(worker.image.name, ())
+        if self.image_version not in offered:
+            return [
+                FieldError(
+                    "image_version",
+                    f"{worker.image.name} {self.image_version} is not offered "
+                    f"(offered: {', '.join(offered) or 'none'})",
+                )
+            ]
+        return []
+
+    def before_pod(self, context: Context) -> None:
+        """The account, the target version in the spec, and the pod's place and mounts."""
+        project_ns = naming.project_namespace(self.project)
+        for obj in controlplane_account(
+            ACCOUNT,
+            controlplane_namespace=project_ns,
+            garden_namespace=conf.get("garden", "namespace"),
+        ):
+            self.garden.kube.apply(obj)
+        if self.image_version:
+            self._set_image_version(str(self.image_version))
+        mount = SecretMount(
+            secret_name=naming.kubeconfig_secret(self.shoot_name), mount_path=SHOOT_MOUNT
+        )
+        self.namespace = project_ns
+        self.volumes = [
+            *self.volumes,
+            k8s.V1Volume(
+                name=mount.volume_name,
+                secret=k8s.V1SecretVolumeSource(secret_name=mount.secret_name, default_mode=0o400),
+            ),
+        ]
+        self.volume_mounts = [
+            *self.volume_mounts,
+            k8s.V1VolumeMount(name=mount.volume_name, mount_path=SHOOT_MOUNT, read_only=True),
+        ]
+        args = [
+            *("--project", self.project),
+            *("--name", self.shoot_name),
+            *("--pool", self.pool),
+            *("--shoot-kubeconfig", f"{SHOOT_MOUNT}/kubeconfig"),
+            *("--creation-timeout", str(self.creation_timeout)),
+            *("--drain-timeout", str(self.drain_timeout)),
+            *("--max-unhealthy", str(self.max_unhealthy)),
+            *("--freeze-after", str(self.freeze_after)),
+        ]
+        args += ["--force-drain"] if self.force_drain else []
+        self.arguments = [*self.verb, *args]
+
+    def _set_image_version(self, version: str) -> None:
+        """Write the target version into the Shoot's spec (the rollout reads it there)."""
+        shoot = self.garden.shoots.get(self.project, self.shoot_name)
+        workers = shoot["spec"]["workers"]
+        changed = False
+        for worker in workers:
+            image = worker["machine"]["image"]
+            if worker["name"] == self.pool and image["version"] != version:
+                self.log.info(
+                    "pool %s: machine image %s %s -> %s",
+                    self.pool,
+                    image["name"],
+                    image["version"],
+                    version,
+                )
+                image["version"] = version
+                changed = True
+        if not changed:
+            return
+        # resourceVersion makes this a compare-and-swap: a concurrent edit of the spec
+        # fails this task (409) instead of being overwritten.
+        self.garden.kube.merge_patch(
+            SHOOT_API_VERSION,
+            "Shoot",
+            self.shoot_name,
+            {
+                "metadata": {"resourceVersion": shoot["metadata"]["resourceVersion"]},
+                "spec": {"workers": workers},
+            },
+            naming.project_namespace(self.project),
+        )
+
+    # --- after the pod -------------------------------------------------------------------
+    def validate_result(self, result: dict[str, Any]) -> dict[str, Any]:
+        image = result.get("image") or {}
+        if (
+            result.get("state") != "Succeeded"
+            or result.get("pool") != self.pool
+            or (self.image_version and image.get("version") != self.image_version)
+        ):
+            raise AgentResultError(
+                f"rollout of {self.project}/{self.shoot_name} pool {self.pool} did not "
+                f"succeed: {result}"
+            )
+        self.log.info("pool %s: %s", self.pool, result.get("summary"))
+        return result
+
+    def on_failure(self, error: Exception) -> None:
+        """Leave the truth in the Shoot when the pod could not (it died or never ran)."""
+        shoot = self.garden.shoots.find(self.project, self.shoot_name)
+        if shoot is None:
+            return
+        status = shoot.get("status") or {}
+        rollout = ((status.get("workers") or {}).get(self.pool) or {}).get("rollout") or {}
+        last = status.get("lastOperation") or {}
+        if rollout.get("state") in _FAILED and last.get("state") in _FAILED:
+            return  # the agent recorded how it ended
+        self.garden.shoots.report(
+            self.project,
+            self.shoot_name,
+            type_="Reconcile",
+            state="Error",
+            progress=last.get("progress", 0),
+            description=f"rollout of worker pool {self.pool}: task {self.task_id} failed: "
+            f"{type(error).__name__}",
+            errors=[error_entry(str(error)[:500], [], self.task_id)],
+        )
