@@ -29,6 +29,9 @@ IMAGE_BUILD_PACKAGES = ("podman", "mmdebstrap")
 # Dockerfiles start `FROM ${BASE_IMAGE}` (default debian:bookworm-slim for people
 # building with Docker); here it is the mmdebstrap base.
 BASE_IMAGE_ARG = "BASE_IMAGE"
+# Every build gets its image's tag as VERSION: the images of this package label
+# themselves with it (org.opencontainers.image.version); others ignore it.
+VERSION_ARG = "VERSION"
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 # `podman run` (and RUN steps) fail here without these: CAP_SYS_RESOURCE is missing,
 # so the default rlimits cannot be raised.
@@ -165,7 +168,7 @@ def _podman(args: list[str], *, log: Path | None = None) -> str:
     return out.stdout
 
 
-def _ensure_loaded(archive: ImageArchive) -> None:
+def ensure_loaded(archive: ImageArchive) -> None:
     """podman's storage may have been reset while the archive survived."""
     exists = subprocess.run(["podman", "image", "exists", archive.ref], check=False)
     if exists.returncode != 0:
@@ -183,7 +186,7 @@ def ensure_debian_base(paths: SeedPaths) -> ImageArchive:
     key = base_key()
     if store.cached_key() == key:
         archive = ImageArchive(ref=DEBIAN_REF, archive=store.archive)
-        _ensure_loaded(archive)
+        ensure_loaded(archive)
         return archive
     require_free_space(paths.images, IMAGES_GIB, "building the seed's images")
     paths.images.mkdir(parents=True, exist_ok=True)
@@ -242,7 +245,9 @@ def _pypi_volumes(paths: SeedPaths) -> list[str]:
 
 def ensure_image(spec: ImageSpec, *, base: ImageArchive, paths: SeedPaths) -> ImageArchive:
     store = _Store(paths, spec.ref)
-    key = input_key(spec, base_key())
+    # The base's own key, so an image built on another of these images (the Airflow
+    # image on its stand-in) is rebuilt when that base changes.
+    key = input_key(spec, _Store(paths, base.ref).cached_key() or base_key())
     if store.cached_key() == key:
         return ImageArchive(ref=spec.ref, archive=store.archive)
     require_free_space(paths.images, IMAGES_GIB, "building the seed's images")
@@ -252,6 +257,7 @@ def ensure_image(spec: ImageSpec, *, base: ImageArchive, paths: SeedPaths) -> Im
         _stage_context(spec, context)
         args = ["build", "--network=host", "--pull=never", *_ULIMITS]
         args += ["--build-arg", f"{BASE_IMAGE_ARG}={base.ref}", "--tag", spec.ref]
+        args += ["--build-arg", f"{VERSION_ARG}={spec.ref.rsplit(':', 1)[1]}"]
         if spec.needs_pypi:
             args += _pypi_volumes(paths)
         dockerfile = context / spec.dockerfile_at / "Dockerfile"

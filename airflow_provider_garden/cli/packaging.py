@@ -1,0 +1,166 @@
+"""What ships beside the Python package: the images under docker/ and the Helm chart.
+
+    python -m airflow_provider_garden.cli.packaging chart-sync   # chart files from the code
+    python -m airflow_provider_garden.cli.packaging chart        # sync, lint, package
+    python -m airflow_provider_garden.cli.packaging images       # toolbox + Airflow images
+
+The code is the one source of what the chart installs; `chart-sync` writes the
+chart's copies and a unit test fails while they drift: the ServiceAccounts and
+roles render from files/accounts.yaml (from `kube.rbac.ACCOUNTS`), the CRDs in
+crds/ are the package's own files (kube/crds/, which `garden install` applies).
+Copies rather than symlinks: helm warns about every symlink on every command,
+and `docker build` copies a symlink that points out of the package as dangling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from airflow_provider_garden.kube.bootstrap import CRD_FILES
+from airflow_provider_garden.kube.rbac import ACCOUNTS
+from airflow_provider_garden.localseed import airflow_image
+from airflow_provider_garden.localseed.errors import SeedError
+from airflow_provider_garden.localseed.helm import ensure_helm
+from airflow_provider_garden.localseed.images import docker_dir
+from airflow_provider_garden.localseed.paths import SeedPaths
+
+CHART_NAME = "airflow-provider-garden"
+ACCOUNTS_FILE = "files/accounts.yaml"
+_REFRESH = """\
+# Refresh with `python -m airflow_provider_garden.cli.packaging chart-sync`;
+# tests/unit/helm fails while this file and the code disagree.
+"""
+
+
+def chart_dir() -> Path:
+    return docker_dir().parent / "helm" / CHART_NAME
+
+
+def accounts_document() -> dict[str, Any]:
+    return {
+        "accounts": [
+            {"name": a.name, "perControlplane": a.per_controlplane, "rules": list(a.rules)}
+            for a in ACCOUNTS
+        ]
+    }
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """No anchors for lists the rules share (WRITE): the file stays readable."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def accounts_file_text() -> str:
+    body = yaml.dump(
+        accounts_document(),
+        Dumper=_PlainDumper,
+        sort_keys=False,
+        default_flow_style=None,
+        width=100,
+    )
+    header = "# Generated from airflow_provider_garden/kube/rbac.py (ACCOUNTS): do not edit.\n"
+    return header + _REFRESH + body
+
+
+def crd_file_text(name: str) -> str:
+    header = f"# Generated from airflow_provider_garden/kube/crds/{name}: do not edit.\n"
+    source = resources.files("airflow_provider_garden.kube") / "crds" / name
+    return header + _REFRESH + source.read_text()
+
+
+def generated_files() -> dict[str, str]:
+    """Path in the chart -> the text `chart-sync` writes there."""
+    files = {ACCOUNTS_FILE: accounts_file_text()}
+    files.update({f"crds/{name}": crd_file_text(name) for name in CRD_FILES})
+    return files
+
+
+def sync_chart(chart: Path) -> list[Path]:
+    """Write the chart's generated files; return those that changed."""
+    changed = []
+    for name, text in generated_files().items():
+        target = chart / name
+        if target.exists() and target.read_text() == text:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        changed.append(target)
+    return changed
+
+
+def _helm(helm: Path, *args: str) -> None:
+    out = subprocess.run([str(helm), *args], capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SeedError(f"helm {args[0]} failed:\n{(out.stderr or out.stdout).strip()}")
+    print(out.stdout.strip())
+
+
+def _chart(args: argparse.Namespace) -> int:
+    chart = chart_dir()
+    for path in sync_chart(chart):
+        print(f"updated {path}")
+    if args.command == "chart-sync":
+        return 0
+    helm = ensure_helm()
+    _helm(helm, "lint", "--strict", str(chart))
+    Path(args.destination).mkdir(parents=True, exist_ok=True)
+    _helm(helm, "package", str(chart), "--destination", args.destination)
+    return 0
+
+
+def _images(args: argparse.Namespace) -> int:
+    paths = SeedPaths.default()
+    began = time.monotonic()
+    built = airflow_image.ensure_release_images(paths, airflow=not args.toolbox_only)
+    print(f"{'image':<48} {'size':>9} {'archive':>9} {'build':>7}")
+    for image in built:
+        print(
+            f"{image.ref:<48} {image.size_bytes / 2**20:>6.0f}MiB "
+            f"{image.archive_bytes / 2**20:>6.0f}MiB {image.build_seconds:>6.1f}s"
+        )
+    print(f"(this run: {time.monotonic() - began:.1f}s; build = the last real build)")
+    return 0
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sync = commands.add_parser("chart-sync", help="write the chart's files generated from code")
+    sync.set_defaults(run=_chart)
+    chart = commands.add_parser("chart", help="chart-sync, then helm lint and helm package")
+    chart.add_argument("--destination", default="dist", help="where the .tgz goes")
+    chart.set_defaults(run=_chart)
+    images = commands.add_parser(
+        "images", help="build the toolbox and Airflow images (OCI archives in the cache)"
+    )
+    images.add_argument(
+        "--toolbox-only", action="store_true", help="skip the Airflow image and its stand-in base"
+    )
+    images.set_defaults(run=_images)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_provider_garden.cli.packaging", description=__doc__
+    )
+    add_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except SeedError as err:
+        print(f"packaging: error: {err}", file=sys.stderr)
+        return 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

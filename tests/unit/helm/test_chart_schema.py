@@ -1,0 +1,64 @@
+"""values.schema.json refuses bad values before anything reaches a cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+Rejected = Callable[[dict[str, Any]], str]
+
+BAD_VALUES = [
+    pytest.param({"imagee": {"tag": "1"}}, "additional properties 'imagee'", id="typo-top-level"),
+    pytest.param({"image": {"pullPolicy": "Sometimes"}}, "/image/pullPolicy", id="pull-policy"),
+    pytest.param({"image": {"repository": ""}}, "/image/repository", id="empty-repository"),
+    pytest.param({"rbac": {"create": "yes"}}, "/rbac/create", id="rbac-not-boolean"),
+    pytest.param(
+        {"cloudProfile": {"kubernetesVersions": []}},
+        "/cloudProfile/kubernetesVersions",
+        id="no-kubernetes-version",
+    ),
+    pytest.param(
+        {"cloudProfile": {"kubernetesVersions": ["1.32"]}},
+        "/cloudProfile/kubernetesVersions/0",
+        id="version-without-patch",
+    ),
+    pytest.param(
+        {"cloudProfile": {"machineImages": {"gardenlinux": []}}},
+        "/cloudProfile/machineImages/gardenlinux",
+        id="image-without-versions",
+    ),
+    pytest.param(
+        {"cloudProfile": {"seedNetworks": ["10.0.0.0"]}},
+        "/cloudProfile/seedNetworks/0",
+        id="network-without-prefix",
+    ),
+    pytest.param({"projects": ["Team-A"]}, "/projects/0", id="project-not-a-dns-label"),
+    pytest.param({"projects": ["team--a"]}, "/projects/0", id="project-with-double-dash"),
+    pytest.param({"projects": ["a" * 57]}, "/projects/0", id="project-namespace-too-long"),
+    pytest.param({"projects": ["a", "a"]}, "/projects", id="project-twice"),
+    pytest.param(
+        {"snapstore": {"s3": {"createSecret": True}}},
+        "/snapstore/s3",
+        id="s3-secret-without-credentials",
+    ),
+    pytest.param(
+        {"snapstore": {"s3": {"createSecret": True, "accessKeyID": "", "secretAccessKey": "x"}}},
+        "/snapstore/s3/accessKeyID",
+        id="s3-empty-access-key",
+    ),
+    pytest.param(
+        {"snapstore": {"s3": {"endpoint": "s3.example.com"}}},
+        "/snapstore/s3/endpoint",
+        id="s3-endpoint-without-scheme",
+    ),
+    pytest.param({"commonLabels": {"team": 1}}, "/commonLabels/team", id="label-not-a-string"),
+]
+
+
+@pytest.mark.parametrize(("values", "where"), BAD_VALUES)
+def test_schema_rejects(rejected: Rejected, values: dict[str, Any], where: str) -> None:
+    message = rejected(values)
+    assert "don't meet the specifications of the schema" in message
+    assert where in message, message
