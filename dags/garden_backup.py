@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, task
+from airflow.sdk import DAG, Param, task
 
 from airflow_provider_garden.operators.etcd import EtcdBackupOperator
 
@@ -39,17 +39,28 @@ shoots never run more backup pods than the pool has slots. At most {MAX_SHOOTS} 
     max_active_runs=1,
     dagrun_timeout=timedelta(minutes=55),
     tags=["garden", "backup"],
+    params={
+        "only": Param(
+            [],
+            type="array",
+            items={"type": "string", "pattern": r"^[a-z0-9-]+/[a-z0-9-]+$"},
+            description="Back up only these shoots (<project>/<name>); empty: every shoot.",
+        )
+    },
 ) as dag:
 
     @task
-    def shoots_with_backup() -> list[dict[str, str]]:
+    def shoots_with_backup(params: dict[str, list[str]] | None = None) -> list[dict[str, str]]:
         from airflow_provider_garden.hooks.garden import GardenHook
 
+        only = set((params or {}).get("only") or [])
         targets = []
         for shoot in GardenHook().shoots.list():
             last = (shoot.get("status") or {}).get("lastOperation") or {}
+            project = shoot["metadata"]["namespace"].removeprefix("garden-")
+            if only and f"{project}/{shoot['metadata']['name']}" not in only:
+                continue
             if shoot["spec"].get("backup") and last.get("state") == "Succeeded":
-                project = shoot["metadata"]["namespace"].removeprefix("garden-")
                 targets.append({"project": project, "name": shoot["metadata"]["name"]})
         if len(targets) > MAX_SHOOTS:
             print(f"{len(targets)} shoots have backups: this run takes the first {MAX_SHOOTS}")

@@ -38,6 +38,7 @@ _TABLE = [
     Resource("v1", "ServiceAccount", "serviceaccounts", namespaced=True),
     Resource("v1", "Pod", "pods", namespaced=True),
     Resource("v1", "PersistentVolumeClaim", "persistentvolumeclaims", namespaced=True),
+    Resource("v1", "PersistentVolume", "persistentvolumes", namespaced=False),
     Resource("v1", "Node", "nodes", namespaced=False),
     Resource("apps/v1", "Deployment", "deployments", namespaced=True),
     Resource("apps/v1", "StatefulSet", "statefulsets", namespaced=True),
