@@ -16,7 +16,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
 export GOTOOLCHAIN ?= local
 export PATH := $(BIN):$(PATH)
 
-.PHONY: venv lint unit integration e2e test demo bench seed-up seed-down seed-status clean
+.PHONY: venv lint unit integration e2e seed-teardown-test test demo bench seed-up seed-down seed-status clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -51,7 +51,12 @@ e2e: venv
 	@echo "==> [e2e] pytest tests/e2e (real Airflow)"
 	@$(BIN)/pytest -q tests/e2e
 
-test: lint unit integration e2e
+# Stops the shared seed and proves nothing of it is left, then brings it back: last.
+seed-teardown-test: venv
+	@echo "==> [teardown] pytest -m teardown_seed (down leaves nothing; up again)"
+	@$(BIN)/pytest -q -m teardown_seed tests/integration/test_local_seed.py
+
+test: lint unit integration e2e seed-teardown-test
 
 seed-up: venv
 	@$(BIN)/garden local-seed up

@@ -103,3 +103,15 @@ def airflow_seed_connection(seed_kubeconfig: Path) -> Iterator[None]:
     subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, timeout=600)
     yield
     os.environ.pop("AIRFLOW_CONN_KUBERNETES_DEFAULT", None)
+
+
+@pytest.fixture(scope="session")
+def shoot_cleanup(seed: KubeClient) -> Iterator[list[tuple[str, str]]]:
+    """Shoots a test module created; deleted when the session ends (they cost memory)."""
+    from airflow_provider_garden.agent.shoot_delete import delete
+    from airflow_provider_garden.kube.shoots import Shoots
+
+    created: list[tuple[str, str]] = []
+    yield created
+    for project, name in created:
+        delete(seed, Shoots(seed), project, name, holder="integration-tests")

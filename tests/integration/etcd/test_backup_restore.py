@@ -119,8 +119,11 @@ def backup_then_restore(
     assert shoot["status"]["lastOperation"]["state"] == "Succeeded"
 
 
-def test_local_store_round_trip(seed: KubeClient, bundled: dict[str, Any], tmp_path: Path) -> None:
+def test_local_store_round_trip(
+    seed: KubeClient, bundled: dict[str, Any], tmp_path: Path, shoot_cleanup: list[tuple[str, str]]
+) -> None:
     project, name = "bk-local", "db"
+    shoot_cleanup.append((project, name))
     assert run(bundled, "garden_provision", project=project, name=name) == "success"
     assert last_backup(seed, project, name)["verified"] is True  # the provisioning's first backup
     backup_then_restore(seed, bundled, project, name, tmp_path)
@@ -135,9 +138,14 @@ def s3_for_pods(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
 
 
 def test_s3_store_round_trip(
-    seed: KubeClient, bundled: dict[str, Any], s3_for_pods: S3Server, tmp_path: Path
+    seed: KubeClient,
+    bundled: dict[str, Any],
+    s3_for_pods: S3Server,
+    tmp_path: Path,
+    shoot_cleanup: list[tuple[str, str]],
 ) -> None:
     project, name = "bk-s3", "db"
+    shoot_cleanup.append((project, name))
     bucket = f"etcd-{uuid.uuid4().hex[:8]}"
     s3_for_pods.client().create_bucket(Bucket=bucket)
     secret_dir = s3_for_pods.write_secret_dir(tmp_path / "creds")

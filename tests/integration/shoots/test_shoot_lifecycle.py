@@ -87,7 +87,10 @@ def shoot_kubectl(
 
 
 @pytest.fixture(scope="module")
-def dev(seed: KubeClient, bundled: dict[str, Any]) -> tuple[str, str]:
+def dev(
+    seed: KubeClient, bundled: dict[str, Any], shoot_cleanup: list[tuple[str, str]]
+) -> tuple[str, str]:
+    shoot_cleanup.append(("team-a", "dev"))
     assert create(bundled, "team-a", "dev") == "success"
     return ("team-a", "dev")
 
