@@ -78,18 +78,23 @@ class ShootCreateOperator(_ShootOperator):
     :param project: project of the shoot (templated).
     :param name: shoot name (templated).
     :param spec: the Shoot's ``spec`` in the resource's camelCase shape (templated;
-        a dict or its JSON text).
+        a dict or its JSON text). None reconciles the spec the Shoot already has
+        (what maintenance does after changing versions in it).
     """
 
     template_fields = (*_ShootOperator.template_fields, "spec")
     verb = ("shoot", "reconcile")
 
-    def __init__(self, *, spec: Mapping[str, Any] | str, **kwargs: Any) -> None:
+    def __init__(self, *, spec: Mapping[str, Any] | str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.spec = spec
 
     def shoot_resource(self) -> dict[str, Any]:
-        spec = json.loads(self.spec) if isinstance(self.spec, str) else dict(self.spec)
+        if self.spec is None:
+            stored = self.garden.shoots.get(self.project, self.shoot_name)
+            spec = stored["spec"]
+        else:
+            spec = json.loads(self.spec) if isinstance(self.spec, str) else dict(self.spec)
         return {
             "apiVersion": SHOOT_API_VERSION,
             "kind": "Shoot",
@@ -113,6 +118,8 @@ class ShootCreateOperator(_ShootOperator):
             raise SpecError(f"Shoot {self.project}/{self.shoot_name}", errors)
 
     def before_pod(self, context: Context) -> None:
+        if self.spec is None:
+            return  # the stored spec is the desired state
         namespace = naming.project_namespace(self.project)
         self.garden.kube.apply(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}

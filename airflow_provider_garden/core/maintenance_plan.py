@@ -1,0 +1,70 @@
+"""What maintenance does to one shoot at one moment: a pure plan from spec and offers.
+
+Inside the shoot's window: a Kubernetes patch update when autoUpdate asks for it or
+the running version is no longer offered (expired), and a machine-image update per
+worker pool under the same two rules. Outside the window: nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from airflow_provider_garden.core.maintenance import parse_window, patch_update_target
+from airflow_provider_garden.core.shoot_spec import ShootSpec
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoolUpdate:
+    pool: str
+    image: str
+    version: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MaintenancePlan:
+    project: str
+    name: str
+    kubernetes_version: str | None
+    pools: tuple[PoolUpdate, ...]
+
+    @property
+    def empty(self) -> bool:
+        return self.kubernetes_version is None and not self.pools
+
+    @property
+    def description(self) -> str:
+        parts = [f"Kubernetes {self.kubernetes_version}"] if self.kubernetes_version else []
+        parts += [f"pool {u.pool} to {u.image} {u.version}" for u in self.pools]
+        return "; ".join(parts) or "nothing to update"
+
+
+def plan_maintenance(
+    spec: ShootSpec,
+    *,
+    at: dt.datetime,
+    offered_versions: Sequence[str],
+    offered_images: Mapping[str, Sequence[str]],
+) -> MaintenancePlan | None:
+    """The plan for ``spec`` at ``at``; None when ``at`` is outside its window."""
+    if not parse_window(spec.maintenance.begin, spec.maintenance.end).current(at):
+        return None
+    kubernetes = patch_update_target(
+        spec.kubernetes_version,
+        offered_versions,
+        auto_update=spec.maintenance.auto_update_kubernetes,
+    )
+    pools = []
+    for worker in spec.workers:
+        offered = offered_images.get(worker.image.name) or ()
+        if not offered:
+            continue  # an image the seed does not know: validation reports it
+        target = patch_update_target(
+            worker.image.version, offered, auto_update=spec.maintenance.auto_update_machine_image
+        )
+        if target is not None:
+            pools.append(PoolUpdate(pool=worker.name, image=worker.image.name, version=target))
+    return MaintenancePlan(
+        project=spec.project, name=spec.name, kubernetes_version=kubernetes, pools=tuple(pools)
+    )
