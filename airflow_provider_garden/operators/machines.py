@@ -62,7 +62,8 @@ class MachineRolloutOperator(AgentPodOperator):
 
     :param project: project of the shoot (templated).
     :param name: shoot name (templated).
-    :param pool: worker pool to roll (templated).
+    :param worker_pool: worker pool to roll (templated). Not ``pool``: that is the
+        Airflow pool every operator already takes.
     :param image_version: target machine image version (templated); when given, the
         Shoot's spec is updated to it first (it must be offered by the CloudProfile);
         default: roll to the version the spec already names.
@@ -79,7 +80,7 @@ class MachineRolloutOperator(AgentPodOperator):
         *AgentPodOperator.template_fields,
         "project",
         "shoot_name",
-        "pool",
+        "worker_pool",
         "image_version",
     )
     verb = ("machines", "rollout")
@@ -90,7 +91,7 @@ class MachineRolloutOperator(AgentPodOperator):
         *,
         project: str,
         name: str,
-        pool: str,
+        worker_pool: str,
         image_version: str | None = None,
         force_drain: bool = False,
         creation_timeout: float = 20 * 60,
@@ -102,7 +103,7 @@ class MachineRolloutOperator(AgentPodOperator):
         super().__init__(**kwargs)
         self.project = project
         self.shoot_name = name
-        self.pool = pool
+        self.worker_pool = worker_pool
         self.image_version = image_version
         self.force_drain = force_drain
         self.creation_timeout = creation_timeout
@@ -128,7 +129,7 @@ class MachineRolloutOperator(AgentPodOperator):
             for field, value in (
                 ("project", self.project),
                 ("name", self.shoot_name),
-                ("pool", self.pool),
+                ("worker_pool", self.worker_pool),
             )
             if not _DNS_LABEL.fullmatch(str(value))
         ]
@@ -155,10 +156,10 @@ class MachineRolloutOperator(AgentPodOperator):
         if shoot is None:
             return [FieldError("name", f"shoot {self.project}/{self.shoot_name} does not exist")]
         workers = {w.name: w for w in parse_shoot(shoot).workers}
-        worker = workers.get(self.pool)
+        worker = workers.get(self.worker_pool)
         if worker is None:
             pools = ", ".join(workers) or "none"
-            return [FieldError("pool", f"{self.pool!r} is not a pool of the shoot ({pools})")]
+            return [FieldError("worker_pool", f"{self.worker_pool!r} is not a pool of the shoot ({pools})")]
         if not self.image_version:
             return []
         profile = cloudprofile.read(self.garden.kube, conf.get("garden", "namespace"))
@@ -202,7 +203,7 @@ class MachineRolloutOperator(AgentPodOperator):
         args = [
             *("--project", self.project),
             *("--name", self.shoot_name),
-            *("--pool", self.pool),
+            *("--pool", self.worker_pool),
             *("--shoot-kubeconfig", f"{SHOOT_MOUNT}/kubeconfig"),
             *("--creation-timeout", str(self.creation_timeout)),
             *("--drain-timeout", str(self.drain_timeout)),
@@ -219,10 +220,10 @@ class MachineRolloutOperator(AgentPodOperator):
         changed = False
         for worker in workers:
             image = worker["machine"]["image"]
-            if worker["name"] == self.pool and image["version"] != version:
+            if worker["name"] == self.worker_pool and image["version"] != version:
                 self.log.info(
                     "pool %s: machine image %s %s -> %s",
-                    self.pool,
+                    self.worker_pool,
                     image["name"],
                     image["version"],
                     version,
@@ -249,14 +250,14 @@ class MachineRolloutOperator(AgentPodOperator):
         image = result.get("image") or {}
         if (
             result.get("state") != "Succeeded"
-            or result.get("pool") != self.pool
+            or result.get("pool") != self.worker_pool
             or (self.image_version and image.get("version") != self.image_version)
         ):
             raise AgentResultError(
-                f"rollout of {self.project}/{self.shoot_name} pool {self.pool} did not "
+                f"rollout of {self.project}/{self.shoot_name} pool {self.worker_pool} did not "
                 f"succeed: {result}"
             )
-        self.log.info("pool %s: %s", self.pool, result.get("summary"))
+        self.log.info("pool %s: %s", self.worker_pool, result.get("summary"))
         return result
 
     def on_failure(self, error: Exception) -> None:
@@ -265,7 +266,7 @@ class MachineRolloutOperator(AgentPodOperator):
         if shoot is None:
             return
         status = shoot.get("status") or {}
-        rollout = ((status.get("workers") or {}).get(self.pool) or {}).get("rollout") or {}
+        rollout = ((status.get("workers") or {}).get(self.worker_pool) or {}).get("rollout") or {}
         last = status.get("lastOperation") or {}
         if rollout.get("state") in _FAILED and last.get("state") in _FAILED:
             return  # the agent recorded how it ended
@@ -275,7 +276,7 @@ class MachineRolloutOperator(AgentPodOperator):
             type_="Reconcile",
             state="Error",
             progress=last.get("progress", 0),
-            description=f"rollout of worker pool {self.pool}: task {self.task_id} failed: "
+            description=f"rollout of worker pool {self.worker_pool}: task {self.task_id} failed: "
             f"{type(error).__name__}",
             errors=[error_entry(str(error)[:500], [], self.task_id)],
         )

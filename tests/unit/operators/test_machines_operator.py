@@ -13,14 +13,14 @@ from airflow_provider_garden.operators.machines import SHOOT_MOUNT, MachineRollo
 def op(**kwargs: Any) -> MachineRolloutOperator:
     kwargs.setdefault("project", "team-a")
     kwargs.setdefault("name", "dev")
-    kwargs.setdefault("pool", "pool-a")
+    kwargs.setdefault("worker_pool", "pool-a")
     return MachineRolloutOperator(task_id="roll", **kwargs)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
-        ({"pool": "Pool_A"}, "pool"),
+        ({"worker_pool": "Pool_A"}, "worker_pool"),
         ({"name": "-dev"}, "name"),
         ({"image_version": "latest"}, "image_version"),
         ({"creation_timeout": 0}, "creation_timeout"),

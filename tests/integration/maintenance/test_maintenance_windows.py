@@ -1,0 +1,95 @@
+"""garden_maintenance acts only on shoots whose window contains the run's logical time."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+
+from airflow_provider_garden.core import naming
+from airflow_provider_garden.drivers.base import LABEL_IMAGE_VERSION
+from airflow_provider_garden.kube.client import KubeClient
+from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("airflow_seed_connection")]
+DAGS = Path(__file__).resolve().parents[3] / "dags"
+OLD, NEW = "1.32.11", "1.32.13"
+T1 = dt.datetime(2026, 12, 1, 3, 30, tzinfo=dt.UTC)  # inside 03:00-04:00 UTC
+T2 = dt.datetime(2026, 12, 1, 12, 30, tzinfo=dt.UTC)  # inside 13:00-14:00 at +0100
+POOL = {
+    "name": "pool",
+    "machine": {"type": "local", "image": {"name": "gardenlinux", "version": "1592.1"}},
+    "minimum": 2,
+    "maximum": 3,
+    "maxSurge": 1,
+    "maxUnavailable": 0,
+}
+SHOOTS: dict[str, dict[str, Any]] = {
+    # name: (window, workers)
+    "win-a": {"window": {"begin": "030000+0000", "end": "040000+0000"}, "workers": []},
+    "win-b": {"window": {"begin": "130000+0100", "end": "140000+0100"}, "workers": []},
+    "win-c": {"window": {"begin": "023000+0000", "end": "050000+0000"}, "workers": [POOL]},
+}
+
+
+@pytest.fixture(scope="module")
+def bundled() -> dict[str, Any]:
+    return DagBag(dag_folder=str(DAGS)).dags
+
+
+@pytest.fixture(scope="module")
+def fleet(seed: KubeClient, bundled: dict[str, Any], shoot_cleanup: list[tuple[str, str]]) -> None:
+    for name, s in SHOOTS.items():
+        shoot_cleanup.append(("maint", name))
+        run = bundled["garden_provision"].test(
+            run_conf={
+                "project": "maint",
+                "name": name,
+                "kubernetes_version": OLD,
+                "maintenance_window": s["window"],
+                "workers": s["workers"],
+            }
+        )
+        assert run.state == "success", name
+
+
+def shoot(seed: KubeClient, name: str) -> dict[str, Any]:
+    return seed.get(SHOOT_API_VERSION, "Shoot", name, naming.project_namespace("maint"))
+
+
+def machine_versions(seed: KubeClient, name: str, tmp: Path) -> list[str]:
+    """Image versions of the shoot's Nodes (its machines), read from the shoot's API."""
+    secret = seed.get(
+        "v1", "Secret", naming.kubeconfig_secret(name), naming.project_namespace("maint")
+    )
+    path = tmp / f"{name}.kubeconfig"
+    path.write_bytes(base64.b64decode(secret["data"]["kubeconfig-external"]))
+    nodes = KubeClient.from_kubeconfig(str(path)).list("v1", "Node")
+    return sorted(n["metadata"]["labels"][LABEL_IMAGE_VERSION] for n in nodes)
+
+
+def test_only_in_window_shoots_are_maintained(
+    seed: KubeClient, bundled: dict[str, Any], fleet: None, tmp_path: Path
+) -> None:
+    maintenance = bundled["garden_maintenance"]
+
+    assert maintenance.test(logical_date=T1).state == "success"
+    a, b, c = (shoot(seed, n) for n in ("win-a", "win-b", "win-c"))
+    assert a["spec"]["kubernetes"]["version"] == NEW
+    assert a["status"]["kubernetesVersion"] == "v" + NEW
+    assert a["status"]["lastMaintenance"]["state"] == "Succeeded"
+    assert b["spec"]["kubernetes"]["version"] == OLD  # outside its window: untouched
+    assert "lastMaintenance" not in b["status"]
+    # the outdated machine image was rolled
+    assert c["spec"]["workers"][0]["machine"]["image"]["version"] == "1592.2"
+    assert c["status"]["lastMaintenance"]["state"] == "Succeeded"
+    assert machine_versions(seed, "win-c", tmp_path) == ["1592.2", "1592.2"]
+
+    assert maintenance.test(logical_date=T2).state == "success"
+    b = shoot(seed, "win-b")
+    assert b["spec"]["kubernetes"]["version"] == NEW
+    assert b["status"]["lastMaintenance"]["state"] == "Succeeded"
