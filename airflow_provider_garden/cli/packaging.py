@@ -3,6 +3,7 @@
     python -m airflow_provider_garden.cli.packaging chart-sync   # chart files from the code
     python -m airflow_provider_garden.cli.packaging chart        # sync, lint, package
     python -m airflow_provider_garden.cli.packaging images       # toolbox + Airflow images
+    python -m airflow_provider_garden.cli.packaging chart-install  # into the local seed
 
 The code is the one source of what the chart installs; `chart-sync` writes the
 chart's copies and a unit test fails while they drift: the ServiceAccounts and
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from importlib import resources
@@ -26,12 +28,14 @@ from typing import Any
 import yaml
 
 from airflow_provider_garden.kube.bootstrap import CRD_FILES
+from airflow_provider_garden.kube.cloudprofile import CloudProfile
 from airflow_provider_garden.kube.rbac import ACCOUNTS
 from airflow_provider_garden.localseed import airflow_image
 from airflow_provider_garden.localseed.errors import SeedError
 from airflow_provider_garden.localseed.helm import ensure_helm
 from airflow_provider_garden.localseed.images import docker_dir
 from airflow_provider_garden.localseed.paths import SeedPaths
+from airflow_provider_garden.localseed.profile import local_profile
 
 CHART_NAME = "airflow-provider-garden"
 ACCOUNTS_FILE = "files/accounts.yaml"
@@ -99,11 +103,45 @@ def sync_chart(chart: Path) -> list[Path]:
     return changed
 
 
-def _helm(helm: Path, *args: str) -> None:
+def _helm(helm: Path, *args: str) -> str:
     out = subprocess.run([str(helm), *args], capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SeedError(f"helm {args[0]} failed:\n{(out.stderr or out.stdout).strip()}")
-    print(out.stdout.strip())
+    return out.stdout
+
+
+def profile_values(profile: CloudProfile) -> dict[str, Any]:
+    return {
+        "cloudProfile": {
+            "kubernetesVersions": list(profile.kubernetes_versions),
+            "machineImages": {k: list(v) for k, v in profile.machine_images.items()},
+            "seedNetworks": list(profile.seed_networks),
+        }
+    }
+
+
+def install_chart(
+    *,
+    kubeconfig: Path,
+    namespace: str,
+    profile: CloudProfile,
+    release: str = "garden",
+    values: dict[str, Any] | None = None,
+) -> str:
+    """`helm upgrade --install` of the chart; helm's output (with NOTES).
+
+    --take-ownership: objects `garden install` (kube/bootstrap.py) created become the
+    release's. The chart renders the same objects (tests/unit/helm proves it), so
+    either may run against the namespace afterwards.
+    """
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as file:
+        yaml.safe_dump({**profile_values(profile), **(values or {})}, file)
+        file.flush()
+        return _helm(
+            ensure_helm(), "upgrade", "--install", release, str(chart_dir()),
+            "--kubeconfig", str(kubeconfig), "--namespace", namespace, "--create-namespace",
+            "--take-ownership", "--values", file.name, "--wait", "--timeout", "2m",
+        )  # fmt: skip
 
 
 def _chart(args: argparse.Namespace) -> int:
@@ -113,9 +151,21 @@ def _chart(args: argparse.Namespace) -> int:
     if args.command == "chart-sync":
         return 0
     helm = ensure_helm()
-    _helm(helm, "lint", "--strict", str(chart))
+    print(_helm(helm, "lint", "--strict", str(chart)).strip())
     Path(args.destination).mkdir(parents=True, exist_ok=True)
-    _helm(helm, "package", str(chart), "--destination", args.destination)
+    print(_helm(helm, "package", str(chart), "--destination", args.destination).strip())
+    return 0
+
+
+def _chart_install(args: argparse.Namespace) -> int:
+    """Into the local seed: its CloudProfile, and its images are never pulled."""
+    out = install_chart(
+        kubeconfig=Path(args.kubeconfig),
+        namespace=args.namespace,
+        profile=local_profile(),
+        values={"image": {"pullPolicy": "Never"}},
+    )
+    print(out.strip())
     return 0
 
 
@@ -139,6 +189,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     chart = commands.add_parser("chart", help="chart-sync, then helm lint and helm package")
     chart.add_argument("--destination", default="dist", help="where the .tgz goes")
     chart.set_defaults(run=_chart)
+    install = commands.add_parser(
+        "chart-install", help="helm upgrade --install the chart into the local seed"
+    )
+    install.add_argument("--kubeconfig", default=str(SeedPaths.default().kubeconfig))
+    install.add_argument("--namespace", default="garden-system")
+    install.set_defaults(run=_chart_install)
     images = commands.add_parser(
         "images", help="build the toolbox and Airflow images (OCI archives in the cache)"
     )

@@ -81,6 +81,8 @@ MAP_INDEX_ANNOTATION = "garden.airflow.io/map-index"
 TRY_ANNOTATION = "garden.airflow.io/try-number"
 # A deleted pod takes up to its grace period to stop, plus the kubelet's round trip.
 DEFAULT_GRACE_SECONDS = 30
+# The toolbox image's unprivileged user and group (docker/toolbox/Dockerfile).
+TOOLBOX_UID = 10001
 GONE_MARGIN_SECONDS = 15
 _POD = resource_for("v1", "Pod")
 
@@ -151,6 +153,17 @@ class AgentPodOperator(KubernetesPodOperator):
         kwargs.setdefault("startup_check_interval_seconds", 1)
         kwargs.setdefault("name", f"garden-{operation}")
         kwargs.setdefault("image_pull_policy", "IfNotPresent")
+        # fsGroup: the kubelet gives that group read access to the 0400 Secret volumes,
+        # which the toolbox's unprivileged user could not read otherwise.
+        kwargs.setdefault(
+            "security_context",
+            k8s.V1PodSecurityContext(
+                run_as_non_root=True,
+                run_as_user=TOOLBOX_UID,
+                run_as_group=TOOLBOX_UID,
+                fs_group=TOOLBOX_UID,
+            ),
+        )
         kwargs.setdefault("durable", True)
         kwargs.setdefault("on_finish_action", OnFinishAction.DELETE_POD.value)
         kwargs.setdefault("on_kill_action", OnKillAction.DELETE_POD.value)

@@ -48,9 +48,13 @@ def _is_hook(obj: dict[str, Any]) -> bool:
     return "helm.sh/hook" in (obj["metadata"].get("annotations") or {})
 
 
+def _for_helm_test(obj: dict[str, Any]) -> bool:
+    return (obj["metadata"].get("labels") or {}).get("app.kubernetes.io/component") == "helm-test"
+
+
 def _installed(objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What `helm install` creates and keeps: neither CRDs (crds/) nor test hooks."""
-    return [o for o in objs if o["kind"] != "CustomResourceDefinition" and not _is_hook(o)]
+    """The provider's objects: not the CRDs (crds/), nor what `helm test` uses."""
+    return [o for o in objs if o["kind"] != "CustomResourceDefinition" and not _for_helm_test(o)]
 
 
 def _without_labels(obj: dict[str, Any]) -> dict[str, Any]:
@@ -152,10 +156,11 @@ def test_rbac_can_be_left_to_garden_install(render: Render) -> None:
 
 
 def test_test_hook_runs_the_toolbox_without_privileges(render: Render) -> None:
-    hooks = [o for o in render() if _is_hook(o)]
-    (pod,) = [o for o in hooks if o["kind"] == "Pod"]
-    (account,) = [o for o in hooks if o["kind"] == "ServiceAccount"]
+    for_test = [o for o in render() if _for_helm_test(o)]
+    (pod,) = [o for o in for_test if o["kind"] == "Pod"]
+    (account,) = [o for o in for_test if o["kind"] == "ServiceAccount"]
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    assert [o for o in render() if _is_hook(o)] == [pod]
     (container,) = pod["spec"]["containers"]
     assert container["image"] == f"localhost/garden/toolbox:{__version__}"
     assert container["imagePullPolicy"] == "IfNotPresent"
