@@ -123,7 +123,7 @@ Tasks run in the pool `{POOL}`; at most {MAX_SHOOTS} shoots per run.
             {
                 "project": p["project"],
                 "name": p["name"],
-                "pool": u["pool"],
+                "worker_pool": u["pool"],
                 "image_version": u["image_version"],
             }
             for p in plans
@@ -136,7 +136,7 @@ Tasks run in the pool `{POOL}`; at most {MAX_SHOOTS} shoots per run.
         from airflow_provider_garden.hooks.garden import GardenHook
 
         hook = GardenHook()
-        for p in plans:
+        for p in plans or []:  # None when planning itself failed
             shoot = hook.shoots.get(p["project"], p["name"])
             status = shoot.get("status") or {}
             last = status.get("lastOperation") or {}

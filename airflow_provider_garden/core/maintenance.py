@@ -106,7 +106,8 @@ def patch_update_target(current: str, offered: Sequence[str], *, auto_update: bo
 def _since_begin(window: MaintenanceWindow, at: dt.datetime) -> dt.timedelta:
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"{at!r} has no time zone; pass an aware datetime")
-    utc = at.astimezone(dt.UTC)
+    # A plain datetime even when handed a subclass (Airflow passes pendulum's).
+    utc = dt.datetime.fromtimestamp(at.timestamp(), dt.UTC)
     time_of_day = utc - utc.replace(hour=0, minute=0, second=0, microsecond=0)
     return (time_of_day - window.begin_utc) % _DAY
 

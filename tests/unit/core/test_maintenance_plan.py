@@ -80,3 +80,11 @@ def test_plans(
     assert plan.kubernetes_version == kubernetes
     assert plan.pools == pools
     assert plan.empty is (kubernetes is None and not pools)
+
+
+def test_pendulum_datetimes_are_accepted() -> None:
+    # Airflow hands tasks pendulum DateTimes; the window math must not care.
+    import pendulum
+
+    at = pendulum.datetime(2026, 11, 30, 21, 30, tz="UTC")
+    assert plan_maintenance(shoot(), at=at, offered_versions=OFFERED, offered_images=IMAGES) is not None
