@@ -27,6 +27,7 @@ from pathlib import Path
 from airflow_provider_garden.snapstore.factory import StoreKind, open_store
 from airflow_provider_garden.snapstore.manifest import HashingReader
 from airflow_provider_garden.snapstore.protocol import SnapStore
+from benchmarks.table import Table
 from tests.s3server import S3Server, start
 
 MiB = 1 << 20
@@ -106,7 +107,7 @@ def store_results(
     return results
 
 
-def run(size_mib: int, runs: int) -> tuple[list[Result], S3Server]:
+def measure_all(size_mib: int, runs: int) -> tuple[list[Result], S3Server]:
     work = Path(tempfile.mkdtemp(prefix="bench-snapstore-"))
     source = work / "snapshot.db"
     with source.open("wb") as out:
@@ -146,7 +147,7 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=256)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    results, server = run(args.size_mib, args.runs)
+    results, server = measure_all(args.size_mib, args.runs)
     baseline = results[0].seconds
     print(f"snapstore: {args.size_mib} MiB, median of {args.runs} runs")
     print(f"versitygw start to healthy: {server.started_in * 1000:.0f} ms")
@@ -159,3 +160,21 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def run() -> list[Table]:
+    """For `make bench`: 256 MiB, median of 3, each beside a plain `cp`."""
+    size = 256
+    results, server = measure_all(size, 3)
+    table = Table(title=f"Snapstore: a {size} MiB snapshot saved and fetched", unit="s")
+    baseline = results[0].seconds
+    for r in results[1:]:
+        table.add(
+            f"{r.name} ({size / r.seconds:.0f} MiB/s, peak RSS {r.peak_rss_mib:.0f} MiB)",
+            r.seconds,
+            baseline,
+        )
+    table.notes.append(
+        f"baseline: cp of the same file; versitygw healthy {server.started_in * 1000:.0f} ms after start"
+    )
+    return [table]
