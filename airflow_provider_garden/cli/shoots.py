@@ -17,7 +17,7 @@ def _kube(args: argparse.Namespace) -> KubeClient:
     return KubeClient.from_kubeconfig(args.kubeconfig)
 
 
-def _project_name(text: str) -> tuple[str, str]:
+def project_and_name(text: str) -> tuple[str, str]:
     project, sep, name = text.partition("/")
     if not sep or not project or not name:
         raise argparse.ArgumentTypeError(f"expected PROJECT/NAME, got {text!r}")
@@ -83,6 +83,6 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     ls.set_defaults(run=shoots_ls)
 
     kc = commands.add_parser("kubeconfig", help=kubeconfig.__doc__)
-    kc.add_argument("shoot", type=_project_name, metavar="PROJECT/NAME")
+    kc.add_argument("shoot", type=project_and_name, metavar="PROJECT/NAME")
     kc.add_argument("--in-seed", action="store_true", help="the variant for pods inside the seed")
     kc.set_defaults(run=kubeconfig)

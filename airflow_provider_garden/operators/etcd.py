@@ -8,14 +8,16 @@ Where the snapshots go is read from the Shoot's `spec.backup` when the task runs
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from kubernetes.client import models as k8s
+from kubernetes.client import ApiClient
 
 from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.controlplane import etcd_pod
 from airflow_provider_garden.core.controlplane import manifests as m
-from airflow_provider_garden.core.shoot_spec import Backup, SnapstoreKind, parse_shoot
+from airflow_provider_garden.core.shoot_spec import Backup, parse_shoot
 from airflow_provider_garden.hooks.garden import GardenHook
 from airflow_provider_garden.kube import lease
 from airflow_provider_garden.operators.pod import AgentPodOperator, AgentResultError
@@ -23,11 +25,8 @@ from airflow_provider_garden.operators.pod import AgentPodOperator, AgentResultE
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-ETCD_TLS = "/etc/etcd-client"
-STORE_ROOT = "/backups"
-STORE_SECRET = "/etc/snapstore"
-WORK = "/work"
 ETCD_DATA = "/var/lib/etcd"
+Manifest = dict[str, Any]
 
 
 class _EtcdOperator(AgentPodOperator):
@@ -58,46 +57,18 @@ class _EtcdOperator(AgentPodOperator):
 
     def before_pod(self, context: Context) -> None:
         """Compose where the pod runs and what it mounts, from the Shoot as it is now."""
-        store = self.backup_spec.store
         cp_ns = naming.controlplane_namespace(self.project, self.shoot_name)
         self.namespace = cp_ns
-        volumes = [
-            k8s.V1Volume(
-                name="etcd-client",
-                secret=k8s.V1SecretVolumeSource(secret_name="etcd-client", default_mode=0o400),
-            ),
-            k8s.V1Volume(name="work", empty_dir=k8s.V1EmptyDirVolumeSource()),
-        ]
-        mounts = [
-            k8s.V1VolumeMount(name="etcd-client", mount_path=ETCD_TLS, read_only=True),
-            k8s.V1VolumeMount(name="work", mount_path=WORK),
-        ]
-        args = ["--store-kind", store.kind.value, "--prefix", store.prefix]
-        if store.kind is SnapstoreKind.LOCAL:
-            volumes.append(_claim("store", m.BACKUP_VOLUME_CLAIM))
-            mounts.append(k8s.V1VolumeMount(name="store", mount_path=STORE_ROOT))
-            args += ["--store-root", STORE_ROOT]
-        else:
-            volumes.append(
-                k8s.V1Volume(
-                    name="store",
-                    secret=k8s.V1SecretVolumeSource(
-                        secret_name=m.BACKUP_STORE_SECRET, default_mode=0o400
-                    ),
-                )
-            )
-            mounts.append(k8s.V1VolumeMount(name="store", mount_path=STORE_SECRET, read_only=True))
-            args += ["--bucket", store.bucket or "", "--secret-dir", STORE_SECRET]
-        args += ["--etcd-url", f"https://etcd.{cp_ns}.svc:2379", "--etcd-tls-dir", ETCD_TLS]
-        args += ["--work-dir", WORK]
-        extra_volumes, extra_mounts, extra_args = self.pod_extras(cp_ns)
-        self.volumes = [*self.volumes, *volumes, *extra_volumes]
-        self.volume_mounts = [*self.volume_mounts, *mounts, *extra_mounts]
-        self.arguments = [*self.verb, *args, *extra_args]
+        store_v, store_m, store_args = etcd_pod.store_volumes(self.backup_spec)
+        etcd_v, etcd_m, etcd_args = etcd_pod.etcd_client_volumes(cp_ns)
+        extra_v, extra_m, extra_args = self.pod_extras(cp_ns)
+        volumes = [*etcd_v, *store_v, *extra_v]
+        mounts = [*etcd_m, *store_m, *extra_m]
+        self.volumes = [*self.volumes, *(_model(v, "V1Volume") for v in volumes)]
+        self.volume_mounts = [*self.volume_mounts, *(_model(v, "V1VolumeMount") for v in mounts)]
+        self.arguments = [*self.verb, *store_args, *etcd_args, *extra_args]
 
-    def pod_extras(
-        self, cp_ns: str
-    ) -> tuple[list[k8s.V1Volume], list[k8s.V1VolumeMount], list[str]]:
+    def pod_extras(self, cp_ns: str) -> tuple[list[Manifest], list[Manifest], list[str]]:
         return [], [], []
 
 
@@ -124,9 +95,7 @@ class EtcdBackupOperator(_EtcdOperator):
         self.compress = compress
         self.apply_retention = apply_retention
 
-    def pod_extras(
-        self, cp_ns: str
-    ) -> tuple[list[k8s.V1Volume], list[k8s.V1VolumeMount], list[str]]:
+    def pod_extras(self, cp_ns: str) -> tuple[list[Manifest], list[Manifest], list[str]]:
         spec = self.backup_spec
         args = ["--compress" if self.compress else "--no-compress"]
         if self.apply_retention:
@@ -167,14 +136,12 @@ class EtcdRestoreOperator(_EtcdOperator):
         super().__init__(**kwargs)
         self.snapshot = snapshot
 
-    def pod_extras(
-        self, cp_ns: str
-    ) -> tuple[list[k8s.V1Volume], list[k8s.V1VolumeMount], list[str]]:
+    def pod_extras(self, cp_ns: str) -> tuple[list[Manifest], list[Manifest], list[str]]:
         args = ["--namespace", cp_ns, "--data-mount", ETCD_DATA]
         if self.snapshot:
             args += ["--snapshot", self.snapshot]
-        volume = _claim("etcd-data", m.ETCD_VOLUME_CLAIM)
-        return [volume], [k8s.V1VolumeMount(name="etcd-data", mount_path=ETCD_DATA)], args
+        volume = {"name": "etcd-data", "persistentVolumeClaim": {"claimName": m.ETCD_VOLUME_CLAIM}}
+        return [volume], [{"name": "etcd-data", "mountPath": ETCD_DATA}], args
 
     def execute(self, context: Context) -> Any:
         holder = f"airflow:{self.dag_id}/{self.task_id}/{context.get('run_id', '')}"
@@ -210,8 +177,10 @@ class EtcdRestoreOperator(_EtcdOperator):
         return result
 
 
-def _claim(volume: str, claim: str) -> k8s.V1Volume:
-    return k8s.V1Volume(
-        name=volume,
-        persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(claim_name=claim),
-    )
+def _model(obj: Manifest, kind: str) -> Any:
+    """A kubernetes client model from its JSON shape (KubernetesPodOperator takes models)."""
+
+    class _Response:
+        data = json.dumps(obj)
+
+    return ApiClient().deserialize(_Response, kind)

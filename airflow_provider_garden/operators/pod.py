@@ -63,6 +63,7 @@ from kubernetes.client.exceptions import ApiException
 from airflow_provider_garden.core import pod_status
 from airflow_provider_garden.core.pod_attach import TERMINAL_PHASES, plan_attach
 from airflow_provider_garden.core.pod_startup import Outcome, startup_verdict
+from airflow_provider_garden.core.toolbox import TOOLBOX_UID
 from airflow_provider_garden.kube.client import KubeClient, Manifest, NotFound
 from airflow_provider_garden.kube.resources import resource_for
 
@@ -81,8 +82,6 @@ MAP_INDEX_ANNOTATION = "garden.airflow.io/map-index"
 TRY_ANNOTATION = "garden.airflow.io/try-number"
 # A deleted pod takes up to its grace period to stop, plus the kubelet's round trip.
 DEFAULT_GRACE_SECONDS = 30
-# The toolbox image's unprivileged user and group (docker/toolbox/Dockerfile).
-TOOLBOX_UID = 10001
 GONE_MARGIN_SECONDS = 15
 _POD = resource_for("v1", "Pod")
 

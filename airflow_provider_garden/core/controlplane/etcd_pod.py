@@ -1,0 +1,59 @@
+"""What a pod that reads or writes a shoot's etcd snapshots mounts, and how the agent is told.
+
+Shared by EtcdBackupOperator/EtcdRestoreOperator (Airflow side) and `garden backups
+ls` (for people): one description of volumes, mounts and arguments, as plain dicts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_garden.core.controlplane import manifests as m
+from airflow_provider_garden.core.shoot_spec import Backup, SnapstoreKind
+
+ETCD_TLS = "/etc/etcd-client"
+STORE_ROOT = "/backups"
+STORE_SECRET = "/etc/snapstore"
+WORK = "/work"
+
+Manifest = dict[str, Any]
+
+
+def store_volumes(backup: Backup) -> tuple[list[Manifest], list[Manifest], list[str]]:
+    """Volumes, mounts and `--store-*` arguments of the shoot's snapshot store."""
+    store = backup.store
+    args = ["--store-kind", store.kind.value, "--prefix", store.prefix]
+    if store.kind is SnapstoreKind.LOCAL:
+        claim = {"claimName": m.BACKUP_VOLUME_CLAIM}
+        return (
+            [{"name": "store", "persistentVolumeClaim": claim}],
+            [{"name": "store", "mountPath": STORE_ROOT}],
+            [*args, "--store-root", STORE_ROOT],
+        )
+    secret = {"secretName": m.BACKUP_STORE_SECRET, "defaultMode": 0o400}
+    return (
+        [{"name": "store", "secret": secret}],
+        [{"name": "store", "mountPath": STORE_SECRET, "readOnly": True}],
+        [*args, "--bucket", store.bucket or "", "--secret-dir", STORE_SECRET],
+    )
+
+
+def etcd_client_volumes(namespace: str) -> tuple[list[Manifest], list[Manifest], list[str]]:
+    """The etcd client certificate and scratch space for a snapshot file."""
+    volumes: list[Manifest] = [
+        {"name": "etcd-client", "secret": {"secretName": "etcd-client", "defaultMode": 0o400}},
+        {"name": "work", "emptyDir": {}},
+    ]
+    mounts: list[Manifest] = [
+        {"name": "etcd-client", "mountPath": ETCD_TLS, "readOnly": True},
+        {"name": "work", "mountPath": WORK},
+    ]
+    args = [
+        "--etcd-url",
+        f"https://etcd.{namespace}.svc:2379",
+        "--etcd-tls-dir",
+        ETCD_TLS,
+        "--work-dir",
+        WORK,
+    ]
+    return volumes, mounts, args
