@@ -7,6 +7,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, Param, task
 
+from airflow_provider_garden.operators.confirm import require_typed_confirmation
 from airflow_provider_garden.operators.etcd import EtcdRestoreOperator
 from airflow_provider_garden.sensors.shoot import ShootReadySensor
 
@@ -48,15 +49,7 @@ To confirm, type `<project>/<name>` into **confirm**.
 
     @task
     def confirm_restore(params: dict[str, str] | None = None) -> None:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        p = params or {}
-        target = f"{p['project']}/{p['name']}"
-        if p.get("confirm") != target:
-            raise AirflowFailException(
-                f"params.confirm must be exactly {target!r} to restore that shoot; "
-                f"got {p.get('confirm')!r}. Nothing was changed."
-            )
+        require_typed_confirmation(params or {}, "restore")
 
     restore = EtcdRestoreOperator(
         task_id="restore",

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, Param, task
 
+from airflow_provider_garden.operators.confirm import require_typed_confirmation
 from airflow_provider_garden.operators.shoot import ShootDeleteOperator
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -45,19 +46,11 @@ requires; without a matching confirmation nothing is touched.
 
     @task
     def confirm_deletion(params: dict[str, str] | None = None) -> None:
-        from airflow.sdk.exceptions import AirflowFailException
-
         from airflow_provider_garden.hooks.garden import GardenHook
         from airflow_provider_garden.operators.shoot import confirm_deletion as annotate
 
-        p = params or {}
-        target = f"{p['project']}/{p['name']}"
-        if p.get("confirm") != target:
-            raise AirflowFailException(
-                f"params.confirm must be exactly {target!r} to delete that shoot; "
-                f"got {p.get('confirm')!r}. Nothing was changed."
-            )
-        annotate(GardenHook(), p["project"], p["name"])
+        project, name = require_typed_confirmation(params or {}, "delete")
+        annotate(GardenHook(), project, name)
 
     confirm_deletion() >> ShootDeleteOperator(
         task_id="delete_shoot", project="{{ params.project }}", name="{{ params.name }}"
