@@ -9,6 +9,7 @@ machine of a pool that is no longer in the spec is reported, never deleted: an
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -76,14 +77,14 @@ def every_node_ready(pools: Mapping[str, Sequence[MachineState]]) -> dict[str, s
 def pool_status(worker: Worker, machines: Sequence[MachineState], **extra: Any) -> dict[str, Any]:
     """One entry of ``status.workers`` (keyed by pool name)."""
     live = [m for m in machines if not m.deleting]
-    versions: dict[str, int] = {}
-    for m in live:
-        versions[m.image_version] = versions.get(m.image_version, 0) + 1
+    counts = Counter(m.image_version for m in live)
     return {
         "machines": len(live),
         "ready": sum(m.ready for m in live),
         "image": {"name": worker.image.name, "version": worker.image.version},
-        "versions": versions,
+        # A list, not a map: a merge patch replaces lists whole, so versions that are
+        # gone do not linger.
+        "versions": [{"version": v, "machines": n} for v, n in sorted(counts.items())],
         "lastUpdateTime": now_iso(),
         **extra,
     }

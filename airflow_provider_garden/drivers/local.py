@@ -47,6 +47,7 @@ KWOK_NAME = "kwok-controller"
 KWOK_USER = "system:kwok-controller"  # CN of its client certificate (controlplane/secrets.py)
 KWOK_KUBECONFIG_SECRET = "kwok-controller-kubeconfig"
 KWOK_HEALTH_PORT = 10247
+NODE_LEASE_SECONDS = 40  # a kubelet's default
 # kwok manages only nodes carrying this annotation, never nodes of other origins.
 MANAGED_ANNOTATION = "kwok.x-k8s.io/node"
 MANAGED_VALUE = "fake"
@@ -210,20 +211,28 @@ def controller_seed_manifests(cp: ControlPlane) -> list[Manifest]:
             "--config=/etc/kwok/config/kwok.yaml",
             f"--manage-nodes-with-annotation-selector={MANAGED_ANNOTATION}={MANAGED_VALUE}",
             f"--cidr={cp.pods_cidr}",
+            # Heartbeats through node Leases, like kubelets: the node stages refresh the
+            # status only every ten minutes. Without it kwok renews nothing and every
+            # node turns Unknown after the node monitor's grace period.
+            f"--node-lease-duration-seconds={NODE_LEASE_SECONDS}",
             "--node-ip=$(POD_IP)",
             f"--server-address=0.0.0.0:{KWOK_HEALTH_PORT}",
         ],
         "env": [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
         "ports": [{"name": "health", "containerPort": KWOK_HEALTH_PORT}],
+        # Lenient probes: a kwok restarted because a busy machine answered slowly
+        # would leave every node without heartbeats for a while.
         "readinessProbe": {
             "httpGet": {"path": "/healthz", "port": KWOK_HEALTH_PORT},
             "periodSeconds": 5,
+            "timeoutSeconds": 5,
         },
         "livenessProbe": {
             "httpGet": {"path": "/healthz", "port": KWOK_HEALTH_PORT},
             "initialDelaySeconds": 15,
             "periodSeconds": 20,
-            "failureThreshold": 5,
+            "timeoutSeconds": 10,
+            "failureThreshold": 6,
         },
         "volumeMounts": [
             {"name": "kubeconfig", "mountPath": "/etc/kwok/kubeconfig", "readOnly": True},

@@ -90,6 +90,6 @@ def test_pool_status_counts_versions() -> None:
     entry = workers.pool_status(POOL, [machine("m1"), machine("m2", ready=False)], updated=1)
     assert entry["machines"] == 2
     assert entry["ready"] == 1
-    assert entry["versions"] == {"1592.2": 2}
+    assert entry["versions"] == [{"version": "1592.2", "machines": 2}]
     assert entry["image"] == {"name": "gardenlinux", "version": "1592.2"}
     assert entry["updated"] == 1

@@ -94,7 +94,14 @@ def test_machine_state_from_its_node() -> None:
 
 def test_stages_read_the_annotations_the_driver_writes() -> None:
     stages = {s["metadata"]["name"]: s for s in local.kwok_stages()}
-    assert set(stages) == {"node-initialize", "node-heartbeat-with-lease"}
+    assert set(stages) == {
+        "node-initialize",
+        "node-heartbeat-with-lease",
+        "pod-ready",
+        "pod-ready-again",
+        "pod-complete",
+        "pod-delete",
+    }
     init = stages["node-initialize"]["spec"]
     keys = [e["key"] for e in init["selector"]["matchExpressions"]]
     assert f'.metadata.annotations["{local.NODE_NEVER_READY}"]' in keys
@@ -109,6 +116,8 @@ def test_kwok_runs_the_image_the_seed_builds_with_its_own_certificate() -> None:
     [container] = pod["containers"]
     assert container["image"] == f"registry.k8s.io/kwok/kwok:{versions.KWOK}"
     assert "--cidr=100.96.0.0/11" in container["args"]
+    # The heartbeat stage relies on node Leases: kwok must renew them.
+    assert "--node-lease-duration-seconds=40" in container["args"]
     [secret] = [v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v]
     endpoints = cps.Endpoints(
         namespace=CP.namespace,

@@ -1,0 +1,285 @@
+"""Helpers of the machine tests: shoots with a pool, a workload, the agent, a watcher."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_garden.agent.context import control_plane_of
+from airflow_provider_garden.agent.shoot_access import client_from_kubeconfig
+from airflow_provider_garden.agent.shoot_delete import delete
+from airflow_provider_garden.agent.shoot_reconcile import reconcile
+from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.shoot_spec import parse_shoot
+from airflow_provider_garden.drivers.base import LABEL_IMAGE_VERSION, LABEL_POOL
+from airflow_provider_garden.drivers.local import BOOT_DELAY_ANNOTATION, NEVER_READY_ANNOTATION
+from airflow_provider_garden.kube.client import KubeClient
+from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
+from airflow_provider_garden.kube.shoots import Shoots
+from airflow_provider_garden.localseed.profile import local_profile
+
+AGENT = str(Path(sys.executable).with_name("garden-agent"))
+PROJECT = "machines"
+POOL = "pool-a"
+OLD, NEW = "1592.1", "1592.2"
+HOLDER = "machines-tests"
+
+
+@dataclass(frozen=True)
+class Shoot:
+    seed: KubeClient
+    name: str
+    api: KubeClient  # the shoot's API, as the host reaches it
+
+    @property
+    def project(self) -> str:
+        return PROJECT
+
+    def resource(self) -> dict[str, Any]:
+        return Shoots(self.seed).get(PROJECT, self.name)
+
+    def status(self) -> dict[str, Any]:
+        status: dict[str, Any] = self.resource().get("status") or {}
+        return status
+
+    def set_version(self, version: str) -> None:
+        shoot = self.resource()
+        shoot["spec"]["workers"][0]["machine"]["image"]["version"] = version
+        self.seed.merge_patch(
+            SHOOT_API_VERSION,
+            "Shoot",
+            self.name,
+            {"spec": {"workers": shoot["spec"]["workers"]}},
+            naming.project_namespace(PROJECT),
+        )
+
+    def nodes(self) -> list[dict[str, Any]]:
+        return self.api.list("v1", "Node", label_selector=f"{LABEL_POOL}={POOL}")
+
+
+def create_shoot(
+    seed: KubeClient, name: str, *, machines: int, surge: int = 2, never_ready: str = ""
+) -> Shoot:
+    """A shoot whose pool of ``machines`` (image OLD) is Ready, reconciled from the host."""
+    annotations = {BOOT_DELAY_ANNOTATION: "1s"}
+    if never_ready:
+        annotations[NEVER_READY_ANNOTATION] = never_ready
+    resource = {
+        "apiVersion": SHOOT_API_VERSION,
+        "kind": "Shoot",
+        "metadata": {
+            "name": name,
+            "namespace": naming.project_namespace(PROJECT),
+            "annotations": annotations,
+        },
+        "spec": {
+            "kubernetes": {"version": local_profile().kubernetes_versions[0]},
+            "networking": {"pods": "100.96.0.0/11", "services": "100.64.0.0/13"},
+            "workers": [
+                {
+                    "name": POOL,
+                    "machine": {"type": "local", "image": {"name": "gardenlinux", "version": OLD}},
+                    "minimum": machines,
+                    "maximum": machines + surge,
+                    "maxSurge": surge,
+                    "maxUnavailable": 0,
+                }
+            ],
+        },
+    }
+    seed.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": naming.project_namespace(PROJECT)},
+        }
+    )
+    shoots = Shoots(seed)
+    shoots.apply(resource)
+    reconcile(
+        seed,
+        shoots,
+        shoots.get(PROJECT, name),
+        control_plane_of(parse_shoot(resource)),
+        holder=HOLDER,
+    )
+    secret = seed.get(
+        "v1", "Secret", naming.kubeconfig_secret(name), resource["metadata"]["namespace"]
+    )
+    api = client_from_kubeconfig(base64.b64decode(secret["data"]["kubeconfig-external"]))
+    return Shoot(seed=seed, name=name, api=api)
+
+
+def delete_shoot(shoot: Shoot) -> None:
+    delete(shoot.seed, Shoots(shoot.seed), PROJECT, shoot.name, holder=HOLDER)
+
+
+def deploy_workload(shoot: Shoot, *, replicas: int, min_available: int) -> None:
+    """``web``: ``replicas`` pods spread over the machines, a budget of ``min_available``."""
+    labels = {"app": "web"}
+    shoot.api.apply(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "containers": [{"name": "web", "image": "registry.k8s.io/pause:3.10"}],
+                        "terminationGracePeriodSeconds": 1,
+                    },
+                },
+            },
+        }
+    )
+    shoot.api.apply(
+        {
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"minAvailable": min_available, "selector": {"matchLabels": labels}},
+        }
+    )
+    allowed = replicas - min_available
+
+    def settled() -> bool:
+        pdb = shoot.api.get("policy/v1", "PodDisruptionBudget", "web", "default")
+        status = pdb.get("status") or {}
+        return (
+            running_replicas(shoot.api) == replicas
+            and status.get("currentHealthy") == replicas
+            and status.get("disruptionsAllowed") == allowed
+        )
+
+    wait_until("workload Running and its budget computed", settled, timeout=120)
+
+
+def running_replicas(api: KubeClient) -> int:
+    pods = api.list("v1", "Pod", "default", label_selector="app=web")
+    return sum(
+        (p.get("status") or {}).get("phase") == "Running"
+        and not p["metadata"].get("deletionTimestamp")
+        and any(
+            c["type"] == "Ready" and c["status"] == "True"
+            for c in (p.get("status") or {}).get("conditions") or []
+        )
+        for p in pods
+    )
+
+
+def is_ready(node: dict[str, Any]) -> bool:
+    conditions = (node.get("status") or {}).get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def version_of(node: dict[str, Any]) -> str:
+    return str(node["metadata"]["labels"][LABEL_IMAGE_VERSION])
+
+
+def wait_until(what: str, probe: Callable[[], bool], *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        assert time.monotonic() < deadline, f"timed out after {timeout:.0f}s waiting for {what}"
+        time.sleep(0.5)
+
+
+# --- the agent ---------------------------------------------------------------------------
+@dataclass
+class AgentRun:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def result(self) -> dict[str, Any]:
+        assert self.returncode == 0, self.stderr[-4000:]
+        parsed: dict[str, Any] = json.loads(self.stdout)
+        return parsed
+
+
+def rollout_argv(seed_kubeconfig: Path, shoot: Shoot, *args: str) -> list[str]:
+    return [
+        AGENT,
+        "--kubeconfig",
+        str(seed_kubeconfig),
+        "machines",
+        "rollout",
+        *("--project", PROJECT, "--name", shoot.name, "--pool", POOL),
+        *("--interval", "0.5"),
+        *args,
+    ]
+
+
+def agent_env() -> dict[str, str]:
+    # A shell run: the shoot's external kubeconfig, never in-cluster credentials.
+    return {k: v for k, v in os.environ.items() if k != "KUBERNETES_SERVICE_HOST"}
+
+
+def rollout(seed_kubeconfig: Path, shoot: Shoot, *args: str, timeout: float = 600) -> AgentRun:
+    out = subprocess.run(
+        rollout_argv(seed_kubeconfig, shoot, *args),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=agent_env(),
+    )
+    return AgentRun(out.returncode, out.stdout, out.stderr)
+
+
+# --- the watcher ----------------------------------------------------------------------------
+@dataclass
+class Observed:
+    samples: int = 0
+    max_machines: int = 0
+    min_available: int = 10**9  # Ready and schedulable machines
+    min_running: int = 10**9  # Running, Ready, not terminating replicas of web
+    errors: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def watching(shoot: Shoot, *, every: float = 0.2) -> Iterator[Observed]:
+    """Sample the shoot from a thread of its own while the block runs."""
+    seen = Observed()
+    stop = threading.Event()
+    api = shoot.api
+
+    def sample() -> None:
+        while not stop.is_set():
+            try:
+                nodes = shoot.nodes()
+                running = running_replicas(api)
+            except Exception as err:  # a sample lost is reported, not hidden
+                seen.errors.append(repr(err))
+            else:
+                seen.samples += 1
+                seen.max_machines = max(seen.max_machines, len(nodes))
+                available = sum(
+                    is_ready(n)
+                    and not (n.get("spec") or {}).get("unschedulable")
+                    and not n["metadata"].get("deletionTimestamp")
+                    for n in nodes
+                )
+                seen.min_available = min(seen.min_available, available)
+                seen.min_running = min(seen.min_running, running)
+            stop.wait(every)
+
+    thread = threading.Thread(target=sample, name="rollout-watcher", daemon=True)
+    thread.start()
+    try:
+        yield seen
+    finally:
+        stop.set()
+        thread.join(timeout=10)

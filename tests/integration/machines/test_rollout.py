@@ -1,0 +1,135 @@
+"""Machine rollouts on the local seed: real shoots, kwok machines, the agent as a process."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from machines_helpers import (
+    NEW,
+    OLD,
+    Shoot,
+    agent_env,
+    deploy_workload,
+    is_ready,
+    rollout,
+    rollout_argv,
+    running_replicas,
+    version_of,
+    wait_until,
+    watching,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+
+
+def test_pool_of_ten_rolls_within_its_fenceposts_and_budget(
+    make_shoot: Callable[..., Shoot], seed_kubeconfig: Path
+) -> None:
+    shoot = make_shoot(machines=10)
+    deploy_workload(shoot, replicas=20, min_available=18)
+    shoot.set_version(NEW)
+    with watching(shoot) as seen:
+        run = rollout(seed_kubeconfig, shoot)
+    result = run.result
+    nodes = shoot.nodes()
+    assert sorted(version_of(n) for n in nodes) == [NEW] * 10
+    assert all(is_ready(n) and not n["spec"].get("unschedulable") for n in nodes)
+    assert seen.samples > 20, seen
+    assert seen.max_machines <= 12, seen
+    assert seen.min_available >= 10, seen
+    assert seen.min_running >= 18, seen
+    assert running_replicas(shoot.api) == 20
+    assert (result["machinesCreated"], result["machinesDrained"]) == (10, 10)
+    assert "10/10 machines on gardenlinux 1592.2" in run.stderr
+    status = shoot.status()
+    assert status["workers"]["pool-a"]["rollout"]["state"] == "Succeeded"
+    assert status["workers"]["pool-a"]["versions"] == [{"version": NEW, "machines": 10}]
+    assert status["lastOperation"]["state"] == "Succeeded"
+    [nodes_ready] = [c for c in status["conditions"] if c["type"] == "EveryNodeReady"]
+    assert nodes_ready["status"] == "True"
+
+
+def test_killed_rollout_resumes_without_replacing_new_machines(
+    make_shoot: Callable[..., Shoot], seed_kubeconfig: Path
+) -> None:
+    shoot = make_shoot(machines=10)
+    deploy_workload(shoot, replicas=20, min_available=18)
+    shoot.set_version(NEW)
+    proc = subprocess.Popen(
+        rollout_argv(seed_kubeconfig, shoot),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=agent_env(),
+    )
+    try:
+        wait_until(
+            "4 machines on the new image",
+            lambda: sum(is_ready(n) and version_of(n) == NEW for n in shoot.nodes()) >= 4,
+            timeout=300,
+        )
+    finally:
+        proc.send_signal(signal.SIGKILL)  # no cleanup at all: the Lease stays held
+        proc.wait(timeout=30)
+    time.sleep(1)
+    kept = {n["metadata"]["name"] for n in shoot.nodes() if is_ready(n) and version_of(n) == NEW}
+    assert 4 <= len(kept) < 10
+    with watching(shoot) as seen:
+        run = rollout(seed_kubeconfig, shoot)
+    result = run.result
+    nodes = shoot.nodes()
+    assert sorted(version_of(n) for n in nodes) == [NEW] * 10
+    assert kept <= {n["metadata"]["name"] for n in nodes}, "a new machine was replaced"
+    assert result["machinesCreated"] <= 10 - len(kept)
+    assert "waiting for the shoot's operation lease" in run.stderr
+    assert seen.max_machines <= 12, seen
+    assert seen.min_available >= 10, seen
+    assert seen.min_running >= 18, seen
+
+
+def test_machines_that_never_boot_freeze_the_rollout_and_old_ones_keep_serving(
+    make_shoot: Callable[..., Shoot], seed_kubeconfig: Path
+) -> None:
+    shoot = make_shoot(machines=4, never_ready=NEW)
+    deploy_workload(shoot, replicas=8, min_available=6)
+    shoot.set_version(NEW)
+    run = rollout(seed_kubeconfig, shoot, "--creation-timeout", "10", "--freeze-after", "2")
+    assert run.returncode != 0
+    nodes = shoot.nodes()
+    failed = sorted(n["metadata"]["name"] for n in nodes if version_of(n) == NEW)
+    old = [n for n in nodes if version_of(n) == OLD]
+    assert len(failed) == 2
+    assert "frozen" in run.stderr
+    assert all(name in run.stderr for name in failed)
+    assert len(old) == 4
+    assert all(is_ready(n) and not n["spec"].get("unschedulable") for n in old)
+    assert running_replicas(shoot.api) == 8
+    status = shoot.status()
+    assert status["lastOperation"]["state"] == "Failed"
+    assert sorted(status["workers"]["pool-a"]["rollout"]["failedMachines"]) == failed
+    [nodes_ready] = [c for c in status["conditions"] if c["type"] == "EveryNodeReady"]
+    assert nodes_ready["status"] == "False"
+    assert all(name in nodes_ready["message"] for name in failed)
+
+
+def test_budget_allowing_no_disruption_refuses_before_any_machine_is_created(
+    make_shoot: Callable[..., Shoot], seed_kubeconfig: Path
+) -> None:
+    shoot = make_shoot(machines=3)
+    deploy_workload(shoot, replicas=3, min_available=3)
+    before = sorted(n["metadata"]["name"] for n in shoot.nodes())
+    shoot.set_version(NEW)
+    run = rollout(seed_kubeconfig, shoot)
+    assert run.returncode != 0
+    assert "PodDisruptionBudget" in run.stderr
+    assert "default/web (allows 0 disruptions" in run.stderr
+    nodes = shoot.nodes()
+    assert sorted(n["metadata"]["name"] for n in nodes) == before
+    assert not any(n["spec"].get("unschedulable") for n in nodes)
+    status = shoot.status()
+    assert status["lastOperation"]["state"] == "Error"
+    assert "default/web" in status["lastErrors"][0]["description"]
