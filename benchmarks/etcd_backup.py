@@ -50,7 +50,7 @@ def _fill(kubeconfig: Path) -> None:
             "data": {"blob": blob[i % 7 :] + blob[: i % 7]},
         }
         subprocess.run(
-            ["kubectl", "--kubeconfig", str(kubeconfig), "apply", "-f", "-"],
+            ["kubectl", "--kubeconfig", str(kubeconfig), "create", "-f", "-"],
             input=json.dumps(cm),
             capture_output=True,
             text=True,
