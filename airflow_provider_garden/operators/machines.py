@@ -159,7 +159,11 @@ class MachineRolloutOperator(AgentPodOperator):
         worker = workers.get(self.worker_pool)
         if worker is None:
             pools = ", ".join(workers) or "none"
-            return [FieldError("worker_pool", f"{self.worker_pool!r} is not a pool of the shoot ({pools})")]
+            return [
+                FieldError(
+                    "worker_pool", f"{self.worker_pool!r} is not a pool of the shoot ({pools})"
+                )
+            ]
         if not self.image_version:
             return []
         profile = cloudprofile.read(self.garden.kube, conf.get("garden", "namespace"))
