@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from airflow_provider_garden.core.toolbox import TOOLBOX_UID
 from airflow_provider_garden.localseed.images import docker_dir
-from airflow_provider_garden.operators.pod import TOOLBOX_UID
 from airflow_provider_garden.operators.selfcheck import ToolboxCheckOperator
 
 
