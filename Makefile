@@ -16,7 +16,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
 export GOTOOLCHAIN ?= local
 export PATH := $(BIN):$(PATH)
 
-.PHONY: venv lint unit integration e2e seed-teardown-test test demo bench seed-up seed-down seed-status clean
+.PHONY: venv lint unit integration e2e seed-teardown-test test demo bench seed-up seed-down seed-status images chart chart-sync clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -67,6 +67,14 @@ seed-status: venv
 
 demo: venv
 	@$(BIN)/python -m airflow_provider_garden.cli.demo
+
+# Release artefacts: the toolbox and Airflow images (podman), the Helm chart.
+images: venv
+	@$(BIN)/python -m airflow_provider_garden.cli.packaging images
+chart: venv
+	@$(BIN)/python -m airflow_provider_garden.cli.packaging chart
+chart-sync: venv
+	@$(BIN)/python -m airflow_provider_garden.cli.packaging chart-sync
 
 bench: venv
 	@$(BIN)/python -m benchmarks

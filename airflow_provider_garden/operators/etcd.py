@@ -133,6 +133,9 @@ class EtcdRestoreOperator(_EtcdOperator):
 
     def __init__(self, *, snapshot: str | None = None, **kwargs: Any) -> None:
         kwargs["deferrable"] = False
+        # etcd (the upstream image) runs as root: its data directory and the `data.old`
+        # a previous restore left are root's, so the restore that swaps them must be too.
+        kwargs.setdefault("security_context", {"runAsUser": 0, "runAsGroup": 0})
         super().__init__(**kwargs)
         self.snapshot = snapshot
 

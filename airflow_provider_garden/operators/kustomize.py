@@ -203,9 +203,7 @@ class KustomizeApplyOperator(AgentPodOperator):
             kwargs.setdefault("service_account_name", "default")
             kwargs.setdefault("automount_service_account_token", False)
             mounts.append(
-                SecretMount(
-                    secret_name=naming.kubeconfig_secret(name), mount_path=TARGET_MOUNT
-                )
+                SecretMount(secret_name=naming.kubeconfig_secret(name), mount_path=TARGET_MOUNT)
             )
             args += ["--kubeconfig-file", f"{TARGET_MOUNT}/kubeconfig"]
             args += ["--inventory-namespace", SHOOT_INVENTORY_NAMESPACE]

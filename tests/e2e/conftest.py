@@ -20,7 +20,7 @@ import pytest
 from airflow_stack import AirflowStack
 from integration import conftest as integration_fixtures
 
-from airflow_provider_garden.kube.bootstrap import install
+from airflow_provider_garden.cli.packaging import install_chart
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.localseed.profile import local_profile
 
@@ -78,9 +78,15 @@ def e2e_report(request: pytest.FixtureRequest) -> list[str]:
 
 @pytest.fixture(scope="session")
 def airflow_seed(airflow_stack: AirflowStack, seed_kubeconfig: Path) -> KubeClient:
-    """The seed with the provider installed, reachable from Airflow as `kubernetes_default`."""
+    """The seed with the provider installed by its Helm chart (so the operators run under
+    exactly the shipped accounts), reachable from Airflow as `kubernetes_default`."""
     kube = KubeClient.from_kubeconfig(str(seed_kubeconfig))
-    install(kube, namespace=GARDEN_NAMESPACE, profile=local_profile())
+    install_chart(
+        kubeconfig=seed_kubeconfig,
+        namespace=GARDEN_NAMESPACE,
+        profile=local_profile(),
+        values={"image": {"pullPolicy": "Never"}},
+    )
     airflow_stack.api.connection_set(
         "kubernetes_default", "kubernetes", {"kube_config_path": str(seed_kubeconfig)}
     )

@@ -87,4 +87,7 @@ def test_pendulum_datetimes_are_accepted() -> None:
     import pendulum
 
     at = pendulum.datetime(2026, 11, 30, 21, 30, tz="UTC")
-    assert plan_maintenance(shoot(), at=at, offered_versions=OFFERED, offered_images=IMAGES) is not None
+    assert (
+        plan_maintenance(shoot(), at=at, offered_versions=OFFERED, offered_images=IMAGES)
+        is not None
+    )
