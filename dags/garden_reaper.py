@@ -61,18 +61,8 @@ API), and it runs in the Airflow worker, not in a pod: there is **no**
 
     @task
     def reap_orphan_pods(params: dict[str, Any] | None = None) -> dict[str, Any]:
-        from airflow_provider_garden.hooks.garden import GardenHook
-        from airflow_provider_garden.operators import reaper
+        from airflow_provider_garden.operators.reaper import reap_task
 
-        p = params or {}
-        decisions = reaper.reap_orphan_pods(
-            kube=GardenHook().kube,
-            airflow=get_current_context()["ti"],
-            namespace=p.get("namespace") or None,
-            label_selector=p.get("label_selector") or "",
-            dry_run=bool(p.get("dry_run")),
-            reap_unknown_dags=bool(p.get("reap_unknown_dags")),
-        )
-        return reaper.summary(decisions, dry_run=bool(p.get("dry_run")))
+        return reap_task(params or {}, get_current_context()["ti"])
 
     reap_orphan_pods()

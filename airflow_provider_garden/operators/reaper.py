@@ -21,6 +21,7 @@ from airflow_provider_garden.core.pod_reaper import (
     TaskKey,
     plan_reap,
 )
+from airflow_provider_garden.hooks.garden import GardenHook
 from airflow_provider_garden.kube.client import KubeClient, Manifest, NotFound
 from airflow_provider_garden.kube.resources import resource_for
 from airflow_provider_garden.operators.pod import (
@@ -136,6 +137,20 @@ def reap_orphan_pods(
             except NotFound:
                 log.info("%s/%s was already gone", pod.namespace, pod.name)
     return decisions
+
+
+def reap_task(params: Mapping[str, Any], airflow: TaskInstanceLookup) -> dict[str, Any]:
+    """The reaper task's body (``garden_reaper``): its Params in, a summary (XCom) out."""
+    dry_run = bool(params.get("dry_run"))
+    decisions = reap_orphan_pods(
+        kube=GardenHook().kube,
+        airflow=airflow,
+        namespace=params.get("namespace") or None,
+        label_selector=params.get("label_selector") or "",
+        dry_run=dry_run,
+        reap_unknown_dags=bool(params.get("reap_unknown_dags")),
+    )
+    return summary(decisions, dry_run=dry_run)
 
 
 def summary(decisions: Sequence[ReapDecision], *, dry_run: bool) -> dict[str, Any]:

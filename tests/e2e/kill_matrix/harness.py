@@ -1,0 +1,337 @@
+"""How the kill matrix drives a case through the real Airflow and watches the seed.
+
+One `PodWatcher` lists this provider's pods in the whole seed every 200 ms for the
+whole matrix and files each sample under the pod's `dag_id` label, so every case
+can ask what existed at any moment (the retry case asserts "never two"). Processes
+are signalled only by PID after checking that they descend from this stack's
+scheduler: the task process is the TI's `pid` (REST), its parent the LocalExecutor
+worker that supervises it.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psutil
+from airflow_api import AirflowApi
+from airflow_stack import AirflowStack
+from kill_matrix.operators import SHOOT_CONF, Case, ExitPath, Mode, Needs
+from processes import ProcessFile
+
+from airflow_provider_garden.kube.client import KubeClient
+from airflow_provider_garden.operators.pod import (
+    PROVIDER_LABEL,
+    PROVIDER_LABEL_VALUE,
+    RUN_ANNOTATION,
+    TASK_ANNOTATION,
+)
+
+# Kubernetes' default terminationGracePeriodSeconds, which the operator pods keep.
+GRACE_SECONDS = 30.0
+SAMPLE_SECONDS = 0.2
+FINAL_STATES = frozenset({"success", "failed", "skipped", "upstream_failed"})
+TASK_ID = "op"
+
+
+@dataclass(frozen=True)
+class PodSample:
+    name: str
+    uid: str
+    phase: str
+    deleting: bool
+    run_id: str
+    task_id: str
+
+
+class PodWatcher(threading.Thread):
+    """Samples every pod of this provider in the seed, filed under its dag_id label."""
+
+    def __init__(self, kube: KubeClient) -> None:
+        super().__init__(name="kill-matrix-pod-watcher", daemon=True)
+        self.kube = kube
+        self._stop_event = threading.Event()
+        self._lock = threading.Lock()
+        self._history: dict[str, list[tuple[float, list[PodSample]]]] = defaultdict(list)
+        self.errors = 0
+
+    def run(self) -> None:
+        selector = f"{PROVIDER_LABEL}={PROVIDER_LABEL_VALUE}"
+        while not self._stop_event.wait(SAMPLE_SECONDS):
+            try:
+                pods = self.kube.list("v1", "Pod", None, label_selector=selector)
+            except Exception:
+                self.errors += 1
+                continue
+            now = time.monotonic()
+            by_dag: dict[str, list[PodSample]] = defaultdict(list)
+            for pod in pods:
+                meta = pod["metadata"]
+                dag_id = (meta.get("labels") or {}).get("dag_id")
+                if dag_id:
+                    by_dag[dag_id].append(
+                        PodSample(
+                            name=meta["name"],
+                            uid=meta["uid"],
+                            phase=(pod.get("status") or {}).get("phase", ""),
+                            deleting=bool(meta.get("deletionTimestamp")),
+                            run_id=(meta.get("annotations") or {}).get(RUN_ANNOTATION, ""),
+                            task_id=(meta.get("annotations") or {}).get(TASK_ANNOTATION, ""),
+                        )
+                    )
+            with self._lock:
+                for dag_id in set(self._history) | set(by_dag):
+                    self._history[dag_id].append((now, by_dag.get(dag_id, [])))
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=10)
+
+    def samples(
+        self, dag_id: str, run_id: str | None = None, since: float = 0.0
+    ) -> list[tuple[float, list[PodSample]]]:
+        """Samples of a DAG's pods (of one run, when given: pods of earlier sessions or
+        other people's runs of the same DAG id do not count)."""
+        with self._lock:
+            history = [s for s in self._history.get(dag_id, []) if s[0] >= since]
+        if run_id is None:
+            return history
+        return [(t, [p for p in pods if p.run_id == run_id]) for t, pods in history]
+
+    def current(self, dag_id: str, run_id: str | None = None) -> list[PodSample]:
+        samples = self.samples(dag_id, run_id)
+        return samples[-1][1] if samples else []
+
+    def gone_since(self, dag_id: str, run_id: str) -> float:
+        """When the pods of the run were last seen (they are gone now)."""
+        samples = self.samples(dag_id, run_id)
+        last_seen = [t for t, pods in samples if pods]
+        if not last_seen:
+            return samples[0][0] if samples else time.monotonic()
+        return next(t for t, pods in samples if t > last_seen[-1])
+
+    def wait(
+        self,
+        dag_id: str,
+        run_id: str,
+        condition: Callable[[list[PodSample]], bool],
+        timeout: float,
+    ) -> float:
+        """Wait until the newest sample satisfies `condition`; return when (monotonic)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            samples = self.samples(dag_id, run_id)
+            if samples and condition(samples[-1][1]):
+                return samples[-1][0]
+            time.sleep(SAMPLE_SECONDS)
+        raise TimeoutError(f"{dag_id}: pods {self.current(dag_id, run_id)} after {timeout:.0f}s")
+
+
+@dataclass
+class Outcome:
+    case: Case
+    state: str | None = None
+    try_number: int = 0
+    #: seconds from the action (the trigger where the test does nothing) to the TI's end_date
+    to_final: float | None = None
+    #: seconds from the action to the first moment no pod of the case was left
+    to_gone: float | None = None
+    pods_max: int = 0
+    pod_uids: list[str] = field(default_factory=list)
+    gaps: int = 0  # samples without a pod between the first and the last pod of the run
+    log: str = ""
+    xcom_keys: list[str] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+
+class MatrixRunner:
+    """Runs cases against one stack and seed; `shoot_ready` gates the shoot-bound ones."""
+
+    def __init__(self, *, stack: AirflowStack, kube: KubeClient, watcher: PodWatcher) -> None:
+        self.stack = stack
+        self.api: AirflowApi = stack.api
+        self.kube = kube
+        self.watcher = watcher
+        self.shoot_requested = False
+        self._shoot_lock = threading.Lock()
+        self._shoot_ready = threading.Event()
+        self._shoot_error: str | None = None
+        scheduler = ProcessFile(stack.run_dir / "scheduler.pid").running()
+        if scheduler is None:
+            raise RuntimeError("the stack's scheduler is not running")
+        self.scheduler_pid = scheduler.pid
+
+    # -- what cases need first ---------------------------------------------------
+    def request_shoot(self) -> None:
+        """Start provisioning the matrix shoot (once) through garden_provision."""
+        with self._shoot_lock:
+            if self.shoot_requested:
+                return
+            self.shoot_requested = True
+        threading.Thread(target=self._provision, name="kmx-provision", daemon=True).start()
+
+    def shoot(self) -> None:
+        """Wait until the matrix shoot is provisioned; raise if it could not be."""
+        self.request_shoot()
+        self._shoot_ready.wait()
+        if self._shoot_error:
+            raise RuntimeError(f"the matrix shoot is not there: {self._shoot_error}")
+
+    def _provision(self) -> None:
+        try:
+            state = wait_run(self.api, "garden_provision", SHOOT_CONF, timeout=900)
+            if state != "success":
+                self._shoot_error = f"garden_provision ended {state}"
+        except Exception as err:
+            self._shoot_error = f"garden_provision: {err}"
+        finally:
+            self._shoot_ready.set()
+
+    # -- processes ---------------------------------------------------------------
+    def task_process(
+        self, dag_id: str, run_id: str, task_id: str = TASK_ID, timeout: float = 60
+    ) -> psutil.Process:
+        """The running task's process, proven to descend from this stack's scheduler."""
+        deadline = time.monotonic() + timeout
+        while True:
+            ti = self.api.task_instance(dag_id, run_id, task_id)
+            if ti.get("pid"):
+                proc = psutil.Process(int(ti["pid"]))
+                if self.scheduler_pid in {p.pid for p in proc.parents()}:
+                    return proc
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{dag_id}: no task process of this stack (pid {ti.get('pid')})")
+            time.sleep(0.3)
+
+    def worker_process(self, dag_id: str, run_id: str) -> psutil.Process:
+        """The LocalExecutor worker supervising the task: a direct child of the scheduler."""
+        worker = self.task_process(dag_id, run_id).parent()
+        if worker is None or worker.ppid() != self.scheduler_pid:
+            raise RuntimeError(f"{dag_id}: the task's parent is not a worker of this scheduler")
+        return worker
+
+    def wait_trigger_started(self, dag_id: str, run_id: str, timeout: float = 60) -> None:
+        """Wait until a triggerer runs the task's trigger (its first log line is there).
+
+        A deferred task finished from the UI before any triggerer started its trigger
+        has no code of ours left to delete the pod (the triggerer calls `on_kill` only
+        on triggers it runs): the orphan reaper's case. "While deferred" starts here.
+        """
+        deadline = time.monotonic() + timeout
+        while "Checking pod" not in self.api.task_logs(dag_id, run_id, TASK_ID):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{dag_id}: no triggerer started the trigger in {timeout}s")
+            time.sleep(0.5)
+
+    # -- one case ------------------------------------------------------------------
+    def run(self, case: Case) -> Outcome:
+        outcome = Outcome(case=case)
+        began = time.monotonic()
+        try:
+            if Needs.SHOOT in case.op.needs:
+                self.shoot()
+            self._drive(case, outcome)
+        except Exception as err:
+            outcome.error = f"{type(err).__name__}: {err}"
+        outcome.seconds = time.monotonic() - began
+        return outcome
+
+    def _drive(self, case: Case, outcome: Outcome) -> None:
+        api, dag = self.api, case.dag_id
+        run_id = api.trigger(dag)
+        started = time.monotonic()
+        acted, acted_wall = started, time.time()
+        path = case.path
+        if path in (
+            ExitPath.MARK_FAILED,
+            ExitPath.MARK_SUCCESS,
+            ExitPath.EXECUTION_TIMEOUT,
+            ExitPath.SIGTERM_WORKER,
+            ExitPath.KILL_AND_RETRY,
+        ):
+            self.watcher.wait(
+                dag, run_id, lambda pods: any(p.phase == "Running" for p in pods), 240
+            )
+            holding = {"deferred"} if case.mode is Mode.DEFERRABLE else {"running"}
+            api.wait_task_state(dag, run_id, TASK_ID, holding | FINAL_STATES, timeout=120)
+            if case.mode is Mode.DEFERRABLE:
+                self.wait_trigger_started(dag, run_id)
+            if path is ExitPath.KILL_AND_RETRY:
+                time.sleep(3)  # well inside the pod's hold
+            acted, acted_wall = time.monotonic(), time.time()
+            if path is ExitPath.MARK_FAILED:
+                api.set_task_state(dag, run_id, TASK_ID, "failed")
+            elif path is ExitPath.MARK_SUCCESS:
+                api.set_task_state(dag, run_id, TASK_ID, "success")
+            elif path is ExitPath.SIGTERM_WORKER:
+                self.worker_process(dag, run_id).send_signal(signal.SIGTERM)
+            elif path is ExitPath.KILL_AND_RETRY:
+                self.task_process(dag, run_id).send_signal(signal.SIGKILL)
+        api.wait_run(dag, run_id, timeout=420)
+        ti = api.task_instance(dag, run_id, TASK_ID)
+        outcome.state = ti["state"]
+        outcome.try_number = int(ti["try_number"])
+        if ti.get("end_date"):
+            outcome.to_final = datetime.fromisoformat(ti["end_date"]).timestamp() - acted_wall
+        self.watcher.wait(dag, run_id, lambda pods: not pods, GRACE_SECONDS + 60)
+        outcome.to_gone = max(0.0, self.watcher.gone_since(dag, run_id) - acted)
+        self._pod_history(dag, run_id, started, outcome)
+        outcome.log = "\n".join(
+            api.task_logs(dag, run_id, TASK_ID, try_number=n)
+            for n in range(1, outcome.try_number + 1)
+        )
+        outcome.xcom_keys = api.xcom_keys(dag, run_id, TASK_ID)
+
+    def _pod_history(self, dag_id: str, run_id: str, since: float, outcome: Outcome) -> None:
+        samples = self.watcher.samples(dag_id, run_id, since)
+        outcome.pods_max = max((len(pods) for _, pods in samples), default=0)
+        uids: list[str] = []
+        for _, pods in samples:
+            uids += [p.uid for p in pods if p.uid not in uids]
+        outcome.pod_uids = uids
+        seen = [i for i, (_, pods) in enumerate(samples) if pods]
+        if seen:
+            outcome.gaps = sum(1 for _, pods in samples[seen[0] : seen[-1] + 1] if not pods)
+
+
+def run_lanes(
+    runner: MatrixRunner,
+    parallel: Sequence[Case],
+    serial: Sequence[Case],
+    last: Sequence[Case],
+    *,
+    workers: int,
+) -> dict[str, Outcome]:
+    """`parallel` cases on `workers` threads, `serial` ones one by one beside them, then `last`."""
+    results: dict[str, Outcome] = {}
+    if any(Needs.SHOOT in c.op.needs for c in [*parallel, *serial, *last]):
+        runner.request_shoot()
+    with ThreadPoolExecutor(max_workers=workers + 1) as pool:
+        futures = [pool.submit(runner.run, case) for case in parallel]
+
+        def one_by_one() -> list[Outcome]:
+            return [runner.run(case) for case in serial]
+
+        serial_future = pool.submit(one_by_one)
+        for future in futures:
+            outcome = future.result()
+            results[outcome.case.id] = outcome
+        for outcome in serial_future.result():
+            results[outcome.case.id] = outcome
+    for case in last:
+        results[case.id] = runner.run(case)
+    return results
+
+
+def wait_run(api: AirflowApi, dag_id: str, conf: dict[str, Any], timeout: float) -> str:
+    """Trigger a run and wait for it; its state."""
+    run_id = api.trigger(dag_id, conf)
+    return api.wait_run(dag_id, run_id, timeout=timeout)
