@@ -119,6 +119,12 @@ class AgentKilledError(AirflowException):
     """The task was stopped (SIGTERM) while its pod ran: the pod is deleted, no result."""
 
 
+def owned_by(pod: Manifest) -> Manifest:
+    """An ownerReference to `pod` (same namespace): its bearer is deleted with the pod."""
+    meta = pod["metadata"]
+    return {"apiVersion": "v1", "kind": "Pod", "name": meta["name"], "uid": meta["uid"]}
+
+
 class AgentPodOperator(KubernetesPodOperator):
     """Run one ``garden-agent`` verb in the toolbox image and return its JSON result.
 
@@ -209,6 +215,15 @@ class AgentPodOperator(KubernetesPodOperator):
 
     def on_failure(self, error: Exception) -> None:
         """Record a failure the pod could not record itself (it died or never ran)."""
+
+    def on_pod_created(self, pod: Manifest) -> None:
+        """The try's pod exists (created, or reattached to): tie what was made for it to it.
+
+        An object made only for the pod (e.g. a ConfigMap it mounts) should carry
+        :func:`owned_by` this pod: Kubernetes then deletes it with the pod on every
+        ending, including those that run no code of this operator (a trigger's
+        ``on_kill`` after the task was finished from the UI, a SIGKILLed worker).
+        """
 
     # --- the shared path ----------------------------------------------------
     def execute(self, context: Context) -> Any:
@@ -313,17 +328,19 @@ class AgentPodOperator(KubernetesPodOperator):
                 "reattaching to pod %s/%s: it still runs for an earlier try", namespace, plan.reuse
             )
             pod: k8s.V1Pod = self.client.read_namespaced_pod(plan.reuse, namespace)
+            self.on_pod_created(self.client.api_client.sanitize_for_serialization(pod))
             return pod
-        self._create(pod_request_obj)
+        created = self._create(pod_request_obj)
         if self._killed:
             self._delete(pod_request_obj.metadata.name, namespace)
             raise self._killed_error()
+        self.on_pod_created(created)
         return pod_request_obj
 
-    def _create(self, pod: k8s.V1Pod) -> None:
+    def _create(self, pod: k8s.V1Pod) -> Manifest:
         manifest: Manifest = self.client.api_client.sanitize_for_serialization(pod)
         try:
-            self._kube.create(manifest)
+            return self._kube.create(manifest)
         except ApiException as err:
             if err.status != 409:
                 raise
@@ -331,12 +348,12 @@ class AgentPodOperator(KubernetesPodOperator):
             # this try's identity (the name has a random suffix, so nothing else has it).
             meta = manifest["metadata"]
             existing = self._kube.find("v1", "Pod", meta["name"], meta["namespace"])
-            mine = (existing or {}).get("metadata", {}).get("annotations") == meta.get(
+            if existing is None or existing["metadata"].get("annotations") != meta.get(
                 "annotations"
-            )
-            if not mine:
+            ):
                 raise
             self.log.info("pod %s was created by an attempt whose answer was lost", meta["name"])
+            return existing
 
     def _wait_gone(self, namespace: str, names: Sequence[str], found: Sequence[Manifest]) -> None:
         if not names:

@@ -67,7 +67,10 @@ def let_garden_kustomize_manage(kube: KubeClient, namespace: str) -> None:
 
 @pytest.fixture(scope="session")
 def matrix_runner(
-    airflow_stack: AirflowStack, airflow_seed: KubeClient, pod_watcher: PodWatcher
+    airflow_stack: AirflowStack,
+    airflow_seed: KubeClient,
+    pod_watcher: PodWatcher,
+    e2e_report: list[str],
 ) -> Iterator[MatrixRunner]:
     api = airflow_stack.api
     runner = MatrixRunner(stack=airflow_stack, kube=airflow_seed, watcher=pod_watcher)
@@ -76,6 +79,10 @@ def matrix_runner(
         api.unpause(dag_id)
     let_garden_kustomize_manage(airflow_seed, KUSTOMIZE_NAMESPACE)
     yield runner
+    left = runner.sweep_kustomize_sources()
+    e2e_report.append(
+        f"kustomize source ConfigMaps left behind (deleted now): {', '.join(left) or 'none'}"
+    )
     if runner.shoot_requested:
         runner.shoot()  # a provisioning still under way ends first
         teardown = {"project": PROJECT, "name": SHOOT, "confirm": f"{PROJECT}/{SHOOT}"}

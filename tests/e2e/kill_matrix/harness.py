@@ -23,9 +23,18 @@ from typing import Any
 import psutil
 from airflow_api import AirflowApi
 from airflow_stack import AirflowStack
-from kill_matrix.operators import SHOOT_CONF, Case, ExitPath, Mode, Needs
+from kill_matrix.operators import (
+    GARDEN_NAMESPACE,
+    PROJECT,
+    SHOOT_CONF,
+    Case,
+    ExitPath,
+    Mode,
+    Needs,
+)
 from processes import ProcessFile
 
+from airflow_provider_garden.core import naming
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.operators.pod import (
     PROVIDER_LABEL,
@@ -160,6 +169,7 @@ class MatrixRunner:
         self.api: AirflowApi = stack.api
         self.kube = kube
         self.watcher = watcher
+        self.runs: list[tuple[str, str]] = []  # (dag_id, run_id) of every run triggered
         self.shoot_requested = False
         self._shoot_lock = threading.Lock()
         self._shoot_ready = threading.Event()
@@ -168,6 +178,28 @@ class MatrixRunner:
         if scheduler is None:
             raise RuntimeError("the stack's scheduler is not running")
         self.scheduler_pid = scheduler.pid
+
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        run_id = self.api.trigger(dag_id, conf)
+        self.runs.append((dag_id, run_id))
+        return run_id
+
+    def sweep_kustomize_sources(self) -> list[str]:
+        """Delete the source ConfigMaps the runs' kustomize tasks left; name whose they were.
+
+        KustomizeApplyOperator deletes its source when its task ends in the worker; an
+        ending that runs none of its code (a trigger's on_kill) leaves it behind.
+        """
+        left = []
+        for dag_id, run_id in self.runs:
+            for ti in self.api.task_instances(dag_id, run_id):
+                if "Kustomize" not in str(ti.get("operator")):
+                    continue
+                name = f"garden-kustomize-src-{ti['id']}"
+                for namespace in (GARDEN_NAMESPACE, naming.project_namespace(PROJECT)):
+                    if self.kube.delete("v1", "ConfigMap", name, namespace):
+                        left.append(f"{dag_id}.{ti['task_id']}")
+        return left
 
     # -- what cases need first ---------------------------------------------------
     def request_shoot(self) -> None:
@@ -187,7 +219,8 @@ class MatrixRunner:
 
     def _provision(self) -> None:
         try:
-            state = wait_run(self.api, "garden_provision", SHOOT_CONF, timeout=900)
+            run_id = self.trigger("garden_provision", SHOOT_CONF)
+            state = self.api.wait_run("garden_provision", run_id, timeout=900)
             if state != "success":
                 self._shoot_error = f"garden_provision ended {state}"
         except Exception as err:
@@ -246,7 +279,7 @@ class MatrixRunner:
 
     def _drive(self, case: Case, outcome: Outcome) -> None:
         api, dag = self.api, case.dag_id
-        run_id = api.trigger(dag)
+        run_id = self.trigger(dag)
         started = time.monotonic()
         acted, acted_wall = started, time.time()
         path = case.path

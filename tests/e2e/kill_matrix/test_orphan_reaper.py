@@ -95,7 +95,7 @@ def test_the_reaper_removes_the_orphan_and_nothing_else(
     for leftover in pods_of_this_test(kube):  # of an earlier, interrupted session
         with suppress(NotFound):
             kube.raw("DELETE", f"/api/v1/namespaces/{GARDEN_NAMESPACE}/pods/{leftover}")
-    run_id = api.trigger(DAG_ID)
+    run_id = matrix_runner.trigger(DAG_ID)
     for task_id in ("orphan", "alive"):
         api.wait_task_state(DAG_ID, run_id, task_id, {"running"}, timeout=120)
     matrix_runner.watcher.wait(
@@ -117,7 +117,7 @@ def test_the_reaper_removes_the_orphan_and_nothing_else(
     alive = next(iter(before - {orphan_pod, gone_run, stranger, kept, anonymous}))
     try:
         began = time.monotonic()
-        reaper_run = api.trigger("kmx_reaper", {"label_selector": f"{LABEL}={VALUE}"})
+        reaper_run = matrix_runner.trigger("kmx_reaper", {"label_selector": f"{LABEL}={VALUE}"})
         assert api.wait_run("kmx_reaper", reaper_run, timeout=180) == "success"
         summary = api.xcom("kmx_reaper", reaper_run, "reap_orphan_pods")
         e2e_report.append(

@@ -131,7 +131,7 @@ def test_a_canary_in_every_secret_never_leaves_its_mount(
     real = plant_canary(kube, canary)
     assert real, "no private keys found in the shoot's Secrets: the canary would prove little"
 
-    run_id = api.trigger(DAG_ID)
+    run_id = matrix_runner.trigger(DAG_ID)
     api.wait_run(DAG_ID, run_id, timeout=600)
     states = {ti["task_id"]: ti["state"] for ti in api.task_instances(DAG_ID, run_id)}
     assert states == EXPECTED
