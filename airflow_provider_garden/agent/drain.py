@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,10 @@ class DrainTimeout(RuntimeError):
     """Pods were still on the nodes when the drain timeout passed."""
 
 
+class DrainStopped(RuntimeError):
+    """The drain was told to stop (the rollout stopped); its nodes stay cordoned."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class DrainOptions:
     timeout: float  # seconds
@@ -45,6 +50,7 @@ class DrainReport:
     evicted: int = 0
     refused: int = 0  # 429 answers: a budget said "not now"
     forced: int = 0  # pods deleted past their budget after the timeout (force only)
+    seconds: float = 0.0
 
 
 class Drainer:
@@ -53,12 +59,13 @@ class Drainer:
         *,
         shoot: KubeClient,
         options: DrainOptions,
-        sleep: Callable[[float], None] = time.sleep,
+        stop: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.shoot = shoot
         self.options = options
-        self._sleep = sleep
+        # Drains run in threads beside the rollout; setting this ends each at its next look.
+        self.stop = stop or threading.Event()
         self._clock = clock
         self._core = k8s_client.CoreV1Api(shoot.api)
 
@@ -101,7 +108,8 @@ class Drainer:
                         self.shoot.delete("v1", "Pod", meta["name"], meta["namespace"])
                         report.forced += 1
                 log.warning("drain of %s: deleted %d pod(s) past their budgets", nodes, len(pods))
-            self._sleep(self.options.interval)
+            if self.stop.wait(self.options.interval):
+                raise DrainStopped(f"drain of {', '.join(nodes)} stopped; the nodes stay cordoned")
 
     def _evict(self, pod: plan.Obj) -> str | None:
         """Ask for one eviction; None when granted (or the pod is gone), else why not."""

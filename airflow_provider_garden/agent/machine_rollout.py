@@ -32,10 +32,11 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from airflow_provider_garden.agent.drain import Drainer, DrainOptions, DrainTimeout
+from airflow_provider_garden.agent.drain import Drainer, DrainOptions, DrainReport, DrainTimeout
 from airflow_provider_garden.agent.shoot_access import CountingApiClient
 from airflow_provider_garden.agent.workers import (
     every_node_ready,
@@ -59,6 +60,9 @@ DEFAULT_MAX_UNHEALTHY = "25%"
 DEFAULT_FREEZE_AFTER = 3
 DRAIN_TIMEOUT = dt.timedelta(hours=2)
 LEASE_SECONDS = 60
+# Machines drained at once at most (each drain is a thread that mostly waits); the
+# planner's fenceposts decide how many may drain, this only bounds the threads.
+DRAIN_THREADS = 32
 # A budget may be at zero for a moment while evicted pods' replacements start
 # (after an interrupted drain, say): look again for this long before refusing.
 PREFLIGHT_GRACE = 15.0
@@ -88,7 +92,7 @@ class RolloutOptions:
     drain_timeout: dt.timedelta = DRAIN_TIMEOUT
     max_unhealthy: intstr.IntOrPercent = DEFAULT_MAX_UNHEALTHY
     freeze_after: int = DEFAULT_FREEZE_AFTER
-    interval: float = 2.0  # seconds between looks while waiting
+    interval: float = 1.0  # seconds between looks while waiting
     lease_wait: float = 120.0  # seconds to wait for another operation's Lease
 
 
@@ -101,6 +105,9 @@ class _Counts:
     refused: int = 0
     forced: int = 0
     steps: int = 0
+    drains: int = 0  # drain calls (a wave of machines each)
+    drain_seconds: float = 0.0
+    boot_seconds: list[float] = field(default_factory=list)  # create to first seen Ready
 
 
 class MachineRollout:
@@ -132,12 +139,15 @@ class MachineRollout:
             options=DrainOptions(
                 timeout=options.drain_timeout.total_seconds(), force=options.force_drain
             ),
-            sleep=sleep,
             clock=clock,
         )
         self.counts = _Counts()
         self._described = ""
         self._failed: tuple[str, ...] = ()  # new machines that never became Ready
+        self._known: set[str] = set()  # machines seen in the pool
+        self._deleted: set[str] = set()  # machines this rollout deleted
+        self._booting: dict[str, float] = {}  # created by this rollout, not yet seen Ready
+        self._draining: dict[str, Future[DrainReport]] = {}
 
     # --- the whole run --------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -196,6 +206,11 @@ class MachineRollout:
             "evictionsRefused": self.counts.refused,
             "podsForced": self.counts.forced,
             "steps": self.counts.steps,
+            "drains": self.counts.drains,
+            "drainSeconds": round(self.counts.drain_seconds, 1),
+            "bootSecondsMean": round(
+                sum(self.counts.boot_seconds) / max(1, len(self.counts.boot_seconds)), 2
+            ),
             "seconds": round(self._clock() - started, 1),
             **self._api_calls(),
         }
@@ -228,85 +243,120 @@ class MachineRollout:
             self._failed = tuple(rollout_status.get("failedMachines") or ())
         machines = self._observe(driver, worker)
         self._preflight(driver, worker, machines)
-        known = {m.name for m in machines}
-        deleted: set[str] = set()
-        while True:
-            machines = self._observe(driver, worker)
-            names = {m.name for m in machines}
-            vanished = sorted(known - names - deleted)
-            if vanished:
-                raise RolloutError(
-                    f"machines of pool {worker.name} disappeared without this rollout deleting "
-                    f"them: {', '.join(vanished)}; stopping without further changes"
-                )
-            known |= names
-            step = planner.plan_step(
-                [m.for_rollout() for m in machines],
-                desired=worker.minimum,
-                target_version=worker.image.version,
-                max_surge=worker.max_surge,
-                max_unavailable=worker.max_unavailable,
-                now=dt.datetime.now(dt.UTC),
-                creation_timeout=self.options.creation_timeout,
-                failed_before=self._failed,
-                freeze_after=self.options.freeze_after,
-            )
-            self._failed = step.failed
-            self.counts.steps += 1
-            self._progress(worker, machines, step)
-            if step.frozen:
-                raise RolloutFrozen(
-                    f"rollout of pool {worker.name} to {_image(worker)} frozen after "
-                    f"{len(step.failed)} new machine(s) did not become Ready within "
-                    f"{self.options.creation_timeout}: {', '.join(step.failed)}. The old "
-                    "machines were left in place"
-                )
-            if step.done:
-                return
-            for _ in range(step.create):
-                created = driver.create_machine(worker)
-                self.counts.created += 1
-                log.info("pool %s: created machine %s on %s", worker.name, created, _image(worker))
-            for machine in step.delete:
-                log.warning(
-                    "pool %s: deleting machine %s: never became Ready", worker.name, machine
-                )
-                driver.delete_machine(machine)
-                deleted.add(machine)
-                self.counts.deleted += 1
-            if step.drain:
-                self._drain_and_delete(driver, worker, machines, step.drain, deleted)
-            if not (step.create or step.delete or step.drain):
-                self._sleep(self.options.interval)
+        self._known = {m.name for m in machines}
+        # Drains run beside the loop, one thread per machine: a machine that becomes
+        # Ready lets the next old one drain at once, without waiting for a whole wave.
+        with ThreadPoolExecutor(max_workers=DRAIN_THREADS, thread_name_prefix="drain") as pool:
+            try:
+                while not self._step(driver, worker, pool):
+                    pass
+            finally:
+                self.drainer.stop.set()  # drains still running end at their next look
 
-    def _drain_and_delete(
-        self,
-        driver: MachineDriver,
-        worker: Worker,
-        machines: Sequence[MachineState],
-        chosen: Sequence[str],
-        deleted: set[str],
-    ) -> None:
-        by_name = {m.name: m for m in machines}
-        nodes = [by_name[n].node_name for n in chosen]
-        unready = {m.node_name for m in machines if not m.ready}
-        log.info("pool %s: draining %s", worker.name, ", ".join(chosen))
-        began = self._clock()
-        report = self.drainer.drain(nodes, unready=unready)
-        self.counts.evicted += report.evicted
-        self.counts.refused += report.refused
-        self.counts.forced += report.forced
-        log.info(
-            "pool %s: drained %s in %.1fs (%d evicted, %d eviction(s) refused by budgets)",
-            worker.name,
-            ", ".join(chosen),
-            self._clock() - began,
-            report.evicted,
-            report.refused,
+    def _step(self, driver: MachineDriver, worker: Worker, pool: ThreadPoolExecutor) -> bool:
+        """Look, plan, act once; True when the pool is done."""
+        self._finish_drains(driver, worker)
+        machines = self._look(driver, worker)
+        view = [m.for_rollout() for m in machines]
+        # A drain cordons its machine first thing, but in its own thread: count it
+        # cordoned already, so no look in between spends its budget twice.
+        view = [replace(m, cordoned=True) if m.name in self._draining else m for m in view]
+        step = planner.plan_step(
+            view,
+            desired=worker.minimum,
+            target_version=worker.image.version,
+            max_surge=worker.max_surge,
+            max_unavailable=worker.max_unavailable,
+            now=dt.datetime.now(dt.UTC),
+            creation_timeout=self.options.creation_timeout,
+            failed_before=self._failed,
+            freeze_after=self.options.freeze_after,
         )
-        for name in chosen:
+        self._failed = step.failed
+        self.counts.steps += 1
+        self._progress(worker, machines, step)
+        if step.frozen:
+            raise RolloutFrozen(
+                f"rollout of pool {worker.name} to {_image(worker)} frozen after "
+                f"{len(step.failed)} new machine(s) did not become Ready within "
+                f"{self.options.creation_timeout}: {', '.join(step.failed)}. The old "
+                "machines were left in place"
+            )
+        if step.done:
+            return True
+        for _ in range(step.create):
+            created = driver.create_machine(worker)
+            self._booting[created] = self._clock()
+            self.counts.created += 1
+            log.info("pool %s: created machine %s on %s", worker.name, created, _image(worker))
+        for name in step.delete:
+            log.warning("pool %s: deleting machine %s: never became Ready", worker.name, name)
             driver.delete_machine(name)
-            deleted.add(name)
+            self._deleted.add(name)
+            self.counts.deleted += 1
+        started = [n for n in step.drain if n not in self._draining]
+        by_name = {m.name: m for m in machines}
+        unready = {m.node_name for m in machines if not m.ready}
+        for name in started:
+            log.info("pool %s: draining %s", worker.name, name)
+            self._draining[name] = pool.submit(self._drain, by_name[name].node_name, unready)
+        if not (step.create or step.delete or started):
+            self._wait()
+        return False
+
+    def _look(self, driver: MachineDriver, worker: Worker) -> list[MachineState]:
+        """The pool now; stops when machines vanished that this rollout did not delete."""
+        machines = self._observe(driver, worker)
+        for m in machines:
+            if m.ready and m.name in self._booting:
+                self.counts.boot_seconds.append(self._clock() - self._booting.pop(m.name))
+        names = {m.name for m in machines}
+        vanished = sorted(self._known - names - self._deleted)
+        if vanished:
+            raise RolloutError(
+                f"machines of pool {worker.name} disappeared without this rollout deleting "
+                f"them: {', '.join(vanished)}; stopping without further changes"
+            )
+        self._known |= names
+        return machines
+
+    def _drain(self, node: str, unready: set[str]) -> DrainReport:
+        began = self._clock()
+        report = self.drainer.drain([node], unready=unready)
+        report.seconds = self._clock() - began
+        return report
+
+    def _wait(self) -> None:
+        """Until the next look: the polling interval, or sooner when a drain ends."""
+        if self._draining:
+            wait(
+                self._draining.values(), timeout=self.options.interval, return_when=FIRST_COMPLETED
+            )
+        else:
+            self._sleep(self.options.interval)
+
+    def _finish_drains(self, driver: MachineDriver, worker: Worker) -> None:
+        """Delete the machines whose drain finished; a failed drain stops the rollout."""
+        for name, future in list(self._draining.items()):
+            if not future.done():
+                continue
+            del self._draining[name]
+            report = future.result()  # DrainTimeout and API errors end the rollout here
+            self.counts.drains += 1
+            self.counts.drain_seconds += report.seconds
+            self.counts.evicted += report.evicted
+            self.counts.refused += report.refused
+            self.counts.forced += report.forced
+            log.info(
+                "pool %s: drained %s in %.1fs (%d evicted, %d eviction(s) refused by budgets)",
+                worker.name,
+                name,
+                report.seconds,
+                report.evicted,
+                report.refused,
+            )
+            driver.delete_machine(name)
+            self._deleted.add(name)
             self.counts.deleted += 1
             self.counts.drained += 1
 

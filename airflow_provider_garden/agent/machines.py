@@ -112,7 +112,7 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="freeze after this many new machines failed to become Ready (default: 3)",
     )
     p.add_argument(
-        "--interval", type=_positive, default=2.0, help="seconds between looks while waiting"
+        "--interval", type=_positive, default=1.0, help="seconds between looks while waiting"
     )
     p.add_argument(
         "--lease-wait",
