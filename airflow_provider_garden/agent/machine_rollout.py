@@ -392,6 +392,15 @@ class MachineRollout:
             raise RolloutRefused(f"rollout of pool {worker.name}: {unhealthy}")
         deadline = self._clock() + PREFLIGHT_GRACE
         while blocking := self._blocking_budgets(old):
+            if self.options.force_drain:
+                # Asked to push through (typically after a drain timed out): say what
+                # will be forced, then let the drains do it after their timeout.
+                log.warning(
+                    "pool %s: budgets allow no disruption, going ahead (--force-drain): %s",
+                    worker.name,
+                    "; ".join(blocking),
+                )
+                return
             if self._clock() >= deadline:
                 raise RolloutRefused(
                     f"rollout of pool {worker.name}: refusing to start: PodDisruptionBudget(s) "

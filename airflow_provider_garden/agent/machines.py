@@ -85,7 +85,8 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--force-drain",
         action="store_true",
-        help="after the drain timeout delete the pods left, past their budgets",
+        help="after the drain timeout delete the pods left, past their budgets (and start "
+        "even when a budget allows no disruption)",
     )
     p.add_argument(
         "--creation-timeout",

@@ -68,7 +68,8 @@ class MachineRolloutOperator(AgentPodOperator):
         Shoot's spec is updated to it first (it must be offered by the CloudProfile);
         default: roll to the version the spec already names.
     :param force_drain: after ``drain_timeout`` delete the pods left past their
-        budgets; default: stop with a message naming what blocks.
+        budgets, and start even when a budget allows no disruption; default: refuse
+        or stop with a message naming what blocks.
     :param creation_timeout: seconds a new machine may take to become Ready.
     :param drain_timeout: seconds one drain may take.
     :param max_unhealthy: refuse to start when more machines than this (a count or a

@@ -124,9 +124,16 @@ def delete_shoot(shoot: Shoot) -> None:
     delete(shoot.seed, Shoots(shoot.seed), PROJECT, shoot.name, holder=HOLDER)
 
 
-def deploy_workload(shoot: Shoot, *, replicas: int, min_available: int) -> None:
-    """``web``: ``replicas`` pods spread over the machines, a budget of ``min_available``."""
+def deploy_workload(
+    shoot: Shoot, *, replicas: int, min_available: int, pin_to: str | None = None
+) -> None:
+    """``web``: ``replicas`` pods spread over the machines, a budget of ``min_available``.
+
+    ``pin_to`` an image version: the pods run only on machines of that version, so
+    replacements of evicted pods find no place once those machines are cordoned.
+    """
     labels = {"app": "web"}
+    selector = {LABEL_IMAGE_VERSION: pin_to} if pin_to else {}
     shoot.api.apply(
         {
             "apiVersion": "apps/v1",
@@ -140,6 +147,7 @@ def deploy_workload(shoot: Shoot, *, replicas: int, min_available: int) -> None:
                     "spec": {
                         "containers": [{"name": "web", "image": "registry.k8s.io/pause:3.10"}],
                         "terminationGracePeriodSeconds": 1,
+                        "nodeSelector": selector,
                     },
                 },
             },

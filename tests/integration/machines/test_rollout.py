@@ -133,3 +133,26 @@ def test_budget_allowing_no_disruption_refuses_before_any_machine_is_created(
     status = shoot.status()
     assert status["lastOperation"]["state"] == "Error"
     assert "default/web" in status["lastErrors"][0]["description"]
+
+
+def test_drain_blocked_by_a_budget_stops_at_its_timeout_unless_forced(
+    make_shoot: Callable[..., Shoot], seed_kubeconfig: Path
+) -> None:
+    shoot = make_shoot(machines=2)
+    # Both pods may run only on old machines: once those are cordoned, an evicted
+    # pod's replacement stays Pending and the budget never allows the second eviction.
+    deploy_workload(shoot, replicas=2, min_available=1, pin_to=OLD)
+    shoot.set_version(NEW)
+    run = rollout(seed_kubeconfig, shoot, "--drain-timeout", "10")
+    assert run.returncode != 0
+    assert "timed out after 10s" in run.stderr
+    assert "The disruption budget web needs 1 healthy pods" in run.stderr
+    assert "--force-drain" in run.stderr
+    old = [n for n in shoot.nodes() if version_of(n) == OLD]
+    assert old
+    assert all(n["spec"].get("unschedulable") for n in old), "drained machines stay cordoned"
+    assert shoot.status()["lastOperation"]["state"] == "Error"
+
+    forced = rollout(seed_kubeconfig, shoot, "--drain-timeout", "5", "--force-drain").result
+    assert forced["podsForced"] >= 1
+    assert sorted(version_of(n) for n in shoot.nodes()) == [NEW, NEW]
