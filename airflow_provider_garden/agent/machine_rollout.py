@@ -37,13 +37,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from airflow_provider_garden.agent.drain import Drainer, DrainOptions, DrainReport, DrainTimeout
+from airflow_provider_garden.agent.rollout_report import RolloutReport, image_text
 from airflow_provider_garden.agent.shoot_access import CountingApiClient
-from airflow_provider_garden.agent.workers import (
-    every_node_ready,
-    observe,
-    pool_status,
-    with_condition,
-)
+from airflow_provider_garden.agent.workers import observe
 from airflow_provider_garden.core import intstr, naming
 from airflow_provider_garden.core import rollout as planner
 from airflow_provider_garden.core.drain import blocking_budgets, pods_to_drain
@@ -52,7 +48,7 @@ from airflow_provider_garden.drivers.base import MachineDriver, MachineState
 from airflow_provider_garden.drivers.local import LocalDriver, LocalDriverConfig
 from airflow_provider_garden.kube import lease
 from airflow_provider_garden.kube.client import KubeClient, Manifest
-from airflow_provider_garden.kube.shoots import Shoots, error_entry
+from airflow_provider_garden.kube.shoots import Shoots
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +138,6 @@ class MachineRollout:
             clock=clock,
         )
         self.counts = _Counts()
-        self._described = ""
         self._failed: tuple[str, ...] = ()  # new machines that never became Ready
         self._known: set[str] = set()  # machines seen in the pool
         self._deleted: set[str] = set()  # machines this rollout deleted
@@ -166,6 +161,9 @@ class MachineRollout:
             shoot=self.name,
             config=LocalDriverConfig.from_annotations(annotations),
         )
+        report = RolloutReport(
+            shoots=self.shoots, project=self.project, name=self.name, worker=worker
+        )
         self._wait_for_lease()
         started = self._clock()
         where = {
@@ -174,24 +172,24 @@ class MachineRollout:
         }
         with lease.held(self.seed, holder=self.holder, seconds=LEASE_SECONDS, **where):
             try:
-                self._rollout(driver, worker, resource)
+                self._rollout(driver, worker, resource, report)
             except (RolloutError, DrainTimeout) as err:
                 state = err.state if isinstance(err, RolloutError) else "Error"
-                self._report_end(driver, worker, spec.workers, state=state, message=str(err))
+                self._report_end(driver, report, spec.workers, state=state, message=str(err))
                 raise
             except (SystemExit, KeyboardInterrupt):  # SIGTERM ends the agent this way
                 self._report_end(
                     driver,
-                    worker,
+                    report,
                     spec.workers,
                     state="Aborted",
                     message="interrupted; a re-run resumes where this one stopped",
                 )
                 raise
             except Exception as err:
-                self._report_end(driver, worker, spec.workers, state="Error", message=str(err))
+                self._report_end(driver, report, spec.workers, state="Error", message=str(err))
                 raise
-            summary = self._report_end(driver, worker, spec.workers, state="Succeeded", message="")
+            summary = self._report_end(driver, report, spec.workers, state="Succeeded", message="")
         return {
             "project": self.project,
             "name": self.name,
@@ -234,7 +232,9 @@ class MachineRollout:
                 self._sleep(2.0)
 
     # --- the loop ---------------------------------------------------------------------
-    def _rollout(self, driver: MachineDriver, worker: Worker, resource: Manifest) -> None:
+    def _rollout(
+        self, driver: MachineDriver, worker: Worker, resource: Manifest, report: RolloutReport
+    ) -> None:
         previous = ((resource.get("status") or {}).get("workers") or {}).get(worker.name) or {}
         rollout_status = previous.get("rollout") or {}
         if rollout_status.get("targetVersion") == worker.image.version:
@@ -248,12 +248,18 @@ class MachineRollout:
         # Ready lets the next old one drain at once, without waiting for a whole wave.
         with ThreadPoolExecutor(max_workers=DRAIN_THREADS, thread_name_prefix="drain") as pool:
             try:
-                while not self._step(driver, worker, pool):
+                while not self._step(driver, worker, report, pool):
                     pass
             finally:
                 self.drainer.stop.set()  # drains still running end at their next look
 
-    def _step(self, driver: MachineDriver, worker: Worker, pool: ThreadPoolExecutor) -> bool:
+    def _step(
+        self,
+        driver: MachineDriver,
+        worker: Worker,
+        report: RolloutReport,
+        pool: ThreadPoolExecutor,
+    ) -> bool:
         """Look, plan, act once; True when the pool is done."""
         self._finish_drains(driver, worker)
         machines = self._look(driver, worker)
@@ -274,10 +280,10 @@ class MachineRollout:
         )
         self._failed = step.failed
         self.counts.steps += 1
-        self._progress(worker, machines, step)
+        report.progress(machines, step)
         if step.frozen:
             raise RolloutFrozen(
-                f"rollout of pool {worker.name} to {_image(worker)} frozen after "
+                f"rollout of pool {worker.name} to {image_text(worker)} frozen after "
                 f"{len(step.failed)} new machine(s) did not become Ready within "
                 f"{self.options.creation_timeout}: {', '.join(step.failed)}. The old "
                 "machines were left in place"
@@ -288,7 +294,7 @@ class MachineRollout:
             created = driver.create_machine(worker)
             self._booting[created] = self._clock()
             self.counts.created += 1
-            log.info("pool %s: created machine %s on %s", worker.name, created, _image(worker))
+            log.info("pool %s: created machine %s on %s", worker.name, created, image_text(worker))
         for name in step.delete:
             log.warning("pool %s: deleting machine %s: never became Ready", worker.name, name)
             driver.delete_machine(name)
@@ -414,95 +420,22 @@ class MachineRollout:
         return blocking_budgets(pods, self.shoot.list("policy/v1", "PodDisruptionBudget"))
 
     # --- telling -------------------------------------------------------------------------
-    def _progress(
-        self, worker: Worker, machines: Sequence[MachineState], step: planner.RolloutStep
-    ) -> None:
-        text = f"{step.updated}/{step.desired} machines on {_image(worker)}"
-        doing = [
-            f"creating {step.create}" if step.create else "",
-            f"draining {', '.join(step.drain)}" if step.drain else "",
-            f"deleting failed {', '.join(step.delete)}" if step.delete else "",
-            step.waiting_for,
-        ]
-        description = f"Rolling worker pool {worker.name}: {text}" + "".join(
-            f"; {d}" for d in doing if d
-        )
-        if description == self._described:
-            return
-        self._described = description
-        log.info("pool %s: %s", worker.name, "; ".join([text, *(d for d in doing if d)]))
-        self.shoots.report(
-            self.project,
-            self.name,
-            type_="Reconcile",
-            state="Processing",
-            progress=min(99, step.updated * 100 // max(1, step.desired)),
-            description=description,
-            extra={
-                "workers": {
-                    worker.name: pool_status(
-                        worker,
-                        machines,
-                        updated=step.updated,
-                        rollout=_rollout_status(worker, "Processing", description, step.failed),
-                    )
-                }
-            },
-        )
-
     def _report_end(
         self,
         driver: MachineDriver,
-        worker: Worker,
+        report: RolloutReport,
         workers: Sequence[Worker],
         *,
         state: str,
         message: str,
     ) -> str:
-        """Write the outcome, with the node health of every pool; return the summary."""
+        """Write the outcome with the node health of every pool; return the summary."""
         try:
-            pools = observe(driver, workers)
+            pools: dict[str, list[MachineState]] | None = observe(driver, workers)
         except Exception as err:  # the shoot is unreachable: say so, keep the old counts
             log.warning("cannot read the machines for the final status: %s", err)
             pools = None
-        machines = (pools or {}).get(worker.name, [])
-        updated = sum(
-            m.ready and m.image_version == worker.image.version and not m.deleting for m in machines
-        )
-        summary = f"{updated}/{worker.minimum} machines on {_image(worker)}"
-        description = (
-            f"Rolled worker pool {worker.name}: {summary}"
-            if state == "Succeeded"
-            else f"Rollout of worker pool {worker.name} stopped ({summary}): {message}"
-        )
-        log.info("pool %s: %s", worker.name, description)
-        extra: dict[str, Any] = {}
-        if pools is not None:
-            current = self.shoots.get(self.project, self.name).get("status") or {}
-            extra["conditions"] = with_condition(current.get("conditions"), every_node_ready(pools))
-            extra["workers"] = {
-                worker.name: pool_status(
-                    worker,
-                    machines,
-                    updated=updated,
-                    rollout=_rollout_status(worker, state, description, self._failed),
-                )
-            }
-        self.shoots.report(
-            self.project,
-            self.name,
-            type_="Reconcile",
-            state=state,
-            progress=100
-            if state == "Succeeded"
-            else min(99, updated * 100 // max(1, worker.minimum)),
-            description=description,
-            errors=None
-            if state == "Succeeded"
-            else [error_entry(message, [], f"machines-rollout-{worker.name}")],
-            extra=extra,
-        )
-        return summary
+        return report.end(pools, state=state, message=message, failed=self._failed)
 
     def _api_calls(self) -> dict[str, int]:
         out = {}
@@ -510,18 +443,3 @@ class MachineRollout:
             if isinstance(kube.api, CountingApiClient):
                 out[key] = kube.api.calls
         return out
-
-
-def _rollout_status(
-    worker: Worker, state: str, description: str, failed: Sequence[str]
-) -> dict[str, Any]:
-    return {
-        "state": state,
-        "targetVersion": worker.image.version,
-        "description": description[:1024],
-        "failedMachines": list(failed),
-    }
-
-
-def _image(worker: Worker) -> str:
-    return f"{worker.image.name} {worker.image.version}"
