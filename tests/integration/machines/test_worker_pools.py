@@ -1,0 +1,98 @@
+"""Worker pools realised by shoot reconcile running as a pod (the bundled garden_provision DAG).
+
+The reconcile pod deploys kwok beside the shoot's control plane, creates the
+pool's machines through the in-seed kubeconfig, waits until they are Ready and
+sets EveryNodeReady from their nodes.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+from machines_helpers import HOLDER, OLD, POOL, PROJECT, is_ready, version_of
+
+from airflow_provider_garden.agent.shoot_access import client_from_kubeconfig
+from airflow_provider_garden.agent.shoot_delete import delete
+from airflow_provider_garden.core import naming
+from airflow_provider_garden.drivers.base import LABEL_POOL
+from airflow_provider_garden.kube.client import KubeClient
+from airflow_provider_garden.kube.shoots import Shoots
+from airflow_provider_garden.localseed.profile import local_profile
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+DAGS = Path(__file__).resolve().parents[3] / "dags"
+
+
+@pytest.fixture
+def provision(
+    garden: KubeClient, seed_kubeconfig: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """Airflow on the seed with the bundled DAGs as its bundle; the shoot deleted after."""
+    conn = {"conn_type": "kubernetes", "extra": {"kube_config_path": str(seed_kubeconfig)}}
+    monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", json.dumps(conn))
+    bundle = {
+        "name": "bundled-dags",
+        "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+        "kwargs": {"path": str(DAGS)},
+    }
+    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps([bundle]))
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run(
+        [str(airflow), "db", "migrate"],
+        check=True,
+        capture_output=True,
+        timeout=600,
+        env=os.environ,
+    )
+    name = f"w{uuid.uuid4().hex[:6]}"
+    yield name
+    delete(garden, Shoots(garden), PROJECT, name, holder=HOLDER)
+
+
+def test_provisioned_pool_runs_ready_machines_and_reports_them(
+    garden: KubeClient, provision: str
+) -> None:
+    name = provision
+    workers = [
+        {
+            "name": POOL,
+            "machine": {"type": "local", "image": {"name": "gardenlinux", "version": OLD}},
+            "minimum": 3,
+            "maximum": 4,
+        }
+    ]
+    dag = DagBag(dag_folder=str(DAGS)).dags["garden_provision"]
+    run = dag.test(
+        run_conf={
+            "project": PROJECT,
+            "name": name,
+            "kubernetes_version": local_profile().kubernetes_versions[0],
+            "workers": workers,
+        }
+    )
+    assert run.state == "success"
+    secret = garden.get(
+        "v1", "Secret", naming.kubeconfig_secret(name), naming.project_namespace(PROJECT)
+    )
+    shoot = client_from_kubeconfig(base64.b64decode(secret["data"]["kubeconfig-external"]))
+    nodes = shoot.list("v1", "Node", label_selector=f"{LABEL_POOL}={POOL}")
+    assert len(nodes) == 3
+    assert all(is_ready(n) and version_of(n) == OLD for n in nodes)
+    assert all(not n["spec"].get("taints") for n in nodes), "the not-ready taint was lifted"
+    status = Shoots(garden).get(PROJECT, name)["status"]
+    [nodes_ready] = [c for c in status["conditions"] if c["type"] == "EveryNodeReady"]
+    assert (nodes_ready["status"], nodes_ready["message"]) == ("True", "all 3 machines are Ready")
+    # kwok runs beside the control plane, as the shoot's machine controller
+    kwok = garden.get(
+        "apps/v1", "Deployment", "kwok-controller", naming.controlplane_namespace(PROJECT, name)
+    )
+    assert kwok["status"].get("availableReplicas") == 1
