@@ -91,6 +91,7 @@ def _admin(kube: KubeClient, project: str, name: str) -> tuple[str, bytes, bytes
 
 
 BENCH_DAG = """
+import pendulum
 from airflow.sdk import DAG
 from airflow_provider_garden.operators.shoot import ShootCreateOperator
 
