@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from airflow_provider_garden import __version__
@@ -99,13 +100,20 @@ def _exit_on_sigterm(signum: int, _: object) -> None:
     raise SystemExit(128 + signum)
 
 
+HOLD_RELEASE = Path("/tmp/garden-agent-release")
+
+
 def _hold() -> None:
     """Test seam: GARDEN_AGENT_HOLD_SECONDS keeps the pod Running (asleep) before the verb
-    runs, so tests can stop a task while its pod runs. Unset outside tests."""
+    runs, so tests can stop a task while its pod runs; creating HOLD_RELEASE in the
+    container ends the hold early. Unset outside tests."""
     seconds = float(os.environ.get("GARDEN_AGENT_HOLD_SECONDS") or 0)
-    if seconds > 0:
-        logging.info("holding %.0fs before the verb (GARDEN_AGENT_HOLD_SECONDS)", seconds)
-        time.sleep(seconds)
+    if seconds <= 0:
+        return
+    logging.info("holding %.0fs before the verb (GARDEN_AGENT_HOLD_SECONDS)", seconds)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not HOLD_RELEASE.exists():
+        time.sleep(0.5)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -32,3 +32,22 @@ def test_sigterm_ends_a_holding_agent_at_once() -> None:
     assert time.monotonic() - began < 5
     assert agent.stdout is not None
     assert agent.stdout.read() == "", "no result after SIGTERM"
+
+
+def test_the_release_file_ends_the_hold_and_the_verb_runs() -> None:
+    from airflow_provider_garden.agent.main import HOLD_RELEASE
+
+    env = {**os.environ, "GARDEN_AGENT_HOLD_SECONDS": "60"}
+    HOLD_RELEASE.touch()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "airflow_provider_garden.agent.main", "version"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    finally:
+        HOLD_RELEASE.unlink()
+    assert done.returncode == 0
+    assert '"agent"' in done.stdout
