@@ -258,8 +258,13 @@ class AgentPodOperator(KubernetesPodOperator):
     ) -> None:
         # The worker watches startup in both modes: one place that fails fast with the
         # reason and the events. A pod that already runs passes at once (re-deferrals).
+        # Then the pod as it is now: one that has already ended is finished here, without
+        # a round trip through the triggerer (which upstream decides from this object).
         if self.pod is not None:
             self.await_pod_start(self.pod)
+            self.pod = self.client.read_namespaced_pod(
+                self.pod.metadata.name, self.pod.metadata.namespace
+            )
         super().invoke_defer_method(last_log_time=last_log_time, context=context)
 
     def trigger_reentry(self, context: Context, event: dict[str, Any]) -> Any:

@@ -32,8 +32,11 @@ from kill_matrix.operators import (
     Mode,
     Needs,
 )
+from kubernetes.client import ApiClient, CoreV1Api
+from kubernetes.stream import stream
 from processes import ProcessFile
 
+from airflow_provider_garden.agent.main import HOLD_RELEASE
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.operators.pod import (
@@ -52,6 +55,7 @@ TASK_ID = "op"
 
 @dataclass(frozen=True)
 class PodSample:
+    namespace: str
     name: str
     uid: str
     phase: str
@@ -87,6 +91,7 @@ class PodWatcher(threading.Thread):
                 if dag_id:
                     by_dag[dag_id].append(
                         PodSample(
+                            namespace=meta["namespace"],
                             name=meta["name"],
                             uid=meta["uid"],
                             phase=(pod.get("status") or {}).get("phase", ""),
@@ -155,6 +160,8 @@ class Outcome:
     pods_max: int = 0
     pod_uids: list[str] = field(default_factory=list)
     gaps: int = 0  # samples without a pod between the first and the last pod of the run
+    #: the scheduler failed the resumed task on a stale event; the reaper removed the pod
+    reaped_after_airflow_race: bool = False
     log: str = ""
     xcom_keys: list[str] = field(default_factory=list)
     error: str | None = None
@@ -264,6 +271,60 @@ class MatrixRunner:
                 raise TimeoutError(f"{dag_id}: no triggerer started the trigger in {timeout}s")
             time.sleep(0.5)
 
+    def let_the_retry_finish(self, dag_id: str, run_id: str, timeout: float = 240) -> None:
+        """Once the retry runs beside its pod, end the pod's hold so the verb runs.
+
+        The retry has settled when its log says it reattached or a pod of its own
+        exists; either way the pods of the run are released (the case's assertions
+        tell which happened).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            retry = self.api.task_instance(dag_id, run_id, TASK_ID)
+            if int(retry["try_number"]) >= 2 and retry["state"] == "running":
+                log = self.api.task_logs(dag_id, run_id, TASK_ID, try_number=2)
+                if "reattaching to pod" in log or "Building pod" in log:
+                    break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{dag_id}: the retry did not start in {timeout}s")
+            time.sleep(0.5)
+        self.watcher.wait(dag_id, run_id, lambda pods: any(p.phase == "Running" for p in pods), 120)
+        for pod in self.watcher.current(dag_id, run_id):
+            self.release_hold(pod.namespace, pod.name)
+
+    def release_hold(self, namespace: str, pod: str) -> None:
+        """Create the agent's hold-release file in the pod (its documented test seam)."""
+        api = ApiClient(self.kube.api.configuration)  # exec upgrades its client's connection
+        try:
+            stream(
+                CoreV1Api(api).connect_get_namespaced_pod_exec,
+                pod,
+                namespace,
+                container="base",
+                command=["touch", str(HOLD_RELEASE)],
+                stderr=True,
+                stdout=True,
+                stdin=False,
+                tty=False,
+            )
+        finally:
+            api.close()
+
+    def airflow_killed_the_resume(self, dag_id: str, run_id: str) -> bool:
+        """Did Airflow's scheduler fail the task on a stale executor event?
+
+        Airflow 3.3 can process the executor's "success" of a task's deferral exit after
+        the resumed task was queued again; it then fails the task as "state changed
+        externally" and the resume never runs: the pod outlives the task with no code of
+        ours left to delete it (the trigger had already fired). The event log says so.
+        """
+        found = self.api.request(
+            "GET",
+            "/eventLogs",
+            params={"dag_id": dag_id, "run_id": run_id, "event": "state mismatch"},
+        ).json()
+        return bool(found.get("event_logs"))
+
     # -- one case ------------------------------------------------------------------
     def run(self, case: Case) -> Outcome:
         outcome = Outcome(case=case)
@@ -308,13 +369,23 @@ class MatrixRunner:
                 self.worker_process(dag, run_id).send_signal(signal.SIGTERM)
             elif path is ExitPath.KILL_AND_RETRY:
                 self.task_process(dag, run_id).send_signal(signal.SIGKILL)
+                self.let_the_retry_finish(dag, run_id)
         api.wait_run(dag, run_id, timeout=420)
         ti = api.task_instance(dag, run_id, TASK_ID)
         outcome.state = ti["state"]
         outcome.try_number = int(ti["try_number"])
         if ti.get("end_date"):
             outcome.to_final = datetime.fromisoformat(ti["end_date"]).timestamp() - acted_wall
-        self.watcher.wait(dag, run_id, lambda pods: not pods, GRACE_SECONDS + 60)
+        try:
+            self.watcher.wait(dag, run_id, lambda pods: not pods, GRACE_SECONDS + 30)
+        except TimeoutError:
+            if not self.airflow_killed_the_resume(dag, run_id):
+                raise
+            # Airflow's race, not ours: the pod is the reaper's, which must remove it.
+            outcome.reaped_after_airflow_race = True
+            reaper = self.trigger("kmx_reaper", {"label_selector": f"dag_id={dag}"})
+            api.wait_run("kmx_reaper", reaper, timeout=180)
+            self.watcher.wait(dag, run_id, lambda pods: not pods, GRACE_SECONDS)
         outcome.to_gone = max(0.0, self.watcher.gone_since(dag, run_id) - acted)
         self._pod_history(dag, run_id, started, outcome)
         outcome.log = "\n".join(

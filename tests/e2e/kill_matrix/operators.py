@@ -70,10 +70,12 @@ KUSTOMIZE_NAMESPACE = "kmx-kustomize"
 OVERLAY = Path(__file__).resolve().parent / "overlay"
 MISSING_IMAGE = "localhost/garden/kill-matrix-missing:0"
 NOWHERE = {"garden.airflow.io/kill-matrix": "nowhere"}
-# Long enough that only the test ends the pod; short enough for the retry case's verb.
+# Long enough that only the test ends the hold (by killing the task, or by creating the
+# agent's hold-release file once a retry runs beside the pod).
 HOLD_SECONDS = 600
-RETRY_HOLD_SECONDS = 25
-EXECUTION_TIMEOUT = timedelta(seconds=20)
+# Long enough that a deferred task stays deferred a while under load, before the trigger
+# fires: a trigger firing right after the deferral meets an Airflow scheduler race.
+EXECUTION_TIMEOUT = timedelta(seconds=40)
 
 
 class Needs(StrEnum):
@@ -216,7 +218,7 @@ class Case:
             # Not a number: the agent raises before its verb, exit 1, no result written.
             kwargs["env_vars"] = {HOLD_ENV: "crash-before-result"}
         if path is ExitPath.KILL_AND_RETRY:
-            kwargs["env_vars"] = {HOLD_ENV: str(RETRY_HOLD_SECONDS)}
+            kwargs["env_vars"] = {HOLD_ENV: str(HOLD_SECONDS)}
             kwargs.update(retries=1, retry_delay=timedelta(seconds=1))
         return {**kwargs, **self.extra}
 

@@ -110,6 +110,8 @@ def cell(outcome: Outcome | None) -> str:
         return f"ERROR {outcome.error[:60]}"
     verdict = "ok" if not problems(outcome) else "FAIL"
     gone = f"{outcome.to_gone:.0f}s" if outcome.to_gone is not None else "?"
+    if outcome.reaped_after_airflow_race:
+        return f"{verdict}: {outcome.state}, Airflow race left the pod, reaped {gone}"
     return f"{verdict}: {outcome.state}, pod gone {gone}"
 
 
@@ -123,7 +125,7 @@ def problems(outcome: Outcome) -> list[str]:
         found.append(f"{outcome.pods_max} pods of the case existed at once")
     if outcome.to_gone is None:
         found.append("its pod never went away")
-    else:
+    elif not outcome.reaped_after_airflow_race:
         ended = outcome.to_final or 0.0
         if outcome.to_gone - ended > GRACE_SECONDS:
             found.append(
