@@ -57,7 +57,8 @@ def kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> str:
 
 
 def bulk_configmaps(kubeconfig: Path) -> None:
-    kubectl(kubeconfig, "create", "namespace", "bulk")
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bulk"}}
+    kubectl(kubeconfig, "apply", "-f", "-", stdin=json.dumps(namespace))
     items = [
         {
             "apiVersion": "v1",

@@ -79,9 +79,17 @@ def let_garden_kustomize_manage(seed_kubeconfig: Path, namespace: str) -> None:
     )
 
 
-def nothing_left_behind(garden: DynamicClient, dag_id: str) -> None:
-    """The shipped source and the task's pods are gone with the task."""
-    assert not garden.list("v1", "ConfigMap", "garden-system", label_selector=SOURCE_LABEL)
+def source_configmaps(garden: DynamicClient) -> set[str]:
+    items = garden.list("v1", "ConfigMap", "garden-system", label_selector=SOURCE_LABEL)
+    return {cm["metadata"]["name"] for cm in items}
+
+
+def nothing_left_behind(garden: DynamicClient, dag_id: str, sources_before: set[str]) -> None:
+    """The shipped source and the task's pods are gone with the task.
+
+    Sources of other runs (a parallel session, an aborted earlier one) are not ours to judge.
+    """
+    assert source_configmaps(garden) - sources_before == set()
     pods = f"{OPERATION_LABEL}=kustomize,dag_id={dag_id}"
     assert not garden.list("v1", "Pod", "garden-system", label_selector=pods)
 
@@ -95,6 +103,7 @@ def test_apply_then_diff_to_the_seed(
     deferrable: bool,
 ) -> None:
     let_garden_kustomize_manage(seed_kubeconfig, namespace)
+    sources_before = source_configmaps(garden)
     try:
         xcom = run_dag(
             dags_folder,
@@ -112,7 +121,7 @@ def test_apply_then_diff_to_the_seed(
         dep = garden.get("apps/v1", "Deployment", "hello-the-deployment", namespace)
         assert dep["metadata"]["labels"] == {"app": "hello", "env": "production"}
         assert dep["spec"]["replicas"] == 3
-        nothing_left_behind(garden, f"kz_seed_{namespace.replace('-', '_')}")
+        nothing_left_behind(garden, f"kz_seed_{namespace.replace('-', '_')}", sources_before)
     finally:
         garden.delete("v1", "ConfigMap", f"garden-inventory-{namespace}", "garden-system")
 
@@ -132,6 +141,7 @@ def test_unhealthy_rollout_fails_the_task_naming_it_and_cleans_up(
         .replace("IfNotPresent", "Never")
     )
     dag_id = f"kz_fail_{namespace.replace('-', '_')}"
+    sources_before = source_configmaps(garden)
     try:
         xcom = run_dag(
             dags_folder,
@@ -145,7 +155,7 @@ def test_unhealthy_rollout_fails_the_task_naming_it_and_cleans_up(
         assert xcom == {}  # a failed apply returns nothing to branch on
         logs = capfd.readouterr().out
         assert f"not healthy after 5s: Deployment/{namespace}/hello-the-deployment" in logs
-        nothing_left_behind(garden, dag_id)
+        nothing_left_behind(garden, dag_id, sources_before)
     finally:
         garden.delete("v1", "ConfigMap", f"garden-inventory-{namespace}", "garden-system")
 
