@@ -22,6 +22,7 @@ from kill_matrix.operators import (
     cases,
 )
 
+from airflow_provider_garden.core import naming
 from airflow_provider_garden.kube.client import KubeClient, NotFound
 
 EXTRA_DAGS = (
@@ -87,6 +88,7 @@ def matrix_runner(
         runner.shoot()  # a provisioning still under way ends first
         teardown = {"project": PROJECT, "name": SHOOT, "confirm": f"{PROJECT}/{SHOOT}"}
         wait_run(api, "garden_teardown", teardown, timeout=600)
+        airflow_seed.delete("v1", "Namespace", naming.project_namespace(PROJECT))
     airflow_seed.delete("v1", "Namespace", KUSTOMIZE_NAMESPACE)
     for cm in airflow_seed.list("v1", "ConfigMap", GARDEN_NAMESPACE):
         if cm["metadata"]["name"].startswith("garden-inventory-kmx-"):
