@@ -30,6 +30,7 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "integration-name": "Garden",
                 "python-modules": [
+                    "airflow_provider_garden.operators.etcd",
                     "airflow_provider_garden.operators.kustomize",
                     "airflow_provider_garden.operators.machines",
                     "airflow_provider_garden.operators.pod",

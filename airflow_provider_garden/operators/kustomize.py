@@ -52,6 +52,7 @@ from airflow_provider_garden.core.kustomize_source import (
 )
 from airflow_provider_garden.core.spec_fields import FieldError, SpecError
 from airflow_provider_garden.hooks.garden import GardenHook
+from airflow_provider_garden.kube.client import Manifest
 from airflow_provider_garden.operators.pod import (
     OPERATION_LABEL,
     PROVIDER_LABEL,
@@ -59,6 +60,7 @@ from airflow_provider_garden.operators.pod import (
     AgentPodOperator,
     AgentResultError,
     SecretMount,
+    owned_by,
 )
 
 if TYPE_CHECKING:
@@ -320,6 +322,22 @@ class KustomizeApplyOperator(AgentPodOperator):
                 "binaryData": {SOURCE_KEY: base64.b64encode(self._packed).decode()},
             }
         )
+
+    def on_pod_created(self, pod: Manifest) -> None:
+        # The source goes with the pod on endings that run none of this code (a deferred
+        # task finished from the UI cancels its trigger; a SIGKILLed worker).
+        if self._owner is None:
+            return
+        for cm in self.garden.kube.list(
+            "v1", "ConfigMap", str(self.namespace), label_selector=f"{SOURCE_LABEL}={self._owner}"
+        ):
+            self.garden.kube.merge_patch(
+                "v1",
+                "ConfigMap",
+                cm["metadata"]["name"],
+                {"metadata": {"ownerReferences": [owned_by(pod)]}},
+                str(self.namespace),
+            )
 
     def _delete_sources(self) -> None:
         """Delete this task run's source ConfigMaps, earlier tries' included."""
