@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,11 +50,17 @@ def shoot_kubeconfig(seed: KubeClient, project: str, name: str, tmp: Path) -> Pa
 
 
 def kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> str:
-    out = subprocess.run(
-        ["kubectl", "--kubeconfig", str(kubeconfig), "--request-timeout=60s", *args],
-        input=stdin, capture_output=True, text=True, check=True, timeout=300,
-    )  # fmt: skip
-    return out.stdout
+    """kubectl against the shoot; every call here is idempotent, so a transient error
+    (a slow answer on a loaded machine) is retried before it fails the test."""
+    for attempt in range(3):
+        out = subprocess.run(
+            ["kubectl", "--kubeconfig", str(kubeconfig), "--request-timeout=60s", *args],
+            input=stdin, capture_output=True, text=True, check=False, timeout=300,
+        )  # fmt: skip
+        if out.returncode == 0:
+            return out.stdout
+        time.sleep(5 * (attempt + 1))
+    raise AssertionError(f"kubectl {' '.join(args)} failed: {out.stderr.strip()[-500:]}")
 
 
 def bulk_configmaps(kubeconfig: Path) -> None:
