@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shutil
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,16 +58,9 @@ def garden(seed_kubeconfig: Path) -> DynamicClient:
 
 
 @pytest.fixture(scope="session")
-def airflow_db(seed_kubeconfig: Path) -> Iterator[None]:
-    """Airflow's `kubernetes_default` pointed at the seed, and its database migrated."""
-    conn = json.dumps(
-        {"conn_type": "kubernetes", "extra": {"kube_config_path": str(seed_kubeconfig)}}
-    )
-    os.environ["AIRFLOW_CONN_KUBERNETES_DEFAULT"] = conn
-    airflow = Path(sys.executable).with_name("airflow")
-    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, timeout=600)
-    yield
-    os.environ.pop("AIRFLOW_CONN_KUBERNETES_DEFAULT", None)
+def airflow_db(airflow_seed_connection: None) -> None:
+    """Airflow's `kubernetes_default` pointed at the seed, and its database migrated
+    (the integration suite's fixture; kept under this name for these tests)."""
 
 
 @pytest.fixture
