@@ -1,0 +1,146 @@
+"""Reading and writing status fields: the one place that knows the wire types.
+
+Readers are tolerant of what older versions wrote (a missing field is a default),
+strict about what no version wrote (a wrong type or an unknown enum value raises
+:class:`StatusError` naming the field and the rule).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+E = TypeVar("E", bound=enum.StrEnum)
+
+# Kubernetes' metav1.Time: RFC 3339 in UTC, whole seconds.
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+class StatusError(ValueError):
+    """A status field does not have the shape the model expects."""
+
+    def __init__(self, field: str, rule: str) -> None:
+        super().__init__(f"{field}: {rule}")
+        self.field = field
+        self.rule = rule
+
+
+def format_time(at: dt.datetime) -> str:
+    if at.tzinfo is None:
+        raise ValueError(f"a status time must carry a time zone, got naive {at.isoformat()}")
+    return at.astimezone(dt.UTC).strftime(TIME_FORMAT)
+
+
+def truncated(at: dt.datetime) -> dt.datetime:
+    """``at`` as it reads back after a write: in UTC, whole seconds."""
+    if at.tzinfo is None:
+        raise ValueError(f"a status time must carry a time zone, got naive {at.isoformat()}")
+    return at.astimezone(dt.UTC).replace(microsecond=0)
+
+
+def time_or_none(data: Mapping[str, Any], key: str, path: str) -> dt.datetime | None:
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return truncated(value)
+    if not isinstance(value, str):
+        raise StatusError(f"{path}.{key}", f"must be an RFC 3339 time string, got {value!r}")
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise StatusError(f"{path}.{key}", f"must be an RFC 3339 time, got {value!r}") from None
+    if parsed.tzinfo is None:
+        raise StatusError(f"{path}.{key}", f"must carry a time zone, got {value!r}")
+    return truncated(parsed)
+
+
+def time_text(at: dt.datetime | None) -> str | None:
+    return None if at is None else format_time(at)
+
+
+def member(kind: type[E], value: Any, path: str) -> E:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in kind)
+        raise StatusError(path, f"must be one of {allowed}, got {value!r}") from None
+
+
+def member_or_none(kind: type[E], data: Mapping[str, Any], key: str, path: str) -> E | None:
+    value = data.get(key)
+    return None if value is None or value == "" else member(kind, value, f"{path}.{key}")
+
+
+def text(data: Mapping[str, Any], key: str, path: str, default: str = "") -> str:
+    value = data.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise StatusError(f"{path}.{key}", f"must be a string, got {value!r}")
+    return value
+
+
+def text_or_none(data: Mapping[str, Any], key: str, path: str) -> str | None:
+    return text(data, key, path) if data.get(key) is not None else None
+
+
+def integer_or_none(data: Mapping[str, Any], key: str, path: str) -> int | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise StatusError(f"{path}.{key}", f"must be an integer, got {value!r}")
+    return value
+
+
+def integer(data: Mapping[str, Any], key: str, path: str, default: int = 0) -> int:
+    value = integer_or_none(data, key, path)
+    return default if value is None else value
+
+
+def flag(data: Mapping[str, Any], key: str, path: str) -> bool:
+    value = data.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise StatusError(f"{path}.{key}", f"must be true or false, got {value!r}")
+    return value
+
+
+def mapping(data: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise StatusError(f"{path}.{key}", f"must be an object, got {value!r}")
+    return value
+
+
+def items(data: Mapping[str, Any], key: str, path: str) -> list[tuple[str, Mapping[str, Any]]]:
+    """The entries of a list of objects as (path of the entry, entry)."""
+    value = data.get(key)
+    if value is None:
+        return []
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise StatusError(f"{path}.{key}", f"must be a list, got {value!r}")
+    out = []
+    for i, entry in enumerate(value):
+        if not isinstance(entry, Mapping):
+            raise StatusError(f"{path}.{key}[{i}]", f"must be an object, got {entry!r}")
+        out.append((f"{path}.{key}[{i}]", entry))
+    return out
+
+
+def texts(data: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
+    value = data.get(key)
+    if value is None:
+        return ()
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise StatusError(f"{path}.{key}", f"must be a list of strings, got {value!r}")
+    for i, entry in enumerate(value):
+        if not isinstance(entry, str):
+            raise StatusError(f"{path}.{key}[{i}]", f"must be a string, got {entry!r}")
+    return tuple(value)

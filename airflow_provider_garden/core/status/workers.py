@@ -1,0 +1,97 @@
+"""``status.workers.<pool>``: a worker pool's machines and its rollout, as last observed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import wire
+from .enums import OperationState
+from .records import DESCRIPTION_LIMIT
+
+
+@dataclass(frozen=True, kw_only=True)
+class VersionCount:
+    version: str
+    machines: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RolloutStatus:
+    """A pool's last rollout; a re-run toward the same version reads it back."""
+
+    state: OperationState
+    target_version: str
+    description: str = ""
+    failed_machines: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "description", self.description[:DESCRIPTION_LIMIT])
+        object.__setattr__(self, "failed_machines", tuple(self.failed_machines))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], path: str) -> RolloutStatus:
+        return cls(
+            state=wire.member(OperationState, data.get("state"), f"{path}.state"),
+            target_version=wire.text(data, "targetVersion", path),
+            description=wire.text(data, "description", path),
+            failed_machines=wire.texts(data, "failedMachines", path),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state.value,
+            "targetVersion": self.target_version,
+            "description": self.description,
+            "failedMachines": list(self.failed_machines),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerPoolStatus:
+    machines: int
+    ready: int
+    image_name: str
+    image_version: str
+    # A list, not a map, on the wire: a merge patch replaces lists whole, so versions
+    # that are gone do not linger.
+    versions: tuple[VersionCount, ...] = ()
+    last_update_time: dt.datetime | None = None
+    updated: int | None = None  # machines on the target version (during a rollout)
+    rollout: RolloutStatus | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "versions", tuple(self.versions))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], path: str) -> WorkerPoolStatus:
+        image = wire.mapping(data, "image", path)
+        rollout = wire.mapping(data, "rollout", path)
+        return cls(
+            machines=wire.integer(data, "machines", path),
+            ready=wire.integer(data, "ready", path),
+            image_name=wire.text(image, "name", f"{path}.image"),
+            image_version=wire.text(image, "version", f"{path}.image"),
+            versions=tuple(
+                VersionCount(
+                    version=wire.text(v, "version", at), machines=wire.integer(v, "machines", at)
+                )
+                for at, v in wire.items(data, "versions", path)
+            ),
+            last_update_time=wire.time_or_none(data, "lastUpdateTime", path),
+            updated=wire.integer_or_none(data, "updated", path),
+            rollout=RolloutStatus.from_dict(rollout, f"{path}.rollout") if rollout else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "machines": self.machines,
+            "ready": self.ready,
+            "image": {"name": self.image_name, "version": self.image_version},
+            "versions": [{"version": v.version, "machines": v.machines} for v in self.versions],
+            "lastUpdateTime": wire.time_text(self.last_update_time),
+            "updated": self.updated,
+            "rollout": None if self.rollout is None else self.rollout.to_dict(),
+        }
