@@ -7,7 +7,9 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := $(CURDIR)/.venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+# The one place naming the Airflow (and cncf-kubernetes) versions: a pip constraints file.
+PINS := airflow_provider_garden/pins.txt
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(PINS) | sha256sum | cut -c1-12)
 
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 export AIRFLOW__CORE__DAGS_FOLDER ?= $(CURDIR)/dags
@@ -19,11 +21,11 @@ export PATH := $(BIN):$(PATH)
 .PHONY: venv lint unit integration e2e seed-teardown-test test demo bench seed-up seed-down seed-status images chart chart-sync clean
 
 venv: $(STAMP)
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(PINS)
 	@echo "==> [venv] creating $(VENV) and installing the provider with its dev tools (first run: ~2 min)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install -q --upgrade pip
-	@$(BIN)/pip install -q -e '.[dev]'
+	@$(BIN)/pip install -q -e '.[dev]' --constraint $(PINS)
 	@rm -f $(VENV)/.installed-* && touch $@
 	@echo "==> [venv] ready"
 

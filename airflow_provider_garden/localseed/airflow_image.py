@@ -27,8 +27,9 @@ from airflow_provider_garden.localseed.images import (
     ensure_loaded,
 )
 from airflow_provider_garden.localseed.paths import SeedPaths
+from airflow_provider_garden.pins import pinned
 
-AIRFLOW_VERSION = "3.3.2"
+AIRFLOW_VERSION = pinned("apache-airflow")
 STANDIN_REF = f"localhost/garden/airflow-standin:{AIRFLOW_VERSION}"
 AIRFLOW_REF = f"localhost/garden/airflow:{__version__}"
 _SELF = "airflow-provider-garden"
@@ -81,6 +82,7 @@ def _airflow(repo: Path) -> ImageSpec:
             ("airflow_provider_garden", repo / "airflow_provider_garden"),
             ("dags", repo / "dags"),
         ),
+        build_args=(("AIRFLOW_VERSION", AIRFLOW_VERSION),),
         needs_pypi=True,
     )
 

@@ -71,6 +71,7 @@ class ImageSpec:
     context: tuple[tuple[str, Path], ...] = ()  # staged into the context: name -> file or dir
     dockerfile_at: str = ""  # where dockerfile_dir goes in the context ("" = its root)
     needs_pypi: bool = False  # a RUN step installs from PyPI over HTTPS
+    build_args: tuple[tuple[str, str], ...] = ()  # --build-arg NAME=value, beyond base/version
 
 
 def docker_dir() -> Path:
@@ -103,7 +104,11 @@ def _files(root: Path) -> Iterator[tuple[str, Path]]:
 
 def input_key(spec: ImageSpec, base_key: str) -> str:
     digest = hashlib.sha256()
-    digest.update(json.dumps([spec.ref, base_key, spec.needs_pypi, spec.dockerfile_at]).encode())
+    # build_args only when there are any: the keys of images without them stay as cached.
+    extra = [list(spec.build_args)] if spec.build_args else []
+    digest.update(
+        json.dumps([spec.ref, base_key, spec.needs_pypi, spec.dockerfile_at, *extra]).encode()
+    )
     for name, root in (("Dockerfile-dir", spec.dockerfile_dir), *spec.context):
         for rel, path in _files(root):
             digest.update(f"\0{name}/{rel}\0{os.stat(path).st_mode & 0o111}\0".encode())
@@ -258,6 +263,8 @@ def ensure_image(spec: ImageSpec, *, base: ImageArchive, paths: SeedPaths) -> Im
         args = ["build", "--network=host", "--pull=never", *_ULIMITS]
         args += ["--build-arg", f"{BASE_IMAGE_ARG}={base.ref}", "--tag", spec.ref]
         args += ["--build-arg", f"{VERSION_ARG}={spec.ref.rsplit(':', 1)[1]}"]
+        for name, value in spec.build_args:
+            args += ["--build-arg", f"{name}={value}"]
         if spec.needs_pypi:
             args += _pypi_volumes(paths)
         dockerfile = context / spec.dockerfile_at / "Dockerfile"

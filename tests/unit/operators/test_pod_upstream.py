@@ -1,0 +1,81 @@
+"""What operators/pod.py takes from the installed KubernetesPodOperator, recorded.
+
+AgentPodOperator overrides some upstream methods and calls a few private ones. A
+new cncf-kubernetes release may change them without a word in its changelog; these
+tests fail first. To bump the provider: read the upstream changes of each method
+named here, adapt operators/pod.py, then re-record the signatures below (and the
+pin in airflow_provider_garden/pins.txt).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
+
+from airflow_provider_garden.operators.pod import AgentPodOperator
+
+#: upstream signatures of the methods AgentPodOperator overrides, as recorded
+OVERRIDDEN = {
+    "execute": "(self, context: 'Context')",
+    "execute_sync": "(self, context: 'Context')",
+    "execute_async": "(self, context: 'Context') -> 'None'",
+    "invoke_defer_method": "(self, last_log_time: 'DateTime | None' = None, context: 'Context | None' = None) -> 'None'",
+    "trigger_reentry": "(self, context: 'Context', event: 'dict[str, Any]') -> 'Any'",
+    "_write_logs": "(self, pod: 'k8s.V1Pod', follow: 'bool' = False, since_time: 'DateTime | None' = None) -> 'None'",
+    "build_pod_request_obj": "(self, context: 'Context | None' = None, *, dry_run: 'bool' = False) -> 'k8s.V1Pod'",
+    "get_or_create_pod": "(self, pod_request_obj: 'k8s.V1Pod', context: 'Context') -> 'k8s.V1Pod'",
+    "await_pod_start": "(self, pod: 'k8s.V1Pod') -> 'None'",
+    "cleanup": "(self, pod: 'k8s.V1Pod', remote_pod: 'k8s.V1Pod', xcom_result: 'dict | None' = None, context: 'Context | None' = None) -> 'None'",
+    "on_kill": "(self) -> 'None'",
+}
+#: upstream methods AgentPodOperator calls without overriding them (some private)
+CALLED = {
+    (KubernetesPodOperator, "_build_find_pod_label_selector"): (
+        "(self, context: 'Context | None' = None, *, exclude_checked=True) -> 'str'"
+    ),
+    (PodManager, "read_pod_events"): (
+        "(self, pod: 'V1Pod', resource_version: 'str | None' = None) -> 'CoreV1EventList'"
+    ),
+}
+#: keyword arguments AgentPodOperator passes to KubernetesPodOperator.__init__
+INIT_KWARGS = {
+    "kubernetes_conn_id", "namespace", "image", "startup_timeout_seconds",
+    "startup_check_interval_seconds", "name", "image_pull_policy", "security_context",
+    "durable", "on_finish_action", "on_kill_action", "service_account_name", "cmds",
+    "arguments", "labels", "volumes", "volume_mounts", "termination_message_policy",
+    "do_xcom_push", "log_pod_spec_on_failure", "callbacks",
+}  # fmt: skip
+
+
+def _overridden() -> set[str]:
+    ours = {n for n, v in vars(AgentPodOperator).items() if callable(v) and n != "__init__"}
+    return {n for n in ours if hasattr(KubernetesPodOperator, n)}
+
+
+def test_every_override_of_upstream_is_recorded() -> None:
+    # A new override must be recorded here, so the next bump checks it too.
+    assert _overridden() == set(OVERRIDDEN)
+
+
+@pytest.mark.parametrize("name", sorted(OVERRIDDEN))
+def test_overridden_upstream_method_keeps_its_signature(name: str) -> None:
+    upstream = str(inspect.signature(getattr(KubernetesPodOperator, name)))
+    assert upstream == OVERRIDDEN[name], f"KubernetesPodOperator.{name} changed upstream"
+
+
+@pytest.mark.parametrize(("owner", "name"), sorted(CALLED, key=lambda k: k[1]))
+def test_called_upstream_method_keeps_its_signature(owner: type, name: str) -> None:
+    upstream = str(inspect.signature(getattr(owner, name)))
+    assert upstream == CALLED[owner, name], f"{owner.__name__}.{name} changed upstream"
+
+
+def test_upstream_init_still_takes_what_we_pass() -> None:
+    params = inspect.signature(KubernetesPodOperator.__init__).parameters
+    assert not sorted(INIT_KWARGS - set(params))
+
+
+def test_upstream_still_marks_processed_pods_with_the_label_we_read() -> None:
+    assert KubernetesPodOperator.POD_CHECKED_KEY == "already_checked"
