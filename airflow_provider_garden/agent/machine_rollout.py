@@ -44,6 +44,7 @@ from airflow_provider_garden.core import intstr, naming
 from airflow_provider_garden.core import rollout as planner
 from airflow_provider_garden.core.drain import blocking_budgets, pods_to_drain
 from airflow_provider_garden.core.shoot_spec import Worker, parse_shoot
+from airflow_provider_garden.core.status import OperationState, ShootStatus
 from airflow_provider_garden.drivers.base import MachineDriver, MachineState
 from airflow_provider_garden.drivers.local import LocalDriver, LocalDriverConfig
 from airflow_provider_garden.kube import lease
@@ -67,7 +68,7 @@ PREFLIGHT_GRACE = 15.0
 class RolloutError(RuntimeError):
     """The rollout stopped; ``state`` is what lastOperation records."""
 
-    state = "Error"
+    state: OperationState = OperationState.ERROR
 
 
 class RolloutRefused(RolloutError):
@@ -77,7 +78,7 @@ class RolloutRefused(RolloutError):
 class RolloutFrozen(RolloutError):
     """Too many new machines failed: nothing more is created or deleted."""
 
-    state = "Failed"
+    state = OperationState.FAILED
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -174,7 +175,7 @@ class MachineRollout:
             try:
                 self._rollout(driver, worker, resource, report)
             except (RolloutError, DrainTimeout) as err:
-                state = err.state if isinstance(err, RolloutError) else "Error"
+                state = err.state if isinstance(err, RolloutError) else OperationState.ERROR
                 self._report_end(driver, report, spec.workers, state=state, message=str(err))
                 raise
             except (SystemExit, KeyboardInterrupt):  # SIGTERM ends the agent this way
@@ -182,19 +183,23 @@ class MachineRollout:
                     driver,
                     report,
                     spec.workers,
-                    state="Aborted",
+                    state=OperationState.ABORTED,
                     message="interrupted; a re-run resumes where this one stopped",
                 )
                 raise
             except Exception as err:
-                self._report_end(driver, report, spec.workers, state="Error", message=str(err))
+                self._report_end(
+                    driver, report, spec.workers, state=OperationState.ERROR, message=str(err)
+                )
                 raise
-            summary = self._report_end(driver, report, spec.workers, state="Succeeded", message="")
+            summary = self._report_end(
+                driver, report, spec.workers, state=OperationState.SUCCEEDED, message=""
+            )
         return {
             "project": self.project,
             "name": self.name,
             "pool": worker.name,
-            "state": "Succeeded",
+            "state": OperationState.SUCCEEDED.value,
             "image": {"name": worker.image.name, "version": worker.image.version},
             "summary": summary,
             "machinesCreated": self.counts.created,
@@ -235,12 +240,12 @@ class MachineRollout:
     def _rollout(
         self, driver: MachineDriver, worker: Worker, resource: Manifest, report: RolloutReport
     ) -> None:
-        previous = ((resource.get("status") or {}).get("workers") or {}).get(worker.name) or {}
-        rollout_status = previous.get("rollout") or {}
-        if rollout_status.get("targetVersion") == worker.image.version:
+        previous = ShootStatus.from_shoot(resource).workers.get(worker.name)
+        earlier = previous.rollout if previous else None
+        if earlier is not None and earlier.target_version == worker.image.version:
             # Failures of an earlier run toward the same image still count: a re-run
             # of a frozen rollout stays frozen until the image (or its fix) changes.
-            self._failed = tuple(rollout_status.get("failedMachines") or ())
+            self._failed = earlier.failed_machines
         machines = self._observe(driver, worker)
         self._preflight(driver, worker, machines)
         self._known = {m.name for m in machines}
@@ -426,7 +431,7 @@ class MachineRollout:
         report: RolloutReport,
         workers: Sequence[Worker],
         *,
-        state: str,
+        state: OperationState,
         message: str,
     ) -> str:
         """Write the outcome with the node health of every pool; return the summary."""

@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-from airflow_provider_garden.agent.workers import every_node_ready, pool_status, with_condition
+from airflow_provider_garden.agent.workers import node_readiness, pool_status
 from airflow_provider_garden.core.rollout import RolloutStep
 from airflow_provider_garden.core.shoot_spec import Worker
+from airflow_provider_garden.core.status import (
+    LastError,
+    OperationState,
+    OperationType,
+    RolloutStatus,
+)
 from airflow_provider_garden.drivers.base import MachineState
-from airflow_provider_garden.kube.shoots import Shoots, error_entry
+from airflow_provider_garden.kube.shoots import Shoots
 
 log = logging.getLogger(__name__)
 
@@ -55,19 +60,17 @@ class RolloutReport:
         self.shoots.report(
             self.project,
             self.name,
-            type_="Reconcile",
-            state="Processing",
+            type_=OperationType.RECONCILE,
+            state=OperationState.PROCESSING,
             progress=min(99, step.updated * 100 // max(1, step.desired)),
             description=description,
-            extra={
-                "workers": {
-                    worker.name: pool_status(
-                        worker,
-                        machines,
-                        updated=step.updated,
-                        rollout=self._rollout("Processing", description, step.failed),
-                    )
-                }
+            workers={
+                worker.name: pool_status(
+                    worker,
+                    machines,
+                    updated=step.updated,
+                    rollout=self._rollout(OperationState.PROCESSING, description, step.failed),
+                )
             },
         )
 
@@ -75,7 +78,7 @@ class RolloutReport:
         self,
         pools: Mapping[str, Sequence[MachineState]] | None,
         *,
-        state: str,
+        state: OperationState,
         message: str,
         failed: Sequence[str],
     ) -> str:
@@ -88,41 +91,42 @@ class RolloutReport:
         summary = f"{updated}/{worker.minimum} machines on {image_text(worker)}"
         description = (
             f"Rolled worker pool {worker.name}: {summary}"
-            if state == "Succeeded"
+            if state is OperationState.SUCCEEDED
             else f"Rollout of worker pool {worker.name} stopped ({summary}): {message}"
         )
         log.info("pool %s: %s", worker.name, description)
-        extra: dict[str, Any] = {}
-        if pools is not None:
-            current = self.shoots.get(self.project, self.name).get("status") or {}
-            extra["conditions"] = with_condition(current.get("conditions"), every_node_ready(pools))
-            extra["workers"] = {
+        succeeded = state is OperationState.SUCCEEDED
+        self.shoots.report(
+            self.project,
+            self.name,
+            type_=OperationType.RECONCILE,
+            state=state,
+            progress=100 if succeeded else min(99, updated * 100 // max(1, worker.minimum)),
+            description=description,
+            errors=None
+            if succeeded
+            else [LastError(description=message, task_id=f"machines-rollout-{worker.name}")],
+            # Unread pools (the shoot was unreachable) leave the last known counts.
+            conditions=() if pools is None else [node_readiness(pools)],
+            workers=None
+            if pools is None
+            else {
                 worker.name: pool_status(
                     worker,
                     machines,
                     updated=updated,
                     rollout=self._rollout(state, description, failed),
                 )
-            }
-        succeeded = state == "Succeeded"
-        self.shoots.report(
-            self.project,
-            self.name,
-            type_="Reconcile",
-            state=state,
-            progress=100 if succeeded else min(99, updated * 100 // max(1, worker.minimum)),
-            description=description,
-            errors=None
-            if succeeded
-            else [error_entry(message, [], f"machines-rollout-{worker.name}")],
-            extra=extra,
+            },
         )
         return summary
 
-    def _rollout(self, state: str, description: str, failed: Sequence[str]) -> dict[str, Any]:
-        return {
-            "state": state,
-            "targetVersion": self.worker.image.version,
-            "description": description[:1024],
-            "failedMachines": list(failed),
-        }
+    def _rollout(
+        self, state: OperationState, description: str, failed: Sequence[str]
+    ) -> RolloutStatus:
+        return RolloutStatus(
+            state=state,
+            target_version=self.worker.image.version,
+            description=description,
+            failed_machines=tuple(failed),
+        )

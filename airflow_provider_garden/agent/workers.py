@@ -11,11 +11,17 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from airflow_provider_garden.core.shoot_spec import Worker
+from airflow_provider_garden.core.status import (
+    Condition,
+    ConditionStatus,
+    ConditionType,
+    RolloutStatus,
+    VersionCount,
+    WorkerPoolStatus,
+)
 from airflow_provider_garden.drivers.base import MachineDriver, MachineState
-from airflow_provider_garden.kube.shoots import condition, now_iso
 
 log = logging.getLogger(__name__)
 _LISTED = 10  # machine names quoted in a condition message
@@ -55,49 +61,49 @@ def pools_ready(pools: Mapping[str, Sequence[MachineState]], workers: Sequence[W
     return ", ".join(lacking)
 
 
-def every_node_ready(pools: Mapping[str, Sequence[MachineState]]) -> dict[str, str]:
+def node_readiness(pools: Mapping[str, Sequence[MachineState]]) -> Condition:
     """The ``EveryNodeReady`` condition from the machines' real node states."""
     live = [m for machines in pools.values() for m in machines if not m.deleting]
     if not live:
-        return condition("EveryNodeReady", "True", "NoWorkers", "no machines are expected")
+        return _nodes(ConditionStatus.TRUE, "NoWorkers", "no machines are expected")
     not_ready = sorted(m.name for m in live if not m.ready)
     if not not_ready:
-        return condition(
-            "EveryNodeReady", "True", "NodesReady", f"all {len(live)} machines are Ready"
-        )
+        return _nodes(ConditionStatus.TRUE, "NodesReady", f"all {len(live)} machines are Ready")
     listed = ", ".join(not_ready[:_LISTED]) + (" ..." if len(not_ready) > _LISTED else "")
-    return condition(
-        "EveryNodeReady",
-        "False",
+    return _nodes(
+        ConditionStatus.FALSE,
         "NodesNotReady",
         f"{len(not_ready)} of {len(live)} machines are not Ready: {listed}",
     )
 
 
-def pool_status(worker: Worker, machines: Sequence[MachineState], **extra: Any) -> dict[str, Any]:
-    """One entry of ``status.workers`` (keyed by pool name)."""
+def _nodes(status: ConditionStatus, reason: str, message: str) -> Condition:
+    return Condition(
+        type=ConditionType.EVERY_NODE_READY, status=status, reason=reason, message=message
+    )
+
+
+def every_node_ready(pools: Mapping[str, Sequence[MachineState]]) -> dict[str, str]:
+    """:func:`node_readiness` as a dict, for agent/shoot_reconcile.py until it uses the model."""
+    return {k: str(v) for k, v in node_readiness(pools).to_dict().items()}
+
+
+def pool_status(
+    worker: Worker,
+    machines: Sequence[MachineState],
+    *,
+    updated: int | None = None,
+    rollout: RolloutStatus | None = None,
+) -> WorkerPoolStatus:
+    """One entry of ``status.workers`` (keyed by pool name); the writer stamps its time."""
     live = [m for m in machines if not m.deleting]
     counts = Counter(m.image_version for m in live)
-    return {
-        "machines": len(live),
-        "ready": sum(m.ready for m in live),
-        "image": {"name": worker.image.name, "version": worker.image.version},
-        # A list, not a map: a merge patch replaces lists whole, so versions that are
-        # gone do not linger.
-        "versions": [{"version": v, "machines": n} for v, n in sorted(counts.items())],
-        "lastUpdateTime": now_iso(),
-        **extra,
-    }
-
-
-def with_condition(
-    conditions: Sequence[Mapping[str, Any]] | None, new: Mapping[str, Any]
-) -> list[dict[str, Any]]:
-    """``conditions`` with ``new`` in place of its type (a merge patch replaces lists)."""
-    kept = [dict(c) for c in conditions or [] if c.get("type") != new["type"]]
-    updated = dict(new)
-    for old in conditions or []:
-        if old.get("type") == new["type"] and old.get("status") == new["status"]:
-            # Same status: the transition happened earlier and keeps its time.
-            updated["lastTransitionTime"] = old.get("lastTransitionTime", new["lastTransitionTime"])
-    return [*kept, updated]
+    return WorkerPoolStatus(
+        machines=len(live),
+        ready=sum(m.ready for m in live),
+        image_name=worker.image.name,
+        image_version=worker.image.version,
+        versions=tuple(VersionCount(version=v, machines=n) for v, n in sorted(counts.items())),
+        updated=updated,
+        rollout=rollout,
+    )

@@ -1,28 +1,59 @@
 """Shoot resources: read the fleet, write desired state, report observed state.
 
-Status follows Gardener's shape (REQUIREMENTS): `lastOperation`, `lastErrors`,
-conditions, `observedGeneration`. Writers go through the status subresource,
-so they never race with people editing the spec.
+Status is read and written only through the typed model in ``core.status``
+(Gardener's shape: ``lastOperation``, ``lastErrors``, conditions,
+``observedGeneration``). Writers go through the status subresource, so they never
+race with people editing the spec. Condition writes read the current conditions,
+apply the transition rule (``core.status.merge_conditions``) and write the whole
+list back under a resourceVersion precondition, so a condition whose status did not
+change keeps its ``lastTransitionTime`` and a concurrent writer's conditions survive.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
+from kubernetes.client.exceptions import ApiException
+
 from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.status import (
+    Condition,
+    LastBackup,
+    LastError,
+    LastMaintenance,
+    LastOperation,
+    OperationState,
+    OperationType,
+    ShootStatus,
+    WorkerPoolStatus,
+    format_time,
+    merge_conditions,
+    wire,
+)
 from airflow_provider_garden.kube.client import KubeClient, Manifest
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 
+Clock = Callable[[], dt.datetime]
+_CONFLICT_ATTEMPTS = 5  # read-merge-write rounds before a 409 is given up on
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(utc_now())
 
 
 class Shoots:
-    def __init__(self, kube: KubeClient) -> None:
+    """The Shoot kind. ``clock`` stamps every time written to a status (tests inject it)."""
+
+    def __init__(self, kube: KubeClient, *, clock: Clock = utc_now) -> None:
         self.kube = kube
+        self.clock = clock
 
     def get(self, project: str, name: str) -> Manifest:
         return self.kube.get(SHOOT_API_VERSION, "Shoot", name, naming.project_namespace(project))
@@ -34,16 +65,23 @@ class Shoots:
         ns = naming.project_namespace(project) if project else None
         return self.kube.list(SHOOT_API_VERSION, "Shoot", ns)
 
+    def status(self, project: str, name: str) -> ShootStatus:
+        return ShootStatus.from_shoot(self.get(project, name))
+
     def apply(self, shoot: Manifest) -> Manifest:
         """Apply the desired state (spec, labels, annotations) of a Shoot."""
         return self.kube.apply(shoot)
 
-    def patch_status(self, project: str, name: str, status: dict[str, Any]) -> Manifest:
+    def patch_status(self, project: str, name: str, status: Mapping[str, Any]) -> Manifest:
+        """A raw merge patch of ``status``; prefer the typed writers below."""
+        return self._patch(project, name, {"status": dict(status)})
+
+    def _patch(self, project: str, name: str, body: Manifest) -> Manifest:
         return self.kube.merge_patch(
             SHOOT_API_VERSION,
             "Shoot",
             name,
-            {"status": status},
+            body,
             naming.project_namespace(project),
             subresource="status",
         )
@@ -53,47 +91,108 @@ class Shoots:
         project: str,
         name: str,
         *,
-        type_: str,
-        state: str,
+        # Plain strings are accepted (and checked against the enums) until
+        # agent/shoot_reconcile.py and agent/shoot_delete.py pass the model's types.
+        type_: OperationType | str,
+        state: OperationState | str,
         progress: int,
         description: str,
-        errors: Sequence[dict[str, Any]] | None = None,
-        extra: dict[str, Any] | None = None,
+        errors: Sequence[LastError | Mapping[str, Any]] | None = None,
+        conditions: Sequence[Condition] = (),
+        workers: Mapping[str, WorkerPoolStatus] | None = None,
+        observed_generation: int | None = None,
+        kubernetes_version: str | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> Manifest:
-        """Write lastOperation (and lastErrors when given, cleared on success)."""
-        status: dict[str, Any] = {
-            "lastOperation": {
-                "type": type_,
-                "state": state,
-                "progress": progress,
-                "description": description[:1024],
-                "lastUpdateTime": now_iso(),
-            },
-            **(extra or {}),
-        }
+        """Write lastOperation, and with it what the operation learned.
+
+        ``errors`` replaces lastErrors; a Succeeded operation without errors clears
+        them. ``conditions`` are merged into the current ones by the transition rule.
+        """
+        now = self.clock()
+        operation = LastOperation(
+            type=wire.member(OperationType, type_, "status.lastOperation.type"),
+            state=wire.member(OperationState, state, "status.lastOperation.state"),
+            progress=progress,
+            description=description,
+            last_update_time=now,
+        )
+        legacy = dict(extra or {})
+        updates = [*conditions, *_conditions_of(legacy.pop("conditions", None))]
+        status: dict[str, Any] = {"lastOperation": operation.to_dict(), **legacy}
         if errors is not None:
-            status["lastErrors"] = list(errors)
-        elif state == "Succeeded":
+            status["lastErrors"] = [_error(e, now).to_dict() for e in errors]
+        elif operation.succeeded:
             status["lastErrors"] = None
+        if workers:
+            status["workers"] = {
+                pool: replace(w, last_update_time=w.last_update_time or now).to_dict()
+                for pool, w in workers.items()
+            }
+        if observed_generation is not None:
+            status["observedGeneration"] = observed_generation
+        if kubernetes_version is not None:
+            status["kubernetesVersion"] = kubernetes_version
+        if updates:
+            return self._write_with_conditions(project, name, status, updates, now)
         return self.patch_status(project, name, status)
+
+    def set_conditions(self, project: str, name: str, conditions: Sequence[Condition]) -> Manifest:
+        """Merge ``conditions`` into the current ones (nothing else is written)."""
+        return self._write_with_conditions(project, name, {}, conditions, self.clock())
+
+    def record_maintenance(self, project: str, name: str, maintenance: LastMaintenance) -> Manifest:
+        return self.patch_status(project, name, {"lastMaintenance": maintenance.to_dict()})
+
+    def record_backup(self, project: str, name: str, backup: LastBackup) -> Manifest:
+        return self.patch_status(project, name, {"lastBackup": backup.to_dict()})
+
+    def _write_with_conditions(
+        self,
+        project: str,
+        name: str,
+        status: Mapping[str, Any],
+        updates: Sequence[Condition],
+        now: dt.datetime,
+    ) -> Manifest:
+        """Read, merge, write; a 409 (someone wrote in between) starts over from the read."""
+        for attempt in range(_CONFLICT_ATTEMPTS):
+            current = self.get(project, name)
+            merged = merge_conditions(ShootStatus.from_shoot(current).conditions, updates, now=now)
+            body = {
+                "metadata": {"resourceVersion": current["metadata"]["resourceVersion"]},
+                "status": {**status, "conditions": [c.to_dict() for c in merged]},
+            }
+            try:
+                return self._patch(project, name, body)
+            except ApiException as err:
+                if err.status != 409 or attempt == _CONFLICT_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _error(entry: LastError | Mapping[str, Any], now: dt.datetime) -> LastError:
+    error = entry if isinstance(entry, LastError) else LastError.from_dict(entry)
+    return replace(error, last_update_time=error.last_update_time or now)
+
+
+def _conditions_of(raw: Any) -> list[Condition]:
+    """Conditions handed over as dicts (``extra["conditions"]``) become model records;
+    their times are ignored, the transition rule sets them."""
+    if raw is None:
+        return []
+    return [Condition.from_dict(c, f"status.conditions[{i}]") for i, c in enumerate(raw)]
 
 
 def condition(type_: str, status: str, reason: str, message: str) -> dict[str, str]:
-    at = now_iso()
-    return {
-        "type": type_,
-        "status": status,
-        "reason": reason,
-        "message": message,
-        "lastTransitionTime": at,
-        "lastUpdateTime": at,
-    }
+    """A condition as a dict, for writers not yet on the model; times are set on write."""
+    return Condition.from_dict(
+        {"type": type_, "status": status, "reason": reason, "message": message}
+    ).to_dict()
 
 
 def error_entry(description: str, codes: Sequence[str], task_id: str) -> dict[str, Any]:
-    return {
-        "description": description[:1024],
-        "codes": list(codes),
-        "taskID": task_id,
-        "lastUpdateTime": now_iso(),
-    }
+    """A lastErrors entry as a dict, for writers not yet on the model; stamped on write."""
+    return LastError.from_dict(
+        {"description": description, "codes": list(codes), "taskID": task_id}
+    ).to_dict()

@@ -6,6 +6,7 @@ import itertools
 
 from airflow_provider_garden.agent import workers
 from airflow_provider_garden.core.shoot_spec import MachineImage, Worker
+from airflow_provider_garden.core.status import ConditionStatus, ConditionType, VersionCount
 from airflow_provider_garden.drivers.base import MachineState
 
 POOL = Worker(
@@ -64,32 +65,29 @@ def test_pools_ready_names_what_lacks() -> None:
 
 
 def test_every_node_ready_from_the_nodes() -> None:
-    assert workers.every_node_ready({})["reason"] == "NoWorkers"
-    ok = workers.every_node_ready({"a": [machine("m1"), machine("x", deleting=True, ready=False)]})
-    assert (ok["status"], ok["message"]) == ("True", "all 1 machines are Ready")
-    bad = workers.every_node_ready({"a": [machine("m1"), machine("m2", ready=False)]})
-    assert (bad["status"], bad["message"]) == ("False", "1 of 2 machines are not Ready: m2")
+    assert workers.node_readiness({}).reason == "NoWorkers"
+    ok = workers.node_readiness({"a": [machine("m1"), machine("x", deleting=True, ready=False)]})
+    assert (ok.status, ok.message) == (ConditionStatus.TRUE, "all 1 machines are Ready")
+    bad = workers.node_readiness({"a": [machine("m1"), machine("m2", ready=False)]})
+    assert (bad.status, bad.message) == (ConditionStatus.FALSE, "1 of 2 machines are not Ready: m2")
+    assert bad.type is ConditionType.EVERY_NODE_READY
 
 
-def test_replacing_a_condition_keeps_the_others_and_an_unchanged_transition_time() -> None:
-    old = [
-        {"type": "APIServerAvailable", "status": "True"},
-        {"type": "EveryNodeReady", "status": "True", "lastTransitionTime": "earlier"},
-    ]
-    new = workers.every_node_ready({"a": [machine("m1")]})
-    merged = workers.with_condition(old, new)
-    assert [c["type"] for c in merged] == ["APIServerAvailable", "EveryNodeReady"]
-    assert merged[1]["lastTransitionTime"] == "earlier"
-    flipped = workers.with_condition(
-        old, workers.every_node_ready({"a": [machine("m", ready=False)]})
-    )
-    assert flipped[1]["lastTransitionTime"] != "earlier"
+def test_every_node_ready_as_a_dict_carries_no_times() -> None:
+    """The dict form is merged by the writer, which decides the times."""
+    legacy = workers.every_node_ready({"a": [machine("m1")]})
+    assert legacy == {
+        "type": "EveryNodeReady",
+        "status": "True",
+        "reason": "NodesReady",
+        "message": "all 1 machines are Ready",
+    }
 
 
 def test_pool_status_counts_versions() -> None:
     entry = workers.pool_status(POOL, [machine("m1"), machine("m2", ready=False)], updated=1)
-    assert entry["machines"] == 2
-    assert entry["ready"] == 1
-    assert entry["versions"] == [{"version": "1592.2", "machines": 2}]
-    assert entry["image"] == {"name": "gardenlinux", "version": "1592.2"}
-    assert entry["updated"] == 1
+    assert (entry.machines, entry.ready, entry.updated) == (2, 1, 1)
+    assert entry.versions == (VersionCount(version="1592.2", machines=2),)
+    wire = entry.to_dict()
+    assert wire["versions"] == [{"version": "1592.2", "machines": 2}]
+    assert wire["image"] == {"name": "gardenlinux", "version": "1592.2"}
