@@ -9,3 +9,16 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".airflow"))
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+
+def pytest_configure(config: object) -> None:
+    from faults import active_faults
+
+    active_faults()  # an unknown GARDEN_TEST_FAULT switch stops the run here, named
+
+
+def pytest_report_header(config: object) -> list[str]:
+    from faults import ENV, active_faults
+
+    on = sorted(active_faults())
+    return [f"{ENV}: fault switches ON, tests are meant to fail: {', '.join(on)}"] if on else []
