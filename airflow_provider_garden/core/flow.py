@@ -5,6 +5,10 @@ human-readable names and explicit dependencies. The graph is checked when it is
 built, runs in dependency order, and reports progress in terms a person reads in
 ``status.lastOperation.description``. A failure names the task that failed and
 what had already been done, so a re-run can be reasoned about.
+
+:class:`Graph` is the builder: ``add`` returns a :class:`TaskID` and later tasks
+name their dependencies by those ids, so a name is written once and a dependency
+on a task that does not exist (yet) cannot be expressed.
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
+import itertools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +58,82 @@ class Task:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dependencies", tuple(self.dependencies))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Retry:
+    """How long and how often a task's function is tried again until it succeeds."""
+
+    timeout: dt.timedelta
+    interval: dt.timedelta = dt.timedelta(seconds=5)
+
+    def __post_init__(self) -> None:
+        if self.timeout < dt.timedelta(0) or self.interval <= dt.timedelta(0):
+            raise FlowDefinitionError(
+                f"retry needs timeout >= 0 and interval > 0, got {self.timeout}, {self.interval}"
+            )
+
+
+ONCE = Retry(timeout=dt.timedelta(0))
+
+
+@dataclass(frozen=True)
+class TaskID:
+    """What :meth:`Graph.add` returns; the only way to name a dependency in a graph."""
+
+    name: str
+    graph: int = field(repr=False)
+
+
+class Graph:
+    """Builds a :class:`Flow` task by task; each task depends on ids returned earlier."""
+
+    _serial = itertools.count()
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._id = next(self._serial)
+        self._tasks: dict[str, Task] = {}
+
+    def add(
+        self,
+        name: str,
+        fn: Callable[[], object],
+        *,
+        dependencies: Iterable[TaskID] = (),
+        skip_if: bool | Callable[[], bool] = False,
+        retry: Retry = ONCE,
+    ) -> TaskID:
+        """Add a task after ``dependencies``; raise :class:`FlowDefinitionError` at once
+        for an empty or repeated name, or a dependency that is not an id of this graph."""
+        if not name.strip():
+            raise FlowDefinitionError(f"flow {self.name!r}: a task has an empty name")
+        if name in self._tasks:
+            raise FlowDefinitionError(f"flow {self.name!r}: duplicate task name {name!r}")
+        deps = tuple(dependencies)
+        for dep in deps:
+            if not isinstance(dep, TaskID):
+                raise FlowDefinitionError(
+                    f"flow {self.name!r}: task {name!r} names dependency {dep!r}; "
+                    "dependencies are the ids add() returned, not names"
+                )
+            if dep.graph != self._id or dep.name not in self._tasks:
+                raise FlowDefinitionError(
+                    f"flow {self.name!r}: task {name!r} depends on unknown task {dep.name!r}"
+                )
+        self._tasks[name] = Task(
+            name=name,
+            fn=fn,
+            dependencies=[d.name for d in deps],
+            skip_if=skip_if,
+            retry_timeout=retry.timeout,
+            retry_interval=retry.interval,
+        )
+        return TaskID(name, self._id)
+
+    def compile(self) -> Flow:
+        """The checked, runnable flow of every task added so far."""
+        return Flow(name=self.name, tasks=list(self._tasks.values()))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,9 +10,12 @@ from airflow_provider_garden.core.flow import (
     Flow,
     FlowDefinitionError,
     FlowError,
+    Graph,
     PermanentError,
     Progress,
+    Retry,
     Task,
+    TaskID,
     TaskState,
 )
 
@@ -290,3 +293,88 @@ def test_rejects_zero_workers() -> None:
 
 def test_empty_flow_succeeds() -> None:
     assert Flow(name="f", tasks=[]).run().outcomes == ()
+
+
+# --- the builder: tasks named once, dependencies by the ids add() returned ----------
+def test_graph_add_returns_ids_that_order_the_run() -> None:
+    ran: list[str] = []
+    g = Graph("reconcile")
+    certs = g.add("make certs", recorder(ran, "certs"))
+    etcd = g.add("deploy etcd", recorder(ran, "etcd"), dependencies=[certs])
+    api = g.add("deploy apiserver", recorder(ran, "api"), dependencies=[certs])
+    g.add("wait ready", recorder(ran, "ready"), dependencies=[etcd, api])
+    flow = g.compile()
+    assert (certs.name, etcd.name) == ("make certs", "deploy etcd")
+    assert [t.dependencies for t in flow.tasks] == [
+        (),
+        ("make certs",),
+        ("make certs",),
+        ("deploy etcd", "deploy apiserver"),
+    ]
+    flow.run()
+    assert ran == ["certs", "etcd", "api", "ready"]
+
+
+def test_graph_rejects_a_name_as_dependency() -> None:
+    g = Graph("f")
+    g.add("a", noop)
+    with pytest.raises(FlowDefinitionError, match="names dependency 'a'; dependencies are the ids"):
+        g.add("b", noop, dependencies=["a"])  # type: ignore[list-item]
+
+
+def test_graph_rejects_an_id_of_another_graph() -> None:
+    # The only way to name a task that is not in this graph (so also the only way a
+    # cycle could be written): every id must come from this graph's own add().
+    other = Graph("other").add("a", noop)
+    g = Graph("f")
+    g.add("a", noop)
+    with pytest.raises(FlowDefinitionError, match="task 'b' depends on unknown task 'a'"):
+        g.add("b", noop, dependencies=[other])
+
+
+def test_graph_rejects_an_id_of_a_task_not_added() -> None:
+    g = Graph("f")
+    forged = TaskID("later", g.add("a", noop).graph)
+    with pytest.raises(FlowDefinitionError, match="depends on unknown task 'later'"):
+        g.add("b", noop, dependencies=[forged])
+
+
+@pytest.mark.parametrize(("name", "message"), [("a", "duplicate task name 'a'"), (" ", "empty")])
+def test_graph_rejects_bad_names_when_added(name: str, message: str) -> None:
+    g = Graph("f")
+    g.add("a", noop)
+    with pytest.raises(FlowDefinitionError, match=message):
+        g.add(name, noop)
+
+
+def test_graph_retry_setting_reaches_the_task() -> None:
+    fake = FakeTime()
+    calls = {"n": 0}
+
+    def flaky() -> None:
+        calls["n"] += 1
+        if calls["n"] < 3:
+            raise ConnectionError("not yet")
+
+    g = Graph("f")
+    retry = Retry(timeout=dt.timedelta(seconds=10), interval=dt.timedelta(seconds=2))
+    g.add("wait", flaky, retry=retry)
+    g.add("once", flaky)  # no retry unless asked: the fourth call succeeds at once
+    g.compile().run(sleep=fake.sleep, clock=fake.clock)
+    assert (calls["n"], fake.sleeps) == (4, [2.0, 2.0])
+
+
+def test_graph_without_retry_tries_once() -> None:
+    def broken() -> None:
+        raise ConnectionError("down")
+
+    g = Graph("f")
+    g.add("t", broken)
+    with pytest.raises(FlowError, match="after 1 attempt"):
+        g.compile().run(sleep=FakeTime().sleep)
+
+
+@pytest.mark.parametrize(("timeout_s", "interval_s"), [(-1, 1), (1, 0)])
+def test_retry_rejects_impossible_settings(timeout_s: int, interval_s: int) -> None:
+    with pytest.raises(FlowDefinitionError, match="retry needs timeout >= 0 and interval > 0"):
+        Retry(timeout=dt.timedelta(seconds=timeout_s), interval=dt.timedelta(seconds=interval_s))
