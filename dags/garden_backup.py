@@ -51,16 +51,17 @@ shoots never run more backup pods than the pool has slots. At most {MAX_SHOOTS} 
 
     @task
     def shoots_with_backup(params: dict[str, list[str]] | None = None) -> list[dict[str, str]]:
+        from airflow_provider_garden.core.status import ShootStatus
         from airflow_provider_garden.hooks.garden import GardenHook
 
         only = set((params or {}).get("only") or [])
         targets = []
         for shoot in GardenHook().shoots.list():
-            last = (shoot.get("status") or {}).get("lastOperation") or {}
+            last = ShootStatus.from_shoot(shoot).last_operation
             project = shoot["metadata"]["namespace"].removeprefix("garden-")
             if only and f"{project}/{shoot['metadata']['name']}" not in only:
                 continue
-            if shoot["spec"].get("backup") and last.get("state") == "Succeeded":
+            if shoot["spec"].get("backup") and last is not None and last.succeeded:
                 targets.append({"project": project, "name": shoot["metadata"]["name"]})
         if len(targets) > MAX_SHOOTS:
             print(f"{len(targets)} shoots have backups: this run takes the first {MAX_SHOOTS}")

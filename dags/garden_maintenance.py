@@ -88,8 +88,8 @@ Tasks run in the pool `{POOL}`; at most {MAX_SHOOTS} shoots per run.
     @task
     def update_kubernetes(plans: list[dict[str, Any]]) -> list[dict[str, str]]:
         """Write the target versions into the specs; return the shoots to reconcile."""
+        from airflow_provider_garden.core.status import LastMaintenance
         from airflow_provider_garden.hooks.garden import GardenHook
-        from airflow_provider_garden.kube.shoots import now_iso
 
         hook = GardenHook()
         targets = []
@@ -103,17 +103,10 @@ Tasks run in the pool `{POOL}`; at most {MAX_SHOOTS} shoots per run.
                     f"garden-{p['project']}",
                 )
                 targets.append({"project": p["project"], "name": p["name"]})
-            hook.shoots.patch_status(
+            hook.shoots.record_maintenance(
                 p["project"],
                 p["name"],
-                {
-                    "lastMaintenance": {
-                        "description": p["description"],
-                        "state": "Processing",
-                        "triggeredTime": now_iso(),
-                        "failureReason": None,
-                    }
-                },
+                LastMaintenance(description=p["description"], triggered_time=hook.shoots.clock()),
             )
         return targets
 
@@ -133,25 +126,27 @@ Tasks run in the pool `{POOL}`; at most {MAX_SHOOTS} shoots per run.
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def record(plans: list[dict[str, Any]]) -> None:
         """status.lastMaintenance: Succeeded, or Failed with the shoot's last error."""
+        from dataclasses import replace
+
+        from airflow_provider_garden.core.status import LastMaintenance, OperationState
         from airflow_provider_garden.hooks.garden import GardenHook
 
         hook = GardenHook()
         for p in plans or []:  # None when planning itself failed
-            shoot = hook.shoots.get(p["project"], p["name"])
-            status = shoot.get("status") or {}
-            last = status.get("lastOperation") or {}
+            status = hook.shoots.status(p["project"], p["name"])
+            last = status.last_operation
             # The reconcile and every rollout report into lastOperation; the last word wins.
-            failed = last.get("state") != "Succeeded"
-            hook.shoots.patch_status(
+            failed = last is None or not last.succeeded
+            hook.shoots.record_maintenance(
                 p["project"],
                 p["name"],
-                {
-                    "lastMaintenance": {
-                        **(status.get("lastMaintenance") or {}),
-                        "state": "Failed" if failed else "Succeeded",
-                        "failureReason": last.get("description") if failed else None,
-                    }
-                },
+                replace(
+                    status.last_maintenance or LastMaintenance(description=p["description"]),
+                    state=OperationState.FAILED if failed else OperationState.SUCCEEDED,
+                    failure_reason=(last.description if last else "no operation ran")
+                    if failed
+                    else None,
+                ),
             )
 
     plans = plan()

@@ -85,10 +85,9 @@ def backups_ls(args: argparse.Namespace) -> int:
         result = json.loads(state["message"])
     finally:
         kube.delete("v1", "Pod", pod_name, namespace)
-    last = ((Shoots(kube).get(project, name).get("status") or {}).get("lastBackup") or {}).get(
-        "snapshot"
-    )
-    print(f"{result['count']} snapshot(s) of {project}/{name}; newest good recorded: {last or '-'}")
+    last = Shoots(kube).status(project, name).last_backup
+    recorded = last.snapshot if last else "-"
+    print(f"{result['count']} snapshot(s) of {project}/{name}; newest good recorded: {recorded}")
     for snap in result["snapshots"]:
         print(
             f"  {'good' if snap['good'] else 'BAD '}  {snap['key']}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import base64
 import sys
-from typing import Any
 
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.kube.client import KubeClient
@@ -37,19 +36,23 @@ def install(args: argparse.Namespace) -> int:
 def shoots_ls(args: argparse.Namespace) -> int:
     """List the fleet: every Shoot with version, last operation and health."""
     from airflow_provider_garden.core.shoot_health import shoot_health
+    from airflow_provider_garden.core.status import ShootStatus, StatusError
     from airflow_provider_garden.kube.shoots import Shoots
 
     rows = [("PROJECT", "NAME", "VERSION", "OPERATION", "STATE", "PROGRESS", "HEALTH")]
     for shoot in Shoots(_kube(args)).list(args.project):
-        last: dict[str, Any] = (shoot.get("status") or {}).get("lastOperation") or {}
+        try:
+            last = ShootStatus.from_shoot(shoot).last_operation
+        except StatusError:  # shoot_health names the field in the HEALTH column's verdict
+            last = None
         rows.append(
             (
                 shoot["metadata"]["namespace"].removeprefix("garden-"),
                 shoot["metadata"]["name"],
                 shoot["spec"]["kubernetes"]["version"],
-                last.get("type", "-"),
-                last.get("state", "-"),
-                f"{last.get('progress', 0)}%",
+                last.type.value if last else "-",
+                last.state.value if last else "-",
+                f"{last.progress if last else 0}%",
                 shoot_health(shoot).verdict.value,
             )
         )

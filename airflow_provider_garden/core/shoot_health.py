@@ -8,14 +8,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-REQUIRED_CONDITIONS = (
-    "APIServerAvailable",
-    "ControlPlaneHealthy",
-    "EveryNodeReady",
-    "SystemComponentsHealthy",
+from airflow_provider_garden.core.status import (
+    ConditionStatus,
+    ConditionType,
+    OperationState,
+    ShootStatus,
+    StatusError,
 )
-# A retry cannot fix these: the spec or the credentials must change first.
-NON_RETRYABLE_CODES = frozenset({"ERR_CONFIGURATION_PROBLEM", "ERR_INFRA_UNAUTHORIZED"})
+
+# The shoot is ready when each of these is True (Gardener's shoot conditions).
+REQUIRED_CONDITIONS = (
+    ConditionType.API_SERVER_AVAILABLE,
+    ConditionType.CONTROL_PLANE_HEALTHY,
+    ConditionType.EVERY_NODE_READY,
+    ConditionType.SYSTEM_COMPONENTS_HEALTHY,
+)
 
 
 class Verdict(enum.StrEnum):
@@ -33,22 +40,27 @@ class Health:
 def shoot_health(shoot: Mapping[str, Any] | None) -> Health:
     if shoot is None:
         return Health(Verdict.WAITING, "the Shoot does not exist (yet)")
-    status = shoot.get("status") or {}
-    last = status.get("lastOperation") or {}
-    state = last.get("state")
+    try:
+        status = ShootStatus.from_shoot(shoot)
+    except StatusError as err:
+        return Health(Verdict.FAILED, f"unreadable status: {err}")
+    last = status.last_operation
     generation = (shoot.get("metadata") or {}).get("generation")
-    codes = {c for e in status.get("lastErrors") or [] for c in e.get("codes") or []}
-    if state == "Failed" or codes & NON_RETRYABLE_CODES:
-        return Health(Verdict.FAILED, f"{last.get('type')} {state}: {last.get('description')}")
-    if state != "Succeeded":
-        return Health(
-            Verdict.WAITING,
-            f"{last.get('type', '?')} {state or 'not started'} ({last.get('progress', 0)}%)",
-        )
-    if generation is not None and status.get("observedGeneration") != generation:
+    blocking = sorted(code.value for code in status.error_codes if not code.retryable)
+    if blocking or (last is not None and last.state is OperationState.FAILED):
+        what = f"{last.type} {last.state}: {last.description}" if last else "no operation"
+        reason = f" [{', '.join(blocking)} cannot be fixed by retrying]" if blocking else ""
+        return Health(Verdict.FAILED, what + reason)
+    if last is None or not last.succeeded:
+        doing = f"{last.type} {last.state} ({last.progress}%)" if last else "? not started (0%)"
+        return Health(Verdict.WAITING, doing)
+    if generation is not None and status.observed_generation != generation:
         return Health(Verdict.WAITING, "the latest spec is not reconciled yet")
-    conditions = {c["type"]: c for c in status.get("conditions") or []}
-    not_true = [t for t in REQUIRED_CONDITIONS if (conditions.get(t) or {}).get("status") != "True"]
+    not_true = [
+        t.value
+        for t in REQUIRED_CONDITIONS
+        if (c := status.condition(t)) is None or c.status is not ConditionStatus.TRUE
+    ]
     if not_true:
         return Health(Verdict.WAITING, f"conditions not True: {', '.join(not_true)}")
     return Health(Verdict.READY, "lastOperation Succeeded and every condition True")
@@ -60,13 +72,15 @@ def backup_health(
     """Is the newest good backup (``status.lastBackup``) younger than ``max_age``?"""
     if shoot is None:
         return Health(Verdict.WAITING, "the Shoot does not exist (yet)")
-    last = (shoot.get("status") or {}).get("lastBackup") or {}
-    if not last.get("verified") or not last.get("created"):
+    try:
+        last = ShootStatus.from_shoot(shoot).last_backup
+    except StatusError as err:
+        return Health(Verdict.FAILED, f"unreadable status: {err}")
+    if last is None or not last.verified or last.created is None:
         return Health(Verdict.WAITING, "no verified backup recorded yet")
-    created = dt.datetime.fromisoformat(str(last["created"]).replace("Z", "+00:00"))
-    age = now - created
+    age = now - last.created
     if age > max_age:
         return Health(
-            Verdict.WAITING, f"newest good backup {last.get('snapshot')} is {age} old (> {max_age})"
+            Verdict.WAITING, f"newest good backup {last.snapshot} is {age} old (> {max_age})"
         )
-    return Health(Verdict.READY, f"newest good backup {last.get('snapshot')} is {age} old")
+    return Health(Verdict.READY, f"newest good backup {last.snapshot} is {age} old")

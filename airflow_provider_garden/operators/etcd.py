@@ -18,6 +18,7 @@ from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.controlplane import etcd_pod
 from airflow_provider_garden.core.controlplane import manifests as m
 from airflow_provider_garden.core.shoot_spec import Backup, parse_shoot
+from airflow_provider_garden.core.status import LastBackup, OperationState, OperationType
 from airflow_provider_garden.hooks.garden import GardenHook
 from airflow_provider_garden.kube import lease
 from airflow_provider_garden.operators.pod import AgentPodOperator, AgentResultError
@@ -106,11 +107,8 @@ class EtcdBackupOperator(_EtcdOperator):
     def validate_result(self, result: dict[str, Any]) -> dict[str, Any]:
         if not result.get("verified") or not result.get("snapshot"):
             raise AgentResultError(f"backup of {self.project}/{self.shoot_name} is not verified")
-        backup = {
-            k: result[k]
-            for k in ("snapshot", "endRevision", "size", "sha256", "created", "verified")
-        }
-        self.garden.shoots.patch_status(self.project, self.shoot_name, {"lastBackup": backup})
+        backup = LastBackup.from_dict(result, path="backup result")
+        self.garden.shoots.record_backup(self.project, self.shoot_name, backup)
         return result
 
 
@@ -154,23 +152,32 @@ class EtcdRestoreOperator(_EtcdOperator):
             name=naming.operation_lease(self.shoot_name),
             holder=holder[:128],
         ):
-            self.garden.shoots.report(
-                self.project, self.shoot_name, type_="Restore", state="Processing", progress=0,
-                description="Restoring etcd from a snapshot",
-            )  # fmt: skip
+            self._report(OperationState.PROCESSING, 0, "Restoring etcd from a snapshot")
             try:
                 result = super().execute(context)
             except Exception as err:
-                self.garden.shoots.report(
-                    self.project, self.shoot_name, type_="Restore", state="Error", progress=0,
-                    description=f"restore failed: {type(err).__name__}: {str(err)[:300]}",
-                )  # fmt: skip
+                self._report(
+                    OperationState.ERROR,
+                    0,
+                    f"restore failed: {type(err).__name__}: {str(err)[:300]}",
+                )
                 raise
-            self.garden.shoots.report(
-                self.project, self.shoot_name, type_="Restore", state="Succeeded", progress=100,
-                description=f"restored {result['snapshot']} (revision {result['revision']})",
-            )  # fmt: skip
+            self._report(
+                OperationState.SUCCEEDED,
+                100,
+                f"restored {result['snapshot']} (revision {result['revision']})",
+            )
             return result
+
+    def _report(self, state: OperationState, progress: int, description: str) -> None:
+        self.garden.shoots.report(
+            self.project,
+            self.shoot_name,
+            type_=OperationType.RESTORE,
+            state=state,
+            progress=progress,
+            description=description,
+        )
 
     def validate_result(self, result: dict[str, Any]) -> dict[str, Any]:
         if result.get("state") != "Restored":

@@ -27,11 +27,16 @@ from kubernetes.client import models as k8s
 from airflow_provider_garden.core import intstr, naming
 from airflow_provider_garden.core.shoot_spec import parse_shoot
 from airflow_provider_garden.core.spec_fields import FieldError, SpecError
+from airflow_provider_garden.core.status import (
+    LastError,
+    OperationState,
+    OperationType,
+    ShootStatus,
+)
 from airflow_provider_garden.hooks.garden import GardenHook
 from airflow_provider_garden.kube import cloudprofile
 from airflow_provider_garden.kube.rbac import controlplane_account
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
-from airflow_provider_garden.kube.shoots import error_entry
 from airflow_provider_garden.operators.pod import AgentPodOperator, AgentResultError, SecretMount
 
 if TYPE_CHECKING:
@@ -41,8 +46,6 @@ SHOOT_MOUNT = "/var/run/garden/shoot"
 ACCOUNT = "garden-machines"
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _VERSION = re.compile(r"[0-9]+(\.[0-9]+)+")
-# States the agent writes when it stops on a failure: then it has told its story.
-_FAILED = ("Error", "Failed", "Aborted")
 
 
 class MachineRolloutOperator(AgentPodOperator):
@@ -254,7 +257,7 @@ class MachineRolloutOperator(AgentPodOperator):
     def validate_result(self, result: dict[str, Any]) -> dict[str, Any]:
         image = result.get("image") or {}
         if (
-            result.get("state") != "Succeeded"
+            result.get("state") != OperationState.SUCCEEDED
             or result.get("pool") != self.worker_pool
             or (self.image_version and image.get("version") != self.image_version)
         ):
@@ -270,18 +273,18 @@ class MachineRolloutOperator(AgentPodOperator):
         shoot = self.garden.shoots.find(self.project, self.shoot_name)
         if shoot is None:
             return
-        status = shoot.get("status") or {}
-        rollout = ((status.get("workers") or {}).get(self.worker_pool) or {}).get("rollout") or {}
-        last = status.get("lastOperation") or {}
-        if rollout.get("state") in _FAILED and last.get("state") in _FAILED:
+        status = ShootStatus.from_shoot(shoot)
+        pool = status.workers.get(self.worker_pool)
+        rollout, last = pool.rollout if pool else None, status.last_operation
+        if rollout and rollout.state.ended_badly and last and last.state.ended_badly:
             return  # the agent recorded how it ended
         self.garden.shoots.report(
             self.project,
             self.shoot_name,
-            type_="Reconcile",
-            state="Error",
-            progress=last.get("progress", 0),
+            type_=OperationType.RECONCILE,
+            state=OperationState.ERROR,
+            progress=last.progress if last else 0,
             description=f"rollout of worker pool {self.worker_pool}: task {self.task_id} failed: "
             f"{type(error).__name__}",
-            errors=[error_entry(str(error)[:500], [], self.task_id)],
+            errors=[LastError(description=str(error)[:500], task_id=self.task_id)],
         )

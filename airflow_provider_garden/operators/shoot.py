@@ -10,11 +10,16 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.shoot_spec import parse_shoot
 from airflow_provider_garden.core.spec_fields import FieldError, SpecError
+from airflow_provider_garden.core.status import (
+    LastError,
+    OperationState,
+    OperationType,
+    ShootStatus,
+)
 from airflow_provider_garden.core.validation import validate
 from airflow_provider_garden.hooks.garden import GardenHook
 from airflow_provider_garden.kube import cloudprofile
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
-from airflow_provider_garden.kube.shoots import error_entry
 from airflow_provider_garden.operators.pod import AgentPodOperator, AgentResultError
 
 if TYPE_CHECKING:
@@ -50,20 +55,20 @@ class _ShootOperator(AgentPodOperator):
     def garden(self) -> GardenHook:
         return GardenHook(self.kubernetes_conn_id)
 
-    def _report_failure(self, op: str, error: BaseException) -> None:
+    def _report_failure(self, op: OperationType, error: BaseException) -> None:
         """Leave the truth in the Shoot when the pod could not (it died, never started)."""
         shoot = self.garden.shoots.find(self.project, self.shoot_name)
-        last = ((shoot or {}).get("status") or {}).get("lastOperation") or {}
-        if shoot is None or last.get("state") == "Error":
+        last = ShootStatus.from_shoot(shoot).last_operation
+        if shoot is None or (last is not None and last.state is OperationState.ERROR):
             return  # gone, or the agent already reported the failure itself
         self.garden.shoots.report(
             self.project,
             self.shoot_name,
-            type_=last.get("type", op),
-            state="Error",
-            progress=last.get("progress", 0),
+            type_=last.type if last else op,
+            state=OperationState.ERROR,
+            progress=last.progress if last else 0,
             description=f"task {self.task_id} failed: {type(error).__name__}",
-            errors=[error_entry(str(error)[:500], [], self.task_id)],
+            errors=[LastError(description=str(error)[:500], task_id=self.task_id)],
         )
 
 
@@ -127,10 +132,10 @@ class ShootCreateOperator(_ShootOperator):
         self.garden.shoots.apply(self.shoot_resource())
 
     def on_failure(self, error: Exception) -> None:
-        self._report_failure("Reconcile", error)
+        self._report_failure(OperationType.RECONCILE, error)
 
     def validate_result(self, result: dict[str, Any]) -> dict[str, Any]:
-        if result.get("state") != "Succeeded" or result.get("name") != self.shoot_name:
+        if result.get("state") != OperationState.SUCCEEDED or result.get("name") != self.shoot_name:
             raise AgentResultError(
                 f"reconcile of {self.project}/{self.shoot_name} did not succeed: {result}"
             )
@@ -169,7 +174,7 @@ class ShootDeleteOperator(_ShootOperator):
             )
 
     def on_failure(self, error: Exception) -> None:
-        self._report_failure("Delete", error)
+        self._report_failure(OperationType.DELETE, error)
 
     def validate_result(self, result: dict[str, Any]) -> dict[str, Any]:
         if result.get("state") not in ("Deleted", "Absent"):

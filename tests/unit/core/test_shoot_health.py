@@ -37,3 +37,26 @@ def _shoot(
 )
 def test_verdicts(shoot: dict[str, Any] | None, verdict: Verdict) -> None:
     assert shoot_health(shoot).verdict is verdict
+
+
+@pytest.mark.parametrize(
+    ("code", "verdict"),
+    [
+        ("ERR_INFRA_UNAUTHORIZED", Verdict.FAILED),
+        ("ERR_INFRA_QUOTA_EXCEEDED", Verdict.FAILED),
+        ("ERR_RETRYABLE_INFRA_DEPENDENCIES", Verdict.WAITING),
+    ],
+)
+def test_only_non_retryable_codes_fail_at_once(code: str, verdict: Verdict) -> None:
+    health = shoot_health(_shoot("Error", codes=(code,)))
+    assert health.verdict is verdict
+    if verdict is Verdict.FAILED:
+        assert code in health.message
+
+
+def test_a_status_no_version_wrote_fails_naming_the_field() -> None:
+    shoot = _shoot("Succeeded")
+    shoot["status"]["conditions"][0]["status"] = "Perhaps"
+    health = shoot_health(shoot)
+    assert health.verdict is Verdict.FAILED
+    assert "status.conditions[0].status" in health.message
