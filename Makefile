@@ -58,7 +58,12 @@ seed-teardown-test: venv
 	@echo "==> [teardown] pytest -m teardown_seed (down leaves nothing; up again)"
 	@$(BIN)/pytest -q -m teardown_seed tests/integration/test_local_seed.py
 
-test: lint unit integration e2e seed-teardown-test
+# Every stage in order, stopping at the first failure; always ends with the table of
+# each stage's and the slowest test modules' durations (tests/budget.py).
+TEST_STAGES := lint unit integration e2e seed-teardown-test
+REPORTS := $(CURDIR)/.test-reports
+test: venv
+	@$(BIN)/python tests/budget.py --reports $(REPORTS) $(TEST_STAGES)
 
 seed-up: venv
 	@$(BIN)/garden local-seed up
