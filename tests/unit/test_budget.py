@@ -76,7 +76,9 @@ def test_a_broken_timing_line_names_file_and_line(tmp_path: Path) -> None:
 def test_the_plugin_writes_one_line_per_module_with_setup_and_teardown(tmp_path: Path) -> None:
     tests = tmp_path / "tests"
     tests.mkdir()
-    (tests / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text())
+    (tests / "conftest.py").write_text(
+        "import budget\n\ndef pytest_configure(config):\n    budget.register(config)\n"
+    )
     (tests / "budget.py").write_text((ROOT / "tests" / "budget.py").read_text())
     (tests / "test_one.py").write_text(
         textwrap.dedent(
