@@ -1,0 +1,169 @@
+"""Status writes through kube/shoots.py against the real API server, on a logical clock.
+
+No shoot is reconciled: a bare Shoot resource is enough to show what the API server
+stores when a condition is written twice an hour apart (an injected clock stands in
+for the hour; nothing waits).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.status import (
+    Condition,
+    ConditionStatus,
+    ConditionType,
+    LastError,
+    OperationState,
+    OperationType,
+    ShootStatus,
+)
+from airflow_provider_garden.kube.client import KubeClient
+from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
+from airflow_provider_garden.kube.shoots import Shoots
+from airflow_provider_garden.localseed.profile import local_profile
+
+pytestmark = pytest.mark.integration
+T0 = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
+HOUR = dt.timedelta(hours=1)
+NODES, API = ConditionType.EVERY_NODE_READY, ConditionType.API_SERVER_AVAILABLE
+
+
+class LogicalClock:
+    def __init__(self, at: dt.datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> dt.datetime:
+        return self.at
+
+
+@pytest.fixture
+def shoot(seed: KubeClient) -> Iterator[tuple[str, str]]:
+    """A bare Shoot in a project namespace of its own (removed with it afterwards)."""
+    project, name = f"status-{uuid.uuid4().hex[:6]}", "conditions"
+    namespace = naming.project_namespace(project)
+    seed.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    seed.apply(
+        {
+            "apiVersion": SHOOT_API_VERSION,
+            "kind": "Shoot",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "kubernetes": {"version": local_profile().kubernetes_versions[0]},
+                "networking": {"pods": "100.96.0.0/11", "services": "100.64.0.0/13"},
+            },
+        }
+    )
+    yield project, name
+    seed.delete("v1", "Namespace", namespace)
+
+
+def stored(seed: KubeClient, project: str, name: str) -> ShootStatus:
+    """The status as the API server holds it (a fresh GET, not a write's response)."""
+    return ShootStatus.from_shoot(
+        seed.get(SHOOT_API_VERSION, "Shoot", name, naming.project_namespace(project))
+    )
+
+
+def nodes(status: ConditionStatus, message: str) -> Condition:
+    return Condition(type=NODES, status=status, reason="Checked", message=message)
+
+
+def test_a_condition_unchanged_for_an_hour_keeps_its_transition_time(
+    seed: KubeClient, shoot: tuple[str, str]
+) -> None:
+    project, name = shoot
+    clock = LogicalClock(T0)
+    shoots = Shoots(seed, clock=clock)
+
+    shoots.set_conditions(project, name, [nodes(ConditionStatus.TRUE, "all 3 Ready")])
+    clock.at = T0 + HOUR
+    shoots.set_conditions(project, name, [nodes(ConditionStatus.TRUE, "all 3 Ready")])
+    kept = stored(seed, project, name).condition(NODES)
+    assert kept is not None
+    assert (kept.last_transition_time, kept.last_update_time) == (T0, T0)
+
+    clock.at = T0 + 2 * HOUR  # same status, new message: updated, not transitioned
+    shoots.set_conditions(project, name, [nodes(ConditionStatus.TRUE, "all 4 Ready")])
+    updated = stored(seed, project, name).condition(NODES)
+    assert updated is not None
+    assert (updated.last_transition_time, updated.last_update_time) == (T0, T0 + 2 * HOUR)
+
+    clock.at = T0 + 3 * HOUR  # the status flips: a transition
+    shoots.set_conditions(project, name, [nodes(ConditionStatus.FALSE, "1 of 4 not Ready")])
+    flipped = stored(seed, project, name).condition(NODES)
+    assert flipped is not None
+    assert flipped.status is ConditionStatus.FALSE
+    assert (flipped.last_transition_time, flipped.last_update_time) == (T0 + 3 * HOUR,) * 2
+
+
+def test_report_merges_conditions_and_keeps_those_of_other_writers(
+    seed: KubeClient, shoot: tuple[str, str]
+) -> None:
+    """A rollout writes EveryNodeReady; APIServerAvailable (the reconcile's) must survive."""
+    project, name = shoot
+    clock = LogicalClock(T0)
+    shoots = Shoots(seed, clock=clock)
+    api_up = Condition(type=API, status=ConditionStatus.TRUE, reason="Up", message="healthy")
+    shoots.report(
+        project,
+        name,
+        type_=OperationType.CREATE,
+        state=OperationState.SUCCEEDED,
+        progress=100,
+        description="created",
+        conditions=[api_up, nodes(ConditionStatus.TRUE, "all 3 Ready")],
+    )
+    clock.at = T0 + HOUR
+    shoots.report(
+        project,
+        name,
+        type_=OperationType.RECONCILE,
+        state=OperationState.ERROR,
+        progress=50,
+        description="rollout stopped",
+        errors=[LastError(description="boom", task_id="machines-rollout-a")],
+        conditions=[nodes(ConditionStatus.FALSE, "1 of 3 not Ready")],
+    )
+    status = stored(seed, project, name)
+    assert [c.type for c in status.conditions] == [API, NODES]
+    api = status.condition(API)
+    assert api is not None
+    assert api.last_transition_time == T0
+    assert status.last_operation is not None
+    assert (status.last_operation.state, status.last_operation.last_update_time) == (
+        OperationState.ERROR,
+        T0 + HOUR,
+    )
+    assert status.last_errors == (
+        LastError(description="boom", task_id="machines-rollout-a", last_update_time=T0 + HOUR),
+    )
+
+
+def test_conditions_handed_over_as_dicts_follow_the_same_rule(
+    seed: KubeClient, shoot: tuple[str, str]
+) -> None:
+    """Writers not yet on the model pass ``extra={"conditions": [...]}``; same rule applies."""
+    project, name = shoot
+    clock = LogicalClock(T0)
+    shoots = Shoots(seed, clock=clock)
+    as_dict = {"type": "EveryNodeReady", "status": "True", "reason": "R", "message": "m"}
+    for at in (T0, T0 + HOUR):
+        clock.at = at
+        shoots.report(
+            project,
+            name,
+            type_="Reconcile",
+            state="Succeeded",
+            progress=100,
+            description="ok",
+            extra={"conditions": [dict(as_dict, lastTransitionTime="2020-01-01T00:00:00Z")]},
+        )
+    kept = stored(seed, project, name).condition(NODES)
+    assert kept is not None
+    assert (kept.last_transition_time, kept.last_update_time) == (T0, T0)
