@@ -28,10 +28,11 @@ from airflow_provider_garden.core.status import (
     OperationState,
     OperationType,
     ShootStatus,
+    StatusPatch,
     WorkerPoolStatus,
     format_time,
+    member,
     merge_conditions,
-    wire,
 )
 from airflow_provider_garden.kube.client import KubeClient, Manifest
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
@@ -73,7 +74,7 @@ class Shoots:
         return self.kube.apply(shoot)
 
     def patch_status(self, project: str, name: str, status: Mapping[str, Any]) -> Manifest:
-        """A raw merge patch of ``status``; prefer the typed writers below."""
+        """A raw merge patch of ``status``; prefer :meth:`write` and the typed writers."""
         return self._patch(project, name, {"status": dict(status)})
 
     def _patch(self, project: str, name: str, body: Manifest) -> Manifest:
@@ -85,6 +86,14 @@ class Shoots:
             naming.project_namespace(project),
             subresource="status",
         )
+
+    def write(
+        self, project: str, name: str, patch: StatusPatch, conditions: Sequence[Condition] = ()
+    ) -> Manifest:
+        """Write ``patch``; ``conditions`` are merged into the current ones first."""
+        if not conditions:
+            return self.patch_status(project, name, patch.to_dict())
+        return self._write_with_conditions(project, name, patch, conditions, self.clock())
 
     def report(
         self,
@@ -111,47 +120,55 @@ class Shoots:
         """
         now = self.clock()
         operation = LastOperation(
-            type=wire.member(OperationType, type_, "status.lastOperation.type"),
-            state=wire.member(OperationState, state, "status.lastOperation.state"),
+            type=member(OperationType, type_, "status.lastOperation.type"),
+            state=member(OperationState, state, "status.lastOperation.state"),
             progress=progress,
             description=description,
             last_update_time=now,
         )
         legacy = dict(extra or {})
-        updates = [*conditions, *_conditions_of(legacy.pop("conditions", None))]
-        status: dict[str, Any] = {"lastOperation": operation.to_dict(), **legacy}
+        legacy_generation = legacy.pop("observedGeneration", None)
+        legacy_version = legacy.pop("kubernetesVersion", None)
         if errors is not None:
-            status["lastErrors"] = [_error(e, now).to_dict() for e in errors]
-        elif operation.succeeded:
-            status["lastErrors"] = None
-        if workers:
-            status["workers"] = {
-                pool: replace(w, last_update_time=w.last_update_time or now).to_dict()
+            last_errors: tuple[LastError, ...] | None = tuple(_error(e, now) for e in errors)
+        else:
+            last_errors = () if operation.succeeded else None
+        patch = StatusPatch(
+            last_operation=operation,
+            last_errors=last_errors,
+            workers=None
+            if workers is None
+            else {
+                pool: replace(w, last_update_time=w.last_update_time or now)
                 for pool, w in workers.items()
-            }
-        if observed_generation is not None:
-            status["observedGeneration"] = observed_generation
-        if kubernetes_version is not None:
-            status["kubernetesVersion"] = kubernetes_version
+            },
+            observed_generation=legacy_generation
+            if observed_generation is None
+            else observed_generation,
+            kubernetes_version=kubernetes_version or legacy_version,
+        )
+        updates = [*conditions, *_conditions_of(legacy.pop("conditions", None))]
+        if legacy:
+            raise ValueError(f"extra status fields are not part of the model: {sorted(legacy)}")
         if updates:
-            return self._write_with_conditions(project, name, status, updates, now)
-        return self.patch_status(project, name, status)
+            return self._write_with_conditions(project, name, patch, updates, now)
+        return self.patch_status(project, name, patch.to_dict())
 
     def set_conditions(self, project: str, name: str, conditions: Sequence[Condition]) -> Manifest:
         """Merge ``conditions`` into the current ones (nothing else is written)."""
-        return self._write_with_conditions(project, name, {}, conditions, self.clock())
+        return self.write(project, name, StatusPatch(), conditions)
 
     def record_maintenance(self, project: str, name: str, maintenance: LastMaintenance) -> Manifest:
-        return self.patch_status(project, name, {"lastMaintenance": maintenance.to_dict()})
+        return self.write(project, name, StatusPatch(last_maintenance=maintenance))
 
     def record_backup(self, project: str, name: str, backup: LastBackup) -> Manifest:
-        return self.patch_status(project, name, {"lastBackup": backup.to_dict()})
+        return self.write(project, name, StatusPatch(last_backup=backup))
 
     def _write_with_conditions(
         self,
         project: str,
         name: str,
-        status: Mapping[str, Any],
+        patch: StatusPatch,
         updates: Sequence[Condition],
         now: dt.datetime,
     ) -> Manifest:
@@ -161,7 +178,7 @@ class Shoots:
             merged = merge_conditions(ShootStatus.from_shoot(current).conditions, updates, now=now)
             body = {
                 "metadata": {"resourceVersion": current["metadata"]["resourceVersion"]},
-                "status": {**status, "conditions": [c.to_dict() for c in merged]},
+                "status": replace(patch, conditions=tuple(merged)).to_dict(),
             }
             try:
                 return self._patch(project, name, body)

@@ -16,9 +16,10 @@ from .enums import (
     OperationState,
     OperationType,
 )
+from .patch import StatusPatch
 from .records import DESCRIPTION_LIMIT, LastBackup, LastError, LastMaintenance, LastOperation
 from .shoot import ShootStatus
-from .wire import StatusError, format_time
+from .wire import StatusError, format_time, member
 from .workers import RolloutStatus, VersionCount, WorkerPoolStatus
 
 __all__ = [
@@ -38,9 +39,11 @@ __all__ = [
     "RolloutStatus",
     "ShootStatus",
     "StatusError",
+    "StatusPatch",
     "VersionCount",
     "WorkerPoolStatus",
     "format_time",
+    "member",
     "merge_conditions",
     "update_condition",
 ]

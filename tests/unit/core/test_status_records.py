@@ -21,6 +21,7 @@ from airflow_provider_garden.core.status import (
     RolloutStatus,
     ShootStatus,
     StatusError,
+    StatusPatch,
     VersionCount,
     WorkerPoolStatus,
 )
@@ -290,3 +291,48 @@ def test_worker_pool_without_a_rollout_writes_null_rollout() -> None:
     pool = WorkerPoolStatus(machines=1, ready=1, image_name="gl", image_version="1")
     assert pool.to_dict()["rollout"] is None
     assert WorkerPoolStatus.from_dict(pool.to_dict(), "status.workers.p") == pool
+
+
+def test_a_patch_touches_only_what_it_names() -> None:
+    assert StatusPatch().to_dict() == {}
+    op = LastOperation(type=OperationType.DELETE, state=OperationState.SUCCEEDED, progress=100)
+    assert StatusPatch(last_operation=op, last_errors=()).to_dict() == {
+        "lastOperation": {
+            "type": "Delete",
+            "state": "Succeeded",
+            "progress": 100,
+            "description": "",
+            "lastUpdateTime": None,
+        },
+        "lastErrors": None,  # removes the errors of an earlier run
+    }
+
+
+def test_a_full_patch_writes_the_wire_names_readers_expect() -> None:
+    status = ShootStatus.from_dict(WIRE)
+    patch = StatusPatch(
+        last_operation=status.last_operation,
+        last_errors=status.last_errors,
+        last_maintenance=status.last_maintenance,
+        last_backup=status.last_backup,
+        workers=status.workers,
+        conditions=status.conditions,
+        observed_generation=status.observed_generation,
+        kubernetes_version=status.kubernetes_version,
+    )
+    assert patch.to_dict() == WIRE
+
+
+@pytest.mark.parametrize(
+    ("state", "bad"),
+    [
+        (OperationState.ERROR, True),
+        (OperationState.FAILED, True),
+        (OperationState.ABORTED, True),
+        (OperationState.PROCESSING, False),
+        (OperationState.SUCCEEDED, False),
+        (OperationState.PENDING, False),
+    ],
+)
+def test_states_that_end_an_operation_badly(state: OperationState, bad: bool) -> None:
+    assert state.ended_badly is bad
