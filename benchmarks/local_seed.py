@@ -18,6 +18,7 @@ from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.localseed import build
 from airflow_provider_garden.localseed.gobuild import GoTool, ensure_go_build
 from airflow_provider_garden.localseed.seed import LocalSeed
+from benchmarks.memory import seed_memory
 from benchmarks.table import Table
 
 MiB = 2**20
@@ -91,7 +92,10 @@ def run() -> list[Table]:
     up.add("warm up after down (daemons start, add-ons ready)", restart)
     up.add("up on a healthy seed (no-op)", healthy_up)
     up.add("up returned -> first pod Running", first_pod)
-    memory = Table(title="Local seed: memory at rest (RSS)", unit="MiB")
-    for name, rss in sorted(seed.memory_rss().items()):
-        memory.add(name, rss / MiB)
+    memory = Table(
+        title="Local seed: memory at rest (daemons: RSS from /proc; pods: their cgroup)",
+        unit="MiB",
+    )
+    for name, used in sorted(seed_memory(seed).items()):
+        memory.add(name, used / MiB)
     return [*tables, up, memory]

@@ -35,6 +35,7 @@ from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 from airflow_provider_garden.kube.shoots import Shoots
 from airflow_provider_garden.localseed.profile import local_profile
 from airflow_provider_garden.localseed.seed import LocalSeed
+from benchmarks.memory import pod_bytes
 from benchmarks.table import Table, fmt_samples, median_of
 
 RUNS = int(os.environ.get("BENCH_SHOOT_RUNS", "5"))
@@ -192,23 +193,6 @@ def _baseline(kubeconfig: str, kube: KubeClient) -> float:
     return took
 
 
-def _pod_memory_mib(kube: KubeClient, namespace: str) -> float:
-    total = 0
-    for pod in kube.list("v1", "Pod", namespace):
-        uid, qos = (
-            pod["metadata"]["uid"],
-            (pod.get("status") or {}).get("qosClass", "BestEffort").lower(),
-        )
-        base = Path("/sys/fs/cgroup/memory/kubepods")
-        candidates = [base / f"pod{uid}", base / qos / f"pod{uid}"]
-        for path in candidates:
-            usage = path / "memory.usage_in_bytes"
-            if usage.exists():
-                total += int(usage.read_text())
-                break
-    return total / 2**20
-
-
 def run() -> list[Table]:
     kubeconfig = str(LocalSeed().up())
     os.environ["AIRFLOW_CONN_KUBERNETES_DEFAULT"] = json.dumps(
@@ -250,7 +234,7 @@ def run() -> list[Table]:
     )
     memory.add(
         "one shoot control plane (etcd, apiserver, controller-manager, scheduler)",
-        _pod_memory_mib(kube, naming.controlplane_namespace("bench", name)),
+        pod_bytes(kube, naming.controlplane_namespace("bench", name)) / 2**20,
     )
     delete(kube, shoots, "bench", name, holder="bench")
     return [speed, memory]

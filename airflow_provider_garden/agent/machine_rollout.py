@@ -38,7 +38,6 @@ from typing import Any
 
 from airflow_provider_garden.agent.drain import Drainer, DrainOptions, DrainReport, DrainTimeout
 from airflow_provider_garden.agent.rollout_report import RolloutReport, image_text
-from airflow_provider_garden.agent.shoot_access import CountingApiClient
 from airflow_provider_garden.agent.workers import observe
 from airflow_provider_garden.core import intstr, naming
 from airflow_provider_garden.core import rollout as planner
@@ -215,7 +214,6 @@ class MachineRollout:
                 sum(self.counts.boot_seconds) / max(1, len(self.counts.boot_seconds)), 2
             ),
             "seconds": round(self._clock() - started, 1),
-            **self._api_calls(),
         }
 
     def _wait_for_lease(self) -> None:
@@ -441,10 +439,3 @@ class MachineRollout:
             log.warning("cannot read the machines for the final status: %s", err)
             pools = None
         return report.end(pools, state=state, message=message, failed=self._failed)
-
-    def _api_calls(self) -> dict[str, int]:
-        out = {}
-        for key, kube in (("shootApiCalls", self.shoot), ("seedApiCalls", self.seed)):
-            if isinstance(kube.api, CountingApiClient):
-                out[key] = kube.api.calls
-        return out

@@ -30,8 +30,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     """Replace the pool's machines with machines on its spec's image, safely."""
     from airflow_provider_garden.agent import shoot_access
     from airflow_provider_garden.agent.machine_rollout import MachineRollout, RolloutOptions
+    from airflow_provider_garden.kube.client import KubeClient
 
-    seed = shoot_access.counting_seed_client(args.kubeconfig)
+    seed = KubeClient.from_kubeconfig(args.kubeconfig)
     shoot = shoot_access.shoot_client(
         seed, args.project, args.name, kubeconfig_file=args.shoot_kubeconfig
     )

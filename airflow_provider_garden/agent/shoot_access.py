@@ -5,8 +5,6 @@ kubeconfigs: ``kubeconfig`` names the in-seed Service (pods in the seed resolve
 it), ``kubeconfig-external`` the address reachable from outside the cluster
 network. An operator pod gets the Secret mounted; a shell run reads it through
 the seed API with the caller's own credentials.
-
-Every client counts its requests, so a rollout can report API calls per machine.
 """
 
 from __future__ import annotations
@@ -15,7 +13,6 @@ import base64
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import yaml
 from kubernetes import client as k8s_client
@@ -23,23 +20,6 @@ from kubernetes import config as k8s_config
 
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.kube.client import KubeClient
-
-
-class CountingApiClient(k8s_client.ApiClient):  # type: ignore[misc]
-    """An ApiClient that counts the requests made through it."""
-
-    calls = 0
-
-    def call_api(self, *args: Any, **kwargs: Any) -> Any:
-        self.calls += 1
-        return super().call_api(*args, **kwargs)
-
-
-def counted(kube: KubeClient) -> CountingApiClient:
-    """The counting ApiClient under ``kube`` (it must have been made by this module)."""
-    if not isinstance(kube.api, CountingApiClient):
-        raise TypeError("this client does not count its requests")
-    return kube.api
 
 
 def in_seed() -> bool:
@@ -52,29 +32,16 @@ def kubeconfig_key() -> str:
 
 
 def client_from_kubeconfig(text: bytes | str, *, timeout: float = 30.0) -> KubeClient:
-    """A counting KubeClient for a kubeconfig given as text (kept in memory only)."""
+    """A KubeClient for a kubeconfig given as text (kept in memory only)."""
     loaded = yaml.safe_load(text)
     if not isinstance(loaded, dict):
         raise ValueError("not a kubeconfig: expected a YAML mapping")
 
-    def make() -> CountingApiClient:
-        configuration = k8s_client.Configuration()
-        k8s_config.load_kube_config_from_dict(
-            loaded, client_configuration=configuration, persist_config=False
-        )
-        return CountingApiClient(configuration=configuration)
-
-    return KubeClient(api_client=make(), timeout=timeout)
-
-
-def counting_seed_client(kubeconfig: str | None) -> KubeClient:
-    """The seed client of ``KubeClient.from_kubeconfig``, counting its requests."""
-    plain = KubeClient.from_kubeconfig(kubeconfig)
-
-    def make() -> CountingApiClient:
-        return CountingApiClient(configuration=plain.api.configuration)
-
-    return KubeClient(api_client=make(), reload=make)
+    configuration = k8s_client.Configuration()
+    k8s_config.load_kube_config_from_dict(
+        loaded, client_configuration=configuration, persist_config=False
+    )
+    return KubeClient(api_client=k8s_client.ApiClient(configuration=configuration), timeout=timeout)
 
 
 def shoot_client(

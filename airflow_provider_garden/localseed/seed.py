@@ -326,16 +326,6 @@ class LocalSeed:
             components=result, leftovers=self.leftovers(), kubeconfig=self.paths.kubeconfig
         )
 
-    def memory_rss(self) -> dict[str, int]:
-        """Resident memory in bytes: each daemon, and all pods together (shims included)."""
-        usage = {}
-        for name in (c.name for c in self.status().components):
-            pid = self.table.pid(name)
-            usage[name] = _rss(pid) if pid else 0
-        pods = containerd.shim_pids(self.layout)
-        usage["pods"] = sum(_rss(pid) for pid in pods + _descendants(pods))
-        return usage
-
     def leftovers(self) -> Leftovers:
         return Leftovers(
             processes=[f"{pid} {executable_of(pid)}" for pid in self._stray_pids()],
@@ -466,33 +456,6 @@ def _node_not_ready(kubectl: Kubectl, *, since: dt.datetime | None = None) -> st
     if since and dt.datetime.fromisoformat(heartbeat) < since:
         return f"Ready only as of {heartbeat}, before the kubelet started"
     return None
-
-
-def _rss(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def _descendants(roots: list[int]) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(proc.name))
-    found, todo = [], list(roots)
-    while todo:
-        kids = children.get(todo.pop(), [])
-        found += kids
-        todo += kids
-    return found
 
 
 def _other_kube_daemons() -> bool:

@@ -249,11 +249,6 @@ def test_second_up_is_a_noop(local_seed: LocalSeed) -> None:
     print(f"second up: {time.monotonic() - started:.1f}s")
     assert _daemon_pids(local_seed) == before
     assert local_seed.status().healthy
-    memory = local_seed.memory_rss()
-    print(
-        f"seed memory at rest: {sum(memory.values()) / 2**20:.0f} MiB "
-        + ", ".join(f"{k} {v / 2**20:.0f}" for k, v in memory.items())
-    )
 
 
 def _pause_pod_running_after(kubeconfig: Path, started: float) -> float:
