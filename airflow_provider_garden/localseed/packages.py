@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -26,6 +27,13 @@ DEBIAN_MIRROR = "http://deb.debian.org/debian"
 DEBIAN_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
 ETCD_SUITE = "trixie"
 ETCD_PACKAGES = ("etcd-server", "etcd-client")
+# Docker's package: it provides and conflicts with Debian's containerd and runc, so
+# installing those would make apt remove it (and Docker with it).
+DOCKER_CONTAINERD = "containerd.io"
+PROVIDED_BY_DOCKER_CONTAINERD = ("containerd", "runc")
+# containerd releases that read the seed's version-2 config with the CRI plugin's
+# 1.x option names: [lowest, first one not).
+CONTAINERD_COMPATIBLE = ((1, 6), (2, 0))
 
 
 def require_root(why: str) -> None:
@@ -75,13 +83,51 @@ def _apt(argv: list[str], cwd: Path | None = None) -> None:
 
 
 def ensure_debian_packages(names: Sequence[str]) -> None:
+    """Install what is missing; never remove a package (``--no-remove``): apt stops instead."""
     missing = missing_debian_packages(names)
+    conflicting = set(missing) & set(PROVIDED_BY_DOCKER_CONTAINERD)
+    if conflicting and not missing_debian_packages([DOCKER_CONTAINERD]):
+        missing = beside_docker_containerd(missing, _containerd_version_text())
     if not missing:
         return
     require_root(f"installing Debian packages {', '.join(missing)}")
     with step(f"apt-get install {' '.join(missing)}"):
         _apt_update()
-        _apt(["apt-get", "install", "-y", "--no-install-recommends", *missing])
+        _apt(["apt-get", "install", "-y", "--no-install-recommends", "--no-remove", *missing])
+
+
+def _containerd_version_text() -> str | None:
+    binary = shutil.which("containerd")
+    if binary is None:
+        return None
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False)
+    return out.stdout.strip() or None
+
+
+def containerd_version(text: str) -> tuple[int, int] | None:
+    """(major, minor) from `containerd --version` ("containerd containerd.io 1.6.33 <commit>")."""
+    found = re.search(r"(?<![\w.])v?(\d+)\.(\d+)\.\d+", text)
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def beside_docker_containerd(missing: Sequence[str], version_text: str | None) -> list[str]:
+    """What to install while Docker's containerd.io is installed: not its conflicts.
+
+    Its containerd (and the runc it ships) serve the seed when the version reads the
+    seed's configuration; otherwise stop, before apt could replace it.
+    """
+    version = containerd_version(version_text or "")
+    low, high = CONTAINERD_COMPATIBLE
+    if version is None or not low <= version < high:
+        found = version_text or "no containerd binary on PATH"
+        raise SeedError(
+            f"Docker's {DOCKER_CONTAINERD} package is installed and its containerd "
+            f"({found}) is not one the local seed can run (it needs {low[0]}.{low[1]}.x to "
+            f"below {high[0]}.{high[1]}); not installing Debian's containerd, which would make "
+            f"apt remove {DOCKER_CONTAINERD} and Docker with it. Upgrade or downgrade "
+            f"{DOCKER_CONTAINERD}, or run the seed on a machine without Docker"
+        )
+    return [name for name in missing if name not in PROVIDED_BY_DOCKER_CONTAINERD]
 
 
 @dataclass(frozen=True, kw_only=True)
