@@ -6,9 +6,10 @@
     python -m airflow_provider_garden.cli.packaging chart-install  # into the local seed
 
 The code is the one source of what the chart installs; `chart-sync` writes the
-chart's copies and a unit test fails while they drift: the ServiceAccounts and
-roles render from files/accounts.yaml (from `kube.rbac.ACCOUNTS`), the CRDs in
-crds/ are the package's own files (kube/crds/, which `garden install` applies).
+generated files and a unit test fails while they drift: the ServiceAccounts and
+roles render from files/accounts.yaml (from `kube.rbac.ACCOUNTS`); the Shoot CRD
+is generated from `core/shoot_schema.py` into the package (kube/crds/, which
+`garden install` applies) and the chart's crds/.
 Copies rather than symlinks: helm warns about every symlink on every command,
 and `docker build` copies a symlink that points out of the package as dangling.
 """
@@ -21,13 +22,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from airflow_provider_garden.kube.bootstrap import CRD_FILES
+from airflow_provider_garden.core.shoot_crd import CRD_FILE, HEADER, shoot_crd
 from airflow_provider_garden.kube.cloudprofile import CloudProfile
 from airflow_provider_garden.kube.rbac import ACCOUNTS
 from airflow_provider_garden.localseed import airflow_image
@@ -65,36 +65,37 @@ class _PlainDumper(yaml.SafeDumper):
         return True
 
 
-def accounts_file_text() -> str:
-    body = yaml.dump(
-        accounts_document(),
-        Dumper=_PlainDumper,
-        sort_keys=False,
-        default_flow_style=None,
-        width=100,
+def _yaml(document: dict[str, Any], *, flow: bool | None = None) -> str:
+    return yaml.dump(
+        document, Dumper=_PlainDumper, sort_keys=False, default_flow_style=flow, width=100
     )
+
+
+def accounts_file_text() -> str:
     header = "# Generated from airflow_provider_garden/kube/rbac.py (ACCOUNTS): do not edit.\n"
-    return header + _REFRESH + body
+    return header + _REFRESH + _yaml(accounts_document())
 
 
-def crd_file_text(name: str) -> str:
-    header = f"# Generated from airflow_provider_garden/kube/crds/{name}: do not edit.\n"
-    source = resources.files("airflow_provider_garden.kube") / "crds" / name
-    return header + _REFRESH + source.read_text()
+def shoot_crd_text() -> str:
+    header = "# Generated from airflow_provider_garden/core/shoot_schema.py: do not edit.\n"
+    return header + _REFRESH + HEADER + _yaml(shoot_crd(), flow=False)
+
+
+def package_crd_path() -> Path:
+    return Path(__file__).resolve().parents[1] / "kube" / "crds" / CRD_FILE
 
 
 def generated_files() -> dict[str, str]:
     """Path in the chart -> the text `chart-sync` writes there."""
-    files = {ACCOUNTS_FILE: accounts_file_text()}
-    files.update({f"crds/{name}": crd_file_text(name) for name in CRD_FILES})
-    return files
+    return {ACCOUNTS_FILE: accounts_file_text(), f"crds/{CRD_FILE}": shoot_crd_text()}
 
 
 def sync_chart(chart: Path) -> list[Path]:
-    """Write the chart's generated files; return those that changed."""
+    """Write the generated files (the chart's and the package's CRD); return those that changed."""
     changed = []
-    for name, text in generated_files().items():
-        target = chart / name
+    targets = {chart / name: text for name, text in generated_files().items()}
+    targets[package_crd_path()] = shoot_crd_text()
+    for target, text in targets.items():
         if target.exists() and target.read_text() == text:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)

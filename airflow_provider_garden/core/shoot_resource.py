@@ -1,10 +1,14 @@
 """The Shoot resource as a camelCase dict: the inverse of ``parse_shoot``.
 
-Used to build the resource from DAG Params and to write defaults back explicitly.
+ShootCreateOperator parses what the DAG gave, then applies ``to_resource`` of the
+result: the stored Shoot carries every default explicitly, in the schema's shape.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from . import naming
 from .shoot_spec import ShootSpec
 
 
@@ -41,11 +45,12 @@ def spec_to_dict(spec: ShootSpec) -> dict[str, object]:
     }
     if spec.addons:
         git = spec.addons.git
-        out["addons"] = {
-            "kustomize": {"path": spec.addons.path}
-            if git is None
-            else {"git": {"url": git.url, "ref": git.ref, "path": git.path}}
-        }
+        kustomize: dict[str, object] = {}
+        if spec.addons.path is not None:
+            kustomize["path"] = spec.addons.path
+        if git is not None:
+            kustomize["git"] = {"url": git.url, "ref": git.ref, "path": git.path}
+        out["addons"] = {"kustomize": kustomize}
     if spec.backup:
         store = spec.backup.store
         out["backup"] = {
@@ -68,11 +73,18 @@ def spec_to_dict(spec: ShootSpec) -> dict[str, object]:
     return out
 
 
-def to_resource(spec: ShootSpec, *, api_version: str) -> dict[str, object]:
-    """A complete Shoot resource for ``spec`` (``api_version`` is the CRD's group/version)."""
+def envelope(
+    project: str, name: str, spec: Mapping[str, object], *, api_version: str
+) -> dict[str, object]:
+    """A Shoot resource around a camelCase ``spec`` as written (to parse user input)."""
     return {
         "apiVersion": api_version,
         "kind": "Shoot",
-        "metadata": {"name": spec.name, "namespace": spec.project_namespace},
-        "spec": spec_to_dict(spec),
+        "metadata": {"name": name, "namespace": naming.project_namespace(project)},
+        "spec": dict(spec),
     }
+
+
+def to_resource(spec: ShootSpec, *, api_version: str) -> dict[str, object]:
+    """A complete Shoot resource for ``spec`` (``api_version`` is the CRD's group/version)."""
+    return envelope(spec.project, spec.name, spec_to_dict(spec), api_version=api_version)

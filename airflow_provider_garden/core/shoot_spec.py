@@ -23,8 +23,8 @@ Layout of the resource (field names follow Gardener's Shoot where one exists)::
         schedule: "0 * * * *"
         retention: {policy: Exponential}               # or {policy: LimitBased, maxBackups: 7}
 
-``parse_shoot`` checks shapes and types (and rejects unknown fields, which are
-usually typos); :mod:`.validation` checks the rules between values.
+``parse_shoot`` checks shapes and types (and rejects fields :mod:`.shoot_schema`
+does not declare, which are usually typos); :mod:`.validation` checks the values.
 """
 
 from __future__ import annotations
@@ -36,24 +36,27 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from . import intstr, naming
+from .shoot_schema import (
+    DEFAULT_BACKUP_SCHEDULE,
+    DEFAULT_MAX_BACKUPS,
+    DEFAULT_PODS_CIDR,
+    DEFAULT_SERVICES_CIDR,
+    RetentionPolicy,
+    SnapstoreKind,
+    keys,
+)
 from .spec_fields import FieldReader, SpecError
 
+__all__ = [
+    "DEFAULT_BACKUP_SCHEDULE",
+    "DEFAULT_MAX_BACKUPS",
+    "DEFAULT_PODS_CIDR",
+    "DEFAULT_SERVICES_CIDR",
+    "RetentionPolicy",
+    "SnapstoreKind",
+]
+
 PROJECT_NAMESPACE_PREFIX = naming.project_namespace("")
-# Gardener's defaults for shoot networks: far from typical 10.x seed and node ranges.
-DEFAULT_PODS_CIDR = "100.96.0.0/11"
-DEFAULT_SERVICES_CIDR = "100.64.0.0/13"
-DEFAULT_BACKUP_SCHEDULE = "0 * * * *"
-DEFAULT_MAX_BACKUPS = 7
-
-
-class SnapstoreKind(enum.StrEnum):
-    LOCAL = "local"
-    S3 = "s3"
-
-
-class RetentionPolicy(enum.StrEnum):
-    EXPONENTIAL = "Exponential"
-    LIMIT_BASED = "LimitBased"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -160,7 +163,7 @@ def default_window(project: str, name: str) -> tuple[str, str]:
 def parse_shoot(obj: Mapping[str, object]) -> ShootSpec:
     """Read a Shoot resource (``metadata`` + ``spec``); raise SpecError listing every problem."""
     r = FieldReader()
-    root = r.object_at(obj, "", allowed=("apiVersion", "kind", "metadata", "spec", "status")) or {}
+    root = r.object_at(obj, "", allowed=keys("")) or {}
     if root.get("kind", "Shoot") != "Shoot":
         r.fail("kind", f"must be Shoot, got {root.get('kind')!r}")
     meta = _loose(r, root, "metadata")
@@ -171,13 +174,13 @@ def parse_shoot(obj: Mapping[str, object]) -> ShootSpec:
         r.fail(
             "metadata.namespace", f"must be {PROJECT_NAMESPACE_PREFIX}<project>, got {namespace!r}"
         )
-    spec = r.mapping(root, "spec", "", allowed=_SPEC_FIELDS) or {}
+    spec = r.mapping(root, "spec", "", allowed=keys("spec")) or {}
     if "spec" not in root:
         r.fail("spec", "required")
-    kubernetes = r.mapping(spec, "kubernetes", "spec", allowed=("version",))
+    kubernetes = r.mapping(spec, "kubernetes", "spec", allowed=keys("spec.kubernetes"))
     version = r.string(kubernetes, "version", "spec.kubernetes")
     workers = tuple(_worker(r, path, item) for path, item in r.items(spec, "workers", "spec"))
-    net = r.mapping(spec, "networking", "spec", allowed=("pods", "services", "nodes"))
+    net = r.mapping(spec, "networking", "spec", allowed=keys("spec.networking"))
     networking = Networking(
         pods=r.string(net, "pods", "spec.networking", DEFAULT_PODS_CIDR),
         services=r.string(net, "services", "spec.networking", DEFAULT_SERVICES_CIDR),
@@ -198,9 +201,6 @@ def parse_shoot(obj: Mapping[str, object]) -> ShootSpec:
     return result
 
 
-_SPEC_FIELDS = ("kubernetes", "networking", "workers", "maintenance", "addons", "backup")
-
-
 def _loose(r: FieldReader, parent: Mapping[str, object], key: str) -> Mapping[str, object]:
     """An object whose other keys (labels, uid, ...) are none of our business."""
     value = parent.get(key)
@@ -211,12 +211,14 @@ def _loose(r: FieldReader, parent: Mapping[str, object], key: str) -> Mapping[st
 
 
 def _worker(r: FieldReader, path: str, item: object) -> Worker:
-    allowed = ("name", "machine", "minimum", "maximum", "maxSurge", "maxUnavailable")
+    allowed = keys("spec.workers[]")
     w = r.object_at(item, path, allowed=allowed) or {}
-    machine = r.mapping(w, "machine", path, allowed=("type", "image"))
+    machine = r.mapping(w, "machine", path, allowed=keys("spec.workers[].machine"))
     if machine is None:
         r.fail(f"{path}.machine", "required")
-    image = r.mapping(machine or {}, "image", f"{path}.machine", allowed=("name", "version"))
+    image = r.mapping(
+        machine or {}, "image", f"{path}.machine", allowed=keys("spec.workers[].machine.image")
+    )
     return Worker(
         name=r.string(w, "name", path),
         machine_type=r.string(machine, "type", f"{path}.machine"),
@@ -247,10 +249,12 @@ def _int_or_percent(
 def _maintenance(
     r: FieldReader, spec: Mapping[str, object], project: str, name: str
 ) -> Maintenance:
-    m = r.mapping(spec, "maintenance", "spec", allowed=("timeWindow", "autoUpdate")) or {}
-    window = r.mapping(m, "timeWindow", "spec.maintenance", allowed=("begin", "end"))
+    m = r.mapping(spec, "maintenance", "spec", allowed=keys("spec.maintenance")) or {}
+    window = r.mapping(
+        m, "timeWindow", "spec.maintenance", allowed=keys("spec.maintenance.timeWindow")
+    )
     auto = r.mapping(
-        m, "autoUpdate", "spec.maintenance", allowed=("kubernetesVersion", "machineImageVersion")
+        m, "autoUpdate", "spec.maintenance", allowed=keys("spec.maintenance.autoUpdate")
     )
     path = "spec.maintenance.autoUpdate"
     if window is None:
@@ -275,15 +279,15 @@ def _flag(value: bool | None) -> bool:
 
 
 def _addons(r: FieldReader, spec: Mapping[str, object]) -> Addons | None:
-    addons = r.mapping(spec, "addons", "spec", allowed=("kustomize",))
+    addons = r.mapping(spec, "addons", "spec", allowed=keys("spec.addons"))
     if addons is None:
         return None
     path = "spec.addons.kustomize"
-    k = r.mapping(addons, "kustomize", "spec.addons", allowed=("path", "git"))
+    k = r.mapping(addons, "kustomize", "spec.addons", allowed=keys("spec.addons.kustomize"))
     if k is None:
         r.fail(path, "required")
         return None
-    git = r.mapping(k, "git", path, allowed=("url", "ref", "path"))
+    git = r.mapping(k, "git", path, allowed=keys("spec.addons.kustomize.git"))
     return Addons(
         path=r.optional(k, "path", path, str, "a string"),
         git=None
@@ -297,15 +301,17 @@ def _addons(r: FieldReader, spec: Mapping[str, object]) -> Addons | None:
 
 
 def _backup(r: FieldReader, spec: Mapping[str, object], project: str, name: str) -> Backup | None:
-    b = r.mapping(spec, "backup", "spec", allowed=("store", "schedule", "retention"))
+    b = r.mapping(spec, "backup", "spec", allowed=keys("spec.backup"))
     if b is None:
         return None
-    store = r.mapping(b, "store", "spec.backup", allowed=("kind", "bucket", "prefix", "secretRef"))
+    store = r.mapping(b, "store", "spec.backup", allowed=keys("spec.backup.store"))
     if store is None:
         r.fail("spec.backup.store", "required")
     path = "spec.backup.store"
-    secret = r.mapping(store or {}, "secretRef", path, allowed=("name",))
-    retention = r.mapping(b, "retention", "spec.backup", allowed=("policy", "maxBackups")) or {}
+    secret = r.mapping(store or {}, "secretRef", path, allowed=keys("spec.backup.store.secretRef"))
+    retention = (
+        r.mapping(b, "retention", "spec.backup", allowed=keys("spec.backup.retention")) or {}
+    )
     return Backup(
         store=SnapstoreRef(
             kind=_enum(r, store, "kind", path, SnapstoreKind, SnapstoreKind.LOCAL),

@@ -11,11 +11,12 @@ from importlib import resources as pkg_resources
 
 import yaml
 
+from airflow_provider_garden.core.shoot_crd import CRD_FILE
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.cloudprofile import CloudProfile
 from airflow_provider_garden.kube.rbac import ACCOUNTS
 
-CRD_FILES = ("shoots.garden.airflow.io.yaml",)
+CRD_FILES = (CRD_FILE,)  # generated from core/shoot_schema.py (cli/packaging.py chart-sync)
 
 
 def crds() -> list[dict[str, object]]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-GROUP = "garden.airflow.io"
-VERSION = "v1alpha1"
+from airflow_provider_garden.core.shoot_crd import GROUP, PLURAL, VERSION
+
+__all__ = ["GROUP", "SHOOT_API_VERSION", "VERSION", "Resource", "resource_for"]
+
 SHOOT_API_VERSION = f"{GROUP}/{VERSION}"
 
 
@@ -60,7 +62,7 @@ _TABLE = [
         "customresourcedefinitions",
         namespaced=False,
     ),
-    Resource(SHOOT_API_VERSION, "Shoot", "shoots", namespaced=True),
+    Resource(SHOOT_API_VERSION, "Shoot", PLURAL, namespaced=True),
 ]
 _BY_KIND = {(r.api_version, r.kind): r for r in _TABLE}
 

@@ -1,0 +1,489 @@
+"""The shape of a Shoot resource, declared once.
+
+Everything else derives from this tree: the CRD's openAPIV3Schema (so the
+kube-apiserver refuses what the provider would), the fields ``parse_shoot``
+accepts, the one-value rules ``validate`` reports (patterns, lengths, bounds,
+enums) and the JSON schema of the ``garden_provision`` form. Rules between
+values (overlapping networks, minimum <= maximum) stay in :mod:`.validation`.
+
+A rule's ``rule`` text completes "'<value>' ..." so that the validator names
+the field and the rule, while the CRD carries the same pattern.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .spec_fields import FieldError
+
+# Gardener's defaults for shoot networks: far from typical 10.x seed and node ranges.
+DEFAULT_PODS_CIDR = "100.96.0.0/11"
+DEFAULT_SERVICES_CIDR = "100.64.0.0/13"
+DEFAULT_BACKUP_SCHEDULE = "0 * * * *"
+DEFAULT_MAX_BACKUPS = 7
+WORKER_NAME_MAX = 15  # leaves room for "<shoot>-<pool>-<suffix>" machine names
+DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+
+class SnapstoreKind(enum.StrEnum):
+    LOCAL = "local"
+    S3 = "s3"
+
+
+class RetentionPolicy(enum.StrEnum):
+    EXPONENTIAL = "Exponential"
+    LIMIT_BASED = "LimitBased"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Node:
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Str(Node):
+    default: str | None = None
+    enum: tuple[str, ...] = ()
+    pattern: str | None = None  # anchored (^...$), RE2 and Python alike
+    max_length: int | None = None
+    rule: str = ""  # what a value breaking pattern or max_length must be
+    format: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.pattern and not (self.pattern.startswith("^") and self.pattern.endswith("$")):
+            raise ValueError(f"pattern {self.pattern!r} must be anchored with ^ and $")
+        if (self.pattern or self.max_length) and not self.rule:
+            raise ValueError("a pattern or max_length needs a rule text for its error message")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Int(Node):
+    default: int | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Bool(Node):
+    default: bool | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class IntOrPercent(Node):
+    """``2`` or ``"25%"``; :mod:`.intstr` checks the text."""
+
+    default: int | str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class List(Node):
+    items: Node
+
+
+@dataclass(frozen=True, kw_only=True)
+class Obj(Node):
+    fields: Mapping[str, Node] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+    # Kept as written: parts another helper owns (free-form status records).
+    preserve_unknown: bool = False
+
+
+def _enum(kind: type[enum.StrEnum], default: enum.StrEnum, description: str) -> Str:
+    return Str(enum=tuple(str(m) for m in kind), default=str(default), description=description)
+
+
+_TIME = Str(
+    pattern="^[0-9]{6}[+-][0-9]{4}$",
+    rule="is not HHMMSS+ZZZZ (e.g. 220000+0100)",
+    description="Time of day with a fixed UTC offset, HHMMSS+ZZZZ.",
+)
+
+WORKER = Obj(
+    description="A pool of machines of one type and image.",
+    required=("name", "machine"),
+    fields={
+        "name": Str(
+            pattern=DNS_LABEL,
+            max_length=WORKER_NAME_MAX,
+            rule=f"must be a DNS-1123 label of at most {WORKER_NAME_MAX} characters",
+            description="Pool name, unique within the shoot.",
+        ),
+        "machine": Obj(
+            required=("type", "image"),
+            description="What each machine of the pool is.",
+            fields={
+                "type": Str(
+                    pattern="^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",
+                    rule="must be letters, digits, '.', '_', '-'",
+                    description="Machine type offered by the seed's driver (local: kwok).",
+                ),
+                "image": Obj(
+                    required=("name", "version"),
+                    description="Machine image; maintenance updates its version.",
+                    fields={
+                        "name": Str(
+                            pattern=DNS_LABEL,
+                            max_length=63,
+                            rule="must be a DNS-1123 label",
+                            description="Image name from the CloudProfile.",
+                        ),
+                        "version": Str(
+                            pattern=r"^[0-9]+(\.[0-9]+)+$",
+                            rule="must be a version like 1592.2 or 1.2.3",
+                            description="Image version from the CloudProfile.",
+                        ),
+                    },
+                ),
+            },
+        ),
+        "minimum": Int(minimum=0, description="Fewest machines of the pool."),
+        "maximum": Int(minimum=0, description="Most machines of the pool (>= minimum)."),
+        "maxSurge": IntOrPercent(
+            default=1, description="Machines a rollout may add above maximum (2 or '25%')."
+        ),
+        "maxUnavailable": IntOrPercent(
+            default=0, description="Machines a rollout may take away at once (2 or '25%')."
+        ),
+    },
+)
+
+SPEC = Obj(
+    description="Desired state of the shoot.",
+    required=("kubernetes",),
+    fields={
+        "kubernetes": Obj(
+            required=("version",),
+            description="The control plane's Kubernetes.",
+            fields={
+                "version": Str(
+                    pattern=r"^v?[0-9]+\.[0-9]+\.[0-9]+$",
+                    rule="must be a version like 1.32.3",
+                    description="Kubernetes version: one the seed's CloudProfile offers.",
+                ),
+            },
+        ),
+        "workers": List(
+            items=WORKER,
+            description="Worker pools. Empty: a control plane without machines.",
+        ),
+        "networking": Obj(
+            description="The shoot's networks; they must not overlap each other or the seed's.",
+            fields={
+                "pods": Str(default=DEFAULT_PODS_CIDR, description="Pod network (CIDR)."),
+                "services": Str(
+                    default=DEFAULT_SERVICES_CIDR,
+                    description="Service network (CIDR), at most a /12.",
+                ),
+                "nodes": Str(description="Node network (CIDR) of the machines."),
+            },
+        ),
+        "maintenance": Obj(
+            description="When and what maintenance may change.",
+            fields={
+                "timeWindow": Obj(
+                    required=("begin", "end"),
+                    description="Daily window (30 min to 6 h; may cross midnight). Default: "
+                    "one hour picked from the shoot's name.",
+                    fields={"begin": _TIME, "end": _TIME},
+                ),
+                "autoUpdate": Obj(
+                    description="Which patch updates maintenance applies.",
+                    fields={
+                        "kubernetesVersion": Bool(
+                            default=True, description="Kubernetes patch versions."
+                        ),
+                        "machineImageVersion": Bool(
+                            default=True, description="Machine image versions."
+                        ),
+                    },
+                ),
+            },
+        ),
+        "addons": Obj(
+            description="What is applied into the shoot after it is ready.",
+            fields={
+                "kustomize": Obj(
+                    description="A kustomization: a path in the DAG bundle or a git directory.",
+                    fields={
+                        "path": Str(description="Relative path in the DAG bundle."),
+                        "git": Obj(
+                            description="A directory of a git repository (remote sources "
+                            "must be allowed).",
+                            fields={
+                                "url": Str(description="https:// or ssh:// URL."),
+                                "ref": Str(description="Branch, tag or commit."),
+                                "path": Str(default=".", description="Directory in the repo."),
+                            },
+                        ),
+                    },
+                ),
+            },
+        ),
+        "backup": Obj(
+            description="Where etcd snapshots go and how long they stay.",
+            fields={
+                "store": Obj(
+                    description="The snapshot store.",
+                    fields={
+                        "kind": _enum(
+                            SnapstoreKind,
+                            SnapstoreKind.LOCAL,
+                            "local (a volume in the seed) or s3.",
+                        ),
+                        "bucket": Str(
+                            pattern="^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+                            rule="is not a valid S3 bucket name",
+                            description="S3 bucket (kind s3).",
+                        ),
+                        "prefix": Str(
+                            pattern="^[A-Za-z0-9._/-]+$",
+                            rule="may only contain letters, digits, '.', '_', '-', '/'",
+                            description="Key prefix; default: the control plane's namespace.",
+                        ),
+                        "secretRef": Obj(
+                            required=("name",),
+                            description="Secret in garden-<project> with accessKeyID, "
+                            "secretAccessKey, endpoint, region (kind s3).",
+                            fields={
+                                "name": Str(
+                                    pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+                                    r"(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+                                    max_length=253,
+                                    rule="is not a valid Secret name",
+                                    description="Name of the Secret.",
+                                ),
+                            },
+                        ),
+                    },
+                ),
+                "schedule": Str(
+                    default=DEFAULT_BACKUP_SCHEDULE, description="Cron schedule of full snapshots."
+                ),
+                "retention": Obj(
+                    description="Which snapshots are kept.",
+                    fields={
+                        "policy": _enum(
+                            RetentionPolicy,
+                            RetentionPolicy.EXPONENTIAL,
+                            "Exponential (hourly, daily, weekly) or LimitBased (maxBackups).",
+                        ),
+                        "maxBackups": Int(
+                            minimum=1, description="Full snapshots kept by LimitBased (default 7)."
+                        ),
+                    },
+                ),
+            },
+        ),
+    },
+)
+
+_TIMESTAMP = Str(format="date-time")
+
+STATUS = Obj(
+    description="Observed state, written by the provider.",
+    fields={
+        "observedGeneration": Int(),
+        "kubernetesVersion": Str(),
+        "lastOperation": Obj(
+            fields={
+                "type": Str(enum=("Create", "Reconcile", "Delete", "Restore", "Maintain")),
+                "state": Str(
+                    enum=("Processing", "Succeeded", "Error", "Failed", "Pending", "Aborted")
+                ),
+                "progress": Int(minimum=0, maximum=100),
+                "description": Str(),
+                "lastUpdateTime": _TIMESTAMP,
+            }
+        ),
+        "lastErrors": List(
+            items=Obj(
+                fields={
+                    "description": Str(),
+                    "codes": List(items=Str()),
+                    "taskID": Str(),
+                    "lastUpdateTime": _TIMESTAMP,
+                }
+            )
+        ),
+        "lastMaintenance": Obj(
+            fields={
+                "description": Str(),
+                "state": Str(),
+                "triggeredTime": _TIMESTAMP,
+                "failureReason": Str(),
+            }
+        ),
+        "lastBackup": Obj(preserve_unknown=True),
+        "workers": Obj(preserve_unknown=True),
+        "conditions": List(
+            items=Obj(
+                required=("type", "status"),
+                fields={
+                    "type": Str(),
+                    "status": Str(enum=("True", "False", "Unknown", "Progressing")),
+                    "reason": Str(),
+                    "message": Str(),
+                    "lastTransitionTime": _TIMESTAMP,
+                    "lastUpdateTime": _TIMESTAMP,
+                },
+            )
+        ),
+    },
+)
+
+SHOOT = Obj(
+    required=("spec",),
+    fields={
+        "apiVersion": Str(),
+        "kind": Str(),
+        "metadata": Obj(),
+        "spec": SPEC,
+        "status": STATUS,
+    },
+)
+
+
+def at(path: str, root: Node = SHOOT) -> Node:
+    """The node at a dotted path; ``[]`` steps into a list's items (``spec.workers[].name``)."""
+    node = root
+    for step in path.replace("[]", ".[]").split(".") if path else ():
+        if step == "[]" and isinstance(node, List):
+            node = node.items
+        elif isinstance(node, Obj) and step in node.fields:
+            node = node.fields[step]
+        else:
+            raise KeyError(f"no field {step!r} in {path!r}")
+    return node
+
+
+def keys(path: str) -> tuple[str, ...]:
+    """The field names an object at ``path`` allows."""
+    node = at(path)
+    if not isinstance(node, Obj):
+        raise TypeError(f"{path} is not an object")
+    return tuple(node.fields)
+
+
+def leaves(node: Node, prefix: str = "") -> Iterator[tuple[str, Node]]:
+    """(path, node) of every value that is not an object (lists as ``name[]``)."""
+    if isinstance(node, Obj) and node.fields:
+        for name, child in node.fields.items():
+            yield from leaves(child, f"{prefix}.{name}" if prefix else name)
+    elif isinstance(node, List) and isinstance(node.items, Obj):
+        yield from leaves(node.items, f"{prefix}[]")
+    else:
+        yield prefix, node
+
+
+def openapi(node: Node) -> dict[str, Any]:
+    """The CRD's structural openAPIV3Schema for ``node`` (no defaults: nothing is stored
+    that the user did not write)."""
+    out: dict[str, Any] = {"description": node.description} if node.description else {}
+    if isinstance(node, Obj):
+        out["type"] = "object"
+        if node.required:
+            out["required"] = list(node.required)
+        if node.fields:
+            out["properties"] = {k: openapi(v) for k, v in node.fields.items()}
+        if node.preserve_unknown:
+            out["x-kubernetes-preserve-unknown-fields"] = True
+    elif isinstance(node, List):
+        out.update(type="array", items=openapi(node.items))
+    elif isinstance(node, IntOrPercent):
+        out["x-kubernetes-int-or-string"] = True
+    elif isinstance(node, Str):
+        out["type"] = "string"
+        out.update(_string_keywords(node))
+    elif isinstance(node, Int):
+        out["type"] = "integer"
+        out.update(_int_keywords(node))
+    elif isinstance(node, Bool):
+        out["type"] = "boolean"
+    return out
+
+
+def json_schema(node: Node) -> dict[str, Any]:
+    """Plain JSON schema for forms (Airflow Params): unknown fields refused as by
+    ``parse_shoot``; defaults shown."""
+    out: dict[str, Any]
+    if isinstance(node, Obj):
+        out = {"type": "object", "properties": {k: json_schema(v) for k, v in node.fields.items()}}
+        if node.required:
+            out["required"] = list(node.required)
+        if not node.preserve_unknown:
+            out["additionalProperties"] = False
+    elif isinstance(node, List):
+        out = {"type": "array", "items": json_schema(node.items)}
+    elif isinstance(node, IntOrPercent):
+        out = {"type": ["integer", "string"], "minimum": 0, "pattern": "^[0-9]+%$"}
+    elif isinstance(node, Str):
+        out = {"type": "string", **_string_keywords(node)}
+    elif isinstance(node, Int):
+        out = {"type": "integer", **_int_keywords(node)}
+    else:
+        out = {"type": "boolean"}
+    if getattr(node, "default", None) is not None:
+        out["default"] = node.default  # type: ignore[attr-defined]
+    if node.description:
+        out["description"] = node.description
+    return out
+
+
+def _string_keywords(node: Str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if node.enum:
+        out["enum"] = list(node.enum)
+    if node.pattern:
+        out["pattern"] = node.pattern
+    if node.max_length is not None:
+        out["maxLength"] = node.max_length
+    if node.format:
+        out["format"] = node.format
+    return out
+
+
+def _int_keywords(node: Int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if node.minimum is not None:
+        out["minimum"] = node.minimum
+    if node.maximum is not None:
+        out["maximum"] = node.maximum
+    return out
+
+
+def value_errors(node: Node, value: object, path: str) -> list[FieldError]:
+    """Every one-value rule (pattern, length, bounds, enum) ``value`` breaks.
+
+    Types and unknown fields are the parser's; a value of the wrong type is skipped.
+    """
+    errors: list[FieldError] = []
+    if isinstance(node, Obj) and isinstance(value, Mapping):
+        for name, child in node.fields.items():
+            if value.get(name) is not None:
+                errors += value_errors(child, value[name], f"{path}.{name}")
+    elif isinstance(node, List) and isinstance(value, list):
+        for index, item in enumerate(value):
+            errors += value_errors(node.items, item, f"{path}[{index}]")
+    elif isinstance(node, Str) and isinstance(value, str):
+        problem = _string_problem(node, value)
+        if problem:
+            errors.append(FieldError(path, problem))
+    elif isinstance(node, Int) and isinstance(value, int) and not isinstance(value, bool):
+        if node.minimum is not None and value < node.minimum:
+            errors.append(FieldError(path, f"must be >= {node.minimum}, got {value}"))
+        elif node.maximum is not None and value > node.maximum:
+            errors.append(FieldError(path, f"must be <= {node.maximum}, got {value}"))
+    return errors
+
+
+def _string_problem(node: Str, value: str) -> str | None:
+    if node.enum and value not in node.enum:
+        return f"must be one of {', '.join(node.enum)}, got {value!r}"
+    too_long = node.max_length is not None and len(value) > node.max_length
+    if too_long or (node.pattern and not re.fullmatch(node.pattern[1:-1], value)):
+        return f"{value!r} {node.rule}"
+    return None

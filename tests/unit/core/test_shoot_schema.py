@@ -1,0 +1,163 @@
+"""The Shoot schema is the one source: the model (dataclasses, parser, serializer)
+covers exactly its fields, and its one-value rules read like the validator's."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from airflow_provider_garden.core import shoot_schema
+from airflow_provider_garden.core.shoot_resource import spec_to_dict
+from airflow_provider_garden.core.shoot_schema import (
+    SPEC,
+    Bool,
+    Int,
+    IntOrPercent,
+    List,
+    Node,
+    Obj,
+    Str,
+    at,
+    leaves,
+    openapi,
+    value_errors,
+)
+from airflow_provider_garden.core.shoot_spec import ShootSpec, parse_shoot
+
+
+def _sample(node: Node) -> object:
+    """A value unlike the default, so the model shows whether it read the field."""
+    if isinstance(node, Obj):
+        return {name: _sample(child) for name, child in node.fields.items()}
+    if isinstance(node, List):
+        return [_sample(node.items)]
+    if isinstance(node, Str):
+        return node.enum[-1] if node.enum else "x"
+    if isinstance(node, Int):
+        return (node.minimum or 0) + 2
+    if isinstance(node, IntOrPercent):
+        return "25%"
+    assert isinstance(node, Bool), node
+    return False
+
+
+def _leaf_paths(value: object, prefix: str = "") -> set[str]:
+    """Paths of a resource in the schema's notation (``workers[].name``)."""
+    if isinstance(value, dict) and value:
+        paths: set[str] = set()
+        for key, child in value.items():
+            paths |= _leaf_paths(child, f"{prefix}.{key}" if prefix else key)
+        return paths
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return _leaf_paths(value[0], f"{prefix}[]")
+    return {prefix}
+
+
+def _unread_model_fields(value: object, prefix: str) -> list[str]:
+    """Model fields still at their default (or None) after parsing a full sample."""
+    unread: list[str] = []
+    for f in dataclasses.fields(value):  # type: ignore[arg-type]
+        current = getattr(value, f.name)
+        path = f"{prefix}.{f.name}"
+        if isinstance(current, tuple) and current:
+            current = current[0]
+        if dataclasses.is_dataclass(current):
+            unread += _unread_model_fields(current, path)
+        elif current is None or current == f.default:
+            unread.append(path)
+    return unread
+
+
+def full_sample() -> dict[str, Any]:
+    return {
+        "metadata": {"name": "dev", "namespace": "garden-team-a"},
+        "spec": _sample(SPEC),
+    }
+
+
+def test_every_schema_field_reaches_the_model_and_back() -> None:
+    """Drift in either direction: a field only in the CRD is dropped by the model;
+    a field only in the model is written where the CRD has no field."""
+    in_crd = {path for path, _ in leaves(SPEC)}
+    in_model = _leaf_paths(spec_to_dict(parse_shoot(full_sample())))
+    only_crd, only_model = sorted(in_crd - in_model), sorted(in_model - in_crd)
+    assert not only_crd, f"in the CRD schema, not carried by the model: {only_crd}"
+    assert not only_model, f"written by the model, not in the CRD schema: {only_model}"
+
+
+def test_every_model_field_is_read_from_the_schema() -> None:
+    spec = parse_shoot(full_sample())
+    unread = _unread_model_fields(spec, "ShootSpec")
+    assert not unread, f"model fields no CRD field fills: {unread}"
+
+
+def test_a_field_outside_the_schema_is_refused() -> None:
+    sample = full_sample()
+    sample["spec"]["networking"]["ipFamilies"] = ["IPv4"]
+    with pytest.raises(ValueError, match=r"spec.networking.ipFamilies: unknown field"):
+        parse_shoot(sample)
+
+
+def test_drift_check_notices_a_schema_only_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check above is not vacuous: a field added only to the schema fails it."""
+    networking = at("spec.networking")
+    assert isinstance(networking, Obj)
+    grown = dataclasses.replace(networking, fields={**networking.fields, "ipFamily": Str()})
+    monkeypatch.setitem(SPEC.fields, "networking", grown)  # type: ignore[index]
+    with pytest.raises(AssertionError, match=r"networking\.ipFamily"):
+        test_every_schema_field_reaches_the_model_and_back()
+
+
+def test_openapi_is_structural() -> None:
+    """Every property the kube-apiserver sees has a type (or is int-or-string)."""
+
+    def check(schema: dict[str, Any], path: str) -> None:
+        assert "type" in schema or schema.get("x-kubernetes-int-or-string"), path
+        for name, child in schema.get("properties", {}).items():
+            check(child, f"{path}.{name}")
+        if "items" in schema:
+            check(schema["items"], f"{path}[]")
+
+    check(openapi(shoot_schema.SHOOT), "")
+
+
+def test_status_keeps_free_form_records() -> None:
+    status = openapi(shoot_schema.STATUS)["properties"]
+    for name in ("lastBackup", "workers"):
+        assert status[name] == {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        ("spec.workers[].name", "Pool", "'Pool' must be a DNS-1123 label of at most 15"),
+        ("spec.workers[].name", "a" * 16, "must be a DNS-1123 label of at most 15 characters"),
+        ("spec.kubernetes.version", "1.32", "'1.32' must be a version like 1.32.3"),
+        ("spec.kubernetes.version", "1.32.3\n", "must be a version"),
+        ("spec.workers[].minimum", -1, "must be >= 0, got -1"),
+        ("status.lastOperation.progress", 101, "must be <= 100, got 101"),
+        ("spec.backup.store.kind", "gcs", "must be one of local, s3, got 'gcs'"),
+    ],
+)
+def test_value_rules_name_the_rule(path: str, value: object, expected: str) -> None:
+    (error,) = value_errors(at(path), value, path)
+    assert error.path == path
+    assert expected in error.rule
+
+
+def test_values_of_another_type_are_left_to_the_parser() -> None:
+    assert value_errors(at("spec.workers[].minimum"), True, "x") == []
+    assert value_errors(at("spec.kubernetes.version"), 1, "x") == []
+
+
+def test_a_pattern_needs_anchors_and_a_rule() -> None:
+    with pytest.raises(ValueError, match="anchored"):
+        Str(pattern="[a-z]+", rule="must be letters")
+    with pytest.raises(ValueError, match="rule text"):
+        Str(max_length=3)
+
+
+def test_parsed_spec_type_is_the_model() -> None:
+    assert isinstance(parse_shoot(full_sample()), ShootSpec)
