@@ -1,7 +1,9 @@
 """Rules of a Shoot spec; every violation is reported with its field path and rule.
 
 Runs before anything is created, so a bad spec fails in milliseconds instead of
-as a half-built control plane.
+as a half-built control plane. One-value rules (patterns, lengths, bounds) come
+from :mod:`.shoot_schema`, which the CRD is generated from; this module adds the
+rules between values and against what the seed offers. A field gets one error.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from itertools import combinations
 
-from . import intstr, maintenance
+from . import intstr, maintenance, shoot_schema
 from .cron import cron_problem
+from .shoot_resource import spec_to_dict
 from .shoot_spec import (
     Addons,
     Backup,
@@ -27,15 +30,9 @@ from .spec_fields import FieldError, SpecError
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _Fail = Callable[[str, str], None]
 
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-_MACHINE_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
-_VERSION = re.compile(r"[0-9]+(\.[0-9]+)+")
-_S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-_KEY_CHARS = re.compile(r"[A-Za-z0-9._/-]+")
+_DNS_LABEL = re.compile(shoot_schema.DNS_LABEL[1:-1])
 _GIT_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,254}")
 _HOST_PATH = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/")  # github.com/org
-_WORKER_NAME_MAX = 15  # leaves room for "<shoot>-<pool>-<suffix>" machine names
 _NAMESPACE_MAX = 63
 # kube-apiserver refuses larger service ranges; kube-controller-manager gives each
 # node a /24 (IPv4) or /64 (IPv6) slice of the pod range.
@@ -59,10 +56,13 @@ def validate(
     :param offered_machine_images: image name -> versions; None skips the check.
     :param allow_remote_addons: whether kustomize sources may come from a remote URL.
     """
-    errors: list[FieldError] = []
+    errors = shoot_schema.value_errors(shoot_schema.SPEC, spec_to_dict(spec), "spec")
+    failed = {e.path for e in errors}
 
     def fail(path: str, rule: str) -> None:
-        errors.append(FieldError(path, rule))
+        if path not in failed:
+            failed.add(path)
+            errors.append(FieldError(path, rule))
 
     for path, value in (("metadata.namespace", spec.project), ("metadata.name", spec.name)):
         problem = _name_problem(value)
@@ -154,26 +154,13 @@ def _name_problem(value: str) -> str | None:
 def _check_worker(
     fail: _Fail, path: str, w: Worker, images: Mapping[str, Sequence[str]] | None
 ) -> None:
-    if not _DNS_LABEL.fullmatch(w.name) or len(w.name) > _WORKER_NAME_MAX:
-        fail(
-            f"{path}.name",
-            f"{w.name!r} must be a DNS-1123 label of at most {_WORKER_NAME_MAX} characters",
-        )
-    if not _MACHINE_TYPE.fullmatch(w.machine_type):
-        fail(f"{path}.machine.type", f"{w.machine_type!r} must be letters, digits, '.', '_', '-'")
     image = f"{path}.machine.image"
-    if not _DNS_LABEL.fullmatch(w.image.name):
-        fail(f"{image}.name", f"{w.image.name!r} must be a DNS-1123 label")
-    if not _VERSION.fullmatch(w.image.version):
-        fail(f"{image}.version", f"{w.image.version!r} must be a version like 1592.2 or 1.2.3")
     if images is not None:
         if w.image.name not in images:
             fail(f"{image}.name", f"{w.image.name!r} is not offered ({', '.join(images)})")
         elif w.image.version not in images[w.image.name]:
             offered = ", ".join(images[w.image.name])
             fail(f"{image}.version", f"{w.image.version!r} is not offered (offered: {offered})")
-    if w.minimum < 0:
-        fail(f"{path}.minimum", f"must be >= 0, got {w.minimum}")
     if w.maximum < w.minimum:
         fail(f"{path}.maximum", f"must be >= minimum ({w.minimum}), got {w.maximum}")
     unavailable = w.max_unavailable
@@ -264,30 +251,20 @@ def _check_backup(fail: _Fail, backup: Backup) -> None:
     if store.kind is SnapstoreKind.S3:
         if not store.bucket:
             fail(f"{path}.bucket", "required for kind s3")
-        elif not _S3_BUCKET.fullmatch(store.bucket) or ".." in store.bucket:
+        elif ".." in store.bucket:
             fail(f"{path}.bucket", f"{store.bucket!r} is not a valid S3 bucket name")
         if not store.secret_name:
             fail(f"{path}.secretRef", "required for kind s3 (the Secret with the credentials)")
-        elif not _DNS_SUBDOMAIN.fullmatch(store.secret_name) or len(store.secret_name) > 253:
-            fail(f"{path}.secretRef.name", f"{store.secret_name!r} is not a valid Secret name")
     else:
         for key, value in (("bucket", store.bucket), ("secretRef", store.secret_name)):
             if value is not None:
                 fail(f"{path}.{key}", f"only used with kind s3, not {store.kind}")
     _check_relative(fail, f"{path}.prefix", store.prefix)
-    if not _KEY_CHARS.fullmatch(store.prefix):
-        fail(
-            f"{path}.prefix",
-            f"{store.prefix!r} may only contain letters, digits, '.', '_', '-', '/'",
-        )
     problem = cron_problem(backup.schedule)
     if problem:
         fail("spec.backup.schedule", problem)
     retention = "spec.backup.retention.maxBackups"
-    if backup.policy is RetentionPolicy.LIMIT_BASED:
-        if backup.max_backups is not None and backup.max_backups < 1:
-            fail(retention, f"must be >= 1, got {backup.max_backups}")
-    elif backup.max_backups is not None:
+    if backup.policy is not RetentionPolicy.LIMIT_BASED and backup.max_backups is not None:
         fail(retention, f"only used with policy {RetentionPolicy.LIMIT_BASED}")
 
 
