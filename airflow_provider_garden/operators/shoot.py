@@ -8,7 +8,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_garden.core import naming
-from airflow_provider_garden.core.shoot_spec import parse_shoot
+from airflow_provider_garden.core.shoot_resource import envelope, to_resource
+from airflow_provider_garden.core.shoot_spec import ShootSpec, parse_shoot
 from airflow_provider_garden.core.spec_fields import FieldError, SpecError
 from airflow_provider_garden.core.status import (
     LastError,
@@ -94,24 +95,21 @@ class ShootCreateOperator(_ShootOperator):
         super().__init__(**kwargs)
         self.spec = spec
 
-    def shoot_resource(self) -> dict[str, Any]:
+    def requested_spec(self) -> ShootSpec:
+        """The desired spec, parsed (SpecError naming every malformed field)."""
         if self.spec is None:
-            stored = self.garden.shoots.get(self.project, self.shoot_name)
-            spec = stored["spec"]
-        else:
-            spec = json.loads(self.spec) if isinstance(self.spec, str) else dict(self.spec)
-        return {
-            "apiVersion": SHOOT_API_VERSION,
-            "kind": "Shoot",
-            "metadata": {
-                "name": self.shoot_name,
-                "namespace": naming.project_namespace(self.project),
-            },
-            "spec": spec,
-        }
+            return parse_shoot(self.garden.shoots.get(self.project, self.shoot_name))
+        spec = json.loads(self.spec) if isinstance(self.spec, str) else self.spec
+        return parse_shoot(
+            envelope(self.project, self.shoot_name, spec, api_version=SHOOT_API_VERSION)
+        )
+
+    def shoot_resource(self) -> dict[str, Any]:
+        """The Shoot to apply: the parsed spec with its defaults written out."""
+        return to_resource(self.requested_spec(), api_version=SHOOT_API_VERSION)
 
     def validate_inputs(self) -> None:
-        spec = parse_shoot(self.shoot_resource())
+        spec = self.requested_spec()
         profile = cloudprofile.read(self.garden.kube, str(self.namespace))
         errors = validate(
             spec,

@@ -1,0 +1,50 @@
+"""ShootCreateOperator builds the Shoot through core/shoot_resource (no cluster needed)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from airflow_provider_garden.core.shoot_spec import default_window
+from airflow_provider_garden.core.spec_fields import SpecError
+from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
+from airflow_provider_garden.operators.shoot import ShootCreateOperator
+
+SPEC = {
+    "kubernetes": {"version": "1.32.3"},
+    "workers": [
+        {
+            "name": "pool-a",
+            "machine": {"type": "local", "image": {"name": "gardenlinux", "version": "1592.2"}},
+            "minimum": 1,
+            "maximum": 2,
+        }
+    ],
+    "backup": {"store": {"kind": "local"}},
+}
+
+
+def test_resource_is_the_parsed_spec_with_defaults_written_out() -> None:
+    op = ShootCreateOperator(task_id="create", project="team-a", name="dev", spec=SPEC)
+    shoot = op.shoot_resource()
+    assert shoot["apiVersion"] == SHOOT_API_VERSION
+    assert shoot["metadata"] == {"name": "dev", "namespace": "garden-team-a"}
+    spec = shoot["spec"]
+    assert spec["networking"] == {"pods": "100.96.0.0/11", "services": "100.64.0.0/13"}
+    assert (spec["workers"][0]["maxSurge"], spec["workers"][0]["maxUnavailable"]) == (1, 0)
+    begin, end = default_window("team-a", "dev")
+    assert spec["maintenance"]["timeWindow"] == {"begin": begin, "end": end}
+    assert spec["backup"]["store"] == {"kind": "local", "prefix": "shoot--team-a--dev"}
+    # JSON text (a rendered template) gives the same resource.
+    as_text = ShootCreateOperator(
+        task_id="create", project="team-a", name="dev", spec=json.dumps(SPEC)
+    )
+    assert as_text.shoot_resource() == shoot
+
+
+def test_malformed_spec_names_the_field() -> None:
+    bad = {**SPEC, "networking": {"pod": "10.0.0.0/16"}}
+    op = ShootCreateOperator(task_id="create", project="team-a", name="dev", spec=bad)
+    with pytest.raises(SpecError, match=r"spec.networking.pod: unknown field"):
+        op.shoot_resource()
