@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pendulum
 from airflow.sdk import DAG, Param, task
 
+from airflow_provider_garden.core import shoot_schema
 from airflow_provider_garden.localseed.profile import local_profile
 from airflow_provider_garden.operators.etcd import EtcdBackupOperator
 from airflow_provider_garden.operators.shoot import ShootCreateOperator
 from airflow_provider_garden.sensors.shoot import ShootReadySensor
 
-DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 VERSIONS = list(local_profile().kubernetes_versions)
+# Form field -> where its value goes in the Shoot's spec (and whose schema it has).
+SPEC_PARAMS = {
+    "kubernetes_version": "spec.kubernetes.version",
+    "networking": "spec.networking",
+    "workers": "spec.workers",
+    "backup": "spec.backup",
+    "maintenance_window": "spec.maintenance.timeWindow",
+}
+
+
+def spec_param(form_field: str, default: Any, *, description: str = "", **extra: Any) -> Param:
+    """A form field typed, bounded and described by the Shoot schema (the CRD's source)."""
+    schema = shoot_schema.json_schema(shoot_schema.at(SPEC_PARAMS[form_field]))
+    schema.pop("default", None)
+    text = " ".join(t for t in (schema.pop("description", ""), description) if t)
+    return Param(default, description=text, **schema, **extra)
+
 
 with DAG(
     dag_id="garden_provision",
@@ -47,48 +65,36 @@ appears in XCom or logs. Get it with `garden kubeconfig <project>/<name>`.
         "project": Param(
             "demo",
             type="string",
-            pattern=DNS_LABEL,
+            pattern=shoot_schema.DNS_LABEL,
             maxLength=20,
             description="Project (a team): shoots live in the seed namespace garden-<project>.",
         ),
         "name": Param(
             "hello",
             type="string",
-            pattern=DNS_LABEL,
+            pattern=shoot_schema.DNS_LABEL,
             maxLength=20,
             description="Shoot name, unique within the project.",
         ),
-        "kubernetes_version": Param(
+        "kubernetes_version": spec_param(
+            "kubernetes_version",
             VERSIONS[0],
-            type="string",
-            pattern=r"^v?\d+\.\d+\.\d+$",
             examples=VERSIONS,
-            description="Kubernetes version of the control plane: one the seed offers "
-            "(its CloudProfile; the local seed offers " + ", ".join(VERSIONS) + ").",
+            description="The local seed offers " + ", ".join(VERSIONS) + ".",
         ),
-        "networking": Param(
-            {"pods": "100.96.0.0/11", "services": "100.64.0.0/13"},
-            type="object",
-            description="Pod and service CIDRs of the shoot; must not overlap each other or the seed.",
+        "networking": spec_param(
+            "networking",
+            {
+                "pods": shoot_schema.DEFAULT_PODS_CIDR,
+                "services": shoot_schema.DEFAULT_SERVICES_CIDR,
+            },
         ),
-        "workers": Param(
-            [],
-            type="array",
-            description="Worker pools: [{name, machine: {type, image: {name, version}}, minimum, "
-            "maximum, maxSurge, maxUnavailable}]. Empty: a control plane without machines.",
+        "workers": spec_param("workers", []),
+        "backup": spec_param(
+            "backup", {"store": {"kind": "local"}, "retention": {"policy": "Exponential"}}
         ),
-        "backup": Param(
-            {"store": {"kind": "local"}, "retention": {"policy": "Exponential"}},
-            type="object",
-            description="Where etcd snapshots go and how long they stay: store.kind local (a "
-            "volume in the seed) or s3 (bucket, prefix, secretRef.name of a Secret in "
-            "garden-<project> with accessKeyID, secretAccessKey, endpoint, region); "
-            "retention.policy Exponential or LimitBased (maxBackups).",
-        ),
-        "maintenance_window": Param(
-            {"begin": "220000+0000", "end": "230000+0000"},
-            type="object",
-            description="Daily maintenance window HHMMSS+ZZZZ (30 min to 6 h; may cross midnight).",
+        "maintenance_window": spec_param(
+            "maintenance_window", {"begin": "220000+0000", "end": "230000+0000"}
         ),
     },
 ) as dag:
