@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .spec_fields import FieldError
+from .status.enums import ConditionStatus, OperationState, OperationType
 
 # Gardener's defaults for shoot networks: far from typical 10.x seed and node ranges.
 DEFAULT_PODS_CIDR = "100.96.0.0/11"
@@ -282,7 +283,22 @@ SPEC = Obj(
 )
 
 _TIMESTAMP = Str(format="date-time")
+# Condition and constraint types stay open strings: a reader of an older or newer
+# version must not have its whole status write refused for one unknown type.
+_OBSERVED = Obj(
+    required=("type", "status"),
+    fields={
+        "type": Str(),
+        "status": Str(enum=tuple(str(m) for m in ConditionStatus)),
+        "reason": Str(),
+        "message": Str(),
+        "lastTransitionTime": _TIMESTAMP,
+        "lastUpdateTime": _TIMESTAMP,
+        "codes": List(items=Str()),
+    },
+)
 
+# The records of core/status; lastBackup and workers stay free-form as before.
 STATUS = Obj(
     description="Observed state, written by the provider.",
     fields={
@@ -290,10 +306,8 @@ STATUS = Obj(
         "kubernetesVersion": Str(),
         "lastOperation": Obj(
             fields={
-                "type": Str(enum=("Create", "Reconcile", "Delete", "Restore", "Maintain")),
-                "state": Str(
-                    enum=("Processing", "Succeeded", "Error", "Failed", "Pending", "Aborted")
-                ),
+                "type": Str(enum=tuple(str(m) for m in OperationType)),
+                "state": Str(enum=tuple(str(m) for m in OperationState)),
                 "progress": Int(minimum=0, maximum=100),
                 "description": Str(),
                 "lastUpdateTime": _TIMESTAMP,
@@ -319,19 +333,8 @@ STATUS = Obj(
         ),
         "lastBackup": Obj(preserve_unknown=True),
         "workers": Obj(preserve_unknown=True),
-        "conditions": List(
-            items=Obj(
-                required=("type", "status"),
-                fields={
-                    "type": Str(),
-                    "status": Str(enum=("True", "False", "Unknown", "Progressing")),
-                    "reason": Str(),
-                    "message": Str(),
-                    "lastTransitionTime": _TIMESTAMP,
-                    "lastUpdateTime": _TIMESTAMP,
-                },
-            )
-        ),
+        "conditions": List(items=_OBSERVED),
+        "constraints": List(items=_OBSERVED),
     },
 )
 

@@ -3,7 +3,13 @@ covers exactly its fields, and its one-value rules read like the validator's."""
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
+import datetime as dt
+import enum
+import types
+import typing
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -25,6 +31,12 @@ from airflow_provider_garden.core.shoot_schema import (
     value_errors,
 )
 from airflow_provider_garden.core.shoot_spec import ShootSpec, parse_shoot
+from airflow_provider_garden.core.status import (
+    ConditionStatus,
+    OperationState,
+    OperationType,
+    ShootStatus,
+)
 
 
 def _sample(node: Node) -> object:
@@ -161,3 +173,58 @@ def test_a_pattern_needs_anchors_and_a_rule() -> None:
 
 def test_parsed_spec_type_is_the_model() -> None:
     assert isinstance(parse_shoot(full_sample()), ShootSpec)
+
+
+def _filled(kind: Any) -> Any:
+    """A value of type ``kind`` with every optional part present (for status records)."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (types.UnionType, typing.Union):
+        return _filled(next(a for a in args if a is not type(None)))
+    if origin is tuple:
+        return (_filled(args[0]),)
+    if origin in (dict, Mapping, collections.abc.Mapping):
+        return {"pool-a": _filled(args[1])}
+    if dataclasses.is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        values = {f.name: _filled(hints[f.name]) for f in dataclasses.fields(kind) if f.init}
+        return kind(**values)
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return next(iter(kind))
+    samples = {str: "x", bool: True, int: 1, dt.datetime: dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}
+    return samples[kind]
+
+
+def _covered(path: str, schema: Node) -> bool:
+    """Whether the schema keeps ``path`` (a leaf it declares, or under a free-form object)."""
+    node = schema
+    for step in path.replace("[]", ".[]").split("."):
+        if isinstance(node, Obj) and node.preserve_unknown:
+            return True
+        if step == "[]" and isinstance(node, List):
+            node = node.items
+        elif isinstance(node, Obj) and step in node.fields:
+            node = node.fields[step]
+        else:
+            return False
+    return not isinstance(node, Obj) or node.preserve_unknown or not node.fields
+
+
+def test_the_status_model_writes_only_what_the_crd_keeps() -> None:
+    """The kube-apiserver prunes fields its schema lacks: a status field the model
+    writes and the CRD does not declare would vanish on every write."""
+    written = _leaf_paths(_filled(ShootStatus).to_dict())
+    pruned = sorted(p for p in written if not _covered(p, shoot_schema.STATUS))
+    assert not pruned, f"written by core/status, pruned by the CRD: {pruned}"
+    declared = {path for path, _ in leaves(shoot_schema.STATUS)}
+    unwritten = sorted(p for p in declared if not any(w.startswith(p) for w in written))
+    assert not unwritten, f"in the CRD's status, never written by core/status: {unwritten}"
+
+
+def test_status_enums_are_the_models() -> None:
+    status = openapi(shoot_schema.STATUS)["properties"]
+    last = status["lastOperation"]["properties"]
+    assert last["type"]["enum"] == [str(m) for m in OperationType]
+    assert last["state"]["enum"] == [str(m) for m in OperationState]
+    assert status["conditions"]["items"]["properties"]["status"]["enum"] == [
+        str(m) for m in ConditionStatus
+    ]
