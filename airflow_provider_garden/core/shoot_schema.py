@@ -105,7 +105,7 @@ _TIME = Str(
 
 WORKER = Obj(
     description="A pool of machines of one type and image.",
-    required=("name", "machine"),
+    required=("name", "machine", "minimum", "maximum"),
     fields={
         "name": Str(
             pattern=DNS_LABEL,
@@ -206,6 +206,7 @@ SPEC = Obj(
         ),
         "addons": Obj(
             description="What is applied into the shoot after it is ready.",
+            required=("kustomize",),
             fields={
                 "kustomize": Obj(
                     description="A kustomization: a path in the DAG bundle or a git directory.",
@@ -214,6 +215,7 @@ SPEC = Obj(
                         "git": Obj(
                             description="A directory of a git repository (remote sources "
                             "must be allowed).",
+                            required=("url", "ref"),
                             fields={
                                 "url": Str(description="https:// or ssh:// URL."),
                                 "ref": Str(description="Branch, tag or commit."),
@@ -226,6 +228,7 @@ SPEC = Obj(
         ),
         "backup": Obj(
             description="Where etcd snapshots go and how long they stay.",
+            required=("store",),
             fields={
                 "store": Obj(
                     description="The snapshot store.",

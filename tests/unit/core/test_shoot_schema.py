@@ -31,6 +31,7 @@ from airflow_provider_garden.core.shoot_schema import (
     value_errors,
 )
 from airflow_provider_garden.core.shoot_spec import ShootSpec, parse_shoot
+from airflow_provider_garden.core.spec_fields import SpecError
 from airflow_provider_garden.core.status import (
     ConditionStatus,
     OperationState,
@@ -228,3 +229,30 @@ def test_status_enums_are_the_models() -> None:
     assert status["conditions"]["items"]["properties"]["status"]["enum"] == [
         str(m) for m in ConditionStatus
     ]
+
+
+def _object_fields(node: Node, path: str = "spec") -> list[tuple[str, str, bool]]:
+    """(object path, field, required) for every field of every object in the spec."""
+    out: list[tuple[str, str, bool]] = []
+    if isinstance(node, List):
+        return _object_fields(node.items, f"{path}.0")
+    if isinstance(node, Obj):
+        for name, child in node.fields.items():
+            out.append((path, name, name in node.required))
+            out += _object_fields(child, f"{path}.{name}")
+    return out
+
+
+@pytest.mark.parametrize(("path", "name", "required"), _object_fields(SPEC))
+def test_required_fields_are_the_parsers(path: str, name: str, required: bool) -> None:
+    """The CRD refuses a missing field exactly when parse_shoot does."""
+    sample = full_sample()
+    node: Any = sample
+    for step in path.split("."):
+        node = node[int(step)] if step.isdigit() else node[step]
+    del node[name]
+    if required:
+        with pytest.raises(SpecError, match="required"):
+            parse_shoot(sample)
+    else:
+        parse_shoot(sample)
