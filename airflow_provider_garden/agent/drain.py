@@ -13,7 +13,6 @@ carries on. Only when forced does it delete the remaining pods outright.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -25,6 +24,13 @@ from kubernetes.client.exceptions import ApiException
 
 from airflow_provider_garden.core import drain as plan
 from airflow_provider_garden.kube.client import KubeClient
+from airflow_provider_garden.kube.errors import (
+    ApiError,
+    NotFound,
+    ServerError,
+    TooManyRequests,
+    from_exception,
+)
 
 log = logging.getLogger(__name__)
 _LISTED = 5
@@ -121,24 +127,21 @@ class Drainer:
         }
         try:
             self._core.create_namespaced_pod_eviction(meta["name"], meta["namespace"], body)
-        except ApiException as err:
-            if err.status == 404:
+        except ApiException as exc:
+            err = from_exception(exc)
+            if isinstance(err, NotFound):
                 return None
-            if err.status in (429, 500, 503):
+            if isinstance(err, TooManyRequests | ServerError):
                 # 429: a budget is exhausted; 500: the pod matches several budgets
                 # (the API server refuses to pick one); 503: try again.
                 return _reason(err)
-            raise
+            raise err from None
         return None
 
 
-def _reason(err: ApiException) -> str:
-    try:
-        status = json.loads(err.body or "{}")
-    except ValueError:
-        status = {}
-    causes = [c.get("message", "") for c in (status.get("details") or {}).get("causes") or []]
-    return "; ".join(c for c in causes if c) or status.get("message") or f"HTTP {err.status}"
+def _reason(err: ApiError) -> str:
+    causes = [c.get("message", "") for c in (err.status.get("details") or {}).get("causes") or []]
+    return "; ".join(c for c in causes if c) or err.message or f"HTTP {err.code}"
 
 
 def _timeout_message(

@@ -51,7 +51,6 @@ from airflow_provider_garden.core.kustomize_objects import (
     CRD_GROUP,
     CRD_KIND,
     NAMESPACE_KIND,
-    Manifest,
     ObjectRef,
     apply_rank,
     duplicates,
@@ -68,8 +67,9 @@ from airflow_provider_garden.core.kustomize_result import (
     error_text,
     immutable_fields,
 )
-from airflow_provider_garden.kube.client import NotFound
-from airflow_provider_garden.kube.dynamic import ApiError, ApiResource, DynamicClient, UnknownKind
+from airflow_provider_garden.core.manifest import Manifest
+from airflow_provider_garden.kube.dynamic import ApiResource, DynamicClient, UnknownKind
+from airflow_provider_garden.kube.errors import ApiError, Conflict, NotFound
 
 log = logging.getLogger(__name__)
 WORKERS = 8
@@ -268,7 +268,7 @@ class KustomizeRun:
     ) -> _Planned | None:
         ref = ref_of(obj)
         fields = immutable_fields(err.status)
-        if err.code == 409 and conflicts(err.status):
+        if isinstance(err, Conflict) and conflicts(err.status):
             self.errors.append(
                 f"{ref}: conflicts with other field managers: {', '.join(conflicts(err.status))}"
                 " (set force_conflicts to take these fields over)"
@@ -365,7 +365,7 @@ class KustomizeRun:
                 log.info("pruned %s", e.ref)
                 pruned.append(e)
             except ApiError as err:
-                if err.code == 409:
+                if isinstance(err, Conflict):
                     # uid precondition: a same-named object someone else made since
                     log.warning("not pruning %s: it was replaced by someone else", e.ref)
                     continue
@@ -389,7 +389,7 @@ class KustomizeRun:
         try:
             written = self.kube.server_side_apply(self.configmaps, cm, force=True, dry_run=False)
         except ApiError as err:
-            if err.code == 409:
+            if isinstance(err, Conflict):
                 raise KustomizeError(
                     f"inventory {self.inventory_ref} was changed by another run meanwhile"
                 ) from None

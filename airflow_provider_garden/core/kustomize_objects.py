@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_garden.core.manifest import Manifest
+
 CRD_KIND = "CustomResourceDefinition"
 CRD_GROUP = "apiextensions.k8s.io"
 NAMESPACE_KIND = "Namespace"
@@ -48,7 +50,6 @@ _RANK = {kind: i for i, kind in enumerate(_FIRST)} | {
 }
 _OTHER = len(_FIRST)
 
-Manifest = dict[str, Any]
 # (group, kind) -> whether objects of that kind live in a namespace
 IsNamespaced = Callable[[str, str], bool]
 

@@ -8,12 +8,10 @@ succeeded, and how to explain a failure in one exception message.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
+from airflow_provider_garden.core.manifest import Manifest
 from airflow_provider_garden.core.pod_attach import PodFacts
 from airflow_provider_garden.core.pod_startup import StartupFacts, Waiting
-
-Manifest = Mapping[str, Any]
 
 # The kubelet keeps the last 2048 bytes (or 80 lines) of output as the message of a
 # failed container under FallbackToLogsOnError; a tail of it is enough to explain.

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
+from airflow_provider_garden.core.manifest import Manifest
 from airflow_provider_garden.core.rollout import Machine
 from airflow_provider_garden.core.shoot_spec import Worker
 
@@ -20,8 +21,6 @@ LABEL_POOL = "worker.garden.airflow.io/pool"
 LABEL_IMAGE_NAME = "worker.garden.airflow.io/image-name"
 LABEL_IMAGE_VERSION = "worker.garden.airflow.io/image-version"
 LABEL_MACHINE_TYPE = "node.kubernetes.io/instance-type"  # the well-known node label
-
-Manifest = dict[str, Any]
 
 
 class ShootApi(Protocol):

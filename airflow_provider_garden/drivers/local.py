@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from airflow_provider_garden.core.controlplane.manifests import ControlPlane
+from airflow_provider_garden.core.manifest import Manifest
 from airflow_provider_garden.core.shoot_spec import Worker
 from airflow_provider_garden.drivers.base import (
     LABEL_IMAGE_NAME,
@@ -36,7 +37,6 @@ from airflow_provider_garden.drivers.base import (
     LABEL_MACHINE_TYPE,
     LABEL_POOL,
     MachineState,
-    Manifest,
     ShootApi,
 )
 

@@ -2,8 +2,11 @@
 
 Shared by the agent (pod side, in-cluster credentials) and the hooks (Airflow
 side, credentials from a connection). Every call goes through `_call`, which
-retries what is worth retrying (429, 5xx, dropped connections) with bounded,
-jittered backoff and reloads credentials once on 401 (REQUIREMENTS 10).
+raises the error class of the answer's status (`errors.py`), retries what is
+worth retrying (429, 5xx, dropped connections) after the delay `Backoff` gives
+(jittered, bounded, at least the server's Retry-After) and reloads credentials
+once on 401 (REQUIREMENTS 10). Sleep and the jitter's random draw are injected,
+so the policy is tested without waiting.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import urllib3
@@ -19,13 +23,86 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
+from airflow_provider_garden.core.manifest import Manifest
+from airflow_provider_garden.kube.errors import (
+    ApiError,
+    NotFound,
+    ServerError,
+    TooManyRequests,
+    Unauthorized,
+    from_exception,
+)
 from airflow_provider_garden.kube.resources import Resource, resource_for
 
+__all__ = ["FIELD_MANAGER", "ApiError", "Backoff", "KubeClient", "Manifest", "NotFound"]
+
 FIELD_MANAGER = "airflow-provider-garden"
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _OBJECT_RESPONSES = {200: "object", 201: "object", 202: "object"}
 
-Manifest = dict[str, Any]
+
+@dataclass(frozen=True)
+class Backoff:
+    """How often and how long `KubeClient` waits before repeating a failed request.
+
+    The n-th retry (n from 0) waits ``min(most, first * 2**n)`` shortened by a random
+    share of up to ``jitter`` (so clients that failed together do not retry together),
+    but never less than the server's Retry-After, itself capped at ``most_retry_after``.
+    """
+
+    #: requests in all, the first one included (a repeat after a credential reload aside)
+    attempts: int = 6
+    #: seconds before the first retry, doubled for each further one
+    first: float = 0.25
+    #: the longest computed delay, in seconds
+    most: float = 8.0
+    #: share of a delay that jitter may take off, 0 to 1
+    jitter: float = 0.5
+    #: the longest Retry-After honoured, in seconds
+    most_retry_after: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError(f"Backoff.attempts: must be at least 1, got {self.attempts}")
+        if not 0 <= self.jitter <= 1:
+            raise ValueError(f"Backoff.jitter: must be between 0 and 1, got {self.jitter}")
+
+    def delay(self, retry: int, *, draw: float, retry_after: float | None = None) -> float:
+        """Seconds before retry number `retry` (0-based); `draw` is uniform in [0, 1)."""
+        computed = min(self.most, self.first * 2.0**retry) * (1 - self.jitter * draw)
+        if retry_after is None:
+            return computed
+        return max(computed, min(retry_after, self.most_retry_after))
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds; None when absent or not a number of seconds.
+
+    (The API server sends whole seconds; the HTTP-date form is not used by it.)
+    """
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def own_retries(api: k8s_client.ApiClient) -> k8s_client.ApiClient:
+    """Switch off urllib3's own retries, so `Backoff` is the only retry policy.
+
+    By default urllib3 repeats a request up to three times by itself, sleeping any
+    Retry-After of a 429 or 503 however long, out of sight of the caller's policy
+    and its injected sleep. Its pools take the setting when created: drop the old.
+    """
+    pools = api.rest_client.pool_manager
+    pools.connection_pool_kw["retries"] = False
+    pools.clear()
+    return api
+
+
+def _retryable(err: ApiError) -> bool:
+    return isinstance(err, TooManyRequests | ServerError)
 
 
 def load_api_client(kubeconfig: str | None = None) -> k8s_client.ApiClient:
@@ -41,10 +118,6 @@ def load_api_client(kubeconfig: str | None = None) -> k8s_client.ApiClient:
     return k8s_config.new_client_from_config(config_file=kubeconfig)
 
 
-class NotFound(LookupError):
-    pass
-
-
 class KubeClient:
     """Get, list, apply (server-side), patch and delete the provider's kinds."""
 
@@ -53,15 +126,21 @@ class KubeClient:
         *,
         api_client: k8s_client.ApiClient,
         reload: Callable[[], k8s_client.ApiClient] | None = None,
-        attempts: int = 6,
-        max_backoff: float = 8.0,
+        backoff: Backoff = Backoff(),
+        sleep: Callable[[float], None] = time.sleep,
+        draw: Callable[[], float] = random.random,
         timeout: float = 30.0,
     ) -> None:
-        self.api = api_client
+        """:param reload: makes a fresh ApiClient; called once after a 401.
+        :param backoff: the retry policy. :param sleep: waits; tests pass a recorder.
+        :param draw: the jitter's random number in [0, 1). :param timeout: per request, seconds.
+        """
+        self.api = own_retries(api_client)
         self._timeout = timeout
         self._reload = reload
-        self._attempts = attempts
-        self._max_backoff = max_backoff
+        self.backoff = backoff
+        self._sleep = sleep
+        self._draw = draw
 
     @classmethod
     def from_kubeconfig(cls, kubeconfig: str | None = None) -> KubeClient:
@@ -80,7 +159,8 @@ class KubeClient:
         content_type: str = "application/json",
     ) -> Any:
         reloaded = False
-        for attempt in range(self._attempts):
+        retries = 0  # a credential reload is not a retry: it does not count
+        while True:
             try:
                 data, _, _ = self.api.call_api(
                     path,
@@ -95,27 +175,21 @@ class KubeClient:
                     _request_timeout=self._timeout,
                 )
                 return data
-            except ApiException as err:
-                if err.status == 404:
-                    raise NotFound(f"{method} {path}: not found") from None
-                if err.status == 401 and not reloaded and self._reload is not None:
-                    self.api = self._reload()
+            except ApiException as exc:
+                err = from_exception(exc)
+                if isinstance(err, Unauthorized) and not reloaded and self._reload is not None:
+                    self.api = own_retries(self._reload())
                     reloaded = True
                     continue
-                if err.status not in RETRY_STATUSES or attempt == self._attempts - 1:
-                    raise
-                self._sleep(attempt, err.headers.get("Retry-After") if err.headers else None)
+                if not _retryable(err) or retries == self.backoff.attempts - 1:
+                    raise err from None
+                retry_after = parse_retry_after(err.retry_after)
+                self._sleep(self.backoff.delay(retries, draw=self._draw(), retry_after=retry_after))
             except (urllib3.exceptions.HTTPError, ConnectionError):
-                if attempt == self._attempts - 1:
+                if retries == self.backoff.attempts - 1:
                     raise
-                self._sleep(attempt, None)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _sleep(self, attempt: int, retry_after: str | None) -> None:
-        delay = min(self._max_backoff, 0.25 * 2**attempt)
-        if retry_after and retry_after.isdigit():
-            delay = min(self._max_backoff, float(retry_after))
-        time.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not crypto
+                self._sleep(self.backoff.delay(retries, draw=self._draw()))
+            retries += 1
 
     # --- verbs ------------------------------------------------------------
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Manifest:

@@ -9,20 +9,17 @@ KubeClient's request path, so retries, backoff and the 401 reload are the same.
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
-
+from airflow_provider_garden.core.manifest import Manifest
 from airflow_provider_garden.kube.client import (
     FIELD_MANAGER,
     KubeClient,
-    Manifest,
-    NotFound,
     load_api_client,
 )
+from airflow_provider_garden.kube.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -42,27 +39,6 @@ class ApiResource:
 
 class UnknownKind(LookupError):
     """The server does not serve this apiVersion/kind (yet)."""
-
-
-class ApiError(RuntimeError):
-    """A non-retryable API error with the server's Status, for callers to explain."""
-
-    def __init__(self, status: dict[str, Any]) -> None:
-        self.status = status
-        self.code = int(status.get("code") or 0)
-        super().__init__(f"{self.code} {status.get('reason', '')}")
-
-
-def _status_of(err: ApiException) -> dict[str, Any]:
-    try:
-        body = json.loads(err.body or "{}")
-    except (TypeError, ValueError):
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    body.setdefault("code", err.status)
-    body.setdefault("reason", err.reason)
-    return body
 
 
 class DynamicClient(KubeClient):
@@ -104,15 +80,9 @@ class DynamicClient(KubeClient):
             if "/" not in r["name"]  # subresources such as deployments/scale
         }
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        try:
-            return self._call(method, path, **kwargs)
-        except ApiException as err:
-            raise ApiError(_status_of(err)) from None
-
     def read(self, res: ApiResource, name: str, namespace: str = "") -> Manifest | None:
         try:
-            obj: Manifest = self._request("GET", res.path(namespace, name))
+            obj: Manifest = self._call("GET", res.path(namespace, name))
         except NotFound:
             return None
         return obj
@@ -124,7 +94,7 @@ class DynamicClient(KubeClient):
         query = [("fieldManager", FIELD_MANAGER), ("force", "true" if force else "false")]
         if dry_run:
             query.append(("dryRun", "All"))
-        result: Manifest = self._request(
+        result: Manifest = self._call(
             "PATCH",
             res.path(meta.get("namespace", ""), meta["name"]),
             body=obj,
@@ -147,7 +117,7 @@ class DynamicClient(KubeClient):
         if uid:
             body["preconditions"] = {"uid": uid}
         try:
-            self._request("DELETE", res.path(namespace, name), body=body)
+            self._call("DELETE", res.path(namespace, name), body=body)
         except NotFound:
             return False
         return True

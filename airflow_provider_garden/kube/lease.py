@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 
-from kubernetes.client.exceptions import ApiException
-
 from airflow_provider_garden.kube.client import KubeClient
+from airflow_provider_garden.kube.errors import Conflict
 
 API_VERSION = "coordination.k8s.io/v1"
 
@@ -75,10 +74,8 @@ def try_acquire(kube: KubeClient, *, namespace: str, name: str, holder: str, sec
             spec["acquireTime"] = held.get("acquireTime", spec["acquireTime"])
         current["spec"] = spec
         kube.replace(current)  # carries resourceVersion: a concurrent taker gets 409
-    except ApiException as err:
-        if err.status == 409:
-            raise LeaseHeld(f"lease {namespace}/{name} was taken concurrently") from None
-        raise
+    except Conflict:
+        raise LeaseHeld(f"lease {namespace}/{name} was taken concurrently") from None
 
 
 def release(kube: KubeClient, *, namespace: str, name: str, holder: str) -> None:
@@ -86,11 +83,8 @@ def release(kube: KubeClient, *, namespace: str, name: str, holder: str) -> None
     if current is None or (current.get("spec") or {}).get("holderIdentity") != holder:
         return
     current["spec"] = {"holderIdentity": None, "leaseDurationSeconds": 1}
-    try:
+    with suppress(Conflict):  # someone took it over meanwhile: not ours to release
         kube.replace(current)
-    except ApiException as err:
-        if err.status != 409:
-            raise
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from kubernetes.client import ApiClient
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.controlplane import etcd_pod
 from airflow_provider_garden.core.controlplane import manifests as m
+from airflow_provider_garden.core.manifest import Manifest
 from airflow_provider_garden.core.shoot_spec import Backup, parse_shoot
 from airflow_provider_garden.core.status import LastBackup, OperationState, OperationType
 from airflow_provider_garden.hooks.garden import GardenHook
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 ETCD_DATA = "/var/lib/etcd"
-Manifest = dict[str, Any]
 
 
 class _EtcdOperator(AgentPodOperator):

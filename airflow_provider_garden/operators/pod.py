@@ -58,13 +58,13 @@ from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException, TaskDeferred
 from kubernetes.client import ApiClient
 from kubernetes.client import models as k8s
-from kubernetes.client.exceptions import ApiException
 
 from airflow_provider_garden.core import pod_status
 from airflow_provider_garden.core.pod_attach import TERMINAL_PHASES, plan_attach
 from airflow_provider_garden.core.pod_startup import Outcome, startup_verdict
 from airflow_provider_garden.core.toolbox import TOOLBOX_UID
-from airflow_provider_garden.kube.client import KubeClient, Manifest, NotFound
+from airflow_provider_garden.kube.client import Backoff, KubeClient, Manifest
+from airflow_provider_garden.kube.errors import Conflict, NotFound
 from airflow_provider_garden.kube.resources import resource_for
 
 if TYPE_CHECKING:
@@ -346,9 +346,7 @@ class AgentPodOperator(KubernetesPodOperator):
         manifest: Manifest = self.client.api_client.sanitize_for_serialization(pod)
         try:
             return self._kube.create(manifest)
-        except ApiException as err:
-            if err.status != 409:
-                raise
+        except Conflict:
             # A retried create whose first answer was lost: the pod is ours if it carries
             # this try's identity (the name has a random suffix, so nothing else has it).
             meta = manifest["metadata"]
@@ -474,7 +472,7 @@ class AgentPodOperator(KubernetesPodOperator):
             self.log.info("keeping pod %s: on_kill_action is keep_pod", pod.metadata.name)
             return
         api = ApiClient(self.client.api_client.configuration)
-        kube = KubeClient(api_client=api, attempts=3, max_backoff=1.0, timeout=5.0)
+        kube = KubeClient(api_client=api, backoff=Backoff(attempts=3, most=1.0), timeout=5.0)
         try:
             kube.raw("DELETE", _POD.path(pod.metadata.namespace, pod.metadata.name))
             self.log.info("deleted pod %s", pod.metadata.name)

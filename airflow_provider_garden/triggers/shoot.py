@@ -16,6 +16,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.shoot_health import Health, Verdict, backup_health, shoot_health
+from airflow_provider_garden.kube.errors import NotFound, from_exception
 from airflow_provider_garden.kube.resources import GROUP, VERSION
 
 
@@ -90,9 +91,10 @@ class ShootStatusTrigger(BaseTrigger):
                     shoot = await api.get_namespaced_custom_object(
                         GROUP, VERSION, naming.project_namespace(self.project), "shoots", self.name
                     )
-                except ApiException as err:
-                    if err.status != 404:
-                        raise
+                except ApiException as exc:
+                    err = from_exception(exc)
+                    if not isinstance(err, NotFound):
+                        raise err from None
                     shoot = None
                 health = evaluate(self.check, shoot, max_backup_age=self.max_backup_age)
                 message = health.message

@@ -6,17 +6,14 @@ ls` (for people): one description of volumes, mounts and arguments, as plain dic
 
 from __future__ import annotations
 
-from typing import Any
-
 from airflow_provider_garden.core.controlplane import manifests as m
+from airflow_provider_garden.core.manifest import Manifest
 from airflow_provider_garden.core.shoot_spec import Backup, SnapstoreKind
 
 ETCD_TLS = "/etc/etcd-client"
 STORE_ROOT = "/backups"
 STORE_SECRET = "/etc/snapstore"
 WORK = "/work"
-
-Manifest = dict[str, Any]
 
 
 def store_volumes(backup: Backup) -> tuple[list[Manifest], list[Manifest], list[str]]:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Any
 
-Manifest = dict[str, Any]
+from airflow_provider_garden.core.manifest import Manifest
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "airflow-provider-garden"}
 ETCD_IMAGE = "registry.k8s.io/etcd:3.5.16-0"
