@@ -22,13 +22,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_garden.localseed import versions
 from airflow_provider_garden.localseed.errors import SeedError
 from airflow_provider_garden.localseed.packages import require_free_space
-from airflow_provider_garden.localseed.progress import step
+from airflow_provider_garden.localseed.progress import Step, run_reporting, step
 
-# cri-tools v1.34 declares `go 1.24.1`; Kubernetes 1.32 needs 1.23.
-MIN_GO = (1, 24)
 DEFAULT_GO = Path("/usr/local/go/bin/go")  # where go.dev's tarball installs it
+# Where hack/prereqs.sh links the toolchain it fetched when the machine's Go is older.
+PREREQS_GO = Path("/usr/local/bin/go")
 # A cold build fills GOCACHE (about 3 GiB for Kubernetes) and the module cache.
 COLD_BUILD_GIB = 8
 # Proxy answers that mean "this version is not offered here", as opposed to a
@@ -151,6 +152,21 @@ def ldflags(spec: GoBuildSpec, build_date: str | None) -> str:
     return " ".join(flags)
 
 
+def go_version_tuple(reported: str) -> tuple[int, int, int] | None:
+    """(1, 26, 0) from "go1.26.0" / "go1.26" / "go1.26rc1"; None when not a Go version."""
+    match = re.match(r"go(\d+)\.(\d+)(?:\.(\d+))?", reported)
+    if match is None:
+        return None
+    return int(match[1]), int(match[2]), int(match[3] or 0)
+
+
+def _go_candidates() -> list[Path]:
+    """`go` on PATH first, then where go.dev's tarball and hack/prereqs.sh put one."""
+    found = shutil.which("go")
+    ordered = [Path(found)] if found else []
+    return ordered + [p for p in (DEFAULT_GO, PREREQS_GO) if p not in ordered]
+
+
 class GoTool:
     """The `go` command with the environment every seed build uses."""
 
@@ -158,37 +174,58 @@ class GoTool:
         self.go = go
         self.env = {
             **os.environ,
-            "GOTOOLCHAIN": "local",  # never download another toolchain behind the user's back
+            "GOTOOLCHAIN": "local",  # hack/prereqs.sh fetched the toolchain; never switch here
             "CGO_ENABLED": "0",  # static binaries that run in any image
             "GOFLAGS": "-buildvcs=false",
         }
 
     @classmethod
     def find(cls) -> GoTool:
-        found = shutil.which("go")
-        go = Path(found) if found else DEFAULT_GO
-        install = (
-            f"install Go >= {MIN_GO[0]}.{MIN_GO[1]} from https://go.dev/dl into /usr/local/go "
-            "(Debian 12's golang package is too old)"
-        )
-        if not go.exists():
+        """The first Go at least `versions.GO`; a SeedError naming what was found else."""
+        install = f"run hack/prereqs.sh, which installs Go >= {versions.GO}"
+        minimum = go_version_tuple(f"go{versions.GO}")
+        if minimum is None:
+            raise SeedError(f"GO in localseed/versions.py is not a Go version: {versions.GO!r}")
+        seen = []
+        for go in _go_candidates():
+            if not go.exists():
+                continue
+            tool = cls(go)
+            try:
+                reported = tool.run(["env", "GOVERSION"]).strip()
+            except SeedError:
+                reported = ""
+            found = go_version_tuple(reported)
+            if found is not None and found >= minimum:
+                return tool
+            seen.append(f"{go} is {reported or 'unusable'}")
+        if not seen:
             raise SeedError(f"Go is not installed: {install}")
-        tool = cls(go)
-        reported = tool.run(["env", "GOVERSION"]).strip()
-        match = re.match(r"go(\d+)\.(\d+)", reported)
-        if match is None or (int(match[1]), int(match[2])) < MIN_GO:
-            raise SeedError(f"{go} is {reported or 'unusable'}: {install}")
-        return tool
+        raise SeedError(f"{'; '.join(seen)}: {install}")
 
     def run(self, args: list[str], *, cwd: Path | None = None) -> str:
         out = subprocess.run(
             [str(self.go), *args], cwd=cwd, env=self.env, capture_output=True, text=True
         )
         if out.returncode != 0:
-            tail = "\n".join(out.stderr.strip().splitlines()[-25:])
-            hint = " (disk full: free space or run `go clean -cache`)" if "no space" in tail else ""
-            raise SeedError(f"`go {' '.join(args)}` failed{hint}:\n{tail}")
+            raise SeedError(_failure(args, out.stderr))
         return out.stdout
+
+    def build(self, args: list[str], *, cwd: Path, current: Step) -> None:
+        """`go build -v ARGS`, keeping `current.detail` at the packages compiled so far."""
+        counter = _CompiledPackages()
+        out = run_reporting(
+            [str(self.go), "build", "-v", *args],
+            current,
+            describe=counter.see,
+            cwd=cwd,
+            env=self.env,
+        )
+        if out.returncode != 0:
+            failure = "\n".join(
+                line for line in out.stdout.splitlines() if not counter.is_package(line)
+            )
+            raise SeedError(_failure(["build", *args], failure))
 
     def download(self, modules: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
         """`go mod download -json` of each module@version; failures carry "Error"."""
@@ -208,6 +245,30 @@ class GoTool:
         if out.returncode != 0 and not found:
             raise SeedError(f"`go mod download` failed:\n{out.stderr.strip()}")
         return found
+
+
+def _failure(args: list[str], stderr: str) -> str:
+    tail = "\n".join(stderr.strip().splitlines()[-25:])
+    hint = " (disk full: free space or run `go clean -cache`)" if "no space" in tail else ""
+    return f"`go {' '.join(args)}` failed{hint}:\n{tail}"
+
+
+class _CompiledPackages:
+    """Reads `go build -v` output: each package it compiles is one import path alone
+    on a line; anything else (compiler errors, `# pkg` headers) is not progress."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @staticmethod
+    def is_package(line: str) -> bool:
+        return bool(line) and not line.startswith("#") and not any(c in line for c in " :\t")
+
+    def see(self, line: str) -> str | None:
+        if not self.is_package(line):
+            return None
+        self.count += 1
+        return f"{self.count} packages compiled, last {line}"
 
 
 def _require_downloaded(info: dict[str, Any]) -> dict[str, Any]:
@@ -280,9 +341,9 @@ def ensure_go_build(spec: GoBuildSpec, *, go: GoTool, work_root: Path, bin_root:
     partial = bin_root / f".{spec.name}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    with step(f"go build {spec.name}: {' '.join(spec.binary_names())}"):
-        args = ["build", "-trimpath", "-ldflags", ldflags(spec, build_date)]
-        go.run([*args, "-o", f"{partial}/", *spec.packages], cwd=work)
+    with step(f"go build {spec.name}: {' '.join(spec.binary_names())}") as current:
+        args = ["-trimpath", "-ldflags", ldflags(spec, build_date)]
+        go.build([*args, "-o", f"{partial}/", *spec.packages], cwd=work, current=current)
     final = bin_root / spec.name
     final.mkdir(parents=True, exist_ok=True)
     for name in spec.binary_names():

@@ -22,7 +22,7 @@ from pathlib import Path
 from airflow_provider_garden.localseed.errors import SeedError
 from airflow_provider_garden.localseed.packages import DEBIAN_MIRROR, require_free_space
 from airflow_provider_garden.localseed.paths import SeedPaths
-from airflow_provider_garden.localseed.progress import step
+from airflow_provider_garden.localseed.progress import Step, run_reporting, step
 
 DEBIAN_REF = "localhost/garden/debian:bookworm"
 IMAGE_BUILD_PACKAGES = ("podman", "mmdebstrap")
@@ -159,9 +159,24 @@ class _Store:
         return ImageArchive(ref=self.ref, archive=self.archive)
 
 
-def _podman(args: list[str], *, log: Path | None = None) -> str:
+def mmdebstrap_phase(line: str) -> str | None:
+    """mmdebstrap's informational lines ("I: extracting archives...") name its phase."""
+    return line.removeprefix("I: ") if line.startswith("I: ") else None
+
+
+def podman_step(line: str) -> str | None:
+    """The build step `podman build` has reached ("STEP 3/7: RUN apt-get ..."), if `line` names one."""
+    if not line.startswith("STEP "):
+        return None
+    return line if len(line) <= 100 else line[:97] + "..."
+
+
+def _podman(args: list[str], *, log: Path | None = None, current: Step | None = None) -> str:
     argv = ["podman", *args]
-    out = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if current is None:
+        out = subprocess.run(argv, capture_output=True, text=True, check=False)
+    else:
+        out = run_reporting(argv, current, describe=podman_step)
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(out.stdout + out.stderr)
@@ -195,14 +210,17 @@ def ensure_debian_base(paths: SeedPaths) -> ImageArchive:
         return archive
     require_free_space(paths.images, IMAGES_GIB, "building the seed's images")
     paths.images.mkdir(parents=True, exist_ok=True)
-    with step(f"image {DEBIAN_REF} (mmdebstrap)"), tempfile.TemporaryDirectory() as tmp:
+    with (
+        step(f"image {DEBIAN_REF} (mmdebstrap)") as current,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         start = time.monotonic()
         rootfs = Path(tmp) / "rootfs.tar"
-        out = subprocess.run(
-            [*_BASE_ARGV, str(rootfs), DEBIAN_MIRROR], capture_output=True, text=True, check=False
+        out = run_reporting(
+            [*_BASE_ARGV, str(rootfs), DEBIAN_MIRROR], current, describe=mmdebstrap_phase
         )
         if out.returncode != 0:
-            tail = "\n".join(out.stderr.strip().splitlines()[-20:])
+            tail = "\n".join(out.stdout.strip().splitlines()[-20:])
             raise SeedError(f"mmdebstrap failed:\n{tail}")
         _podman(["import", "--change", 'CMD ["bash"]', str(rootfs), DEBIAN_REF])
         return store.save(key=key, started=start)
@@ -257,7 +275,7 @@ def ensure_image(spec: ImageSpec, *, base: ImageArchive, paths: SeedPaths) -> Im
         return ImageArchive(ref=spec.ref, archive=store.archive)
     require_free_space(paths.images, IMAGES_GIB, "building the seed's images")
     context = paths.images / "context" / _slug(spec.ref)
-    with step(f"image {spec.ref} (podman build)"):
+    with step(f"image {spec.ref} (podman build)") as current:
         start = time.monotonic()
         _stage_context(spec, context)
         args = ["build", "--network=host", "--pull=never", *_ULIMITS]
@@ -268,5 +286,5 @@ def ensure_image(spec: ImageSpec, *, base: ImageArchive, paths: SeedPaths) -> Im
         if spec.needs_pypi:
             args += _pypi_volumes(paths)
         dockerfile = context / spec.dockerfile_at / "Dockerfile"
-        _podman([*args, "--file", str(dockerfile), str(context)], log=store.log)
+        _podman([*args, "--file", str(dockerfile), str(context)], log=store.log, current=current)
         return store.save(key=key, started=start)

@@ -21,7 +21,7 @@ from pathlib import Path
 from airflow_provider_garden.localseed import versions
 from airflow_provider_garden.localseed.errors import SeedError
 from airflow_provider_garden.localseed.paths import SeedPaths
-from airflow_provider_garden.localseed.progress import step
+from airflow_provider_garden.localseed.progress import Step, run_reporting, step
 
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 DEBIAN_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
@@ -73,9 +73,20 @@ def _apt_update() -> None:
     _apt(["apt-get", "update"])
 
 
-def _apt(argv: list[str], cwd: Path | None = None) -> None:
+def apt_action(line: str) -> str | None:
+    """apt's per-package lines ("Unpacking podman (4.3.1+ds1-8+deb12u1) ...") as progress."""
+    for verb in ("Get:", "Unpacking", "Setting up"):
+        if line.startswith(verb):
+            return line if len(line) <= 100 else line[:97] + "..."
+    return None
+
+
+def _apt(argv: list[str], cwd: Path | None = None, current: Step | None = None) -> None:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    out = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=cwd, check=False)
+    if current is None:
+        out = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=cwd, check=False)
+    else:
+        out = run_reporting(argv, current, describe=apt_action, cwd=cwd, env=env)
     if out.returncode != 0:
         tail = "\n".join((out.stderr or out.stdout).strip().splitlines()[-15:])
         hint = " (disk full?)" if "No space left" in tail else ""
@@ -91,9 +102,12 @@ def ensure_debian_packages(names: Sequence[str]) -> None:
     if not missing:
         return
     require_root(f"installing Debian packages {', '.join(missing)}")
-    with step(f"apt-get install {' '.join(missing)}"):
+    with step(f"apt-get install {' '.join(missing)}") as current:
         _apt_update()
-        _apt(["apt-get", "install", "-y", "--no-install-recommends", "--no-remove", *missing])
+        _apt(
+            ["apt-get", "install", "-y", "--no-install-recommends", "--no-remove", *missing],
+            current=current,
+        )
 
 
 def _containerd_version_text() -> str | None:

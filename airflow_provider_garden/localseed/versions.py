@@ -6,6 +6,11 @@ last minor release that accepts cgroup v1 by default, which these machines use.
 
 from __future__ import annotations
 
+# The oldest Go toolchain that builds every module below and helm (helm v3.22.0
+# declares `go 1.26.0`; Kubernetes 1.32 alone needs 1.23). hack/prereqs.sh reads
+# this line: where the machine's Go is older it fetches this release through
+# the Go module proxy (Go's toolchain mechanism).
+GO = "1.26.0"
 # k8s.io/kubernetes release built for the seed's own control plane and node.
 KUBERNETES = "v1.32.13"
 # Its staging modules (k8s.io/api, ...) are built at the matching v0.32.x; the

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ from airflow_provider_garden.localseed.errors import SeedError
 from airflow_provider_garden.localseed.gobuild import (
     GoBuildSpec,
     GoTool,
+    _CompiledPackages,
+    go_version_tuple,
     is_local_path,
     kube_version_x,
     ldflags,
@@ -18,6 +21,7 @@ from airflow_provider_garden.localseed.gobuild import (
     render_gomod,
     render_tools_go,
 )
+from airflow_provider_garden.localseed.progress import step
 
 KUBERNETES_GOMOD = """\
 // This is a generated file. Do not edit directly.
@@ -193,22 +197,85 @@ def _fake_go(directory: Path, version: str) -> Path:
     return go
 
 
+@pytest.fixture
+def no_default_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the `go` a test puts on PATH is found (this machine may have /usr/local/go)."""
+    monkeypatch.setattr(gobuild, "DEFAULT_GO", tmp_path / "no-default-go")
+    monkeypatch.setattr(gobuild, "PREREQS_GO", tmp_path / "no-prereqs-go")
+
+
+@pytest.mark.usefixtures("no_default_go")
 def test_find_go_rejects_a_too_old_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("shutil.which", lambda _: str(_fake_go(tmp_path, "go1.19.8")))
+    old = _fake_go(tmp_path, "go1.25.9")
+    monkeypatch.setattr("shutil.which", lambda _: str(old))
     with pytest.raises(
-        SeedError, match=r"is go1\.19\.8: install Go >= 1\.24 from https://go\.dev/dl"
+        SeedError,
+        match=rf"{old} is go1\.25\.9: run hack/prereqs\.sh, which installs Go >= 1\.26\.0",
     ):
         GoTool.find()
 
 
-def test_find_go_names_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("no_default_go")
+def test_find_go_names_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("shutil.which", lambda _: None)
-    monkeypatch.setattr(gobuild, "DEFAULT_GO", tmp_path / "no-go")
-    with pytest.raises(SeedError, match=r"Go is not installed: install Go >= 1\.24"):
+    with pytest.raises(SeedError, match=r"Go is not installed: run hack/prereqs\.sh"):
         GoTool.find()
 
 
+@pytest.mark.usefixtures("no_default_go")
 def test_find_go_accepts_a_recent_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     go = _fake_go(tmp_path, "go1.26.8")
     monkeypatch.setattr("shutil.which", lambda _: str(go))
     assert GoTool.find().go == go
+
+
+def test_find_go_passes_over_an_old_go_on_path_to_the_prereqs_toolchain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Debian's backported go (1.23) stays on PATH; hack/prereqs.sh links the fetched one."""
+    (tmp_path / "debian").mkdir()
+    (tmp_path / "toolchain").mkdir()
+    debian = _fake_go(tmp_path / "debian", "go1.23.1")
+    fetched = _fake_go(tmp_path / "toolchain", "go1.26.0")
+    monkeypatch.setattr("shutil.which", lambda _: str(debian))
+    monkeypatch.setattr(gobuild, "DEFAULT_GO", tmp_path / "no-default-go")
+    monkeypatch.setattr(gobuild, "PREREQS_GO", fetched)
+    assert GoTool.find().go == fetched
+
+
+@pytest.mark.parametrize(
+    ("reported", "parsed"),
+    [("go1.26.0", (1, 26, 0)), ("go1.26", (1, 26, 0)), ("go1.27rc1", (1, 27, 0)), ("", None)],
+)
+def test_go_version_tuple(reported: str, parsed: tuple[int, int, int] | None) -> None:
+    assert go_version_tuple(reported) == parsed
+
+
+def test_build_progress_counts_compiled_packages_not_errors() -> None:
+    seen = _CompiledPackages()
+    lines = [
+        "k8s.io/api/core/v1",
+        "# k8s.io/kubernetes/cmd/kubectl",
+        "cmd/kubectl/kubectl.go:12:2: undefined: x",
+        "k8s.io/kubectl/pkg/cmd",
+        "",
+    ]
+    assert [seen.see(line) for line in lines] == [
+        "1 packages compiled, last k8s.io/api/core/v1",
+        None,
+        None,
+        "2 packages compiled, last k8s.io/kubectl/pkg/cmd",
+        None,
+    ]
+
+
+def test_go_build_failure_shows_the_compiler_errors_not_the_package_list(tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    go.write_text(
+        "#!/bin/sh\necho k8s.io/api/core/v1 >&2\necho 'x.go:1:1: syntax error' >&2\nexit 1\n"
+    )
+    go.chmod(0o755)
+    with step("build", stream=io.StringIO()) as current, pytest.raises(SeedError) as err:
+        GoTool(go).build(["./..."], cwd=tmp_path, current=current)
+    assert str(err.value) == "`go build ./...` failed:\nx.go:1:1: syntax error"
+    assert current.detail == "1 packages compiled, last k8s.io/api/core/v1"

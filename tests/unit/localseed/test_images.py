@@ -4,7 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_garden.localseed.images import ImageSpec, input_key
+from airflow_provider_garden.localseed.images import (
+    ImageSpec,
+    input_key,
+    mmdebstrap_phase,
+    podman_step,
+)
 
 
 @pytest.fixture
@@ -55,3 +60,12 @@ def test_input_key_follows_the_dockerfile(spec: ImageSpec) -> None:
     before = input_key(spec, "base")
     (spec.dockerfile_dir / "Dockerfile").write_text("FROM scratch\nCOPY app /bin/app\n")
     assert input_key(spec, "base") != before
+
+
+def test_build_progress_reads_podman_steps_and_mmdebstrap_phases() -> None:
+    assert podman_step("STEP 3/7: RUN apt-get update") == "STEP 3/7: RUN apt-get update"
+    assert podman_step("Get:1 http://deb.debian.org/debian bookworm InRelease") is None
+    long = podman_step("STEP 2/9: RUN " + "x" * 200)
+    assert long == "STEP 2/9: RUN " + "x" * 83 + "..."
+    assert mmdebstrap_phase("I: extracting archives...") == "extracting archives..."
+    assert mmdebstrap_phase("W: no hooks") is None

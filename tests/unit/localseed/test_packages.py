@@ -6,6 +6,7 @@ import pytest
 
 from airflow_provider_garden.localseed.errors import SeedError
 from airflow_provider_garden.localseed.packages import (
+    apt_action,
     beside_docker_containerd,
     containerd_version,
     pick_debian_version,
@@ -74,3 +75,9 @@ def test_incompatible_dockers_containerd_stops_before_apt(text: str | None) -> N
     assert "Docker's containerd.io package is installed" in message
     assert "would make apt remove containerd.io" in message
     assert (text or "no containerd binary on PATH") in message
+
+
+def test_apt_progress_is_the_package_being_fetched_unpacked_or_set_up() -> None:
+    assert apt_action("Unpacking make (4.3-4.1) ...") == "Unpacking make (4.3-4.1) ..."
+    assert apt_action("Setting up podman (4.3.1+ds1-8+deb12u1) ...") is not None
+    assert apt_action("Reading package lists...") is None
