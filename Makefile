@@ -1,7 +1,9 @@
-# The two commands the README opens with:
-#   make demo  - bring up the local seed if no cluster is configured, then provision a shoot
-#   make test  - every quality gate and test CI runs
-# Each installs what it needs (venv, pip, apt, Go builds) idempotently.
+# The two commands the README opens with (hack/prereqs.sh first: it installs make):
+#   hack/prereqs.sh && make demo  - bring up the local seed if no cluster is configured,
+#                                   then provision a shoot
+#   hack/prereqs.sh && make test  - every quality gate and test CI runs
+# Each installs what it needs (apt, Go, venv, pip, Go builds) idempotently; `make prereqs`
+# is hack/prereqs.sh (machine prerequisites and the seed's kubectl in the venv).
 
 SHELL := /bin/bash
 PYTHON ?= python3.11
@@ -18,7 +20,12 @@ export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
 export GOTOOLCHAIN ?= local
 export PATH := $(BIN):$(PATH)
 
-.PHONY: venv lint unit integration e2e seed-teardown-test test demo bench seed-up seed-down seed-status images chart chart-sync clean
+.PHONY: prereqs venv lint unit integration e2e seed-teardown-test test demo bench seed-up seed-down seed-status images chart chart-sync clean
+
+# Debian packages, Go, kernel modules, the venv and the seed's kubectl in it. Seconds
+# when all is there; a cold first run builds the seed's Kubernetes (~7 min).
+prereqs:
+	@VENV=$(VENV) PYTHON=$(PYTHON) hack/prereqs.sh
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml $(PINS)
@@ -39,6 +46,7 @@ lint: venv
 	@echo "==> [lint] import-linter"
 	@$(BIN)/lint-imports
 
+# No Go, no network, no cluster: the chart tests (they build helm) are integration tests.
 unit: venv
 	@echo "==> [unit] pytest tests/unit"
 	@$(BIN)/pytest -q tests/unit
@@ -59,8 +67,9 @@ seed-teardown-test: venv
 	@$(BIN)/pytest -q -m teardown_seed tests/integration/test_local_seed.py
 
 # Every stage in order, stopping at the first failure; always ends with the table of
-# each stage's and the slowest test modules' durations (tests/budget.py).
-TEST_STAGES := lint unit integration e2e seed-teardown-test
+# each stage's and the slowest test modules' durations (tests/budget.py). prereqs takes
+# seconds after the README's hack/prereqs.sh; run alone, it builds the seed's kubectl.
+TEST_STAGES := prereqs lint unit integration e2e seed-teardown-test
 REPORTS := $(CURDIR)/.test-reports
 test: venv
 	@$(BIN)/python tests/budget.py --reports $(REPORTS) $(TEST_STAGES)
@@ -72,7 +81,7 @@ seed-down: venv
 seed-status: venv
 	@$(BIN)/garden local-seed status
 
-demo: venv
+demo: prereqs venv
 	@$(BIN)/python -m airflow_provider_garden.cli.demo
 
 # Release artefacts: the toolbox and Airflow images (podman), the Helm chart.
@@ -83,7 +92,7 @@ chart: venv
 chart-sync: venv
 	@$(BIN)/python -m airflow_provider_garden.cli.packaging chart-sync
 
-bench: venv
+bench: prereqs venv
 	@$(BIN)/python -m benchmarks
 
 clean:

@@ -27,6 +27,7 @@ from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 from airflow_provider_garden.kube.shoots import Shoots
 from airflow_provider_garden.localseed.profile import local_profile
 from airflow_provider_garden.localseed.seed import LocalSeed
+from benchmarks.seed_kubectl import kubectl as seed_kubectl
 from benchmarks.table import Table
 
 PROJECT, NAME = "bench-etcd", "big"
@@ -38,7 +39,7 @@ TARGET_MB = 110
 def _fill(kubeconfig: Path) -> None:
     """~900 kB ConfigMaps of random text until etcd holds TARGET_MB (random: gzip can't cheat)."""
     subprocess.run(
-        ["kubectl", "--kubeconfig", str(kubeconfig), "create", "namespace", "fill"],
+        [seed_kubectl(), "--kubeconfig", str(kubeconfig), "create", "namespace", "fill"],
         capture_output=True,
     )
     blob = os.urandom(450_000).hex()
@@ -50,7 +51,7 @@ def _fill(kubeconfig: Path) -> None:
             "data": {"blob": blob[i % 7 :] + blob[: i % 7]},
         }
         subprocess.run(
-            ["kubectl", "--kubeconfig", str(kubeconfig), "create", "-f", "-"],
+            [seed_kubectl(), "--kubeconfig", str(kubeconfig), "create", "-f", "-"],
             input=json.dumps(cm),
             capture_output=True,
             text=True,
@@ -62,7 +63,7 @@ def _raw_snapshot_seconds(seed_kubeconfig: Path) -> tuple[float, int]:
     ns = naming.controlplane_namespace(PROJECT, NAME)
     tls = "/etc/etcd/tls"
     cmd = [
-        "kubectl", "--kubeconfig", str(seed_kubeconfig), "-n", ns, "exec", "etcd-0", "--", "sh", "-c",
+        seed_kubectl(), "--kubeconfig", str(seed_kubeconfig), "-n", ns, "exec", "etcd-0", "--", "sh", "-c",
         f"rm -f /var/lib/etcd/raw.db && etcdctl --endpoints=https://127.0.0.1:2379 --cacert={tls}/ca.crt "
         f"--cert={tls}/tls.crt --key={tls}/tls.key snapshot save /var/lib/etcd/raw.db >/dev/null "
         "&& stat -c %s /var/lib/etcd/raw.db && rm -f /var/lib/etcd/raw.db",

@@ -19,6 +19,8 @@ import time
 import uuid
 from pathlib import Path
 
+from airflow_provider_garden.agent.tools import KUBECTL_ENV
+from benchmarks.seed_kubectl import kubectl as seed_kubectl
 from benchmarks.table import Table, fmt_samples
 
 RUNS = int(os.environ.get("BENCH_KUSTOMIZE_RUNS", "3"))
@@ -73,7 +75,9 @@ spec:
 
 def _run(argv: list[str]) -> float:
     start = time.monotonic()
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=900)
+    # the agent's `kubectl kustomize` is the baseline's kubectl, the seed's own build
+    env = {**os.environ, KUBECTL_ENV: seed_kubectl()}
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=900, env=env)
     took = time.monotonic() - start
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(argv[:6])} failed: {out.stderr[-1500:]}")
@@ -84,7 +88,7 @@ class _Bench:
     def __init__(self, kubeconfig: str, root: Path) -> None:
         self.kubeconfig = kubeconfig
         self.root = root
-        self.kubectl = ["kubectl", "--kubeconfig", kubeconfig]
+        self.kubectl = [seed_kubectl(), "--kubeconfig", kubeconfig]
 
     def namespace(self) -> str:
         name = f"bench-kz-{uuid.uuid4().hex[:6]}"

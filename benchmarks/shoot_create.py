@@ -36,6 +36,7 @@ from airflow_provider_garden.kube.shoots import Shoots
 from airflow_provider_garden.localseed.profile import local_profile
 from airflow_provider_garden.localseed.seed import LocalSeed
 from benchmarks.memory import pod_bytes
+from benchmarks.seed_kubectl import kubectl as seed_kubectl
 from benchmarks.table import Table, fmt_samples, median_of
 
 RUNS = int(os.environ.get("BENCH_SHOOT_RUNS", "5"))
@@ -140,7 +141,7 @@ def _baseline(kubeconfig: str, kube: KubeClient) -> float:
         services_cidr=SPEC["networking"]["services"],
     )
     start = time.monotonic()
-    kubectl = ["kubectl", "--kubeconfig", kubeconfig]
+    kubectl = [seed_kubectl(), "--kubeconfig", kubeconfig]
     svc = json.loads(
         subprocess.run(
             [*kubectl, "apply", "-o", "json", "-f", "-"],

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from airflow_provider_garden.agent.tools import kubectl
 from airflow_provider_garden.core.kustomize_pack import unpack
 from airflow_provider_garden.core.kustomize_source import (
     SourceLimits,
@@ -103,7 +104,7 @@ def build(root: Path, overlay: str, policy: SourcePolicy) -> list[dict[str, Any]
     """Check the overlay's kustomizations, then render them with ``kubectl kustomize``."""
     kustomizations = check_overlay(root, overlay, policy)
     log.info("kustomizations checked: %s", ", ".join(kustomizations))
-    argv = ["kubectl", "kustomize", str(root / overlay)]
+    argv = [kubectl(), "kustomize", str(root / overlay)]
     if policy.allow_exec_plugins:
         argv += ["--enable-alpha-plugins", "--enable-exec"]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=BUILD_TIMEOUT)

@@ -21,6 +21,7 @@ from typing import Any
 from airflow_provider_garden import __version__
 from airflow_provider_garden.agent import etcd_verbs, kustomize, machines
 from airflow_provider_garden.agent.result import emit
+from airflow_provider_garden.agent.tools import kubectl
 
 Verb = Callable[[argparse.Namespace], dict[str, Any]]
 
@@ -37,7 +38,7 @@ def version(_: argparse.Namespace) -> dict[str, Any]:
     return {
         "agent": __version__,
         "python": sys.version.split()[0],
-        "kubectl": _tool_version(["kubectl", "version", "--client"]),
+        "kubectl": _tool_version([kubectl(), "version", "--client"]),
         "etcdctl": _tool_version(["etcdctl", "version"]),
         "etcdutl": _tool_version(["etcdutl", "version"]),
     }

@@ -42,7 +42,14 @@ from airflow_provider_garden.localseed.packages import (
 )
 from airflow_provider_garden.localseed.paths import SeedPaths
 
-__all__ = ["Binaries", "ImageArchive", "ensure_binaries", "ensure_images", "image_refs"]
+__all__ = [
+    "Binaries",
+    "ImageArchive",
+    "ensure_binaries",
+    "ensure_images",
+    "ensure_kubectl",
+    "image_refs",
+]
 
 KUBE_VERSION_PACKAGES = ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
 CONTROL_PLANE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
@@ -135,6 +142,15 @@ def _go_binaries(paths: SeedPaths, spec: GoBuildSpec) -> dict[str, Path]:
     if not is_built(spec, paths.bin):
         ensure_go_build(spec, go=GoTool.find(), work_root=paths.gobuild, bin_root=paths.bin)
     return binaries_of(spec, paths.bin)
+
+
+def ensure_kubectl(paths: SeedPaths) -> Path:
+    """kubectl of the seed's own Kubernetes build (built with the seed's other binaries,
+    which it shares every compiled package with); a cache that holds it may be read-only."""
+    if not is_built(SEED_KUBERNETES, paths.bin):
+        with _build_lock(paths):
+            _go_binaries(paths, SEED_KUBERNETES)
+    return binaries_of(SEED_KUBERNETES, paths.bin)["kubectl"]
 
 
 def ensure_binaries(paths: SeedPaths) -> Binaries:

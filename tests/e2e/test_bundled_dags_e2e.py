@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from airflow_stack import AirflowStack
+from seed_kubectl import kubectl as seed_kubectl
 
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.kube.client import KubeClient
@@ -59,7 +60,7 @@ def test_provision_then_teardown_through_the_scheduler(
     kubeconfig = tmp_path / "web.kubeconfig"
     kubeconfig.write_bytes(base64.b64decode(secret["data"]["kubeconfig-external"]))
     readyz = subprocess.run(
-        ["kubectl", "--kubeconfig", str(kubeconfig), "get", "--raw", "/readyz"],
+        [seed_kubectl(), "--kubeconfig", str(kubeconfig), "get", "--raw", "/readyz"],
         capture_output=True,
         text=True,
         timeout=60,

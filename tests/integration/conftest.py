@@ -42,15 +42,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def seed_kubeconfig() -> Path:
+def seed_kubeconfig(request: pytest.FixtureRequest) -> Path:
     """Admin kubeconfig of the cluster the tests run against."""
     configured = os.environ.get("GARDEN_KUBECONFIG")
     if configured:
         return Path(configured)
     from airflow_provider_garden.localseed.seed import LocalSeed
 
+    # A cold `up` builds images for minutes: its progress lines go to the terminal,
+    # not into pytest's capture of the first test that asked for the seed.
+    capture = request.config.pluginmanager.getplugin("capturemanager")
     try:
-        return LocalSeed().up()
+        with capture.global_and_fixture_disabled():
+            return LocalSeed().up()
     except SeedError as err:
         pytest.fail(f"the local seed could not start: {err}", pytrace=False)
 

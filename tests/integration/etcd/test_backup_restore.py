@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 from s3server import S3Server, start
+from seed_kubectl import kubectl as seed_kubectl
 
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.controlplane.manifests import BACKUP_VOLUME_CLAIM
@@ -54,7 +55,7 @@ def kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> str:
     (a slow answer on a loaded machine) is retried before it fails the test."""
     for attempt in range(3):
         out = subprocess.run(
-            ["kubectl", "--kubeconfig", str(kubeconfig), "--request-timeout=60s", *args],
+            [seed_kubectl(), "--kubeconfig", str(kubeconfig), "--request-timeout=60s", *args],
             input=stdin, capture_output=True, text=True, check=False, timeout=300,
         )  # fmt: skip
         if out.returncode == 0:

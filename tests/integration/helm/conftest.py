@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from helm_release import Release
+from seed_kubectl import kubectl as seed_kubectl
 
 from airflow_provider_garden.cli.packaging import install_chart
 from airflow_provider_garden.localseed.helm import ensure_helm
@@ -45,7 +46,7 @@ def release(seed_kubeconfig: Path, helm_binary: Path) -> Iterator[Release]:
     yield installed
     out = installed.helm_cmd("uninstall", "--wait")
     subprocess.run(
-        ["kubectl", "--kubeconfig", str(seed_kubeconfig), "delete", "namespace", namespace,
+        [seed_kubectl(), "--kubeconfig", str(seed_kubeconfig), "delete", "namespace", namespace,
          "--wait=false"],
         capture_output=True,
         check=False,

@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from seed_kubectl import kubectl as seed_kubectl
+
+from airflow_provider_garden.agent.tools import KUBECTL_ENV
+
 ARTICLE = Path(__file__).with_name("someapp")
 AGENT = str(Path(sys.executable).with_name("garden-agent"))
 
@@ -41,6 +45,7 @@ class Agent:
         argv += ["--inventory-id", self.namespace, "--default-namespace", self.namespace]
         argv += ["--wait-timeout", "120", *args]
         env = {k: v for k, v in os.environ.items() if k != "KUBERNETES_SERVICE_HOST"}
+        env[KUBECTL_ENV] = seed_kubectl()  # the agent's `kubectl kustomize`, as in its image
         out = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=env)
         return AgentRun(out.returncode, out.stdout, out.stderr)
 
@@ -51,7 +56,7 @@ class Agent:
 
 def kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> str:
     out = subprocess.run(
-        ["kubectl", "--kubeconfig", str(kubeconfig), *args],
+        [seed_kubectl(), "--kubeconfig", str(kubeconfig), *args],
         input=stdin,
         capture_output=True,
         text=True,

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
+from seed_kubectl import kubectl as seed_kubectl
 
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.spec_fields import SpecError
@@ -78,7 +79,7 @@ def shoot_kubectl(
     kubeconfig: Path, *args: str, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["kubectl", "--kubeconfig", str(kubeconfig), "--request-timeout=10s", *args],
+        [seed_kubectl(), "--kubeconfig", str(kubeconfig), "--request-timeout=10s", *args],
         capture_output=True,
         text=True,
         check=check,
@@ -99,7 +100,7 @@ def test_created_shoot_is_listed_as_succeeded(
     seed: KubeClient, dev: tuple[str, str], seed_kubeconfig: Path
 ) -> None:
     out = subprocess.run(
-        ["kubectl", "--kubeconfig", str(seed_kubeconfig), "get", "shoots", "-A"],
+        [seed_kubectl(), "--kubeconfig", str(seed_kubeconfig), "get", "shoots", "-A"],
         capture_output=True,
         text=True,
         check=True,

@@ -1,4 +1,6 @@
-"""Chart tests need only the helm binary (built from its Go module once, then cached)."""
+"""Chart tests need only the helm binary (built from its Go module once, then cached),
+no cluster: they are in the integration stage because that build needs Go and the
+module proxy, which the unit stage does not."""
 
 from __future__ import annotations
 
