@@ -41,6 +41,7 @@ from airflow_provider_garden.localseed.packages import (
     require_root,
 )
 from airflow_provider_garden.localseed.paths import SeedPaths
+from airflow_provider_garden.localseed.progress import step
 
 __all__ = [
     "Binaries",
@@ -134,7 +135,12 @@ def control_plane_spec(version: str) -> GoBuildSpec:
 def _build_lock(paths: SeedPaths) -> Iterator[None]:
     paths.cache.mkdir(parents=True, exist_ok=True)
     with (paths.cache / ".build.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            # Another clone or test session is building: say so rather than sit silent.
+            with step(f"wait for another build of the seed (lock {lock.name})"):
+                fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
 
