@@ -30,7 +30,6 @@ from airflow_provider_garden.core.status import (
     ShootStatus,
     StatusPatch,
     WorkerPoolStatus,
-    format_time,
     member,
     merge_conditions,
 )
@@ -43,10 +42,6 @@ _CONFLICT_ATTEMPTS = 5  # read-merge-write rounds before a 409 is given up on
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def now_iso() -> str:
-    return format_time(utc_now())
 
 
 class Shoots:
