@@ -16,8 +16,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
-
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.status import (
     Condition,
@@ -34,6 +32,7 @@ from airflow_provider_garden.core.status import (
     merge_conditions,
 )
 from airflow_provider_garden.kube.client import KubeClient, Manifest
+from airflow_provider_garden.kube.errors import Conflict
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 
 Clock = Callable[[], dt.datetime]
@@ -177,8 +176,8 @@ class Shoots:
             }
             try:
                 return self._patch(project, name, body)
-            except ApiException as err:
-                if err.status != 409 or attempt == _CONFLICT_ATTEMPTS - 1:
+            except Conflict:
+                if attempt == _CONFLICT_ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
