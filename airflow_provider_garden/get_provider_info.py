@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_garden import __version__
+from airflow_provider_garden.core.settings import OPTIONS, SECTION
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -58,38 +59,17 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "config": {
-            "garden": {
-                "description": "Defaults of the garden provider's operators and sensors.",
+            SECTION: {
+                "description": "The provider's settings (core/settings.py GardenSettings).",
                 "options": {
-                    "kubernetes_conn_id": {
-                        "description": "Airflow connection (type kubernetes) of the seed cluster.",
+                    o.key: {
+                        "description": o.doc,
                         "version_added": "0.1.0",
-                        "type": "string",
-                        "example": "kubernetes_default",
-                        "default": "kubernetes_default",
-                    },
-                    "namespace": {
-                        "description": "Seed namespace where operator pods run.",
-                        "version_added": "0.1.0",
-                        "type": "string",
-                        "example": "garden-system",
-                        "default": "garden-system",
-                    },
-                    "toolbox_image": {
-                        "description": "Image every operator pod runs (garden-agent entry point).",
-                        "version_added": "0.1.0",
-                        "type": "string",
-                        "example": f"localhost/garden/toolbox:{__version__}",
-                        "default": f"localhost/garden/toolbox:{__version__}",
-                    },
-                    "startup_timeout_seconds": {
-                        "description": "How long an operator pod may stay Pending before the "
-                        "task fails with the pod's events.",
-                        "version_added": "0.1.0",
-                        "type": "integer",
-                        "example": "120",
-                        "default": "120",
-                    },
+                        "type": o.type,
+                        "example": o.default,
+                        "default": o.default,
+                    }
+                    for o in OPTIONS
                 },
             }
         },

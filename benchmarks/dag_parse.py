@@ -19,6 +19,7 @@ from pathlib import Path
 from airflow.dag_processing.dagbag import DagBag
 
 from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
 from airflow_provider_garden.kube.bootstrap import install
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
@@ -61,7 +62,7 @@ def _shoots(kube: KubeClient, count: int) -> None:
 def run() -> list[Table]:
     kubeconfig = LocalSeed().up()
     kube = KubeClient.from_kubeconfig(str(kubeconfig))
-    install(kube, namespace="garden-system", profile=local_profile())
+    install(kube, namespace=DEFAULT_NAMESPACE, profile=local_profile())
     files = sorted(DAGS.glob("garden_*.py"))
     with (
         CountingProxy(kubeconfig.read_text()) as proxy,

@@ -21,6 +21,7 @@ from airflow.dag_processing.dagbag import DagBag
 
 from airflow_provider_garden.agent.shoot_delete import delete
 from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
 from airflow_provider_garden.kube.bootstrap import install
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
@@ -84,7 +85,7 @@ def run() -> list[Table]:
         {"conn_type": "kubernetes", "extra": {"kube_config_path": str(seed_kubeconfig)}}
     )
     kube = KubeClient.from_kubeconfig(str(seed_kubeconfig))
-    install(kube, namespace="garden-system", profile=local_profile())
+    install(kube, namespace=DEFAULT_NAMESPACE, profile=local_profile())
     dags = DagBag(dag_folder=str(DAGS)).dags
     assert (
         dags["garden_provision"].test(run_conf={"project": PROJECT, "name": NAME}).state

@@ -32,6 +32,7 @@ from airflow_provider_garden.agent.shoot_access import client_from_kubeconfig
 from airflow_provider_garden.agent.shoot_delete import delete
 from airflow_provider_garden.agent.shoot_reconcile import reconcile
 from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
 from airflow_provider_garden.core.shoot_spec import parse_shoot
 from airflow_provider_garden.drivers.local import BOOT_DELAY_ANNOTATION
 from airflow_provider_garden.kube.bootstrap import install
@@ -89,6 +90,7 @@ def _shoot(kube: KubeClient, name: str) -> dict[str, Any]:
         shoots.get(PROJECT, name),
         control_plane_of(parse_shoot(resource)),
         holder="bench",
+        garden_namespace=DEFAULT_NAMESPACE,
     )
     return resource
 
@@ -148,7 +150,7 @@ def _verbs(counts: Counter[str]) -> str:
 def run() -> list[Table]:
     kubeconfig = str(LocalSeed().up())
     kube = KubeClient.from_kubeconfig(kubeconfig)
-    install(kube, namespace="garden-system", profile=local_profile())
+    install(kube, namespace=DEFAULT_NAMESPACE, profile=local_profile())
     name = f"r{uuid.uuid4().hex[:6]}"
     started = time.monotonic()
     _shoot(kube, name)

@@ -28,6 +28,7 @@ from airflow_provider_garden.agent.shoot_reconcile import reconcile
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.controlplane import manifests as m
 from airflow_provider_garden.core.controlplane import secrets as cps
+from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
 from airflow_provider_garden.core.shoot_spec import parse_shoot
 from airflow_provider_garden.kube.bootstrap import install
 from airflow_provider_garden.kube.client import KubeClient
@@ -200,7 +201,7 @@ def run() -> list[Table]:
         {"conn_type": "kubernetes", "extra": {"kube_config_path": kubeconfig}}
     )
     kube = KubeClient.from_kubeconfig(kubeconfig)
-    install(kube, namespace="garden-system", profile=local_profile())
+    install(kube, namespace=DEFAULT_NAMESPACE, profile=local_profile())
     dag = _bench_dag()
     ours, ours_samples = median_of(RUNS, lambda: _ours(kube, dag))
     base, base_samples = median_of(RUNS, lambda: _baseline(kubeconfig, kube))
@@ -228,6 +229,7 @@ def run() -> list[Table]:
         shoots.get("bench", name),
         control_plane_of(parse_shoot(shoot)),
         holder="bench",
+        garden_namespace=DEFAULT_NAMESPACE,
     )
     time.sleep(20)  # let the control plane settle after start-up
     memory = Table(

@@ -54,11 +54,13 @@ Tasks run in the pool `{POOL}`; at most {MAX_SHOOTS} shoots per run.
         from airflow_provider_garden.core.maintenance_plan import plan_maintenance
         from airflow_provider_garden.core.shoot_spec import parse_shoot
         from airflow_provider_garden.hooks.garden import GardenHook
+        from airflow_provider_garden.hooks.settings import garden_settings
         from airflow_provider_garden.kube import cloudprofile
 
         at = logical_date or data_interval_end or pendulum.now("UTC")
-        hook = GardenHook()
-        profile = cloudprofile.read(hook.kube, "garden-system")
+        settings = garden_settings()
+        hook = GardenHook(settings.kubernetes_conn_id)
+        profile = cloudprofile.read(hook.kube, settings.namespace)
         plans = []
         for shoot in hook.shoots.list():
             spec = parse_shoot(shoot)

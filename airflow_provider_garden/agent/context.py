@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from airflow_provider_garden.core import naming
@@ -10,9 +9,6 @@ from airflow_provider_garden.core.controlplane.manifests import ControlPlane
 from airflow_provider_garden.core.shoot_spec import ShootSpec, parse_shoot
 from airflow_provider_garden.kube.client import KubeClient, Manifest
 from airflow_provider_garden.kube.shoots import Shoots
-
-# Namespace of the provider's own objects (CloudProfile, operator pods).
-GARDEN_NAMESPACE = os.environ.get("GARDEN_NAMESPACE", "garden-system")
 
 
 @dataclass(frozen=True)

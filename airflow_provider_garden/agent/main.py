@@ -56,6 +56,7 @@ def shoot_reconcile(args: argparse.Namespace) -> dict[str, Any]:
         ctx.shoot,
         ctx.control_plane,
         holder=sr.holder_identity(),
+        garden_namespace=args.garden_namespace,
         backup=ctx.spec.backup,
     )
 
@@ -77,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--kubeconfig", help="seed kubeconfig (default: in-cluster, then $KUBECONFIG)"
     )
+    parser.add_argument(
+        "--garden-namespace",
+        help="namespace of the provider's own objects ([garden] namespace; operators pass it, "
+        "verbs that need it refuse to run without it)",
+    )
     verbs = parser.add_subparsers(dest="verb", required=True)
     verbs.add_parser("version", help=version.__doc__).set_defaults(run=version)
 
@@ -86,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile = shoot.add_parser("reconcile", help=shoot_reconcile.__doc__)
     reconcile.add_argument("--project", required=True)
     reconcile.add_argument("--name", required=True)
-    reconcile.set_defaults(run=shoot_reconcile)
+    reconcile.set_defaults(run=shoot_reconcile, needs_garden_namespace=True)
     delete = shoot.add_parser("delete", help=shoot_delete.__doc__)
     delete.add_argument("--project", required=True)
     delete.add_argument("--name", required=True)
@@ -125,7 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # a deleted pod would linger for its whole grace period. Exit instead; `finally`
     # blocks (lease release, temporary files) still run on the way out.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "needs_garden_namespace", False) and not args.garden_namespace:
+        parser.error("--garden-namespace is required by this verb (the [garden] namespace)")
     _hold()
     run: Verb = args.run
     print(emit(run(args)))

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_garden.agent import workers as pools
-from airflow_provider_garden.agent.context import GARDEN_NAMESPACE
 from airflow_provider_garden.agent.shoot_access import client_from_kubeconfig, kubeconfig_key
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.controlplane import manifests as m
@@ -52,6 +51,7 @@ def reconcile(
     cp: m.ControlPlane,
     *,
     holder: str,
+    garden_namespace: str,
     backup: Backup | None = None,
 ) -> dict[str, Any]:
     project, name = cp.project, cp.shoot
@@ -115,7 +115,7 @@ def reconcile(
 
     def deploy_backup_infrastructure() -> None:
         for obj in controlplane_account(
-            "garden-etcd", controlplane_namespace=cp.namespace, garden_namespace=GARDEN_NAMESPACE
+            "garden-etcd", controlplane_namespace=cp.namespace, garden_namespace=garden_namespace
         ):
             kube.apply(obj)
         if backup is None:

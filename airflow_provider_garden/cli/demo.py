@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
 from airflow_provider_garden.kube.bootstrap import install
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.localseed.profile import local_profile
@@ -48,7 +49,7 @@ def main() -> int:
         )
     _say("installing the provider into the seed (Shoot CRD, accounts, CloudProfile)")
     install(
-        KubeClient.from_kubeconfig(kubeconfig), namespace="garden-system", profile=local_profile()
+        KubeClient.from_kubeconfig(kubeconfig), namespace=DEFAULT_NAMESPACE, profile=local_profile()
     )
 
     airflow = str(Path(sys.executable).with_name("airflow"))

@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
 from airflow_provider_garden.core.shoot_crd import CRD_FILE, HEADER, shoot_crd
 from airflow_provider_garden.kube.cloudprofile import CloudProfile
 from airflow_provider_garden.kube.rbac import ACCOUNTS
@@ -52,7 +53,13 @@ def chart_dir() -> Path:
 def accounts_document() -> dict[str, Any]:
     return {
         "accounts": [
-            {"name": a.name, "perControlplane": a.per_controlplane, "rules": list(a.rules)}
+            {
+                "name": a.name,
+                "perControlplane": a.per_controlplane,
+                "rules": list(a.rules),
+                # roles it may bind, named "<release namespace>:<account>" by the template
+                **({"binds": list(a.binds)} if a.binds else {}),
+            }
             for a in ACCOUNTS
         ]
     }
@@ -194,7 +201,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "chart-install", help="helm upgrade --install the chart into the local seed"
     )
     install.add_argument("--kubeconfig", default=str(SeedPaths.default().kubeconfig))
-    install.add_argument("--namespace", default="garden-system")
+    install.add_argument("--namespace", default=DEFAULT_NAMESPACE)
     install.set_defaults(run=_chart_install)
     images = commands.add_parser(
         "images", help="build the toolbox and Airflow images (OCI archives in the cache)"

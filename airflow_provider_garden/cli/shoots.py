@@ -7,9 +7,8 @@ import base64
 import sys
 
 from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
 from airflow_provider_garden.kube.client import KubeClient
-
-GARDEN_NAMESPACE = "garden-system"
 
 
 def _kube(args: argparse.Namespace) -> KubeClient:
@@ -75,7 +74,11 @@ def kubeconfig(args: argparse.Namespace) -> int:
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("install", help=install.__doc__)
-    p.add_argument("--namespace", default=GARDEN_NAMESPACE)
+    p.add_argument(
+        "--namespace",
+        default=DEFAULT_NAMESPACE,
+        help="the provider's namespace; must match [garden] namespace (default: %(default)s)",
+    )
     p.set_defaults(run=install)
 
     shoots = commands.add_parser("shoots", help="the fleet").add_subparsers(

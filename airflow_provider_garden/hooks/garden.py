@@ -12,6 +12,7 @@ from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 from airflow.sdk import BaseHook
 from kubernetes import client as k8s_client
 
+from airflow_provider_garden.hooks.settings import garden_settings
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.shoots import Shoots
 
@@ -30,9 +31,7 @@ class GardenHook(BaseHook):
     def __init__(self, kubernetes_conn_id: str | None = None) -> None:
         super().__init__()
         if kubernetes_conn_id is None:
-            from airflow.sdk.configuration import conf
-
-            kubernetes_conn_id = conf.get("garden", "kubernetes_conn_id")
+            kubernetes_conn_id = garden_settings().kubernetes_conn_id
         self.kubernetes_conn_id = kubernetes_conn_id
 
     def _api_client(self) -> k8s_client.ApiClient:

@@ -25,9 +25,24 @@ class Account:
     # creates the ServiceAccount and a RoleBinding there, so the rules hold in that
     # namespace only.
     per_controlplane: bool = False
+    # Per-control-plane accounts whose ClusterRole this one may bind (by a RoleBinding
+    # in a shoot's namespace); the role names depend on the install's namespace.
+    binds: tuple[str, ...] = ()
 
     def role_name(self, namespace: str) -> str:
         return f"{namespace}:{self.name}"
+
+    def rules_in(self, namespace: str) -> list[Manifest]:
+        """The rules as installed in `namespace` (bind rights name its role names)."""
+        if not self.binds:
+            return list(self.rules)
+        bind: Manifest = {
+            "apiGroups": ["rbac.authorization.k8s.io"],
+            "resources": ["clusterroles"],
+            "verbs": ["bind"],
+            "resourceNames": [f"{namespace}:{name}" for name in self.binds],
+        }
+        return [*self.rules, bind]
 
     def manifests(self, namespace: str) -> list[Manifest]:
         if self.per_controlplane:
@@ -36,7 +51,7 @@ class Account:
                     "apiVersion": "rbac.authorization.k8s.io/v1",
                     "kind": "ClusterRole",
                     "metadata": {"name": self.role_name(namespace)},
-                    "rules": list(self.rules),
+                    "rules": self.rules_in(namespace),
                 }
             ]
         sa: Manifest = {
@@ -54,7 +69,7 @@ class Account:
                 "apiVersion": "rbac.authorization.k8s.io/v1",
                 "kind": "ClusterRole",
                 "metadata": {"name": role_name},
-                "rules": list(self.rules),
+                "rules": self.rules_in(namespace),
             },
             {
                 "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -95,13 +110,8 @@ ACCOUNTS = (
             _rule("apps", ["deployments", "statefulsets"], WRITE),
             # Grants per-control-plane accounts their role inside the shoot's namespace.
             _rule("rbac.authorization.k8s.io", ["rolebindings"], ["get", "create", "patch"]),
-            {
-                "apiGroups": ["rbac.authorization.k8s.io"],
-                "resources": ["clusterroles"],
-                "verbs": ["bind"],
-                "resourceNames": ["garden-system:garden-etcd"],
-            },
         ),
+        binds=("garden-etcd",),
     ),
     # Backup and restore of a shoot's etcd, in its control-plane namespace only.
     Account(

@@ -67,7 +67,7 @@ class _EtcdOperator(AgentPodOperator):
         mounts = [*etcd_m, *store_m, *extra_m]
         self.volumes = [*self.volumes, *(_model(v, "V1Volume") for v in volumes)]
         self.volume_mounts = [*self.volume_mounts, *(_model(v, "V1VolumeMount") for v in mounts)]
-        self.arguments = [*self.verb, *store_args, *etcd_args, *extra_args]
+        self.arguments = self.agent_command(*store_args, *etcd_args, *extra_args)
 
     def pod_extras(self, cp_ns: str) -> tuple[list[Manifest], list[Manifest], list[str]]:
         return [], [], []

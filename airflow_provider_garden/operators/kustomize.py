@@ -34,7 +34,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import TaskDeferred
 from kubernetes.client import models as k8s
 
@@ -50,8 +49,10 @@ from airflow_provider_garden.core.kustomize_source import (
     check_relative,
     scan_tree,
 )
+from airflow_provider_garden.core.settings import GardenSettings
 from airflow_provider_garden.core.spec_fields import FieldError, SpecError
 from airflow_provider_garden.hooks.garden import GardenHook
+from airflow_provider_garden.hooks.settings import garden_settings
 from airflow_provider_garden.kube.client import Manifest
 from airflow_provider_garden.operators.pod import (
     OPERATION_LABEL,
@@ -113,7 +114,8 @@ class KustomizeApplyOperator(AgentPodOperator):
         immutable field changes (e.g. ``["Job"]``).
     :param allow_remote_bases: let kustomizations name remote bases.
     :param allow_exec_plugins: let kustomize run exec plugins and KRM functions.
-    :param wait_timeout: seconds to wait for rollout health (0: do not wait).
+    :param wait_timeout: seconds to wait for rollout health (0: do not wait; default:
+        ``[garden] kustomize_wait_timeout_seconds``).
     """
 
     template_fields: Sequence[str] = (
@@ -148,9 +150,13 @@ class KustomizeApplyOperator(AgentPodOperator):
         recreate_on_immutable: Sequence[str] = (),
         allow_remote_bases: bool = False,
         allow_exec_plugins: bool = False,
-        wait_timeout: float = 300,
+        wait_timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
+        settings: GardenSettings = kwargs.get("settings") or garden_settings()
+        kwargs["settings"] = settings
+        if wait_timeout is None:
+            wait_timeout = settings.kustomize_wait_timeout.total_seconds()
         self.inventory_id = inventory_id
         self.source_path = source_path
         self.git_url = git_url
@@ -192,7 +198,7 @@ class KustomizeApplyOperator(AgentPodOperator):
         mounts: list[SecretMount] = []
         shoot = _shoot_of(target)
         if shoot is None:
-            pod_namespace = kwargs.get("namespace") or conf.get("garden", "namespace")
+            pod_namespace = kwargs.get("namespace") or settings.namespace
             args += ["--inventory-namespace", pod_namespace]
         else:
             project, name = shoot

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.configuration import conf
 from kubernetes.client import models as k8s
 
 from airflow_provider_garden.core import intstr, naming
@@ -73,8 +72,9 @@ class MachineRolloutOperator(AgentPodOperator):
     :param force_drain: after ``drain_timeout`` delete the pods left past their
         budgets, and start even when a budget allows no disruption; default: refuse
         or stop with a message naming what blocks.
-    :param creation_timeout: seconds a new machine may take to become Ready.
-    :param drain_timeout: seconds one drain may take.
+    :param creation_timeout: seconds a new machine may take to become Ready (default:
+        ``[garden] machine_creation_timeout_seconds``).
+    :param drain_timeout: seconds one drain may take (default: ``[garden] drain_timeout_seconds``).
     :param max_unhealthy: refuse to start when more machines than this (a count or a
         percentage) are not Ready.
     :param freeze_after: freeze after this many new machines failed to become Ready.
@@ -98,8 +98,8 @@ class MachineRolloutOperator(AgentPodOperator):
         worker_pool: str,
         image_version: str | None = None,
         force_drain: bool = False,
-        creation_timeout: float = 20 * 60,
-        drain_timeout: float = 2 * 3600,
+        creation_timeout: float | None = None,
+        drain_timeout: float | None = None,
         max_unhealthy: int | str = "25%",
         freeze_after: int = 3,
         **kwargs: Any,
@@ -110,8 +110,15 @@ class MachineRolloutOperator(AgentPodOperator):
         self.worker_pool = worker_pool
         self.image_version = image_version
         self.force_drain = force_drain
-        self.creation_timeout = creation_timeout
-        self.drain_timeout = drain_timeout
+        defaults = self.settings
+        self.creation_timeout = (
+            defaults.machine_creation_timeout.total_seconds()
+            if creation_timeout is None
+            else creation_timeout
+        )
+        self.drain_timeout = (
+            defaults.drain_timeout.total_seconds() if drain_timeout is None else drain_timeout
+        )
         self.max_unhealthy = max_unhealthy
         self.freeze_after = freeze_after
 
@@ -170,7 +177,7 @@ class MachineRolloutOperator(AgentPodOperator):
             ]
         if not self.image_version:
             return []
-        profile = cloudprofile.read(self.garden.kube, conf.get("garden", "namespace"))
+        profile = cloudprofile.read(self.garden.kube, self.settings.namespace)
         offered = profile.machine_images.get(worker.image.name, ())
         if self.image_version not in offered:
             return [
@@ -188,7 +195,7 @@ class MachineRolloutOperator(AgentPodOperator):
         for obj in controlplane_account(
             ACCOUNT,
             controlplane_namespace=project_ns,
-            garden_namespace=conf.get("garden", "namespace"),
+            garden_namespace=self.settings.namespace,
         ):
             self.garden.kube.apply(obj)
         if self.image_version:
@@ -219,7 +226,7 @@ class MachineRolloutOperator(AgentPodOperator):
             *("--freeze-after", str(self.freeze_after)),
         ]
         args += ["--force-drain"] if self.force_drain else []
-        self.arguments = [*self.verb, *args]
+        self.arguments = self.agent_command(*args)
 
     def _set_image_version(self, version: str) -> None:
         """Write the target version into the Shoot's spec (the rollout reads it there)."""

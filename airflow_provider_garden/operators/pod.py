@@ -54,7 +54,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.utils.pod_manager import OnFinishAction, OnKillAction
-from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException, TaskDeferred
 from kubernetes.client import ApiClient
 from kubernetes.client import models as k8s
@@ -62,7 +61,9 @@ from kubernetes.client import models as k8s
 from airflow_provider_garden.core import pod_status
 from airflow_provider_garden.core.pod_attach import TERMINAL_PHASES, plan_attach
 from airflow_provider_garden.core.pod_startup import Outcome, startup_verdict
+from airflow_provider_garden.core.settings import GardenSettings
 from airflow_provider_garden.core.toolbox import TOOLBOX_UID
+from airflow_provider_garden.hooks.settings import garden_settings
 from airflow_provider_garden.kube.client import Backoff, KubeClient, Manifest
 from airflow_provider_garden.kube.errors import Conflict, NotFound
 from airflow_provider_garden.kube.resources import resource_for
@@ -119,6 +120,11 @@ class AgentKilledError(AirflowException):
     """The task was stopped (SIGTERM) while its pod ran: the pod is deleted, no result."""
 
 
+def _agent_command(settings: GardenSettings, verb: Sequence[str], args: Sequence[str]) -> list[str]:
+    # The agent learns the provider's namespace from here: it has no default of its own.
+    return ["--garden-namespace", settings.namespace, *verb, *args]
+
+
 def owned_by(pod: Manifest) -> Manifest:
     """An ownerReference to `pod` (same namespace): its bearer is deleted with the pod."""
     meta = pod["metadata"]
@@ -129,6 +135,7 @@ class AgentPodOperator(KubernetesPodOperator):
     """Run one ``garden-agent`` verb in the toolbox image and return its JSON result.
 
     :param agent_args: extra arguments after the verb (templated through ``arguments``).
+    :param settings: the provider's settings (default: ``[garden]`` as Airflow reads it).
     :param secret_mounts: Secrets mounted read-only into the pod.
     """
 
@@ -149,12 +156,11 @@ class AgentPodOperator(KubernetesPodOperator):
             raise TypeError(f"{type(self).__name__} must set the class attribute `verb`")
         operation = "-".join(self.verb)
         mounts = list(secret_mounts)
-        kwargs.setdefault("kubernetes_conn_id", conf.get("garden", "kubernetes_conn_id"))
-        kwargs.setdefault("namespace", conf.get("garden", "namespace"))
-        kwargs.setdefault("image", conf.get("garden", "toolbox_image"))
-        kwargs.setdefault(
-            "startup_timeout_seconds", conf.getint("garden", "startup_timeout_seconds")
-        )
+        settings: GardenSettings = kwargs.pop("settings", None) or garden_settings()
+        kwargs.setdefault("kubernetes_conn_id", settings.kubernetes_conn_id)
+        kwargs.setdefault("namespace", settings.namespace)
+        kwargs.setdefault("image", settings.toolbox_image)
+        kwargs.setdefault("startup_timeout_seconds", int(settings.startup_timeout.total_seconds()))
         kwargs.setdefault("startup_check_interval_seconds", 1)
         kwargs.setdefault("name", f"garden-{operation}")
         kwargs.setdefault("image_pull_policy", "IfNotPresent")
@@ -176,7 +182,7 @@ class AgentPodOperator(KubernetesPodOperator):
             kwargs.setdefault("service_account_name", self.service_account)
         super().__init__(
             cmds=["garden-agent"],
-            arguments=[*self.verb, *agent_args],
+            arguments=_agent_command(settings, self.verb, agent_args),
             labels={
                 PROVIDER_LABEL: PROVIDER_LABEL_VALUE,
                 OPERATION_LABEL: operation,
@@ -198,11 +204,17 @@ class AgentPodOperator(KubernetesPodOperator):
             log_pod_spec_on_failure=False,
             **kwargs,
         )
+        self.settings = settings
         self._final_pod: Manifest | None = None
         self._final_events: list[Manifest] = []
         self._failure_recorded = False
 
     # --- hooks for operators ------------------------------------------------
+
+    def agent_command(self, *args: str) -> list[str]:
+        """The pod's arguments: what the agent needs from the settings, the verb, `args`."""
+        return _agent_command(self.settings, self.verb, args)
+
     def validate_inputs(self) -> None:
         """Check rendered inputs before anything is created; raise naming field and rule."""
 

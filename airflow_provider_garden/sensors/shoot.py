@@ -7,11 +7,11 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseSensorOperator
-from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_garden.core.shoot_health import Verdict
 from airflow_provider_garden.hooks.garden import GardenHook
+from airflow_provider_garden.hooks.settings import garden_settings
 from airflow_provider_garden.triggers.shoot import Check, ShootStatusTrigger, evaluate
 
 if TYPE_CHECKING:
@@ -30,13 +30,16 @@ class _ShootStatusSensor(BaseSensorOperator):
         kubernetes_conn_id: str | None = None,
         deferrable: bool = True,
         poke_interval: float = 5.0,
-        timeout: float = 1800.0,
+        timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
+        settings = garden_settings()
+        if timeout is None:
+            timeout = settings.shoot_ready_timeout.total_seconds()
         super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
         self.project = project
         self.shoot_name = name
-        self.kubernetes_conn_id = kubernetes_conn_id or conf.get("garden", "kubernetes_conn_id")
+        self.kubernetes_conn_id = kubernetes_conn_id or settings.kubernetes_conn_id
         self.deferrable = deferrable
 
     @property
@@ -60,10 +63,10 @@ class _ShootStatusSensor(BaseSensorOperator):
                 check=self.check.value,
                 max_backup_age=self.max_backup_age,
                 poll_interval=float(self.poke_interval),
-                timeout=float(self.timeout or 1800.0),
+                timeout=float(self.timeout),
             ),
             method_name="execute_complete",
-            timeout=timedelta(seconds=float(self.timeout or 1800.0) + 60),
+            timeout=timedelta(seconds=float(self.timeout) + 60),
         )
 
     def poke(self, context: Context) -> bool:

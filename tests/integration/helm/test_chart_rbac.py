@@ -167,7 +167,7 @@ def allowed(api: client.ApiClient, account: Account, places: Places, request: Re
 def granted(account: Account, places: Places) -> list[Request]:
     """One request per verb and resource of each of the account's rules."""
     requests = []
-    for rule in account.rules:
+    for rule in account.rules_in(places.release):
         for group in rule["apiGroups"]:
             for resource in rule["resources"]:
                 name, _, sub = resource.partition("/")

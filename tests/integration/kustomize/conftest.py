@@ -20,6 +20,7 @@ from airflow_provider_garden.agent.context import control_plane_of
 from airflow_provider_garden.agent.shoot_delete import delete
 from airflow_provider_garden.agent.shoot_reconcile import reconcile
 from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
 from airflow_provider_garden.core.shoot_spec import parse_shoot
 from airflow_provider_garden.kube.bootstrap import install
 from airflow_provider_garden.kube.dynamic import DynamicClient
@@ -27,7 +28,7 @@ from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 from airflow_provider_garden.kube.shoots import Shoots
 from airflow_provider_garden.localseed.profile import local_profile
 
-GARDEN_NAMESPACE = "garden-system"
+GARDEN_NAMESPACE = DEFAULT_NAMESPACE
 
 
 @pytest.fixture
@@ -105,6 +106,7 @@ def shoot(garden: DynamicClient) -> Iterator[tuple[str, str]]:
         shoots.get(project, name),
         control_plane_of(parse_shoot(resource)),
         holder="kustomize-tests",
+        garden_namespace=DEFAULT_NAMESPACE,
     )
     yield project, name
     delete(garden, shoots, project, name, holder="kustomize-tests")

@@ -20,6 +20,7 @@ from airflow_provider_garden.agent.shoot_access import client_from_kubeconfig
 from airflow_provider_garden.agent.shoot_delete import delete
 from airflow_provider_garden.agent.shoot_reconcile import reconcile
 from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
 from airflow_provider_garden.core.shoot_spec import parse_shoot
 from airflow_provider_garden.drivers.base import LABEL_IMAGE_VERSION, LABEL_POOL
 from airflow_provider_garden.drivers.local import BOOT_DELAY_ANNOTATION, NEVER_READY_ANNOTATION
@@ -112,6 +113,7 @@ def create_shoot(
         shoots.get(PROJECT, name),
         control_plane_of(parse_shoot(resource)),
         holder=HOLDER,
+        garden_namespace=DEFAULT_NAMESPACE,
     )
     secret = seed.get(
         "v1", "Secret", naming.kubeconfig_secret(name), resource["metadata"]["namespace"]

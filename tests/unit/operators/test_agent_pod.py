@@ -61,7 +61,7 @@ def test_the_base_container_explains_crashes_and_runs_the_verb() -> None:
     [base] = pod(agent_args=["--x", "1"]).spec.containers
     assert base.termination_message_policy == "FallbackToLogsOnError"
     assert base.command == ["garden-agent"]
-    assert base.args == ["check", "it", "--x", "1"]
+    assert base.args == ["--garden-namespace", "garden-system", "check", "it", "--x", "1"]
     assert pod().spec.restart_policy == "Never"
 
 

@@ -29,7 +29,7 @@ def test_seed_target_ships_the_source_in_a_configmap() -> None:
     task = op(source_path=str(ARTICLE), overlay="overlays/production", prune=True)
     assert task.namespace == "garden-system"
     assert task.service_account_name == "garden-kustomize"
-    assert task.arguments[:2] == ["kustomize", "apply"]
+    assert task.arguments[:4] == ["--garden-namespace", "garden-system", "kustomize", "apply"]
     assert "--prune" in task.arguments
     assert task.arguments[task.arguments.index("--source-archive") + 1] == (
         "/var/run/garden/source/source.tar.gz"

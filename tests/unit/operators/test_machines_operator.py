@@ -63,7 +63,7 @@ def test_pod_runs_in_the_project_namespace_beside_the_kubeconfig() -> None:
     [mount] = [m for m in task.volume_mounts if m.name == volume.name]
     assert (mount.mount_path, mount.read_only) == (SHOOT_MOUNT, True)
     args = task.arguments
-    assert args[:2] == ["machines", "rollout"]
+    assert args[:4] == ["--garden-namespace", "garden-system", "machines", "rollout"]
     assert args[args.index("--shoot-kubeconfig") + 1] == f"{SHOOT_MOUNT}/kubeconfig"
     assert args[args.index("--max-unhealthy") + 1] == "2"
     assert "--force-drain" in args

@@ -1,0 +1,175 @@
+"""The provider's settings: one typed object, read once from Airflow's ``[garden]`` section.
+
+This module is pure: `GardenSettings.from_options` turns the section's text values
+into the object (and names the option and rule of a bad value); the Airflow side
+(`hooks/settings.py`) only fetches the text. Operators take their defaults from
+the object and pass what the agent needs on its command line, so the agent has no
+defaults of its own. `get_provider_info` declares the section from `OPTIONS`, so
+Airflow's defaults are these.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_garden.core.rollout import CREATION_TIMEOUT
+from airflow_provider_garden.core.toolbox import TOOLBOX_IMAGE
+
+SECTION = "garden"
+#: The namespace of the provider's own objects when ``[garden] namespace`` is not set.
+DEFAULT_NAMESPACE = "garden-system"
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def _doc(option: str, doc: str) -> dict[str, str]:
+    return {"option": option, "doc": doc}
+
+
+@dataclass(frozen=True)
+class GardenSettings:
+    """Everything configurable about the provider, as typed values (timeouts as timedelta).
+
+    Each field's ``doc`` (in its metadata, shown by `OPTIONS` and in the README) says
+    what it controls; its ``option`` is the key in ``[garden]``.
+    """
+
+    kubernetes_conn_id: str = field(
+        default="kubernetes_default",
+        metadata=_doc(
+            "kubernetes_conn_id", "Airflow connection (type kubernetes) of the seed cluster."
+        ),
+    )
+    namespace: str = field(
+        default=DEFAULT_NAMESPACE,
+        metadata=_doc(
+            "namespace",
+            "Seed namespace of the provider's own objects: operator pods and their "
+            "ServiceAccounts, the CloudProfile, kustomize inventories; the accounts' "
+            "ClusterRoles are named after it. `garden install --namespace` must match.",
+        ),
+    )
+    toolbox_image: str = field(
+        default=TOOLBOX_IMAGE,
+        metadata=_doc("toolbox_image", "Image every operator pod runs (garden-agent entry point)."),
+    )
+    startup_timeout: dt.timedelta = field(
+        default=dt.timedelta(seconds=120),
+        metadata=_doc(
+            "startup_timeout_seconds",
+            "How long an operator pod may stay Pending before the task fails with the pod's events.",
+        ),
+    )
+    shoot_ready_timeout: dt.timedelta = field(
+        default=dt.timedelta(minutes=30),
+        metadata=_doc(
+            "shoot_ready_timeout_seconds",
+            "How long ShootReadySensor and ShootBackupSensor wait by default.",
+        ),
+    )
+    machine_creation_timeout: dt.timedelta = field(
+        default=CREATION_TIMEOUT,
+        metadata=_doc(
+            "machine_creation_timeout_seconds",
+            "How long a new machine of a rollout may take to become Ready.",
+        ),
+    )
+    drain_timeout: dt.timedelta = field(
+        default=dt.timedelta(hours=2),
+        metadata=_doc(
+            "drain_timeout_seconds", "How long one node drain of a machine rollout may take."
+        ),
+    )
+    kustomize_wait_timeout: dt.timedelta = field(
+        default=dt.timedelta(minutes=5),
+        metadata=_doc(
+            "kustomize_wait_timeout_seconds",
+            "How long KustomizeApply waits for the applied workloads to be healthy (0: not at all).",
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        problems = [p for p in (_check(self, f) for f in dataclasses.fields(self)) if p]
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, str | None]) -> GardenSettings:
+        """The settings from ``[garden]``'s text values; an absent or empty key keeps its default.
+
+        Raises ValueError naming the option and its rule for a value that does not parse.
+        """
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for f in dataclasses.fields(cls):
+            text = options.get(f.metadata["option"])
+            if text is None or not text.strip():
+                continue
+            try:
+                values[f.name] = _PARSERS[str(f.type)](text.strip())
+            except ValueError:
+                problems.append(
+                    f"[{SECTION}] {f.metadata['option']}: {_RULES[str(f.type)]}, got {text!r}"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return cls(**values)
+
+
+def _seconds(text: str) -> dt.timedelta:
+    return dt.timedelta(seconds=float(text))
+
+
+# Field types as written in the class body (`from __future__ import annotations`).
+_PARSERS: dict[str, Callable[[str], Any]] = {"str": str, "dt.timedelta": _seconds}
+_RULES = {"str": "must be text", "dt.timedelta": "must be a number of seconds"}
+
+
+def _check(settings: GardenSettings, f: dataclasses.Field[Any]) -> str | None:
+    value = getattr(settings, f.name)
+    where = f"[{SECTION}] {f.metadata['option']}"
+    if isinstance(value, dt.timedelta):
+        zero_allowed = f.name == "kustomize_wait_timeout"
+        if value < dt.timedelta(0) or (value == dt.timedelta(0) and not zero_allowed):
+            return f"{where}: must be {'0 or more' if zero_allowed else 'more than 0'} seconds"
+        return None
+    if not value:
+        return f"{where}: must not be empty"
+    if f.name == "namespace" and (len(value) > 63 or not _DNS_LABEL.match(value)):
+        return f"{where}: must be a DNS label (lowercase letters, digits, '-'; at most 63), got {value!r}"
+    return None
+
+
+@dataclass(frozen=True)
+class Option:
+    """One ``[garden]`` key as Airflow's provider metadata declares it."""
+
+    key: str
+    field: str
+    doc: str
+    type: str  # "string" or "integer" / "float" as Airflow's config schema names them
+    default: str
+
+
+def _option_text(value: Any) -> str:
+    if isinstance(value, dt.timedelta):
+        seconds = value.total_seconds()
+        return str(int(seconds)) if seconds.is_integer() else str(seconds)
+    return str(value)
+
+
+DEFAULTS = GardenSettings()
+OPTIONS = tuple(
+    Option(
+        key=f.metadata["option"],
+        field=f.name,
+        doc=f.metadata["doc"],
+        type="float" if f.type == "dt.timedelta" else "string",
+        default=_option_text(getattr(DEFAULTS, f.name)),
+    )
+    for f in dataclasses.fields(GardenSettings)
+)

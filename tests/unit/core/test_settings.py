@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_garden.core.settings import (
+    DEFAULT_NAMESPACE,
+    DEFAULTS,
+    OPTIONS,
+    GardenSettings,
+)
+from airflow_provider_garden.core.toolbox import TOOLBOX_IMAGE
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_defaults() -> None:
+    s = GardenSettings()
+    assert s.namespace == DEFAULT_NAMESPACE == "garden-system"
+    assert s.kubernetes_conn_id == "kubernetes_default"
+    assert s.toolbox_image == TOOLBOX_IMAGE
+    assert s.startup_timeout == dt.timedelta(seconds=120)
+    assert s.kustomize_wait_timeout == dt.timedelta(minutes=5)
+
+
+def test_from_options_parses_text_and_keeps_defaults_for_the_rest() -> None:
+    s = GardenSettings.from_options(
+        {"namespace": "fleet-ops", "drain_timeout_seconds": "90.5", "toolbox_image": "  "}
+    )
+    assert s.namespace == "fleet-ops"
+    assert s.drain_timeout == dt.timedelta(seconds=90.5)
+    assert s.toolbox_image == TOOLBOX_IMAGE  # empty text: the default
+    assert s.startup_timeout == DEFAULTS.startup_timeout
+
+
+def test_from_options_reads_what_options_declares() -> None:
+    text = {o.key: o.default for o in OPTIONS}
+    assert GardenSettings.from_options(text) == DEFAULTS
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"startup_timeout_seconds": "two minutes"},
+            "[garden] startup_timeout_seconds: must be a number of seconds, got 'two minutes'",
+        ),
+        ({"startup_timeout_seconds": "0"}, "[garden] startup_timeout_seconds: must be more than 0"),
+        ({"drain_timeout_seconds": "-5"}, "[garden] drain_timeout_seconds: must be more than 0"),
+        (
+            {"namespace": "Garden_System"},
+            "[garden] namespace: must be a DNS label (lowercase letters, digits, '-'; "
+            "at most 63), got 'Garden_System'",
+        ),
+        ({"namespace": "x" * 64}, "[garden] namespace: must be a DNS label"),
+    ],
+)
+def test_bad_values_name_the_option_and_the_rule(options: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        GardenSettings.from_options(options)
+
+
+def test_zero_means_do_not_wait_for_kustomize_only() -> None:
+    s = GardenSettings.from_options({"kustomize_wait_timeout_seconds": "0"})
+    assert s.kustomize_wait_timeout == dt.timedelta(0)
+    with pytest.raises(ValueError, match="kustomize_wait_timeout_seconds: must be 0 or more"):
+        GardenSettings(kustomize_wait_timeout=dt.timedelta(seconds=-1))
+
+
+def test_every_field_is_an_option_with_a_doc() -> None:
+    fields = dataclasses.fields(GardenSettings)
+    assert [o.field for o in OPTIONS] == [f.name for f in fields]
+    for o in OPTIONS:
+        assert o.doc.endswith("."), o.key
+        assert (o.type == "float") is o.key.endswith("_seconds"), o.key
+
+
+def test_readme_configuration_table_lists_every_option_with_its_default() -> None:
+    readme = (ROOT / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `(\w+)` \| `([^`]*)` \|", readme, flags=re.MULTILINE))
+    expected = {
+        o.key: o.default.replace(TOOLBOX_IMAGE, "localhost/garden/toolbox:<version>")
+        for o in OPTIONS
+    }
+    assert {k: v for k, v in rows.items() if k in expected or k.endswith("_seconds")} == expected
+
+
+def test_no_namespace_literal_outside_the_settings() -> None:
+    """The provider's namespace is spelled once: code derives it from core/settings.py."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for folder in ("airflow_provider_garden", "dags", "benchmarks")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if path != ROOT / "airflow_provider_garden/core/settings.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if "garden-system" in line
+    ]
+    assert offenders == []
