@@ -110,7 +110,7 @@ class ShootCreateOperator(_ShootOperator):
 
     def validate_inputs(self) -> None:
         spec = self.requested_spec()
-        profile = cloudprofile.read(self.garden.kube, str(self.namespace))
+        profile = cloudprofile.read(self.garden.kube, self.settings.namespace)
         errors = validate(
             spec,
             offered_versions=profile.kubernetes_versions,
