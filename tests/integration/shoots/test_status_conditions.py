@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -167,3 +168,31 @@ def test_conditions_handed_over_as_dicts_follow_the_same_rule(
     kept = stored(seed, project, name).condition(NODES)
     assert kept is not None
     assert (kept.last_transition_time, kept.last_update_time) == (T0, T0)
+
+
+class RacingShoots(Shoots):
+    """Another writer sets a condition between this writer's read and its write, once."""
+
+    def __init__(self, kube: KubeClient, other: Shoots, condition: Condition) -> None:
+        super().__init__(kube, clock=other.clock)
+        self.other, self.condition, self.raced = other, condition, False
+
+    def get(self, project: str, name: str) -> dict[str, Any]:
+        current = super().get(project, name)
+        if not self.raced:
+            self.raced = True
+            self.other.set_conditions(project, name, [self.condition])
+        return current
+
+
+def test_a_write_that_raced_another_reads_again_and_keeps_both(
+    seed: KubeClient, shoot: tuple[str, str]
+) -> None:
+    """Without the resourceVersion precondition the second list would replace the first."""
+    project, name = shoot
+    clock = LogicalClock(T0)
+    api_up = Condition(type=API, status=ConditionStatus.TRUE, reason="Up", message="healthy")
+    racing = RacingShoots(seed, Shoots(seed, clock=clock), api_up)
+    racing.set_conditions(project, name, [nodes(ConditionStatus.TRUE, "all 3 Ready")])
+    assert racing.raced
+    assert [c.type for c in stored(seed, project, name).conditions] == [API, NODES]
