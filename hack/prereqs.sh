@@ -70,12 +70,17 @@ missing_packages() {
 }
 
 has_candidate() {
-    apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [^(]'
+    # read whole, then match: `apt-cache | grep -q` fails under pipefail when grep
+    # exits early and apt-cache gets SIGPIPE
+    local policy
+    policy=$(apt-cache policy "$1" 2>/dev/null)
+    [[ $policy == *"Candidate: "[!\(]* ]]
 }
 
 apt_install() {  # apt_install [-t SUITE] PKG...: update the lists only when needed
-    local suite=() p
+    local suite=() p what
     if [ "$1" = -t ]; then suite=(-t "$2"); shift 2; fi
+    what="apt-get install ${suite[*]:+${suite[*]} }$*"
     need_root "installing $*"
     for p in "$@"; do
         if ! has_candidate "$p"; then
@@ -83,12 +88,10 @@ apt_install() {  # apt_install [-t SUITE] PKG...: update the lists only when nee
             break
         fi
     done
-    if ! run_step "apt-get install ${suite[*]} $*" \
-        apt-get install -y --no-install-recommends "${suite[@]}" "$@"; then
+    if ! run_step "$what" apt-get install -y --no-install-recommends "${suite[@]}" "$@"; then
         # lists older than the mirror answer 404 for replaced versions: refresh once
         run_step "apt-get update (retry)" apt-get update
-        run_step "apt-get install ${suite[*]} $*" \
-            apt-get install -y --no-install-recommends "${suite[@]}" "$@"
+        run_step "$what" apt-get install -y --no-install-recommends "${suite[@]}" "$@"
     fi
 }
 
@@ -192,10 +195,18 @@ ensure_venv_kubectl() {
     (cd "$repo" && "$PYTHON" -m airflow_provider_garden.localseed.venv_kubectl "$VENV")
 }
 
-start=$(date +%s)
-ensure_packages
-ensure_go
-ensure_module br_netfilter bridge_netfilter
-ensure_module overlay overlay_fs
-ensure_venv_kubectl
-say "all prerequisites present ($(($(date +%s) - start))s)"
+main() {
+    local start
+    start=$(date +%s)
+    ensure_packages
+    ensure_go
+    ensure_module br_netfilter bridge_netfilter
+    ensure_module overlay overlay_fs
+    ensure_venv_kubectl
+    say "all prerequisites present ($(($(date +%s) - start))s)"
+}
+
+# Sourced (tests call single steps), it only defines the functions.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    main
+fi

@@ -146,6 +146,18 @@ def test_kernel_features_were_checked(first_run: subprocess.CompletedProcess[str
     assert "kernel: overlay present" in first_run.stderr
 
 
+@pytest.mark.usefixtures("first_run")
+def test_a_module_that_cannot_be_loaded_stops_the_script_naming_it(machine: Machine) -> None:
+    """The step br_netfilter and overlay go through, with a module no kernel has: the
+    real modprobe (kmod installed for it) fails, and so does the step, naming it."""
+    done = machine.sh("source hack/prereqs.sh && ensure_module garden_no_such_module false")
+    assert done.returncode == 1, done.stderr
+    assert (
+        "prereqs: the kernel module garden_no_such_module is missing and could not be loaded "
+        "(modprobe garden_no_such_module: modprobe: FATAL: Module garden_no_such_module not found"
+    ) in done.stderr
+
+
 def test_a_second_run_installs_nothing(
     machine: Machine, first_run: subprocess.CompletedProcess[str]
 ) -> None:
