@@ -19,7 +19,7 @@
 # Environment: PYTHON (python3.11), VENV (<repo>/.venv), GARDEN_SEED_CACHE.
 set -euo pipefail
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PYTHON=${PYTHON:-python3.11}
 VENV=${VENV:-$repo/.venv}
 HEARTBEAT=${GARDEN_HEARTBEAT_SECONDS:-30}
@@ -122,9 +122,13 @@ go_candidates() {
     echo /usr/local/bin/go
 }
 
+wanted_go() {  # the GO = "1.26.0" line of localseed/versions.py
+    sed -n 's/^GO = "\([0-9.]*\)".*/\1/p' "$repo/airflow_provider_garden/localseed/versions.py"
+}
+
 ensure_go() {
     local want go have bootstrap="" goroot
-    want=$(sed -n 's/^GO = "\([0-9.]*\)".*/\1/p' "$repo/airflow_provider_garden/localseed/versions.py")
+    want=$(wanted_go)
     [ -n "$want" ] || die "no GO = \"...\" line in airflow_provider_garden/localseed/versions.py"
     for go in $(go_candidates); do
         [ -x "$go" ] || continue
