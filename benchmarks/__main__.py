@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import os
 import pkgutil
@@ -28,8 +29,28 @@ def _airflow_ready() -> None:
     subprocess.run([str(airflow), "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
 
 
+def run_header() -> str:
+    """What every table of this run shares: when, which commit, how loaded the machine was.
+
+    Figures are comparable within one run; copy this line with any figure you quote.
+    """
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%MZ")
+    return (
+        f"run {when}, commit {commit or 'unknown'}, {os.cpu_count()} CPUs, "
+        f"load average at start {load} (1/5/15 min)"
+    )
+
+
 def main(argv: list[str]) -> int:
     _airflow_ready()
+    print(f"# Benchmarks: {run_header()}\n", flush=True)
     found = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]))
     names = argv or [n for n in found if n not in HELPERS and not n.startswith("_")]
     failed = 0
