@@ -23,7 +23,7 @@ def up(args: argparse.Namespace) -> int:
 
 
 def down(args: argparse.Namespace) -> int:
-    """Stop everything the seed started and remove its mounts, bridge and iptables chains."""
+    """Stop what the seed started; remove the mounts, bridge, chains and sysctls it recorded."""
     leftovers = LocalSeed().down(purge=args.purge)
     if leftovers.empty():
         return 0
@@ -85,7 +85,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     group.add_parser("up", help=up.__doc__).set_defaults(run=up)
     p = group.add_parser("down", help=down.__doc__)
     p.add_argument(
-        "--purge", action="store_true", help="also delete the state (etcd data, images, volumes)"
+        "--purge",
+        action="store_true",
+        help="also delete its home (etcd data, images, volumes); only a home the seed created",
     )
     p.set_defaults(run=down)
     p = group.add_parser("status", help=status.__doc__)

@@ -100,3 +100,21 @@ def shim_pids(layout: Layout) -> list[int]:
         if "containerd-shim" in cmdline.split("\0", 1)[0] and wanted in cmdline + "\0":
             pids.append(int(proc.name))
     return pids
+
+
+def sandbox_ids(layout: Layout, crictl: Path) -> list[str]:
+    """IDs of the pod sandboxes our containerd has (empty when it does not answer)."""
+    proc = subprocess.run(
+        [
+            str(crictl),
+            f"--runtime-endpoint={layout.runtime_endpoint}",
+            "--timeout=20s",
+            "pods",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return proc.stdout.split() if proc.returncode == 0 else []

@@ -1,8 +1,11 @@
 """Start, find and stop the seed's daemons by PID file.
 
 Each daemon runs detached in its own session, logs to ``logs/<name>.log`` and has
-``run/<name>.pid`` holding its PID and executable. A PID file is trusted only while
-``/proc/<pid>/exe`` still names that executable, so a recycled PID is never signalled.
+``run/<name>.pid`` holding its PID, executable, start time (clock ticks after boot,
+/proc/<pid>/stat field 22) and the boot's ID. A PID file is trusted only while all
+of them still match: after a reboot, or once the PID is reused (say by the
+system's own containerd, the same executable), the file is stale and nothing is
+signalled.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +32,44 @@ class Listener:
     port: int
     pid: int
     executable: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Identity:
+    """What tells one process from a later one that got the same PID."""
+
+    pid: int
+    start_ticks: int
+    boot_id: str
+
+
+def boot_id() -> str:
+    return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+
+
+def start_ticks(pid: int) -> int | None:
+    """Field 22 of /proc/<pid>/stat: when the process started, in ticks after boot."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Fields after the command name (which may hold spaces and parentheses).
+    rest = stat.rsplit(")", 1)[1].split()
+    return int(rest[19])  # rest[0] is field 3
+
+
+def identity_of(pid: int) -> Identity | None:
+    ticks = start_ticks(pid)
+    return None if ticks is None else Identity(pid=pid, start_ticks=ticks, boot_id=boot_id())
+
+
+def is_alive(who: Identity) -> bool:
+    """Whether the very process ``who`` names still runs (not a zombie, not a successor)."""
+    return (
+        executable_of(who.pid) is not None
+        and start_ticks(who.pid) == who.start_ticks
+        and boot_id() == who.boot_id
+    )
 
 
 def executable_of(pid: int) -> str | None:
@@ -53,25 +95,63 @@ class ProcessTable:
     def log_file(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
 
-    def _record(self, name: str) -> tuple[int, str, str] | None:
+    def _record(self, name: str) -> _PidRecord | None:
         try:
-            pid_text, exe, fingerprint = self.pid_file(name).read_text().split("\n")[:3]
-            return int(pid_text), exe, fingerprint
-        except (OSError, ValueError):
+            lines = self.pid_file(name).read_text().split("\n")
+            if len(lines) < 6:  # written by a seed from before start times were kept
+                return _PidRecord(pid=int(lines[0]), exe=lines[1], fingerprint=lines[2])
+            return _PidRecord(
+                pid=int(lines[0]),
+                exe=lines[1],
+                fingerprint=lines[2],
+                identity=Identity(pid=int(lines[0]), start_ticks=int(lines[3]), boot_id=lines[4]),
+            )
+        except (OSError, ValueError, IndexError):
             return None
+
+    def _write(self, name: str, record: _PidRecord, who: Identity) -> None:
+        self.pid_file(name).write_text(
+            f"{record.pid}\n{record.exe}\n{record.fingerprint}\n{who.start_ticks}\n{who.boot_id}\n"
+        )
 
     def pid(self, name: str) -> int | None:
         """PID of the running component, or None (a stale PID file counts as not running)."""
         record = self._record(name)
-        if record is None:
+        if record is None or record.identity is None:
             return None
-        pid, exe, _ = record
-        return pid if executable_of(pid) == exe else None
+        alive = is_alive(record.identity) and executable_of(record.pid) == record.exe
+        return record.pid if alive else None
 
     def fingerprint(self, name: str) -> str | None:
         """What the running component was started with (see ``start``)."""
         record = self._record(name)
-        return record[2] if record and self.pid(name) is not None else None
+        return record.fingerprint if record and self.pid(name) is not None else None
+
+    def adopt_legacy(self, name: str, *, home: Path) -> bool:
+        """Give a PID file of an older seed (no start time) the identity of its process.
+
+        Only when that process runs the recorded executable with the seed's home in
+        its command line (every daemon's flags name files there): the system's own
+        containerd after a reboot does not. Otherwise the file is stale and removed.
+        """
+        record = self._record(name)
+        if record is None or record.identity is not None:
+            return False
+        who = identity_of(record.pid)
+        if (
+            who is not None
+            and executable_of(record.pid) == record.exe
+            and f"{home}/" in _cmdline(record.pid)
+        ):
+            self._write(name, record, who)
+            print(
+                f"    adopted {name} (PID {record.pid}) of a seed from before start times were "
+                "recorded",
+                file=sys.stderr,
+            )
+            return True
+        self.pid_file(name).unlink(missing_ok=True)
+        return False
 
     def start(self, name: str, argv: Sequence[str], *, fingerprint: str = "") -> int:
         """Start ``argv`` detached; return its PID once the PID file is written.
@@ -96,13 +176,22 @@ class ProcessTable:
                 close_fds=True,
             )
         exe = executable_of(proc.pid) or os.path.realpath(argv[0])
-        self.pid_file(name).write_text(f"{proc.pid}\n{exe}\n{fingerprint}\n")
+        who = identity_of(proc.pid)
+        if who is None:  # exited at once; its log says why
+            who = Identity(pid=proc.pid, start_ticks=-1, boot_id=boot_id())
+        self._write(name, _PidRecord(pid=proc.pid, exe=exe, fingerprint=fingerprint), who)
         return proc.pid
 
     def stop(self, name: str, *, timeout: float = 20.0) -> bool:
-        """SIGTERM the component, SIGKILL after ``timeout``; True if it was running."""
-        pid = self.pid(name)
-        stopped = pid is not None and terminate(pid, timeout=timeout)
+        """SIGTERM the component, SIGKILL after ``timeout``; True if it was running.
+
+        The PID file goes either way; a process it named that is not ours is never
+        signalled.
+        """
+        record = self._record(name)
+        stopped = False
+        if record is not None and record.identity is not None and self.pid(name) is not None:
+            stopped = terminate(record.identity, timeout=timeout)
         self.pid_file(name).unlink(missing_ok=True)
         return stopped
 
@@ -114,22 +203,42 @@ class ProcessTable:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def terminate(pid: int, *, timeout: float) -> bool:
-    """SIGTERM ``pid``, wait up to ``timeout`` seconds, then SIGKILL; True if it existed."""
-    exe = executable_of(pid)
-    if exe is None:
+def terminate(who: Identity, *, timeout: float) -> bool:
+    """SIGTERM the process, wait up to ``timeout`` seconds, then SIGKILL; True if it existed.
+
+    Each signal goes only while the PID still names that very process.
+    """
+    if not is_alive(who):
         return False
-    _signal(pid, signal.SIGTERM)
+    _signal(who.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if executable_of(pid) != exe:
+        if not is_alive(who):
             return True
         time.sleep(0.1)
-    _signal(pid, signal.SIGKILL)
+    if is_alive(who):
+        _signal(who.pid, signal.SIGKILL)
     deadline = time.monotonic() + 5
-    while executable_of(pid) == exe and time.monotonic() < deadline:
+    while is_alive(who) and time.monotonic() < deadline:
         time.sleep(0.05)
     return True
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
+    except OSError:
+        return ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class _PidRecord:
+    pid: int
+    exe: str
+    fingerprint: str
+    identity: Identity | None = None  # None: written before start times were kept
 
 
 def _signal(pid: int, sig: signal.Signals) -> None:

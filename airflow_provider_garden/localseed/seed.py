@@ -2,9 +2,11 @@
 
 ``up`` is idempotent: it builds what is missing, starts only components that are
 not running and healthy, and returns once the node is Ready and the add-ons are
-available. ``down`` stops what ``up`` started, by PID, in dependency order, then
-removes the seed's mounts, bridge and iptables chains; data (etcd, images) stays
-for a fast next ``up`` unless ``purge`` is set.
+available. It records what it changes on the host (home.py, footprint.py): the
+iptables chains and nft tables that appeared, the sysctls it raised, the mounts it
+made. ``down`` stops what ``up`` started, by PID, in dependency order, then undoes
+exactly what was recorded; data (etcd, images) stays for a fast next ``up``
+unless ``purge`` is set.
 """
 
 from __future__ import annotations
@@ -22,11 +24,23 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from airflow_provider_garden.localseed import addons, build, config, containerd, network, pki
+from airflow_provider_garden.localseed import (
+    addons,
+    build,
+    config,
+    containerd,
+    footprint,
+    home,
+    network,
+    pki,
+)
 from airflow_provider_garden.localseed.components import BinaryPaths, Component, components
 from airflow_provider_garden.localseed.config import NODE_NAME, Layout
 from airflow_provider_garden.localseed.errors import SeedError
+from airflow_provider_garden.localseed.footprint import HostRecord
 from airflow_provider_garden.localseed.kubectl import Kubectl
+from airflow_provider_garden.localseed.neighbours import other_kubernetes
+from airflow_provider_garden.localseed.netfilter import Netfilter
 from airflow_provider_garden.localseed.packages import (
     ensure_debian_packages,
     require_free_space,
@@ -36,6 +50,7 @@ from airflow_provider_garden.localseed.paths import SeedPaths
 from airflow_provider_garden.localseed.processes import (
     ProcessTable,
     executable_of,
+    identity_of,
     listeners,
     terminate,
     wait_until,
@@ -64,6 +79,11 @@ CONTAINER_LOG_LINKS = Path("/var/log/containers")
 _STOP_TIMEOUTS = {"kube-apiserver": 5.0}
 # Stopped first: nothing may recreate pods while sandboxes are being removed.
 _NODE_AND_CONTROLLERS = ("kubelet", "kube-proxy", "kube-scheduler", "kube-controller-manager")
+_DAEMONS = ("containerd", "etcd", "kube-apiserver", *_NODE_AND_CONTROLLERS)
+# Sysctls another Kubernetes (or container engine) on the host relies on as well.
+_SHARED_SYSCTLS = ("net/ipv4/ip_forward", network.BRIDGE_NF_CALL_IPTABLES)
+# The CNI network name in the seed's conflist: part of every per-sandbox chain name.
+CNI_NETWORK = "garden"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,6 +142,80 @@ class LocalSeed:
         self.paths = paths or SeedPaths.default()
         self.layout = Layout(paths=self.paths)
         self.table = ProcessTable(run_dir=self.paths.run, log_dir=self.paths.logs)
+        self.netfilter = Netfilter()
+
+    @property
+    def record_file(self) -> Path:
+        return self.paths.state / "host-record.json"
+
+    def _load_record(self) -> HostRecord | None:
+        try:
+            return HostRecord.from_json(self.record_file.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError) as err:
+            raise SeedError(
+                f"{self.record_file} is unreadable ({err}): it lists what the seed changed on "
+                "this host; restore it or remove the seed's chains and mounts by hand"
+            ) from err
+
+    def _save_record(self, record: HostRecord) -> None:
+        partial = self.record_file.with_suffix(".partial")
+        partial.write_text(record.to_json())
+        partial.replace(self.record_file)
+
+    def _open(self) -> HostRecord:
+        """Under the lock: the host record, adopting an older seed's state if need be."""
+        for name in _DAEMONS:
+            self.table.adopt_legacy(name, home=self.paths.state)
+        record = self._load_record()
+        if record is None:
+            record = self._adopted_record() if self._running_pids() else HostRecord()
+            self._save_record(record)
+        return record
+
+    def _adopted_record(self) -> HostRecord:
+        """A record for a seed that already runs but recorded nothing (an older version).
+
+        Its chains cannot be told from ones that were there before it: with no other
+        Kubernetes here every kube-style chain is taken as the seed's, otherwise none
+        (the seed's then stay behind rather than another node's going).
+        """
+        observed = self.netfilter.ruleset()
+        others = other_kubernetes(self._own_pids())
+        record = HostRecord(
+            active=True,
+            adopted=True,
+            baseline_chains=footprint.user_chains(observed) if others else {},
+            baseline_nft=[
+                t.name
+                for t in self.netfilter.nft_tables()
+                if t.name not in footprint.IPTABLES_NFT_TABLES
+            ],
+        )
+        if str(self.layout.kubelet_dir) in network.mount_points():
+            record.mounts.append(str(self.layout.kubelet_dir))
+        record.bridge = network.bridge_exists()
+        if not others:
+            record.host_dirs = [str(d) for d in HOST_DIRS if d.is_dir()]
+        print(
+            "    recording the running seed's host changes from now on; "
+            + (
+                f"another Kubernetes is here ({'; '.join(others)}): its chains are not adopted"
+                if others
+                else "its kube-style iptables chains are taken as its own"
+            ),
+            file=sys.stderr,
+        )
+        return record
+
+    def _running_pids(self) -> list[int]:
+        return [pid for name in _DAEMONS if (pid := self.table.pid(name)) is not None]
+
+    def _own_pids(self) -> list[int]:
+        """The seed's daemons, shims and every process in its containers."""
+        shims = containerd.shim_pids(self.layout)
+        return self._running_pids() + shims + _descendants(shims)
 
     # --- up ------------------------------------------------------------------
     def up(self) -> Path:
@@ -133,18 +227,56 @@ class LocalSeed:
         node is Ready and the add-ons are available.
         """
         require_root("the local seed (containers, mounts, iptables)")
+        home.ensure_home(self.paths.state)
         require_free_space(self.paths.state, STATE_GIB, "the local seed's state")
         with self._lock():
             ensure_debian_packages(network.HOST_PACKAGES)
             network.check_kernel()
-            network.ensure_sysctls()
+            record = self._open()
+            if not record.active:
+                self._begin_recording(record)
+            record.add_sysctls(network.ensure_sysctls())
+            self._save_record(record)
             bins = build.ensure_binaries(self.paths)
             images = build.ensure_images(self.paths)
             self._record_binaries(bins)
             self._write_files()
-            network.ensure_bridge()
-            network.ensure_rshared(self.layout.kubelet_dir)
-            return self._start(bins, images)
+            if network.ensure_bridge():
+                record.bridge = True
+                self._save_record(record)
+            if network.ensure_rshared(self.layout.kubelet_dir):
+                record.mounts.append(str(self.layout.kubelet_dir))
+                self._save_record(record)
+            try:
+                return self._start(bins, images)
+            finally:
+                self._record_new_chains(record)
+
+    def _begin_recording(self, record: HostRecord) -> None:
+        """Nothing of the seed runs: what the host has now is not the seed's.
+
+        Chains and tables a failed ``down`` left stay recorded as the seed's.
+        """
+        observed = self.netfilter.ruleset()
+        record.baseline_chains = {
+            key: [c for c in names if c not in record.chains.get(key, [])]
+            for key, names in footprint.user_chains(observed).items()
+        }
+        record.baseline_nft = [
+            t.name for t in self.netfilter.nft_tables() if t.name not in record.nft_tables
+        ]
+        record.host_dirs += [
+            str(d) for d in HOST_DIRS if not d.exists() and str(d) not in record.host_dirs
+        ]
+        record.active = True
+        self._save_record(record)
+
+    def _record_new_chains(self, record: HostRecord) -> None:
+        """After ``up`` started the seed: the chains and nft tables that appeared are its."""
+        observed = self.netfilter.ruleset()
+        record.add_chains(footprint.new_chains(record.baseline_chains, observed))
+        record.add_nft_tables(t.name for t in self.netfilter.nft_tables())
+        self._save_record(record)
 
     def _start(self, bins: build.Binaries, images: list[build.ImageArchive]) -> Path:
         comps = self._components(bins)
@@ -179,7 +311,10 @@ class LocalSeed:
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
-        """One ``up`` or ``down`` at a time (parallel test sessions share the seed)."""
+        """One ``up`` or ``down`` at a time (parallel test sessions share the seed).
+
+        Called only once the home is known to be the seed's.
+        """
         self.paths.run.mkdir(parents=True, exist_ok=True)
         with (self.paths.run / "seed.lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -308,6 +443,9 @@ class LocalSeed:
 
     # --- status --------------------------------------------------------------
     def status(self) -> Status:
+        # Read-only: never waits for an `up` holding the lock (an older seed's PID files
+        # count once `up` or `down` adopted them).
+        home.refuse_foreign(self.paths.state)
         bins = self._recorded_binaries()
         result = []
         for component in self._components(bins) if bins else []:
@@ -327,17 +465,36 @@ class LocalSeed:
         )
 
     def leftovers(self) -> Leftovers:
+        """What of the seed (by its record) is still on the host besides its daemons."""
+        try:
+            record = self._load_record() or HostRecord()
+        except SeedError:
+            record = HostRecord()
+        chains = footprint.plan_chain_removal(
+            recorded=record.chains,
+            baseline=record.baseline_chains,
+            observed=self.netfilter.ruleset(),
+        )
         return Leftovers(
             processes=[f"{pid} {executable_of(pid)}" for pid in self._stray_pids()],
-            mounts=network.mounts_under(self.paths.state),
-            bridge=network.bridge_exists(),
-            veths=network.bridge_ports() if network.bridge_exists() else [],
-            chains=network.seed_chains(network.run(["iptables-save"]).stdout),
-            files=[str(p) for p in self._host_traces()],
+            mounts=self._our_mounts(record),
+            bridge=record.bridge and network.bridge_exists(),
+            veths=network.bridge_ports() if record.bridge and network.bridge_exists() else [],
+            chains={k: [*p.chains, *p.kept] for k, p in chains.items()},
+            files=[str(p) for p in self._host_traces(record)],
         )
 
-    def _host_traces(self) -> list[Path]:
-        traces = [KUBELET_DEVICE_SOCKET] if KUBELET_DEVICE_SOCKET.is_socket() else []
+    def _our_mounts(self, record: HostRecord) -> list[str]:
+        layout = self.layout
+        return footprint.mounts_to_unmount(
+            recorded=record.mounts,
+            daemon_dirs=(layout.kubelet_dir, layout.containerd_root, layout.containerd_state),
+            observed=network.mount_points(),
+        )
+
+    def _host_traces(self, record: HostRecord) -> list[Path]:
+        ours = str(KUBELET_DEVICE_SOCKET.parent) in record.host_dirs
+        traces = [KUBELET_DEVICE_SOCKET] if ours and KUBELET_DEVICE_SOCKET.is_socket() else []
         for link in CONTAINER_LOG_LINKS.glob("*.log"):
             if link.is_symlink() and os.readlink(link).startswith(f"{self.paths.state}/"):
                 traces.append(link)
@@ -362,19 +519,120 @@ class LocalSeed:
 
     # --- down ----------------------------------------------------------------
     def down(self, *, purge: bool = False) -> Leftovers:
-        """Stop everything the seed started and remove its host state; return what remains."""
+        """Stop everything the seed started and undo what it recorded; return what remains."""
         require_root("stopping the local seed")
+        if not home.require_home(self.paths.state):
+            return self.leftovers()  # never created here: nothing to stop or remove
         with self._lock():
+            record = self._open()
+            others = other_kubernetes(self._own_pids())
+            if others:
+                print(
+                    f"    another Kubernetes is on this host ({'; '.join(others)}): leaving "
+                    "the chains and settings all nodes share",
+                    file=sys.stderr,
+                )
+            sandboxes = self._sandbox_ids()
+            if not others:
+                # Shared chains the kubelet, kube-proxy or portmap made after ``up``
+                # (anything else new may be someone else's).
+                observed = self.netfilter.ruleset()
+                shared = footprint.SHARED_KUBE_CHAINS
+                record.add_chains(
+                    footprint.new_chains(record.baseline_chains, observed, only=shared)
+                )
             self._stop_all()
+            with step("unmount, delete bridge garden0, remove recorded chains and tables"):
+                network.unmount(self._our_mounts(record))
+                if record.bridge:
+                    network.delete_bridge()
+                self._remove_chains(record, sandboxes, others=bool(others))
+                if not others:
+                    self._remove_host_traces(record)
+                self._restore_sysctls(record, others=bool(others))
+            self._finish_record(record)
             if purge:
-                with step(f"purge {self.paths.state}"):
-                    if network.mounts_under(self.paths.state):
-                        raise SeedError(
-                            f"not deleting {self.paths.state}: mounts remain under it: "
-                            f"{network.mounts_under(self.paths.state)}"
-                        )
-                    shutil.rmtree(self.paths.state, ignore_errors=True)
+                self._purge()
         return self.leftovers()
+
+    def _purge(self) -> None:
+        with step(f"purge {self.paths.state}"):
+            remaining = network.mounts_under(self.paths.state)
+            if remaining:
+                raise SeedError(
+                    f"not deleting {self.paths.state}: mounts remain under it that the seed "
+                    f"did not make or could not unmount ({', '.join(remaining)}); unmount "
+                    "them first, then run `down --purge` again"
+                )
+            try:
+                shutil.rmtree(self.paths.state)
+            except OSError as err:
+                raise SeedError(f"could not delete all of {self.paths.state}: {err}") from err
+
+    def _sandbox_ids(self) -> set[str]:
+        """IDs of the pod sandboxes of our containerd (they name their CNI chains)."""
+        ids = {p.name for p in (self.layout.runc_root / containerd.NAMESPACE).glob("*")}
+        bins = self._recorded_binaries()
+        if bins is not None and self.table.pid("containerd") is not None:
+            ids |= set(containerd.sandbox_ids(self.layout, bins.crictl))
+        return ids
+
+    def _remove_chains(self, record: HostRecord, sandboxes: set[str], *, others: bool) -> None:
+        plans = footprint.plan_chain_removal(
+            recorded=record.chains,
+            baseline=record.baseline_chains,
+            observed=self.netfilter.ruleset(),
+            cni_chains=footprint.cni_chain_names(CNI_NETWORK, sandboxes),
+            other_kubernetes=others,
+        )
+        for failure in self.netfilter.remove_chains(plans):
+            print(f"    could not remove chain {failure}", file=sys.stderr)
+        for key, plan in plans.items():
+            if plan.kept:
+                print(
+                    f"    kept {key} {', '.join(plan.kept)}: used by chains not ours",
+                    file=sys.stderr,
+                )
+        doomed = footprint.nft_tables_to_delete(
+            recorded=record.nft_tables,
+            observed=self.netfilter.nft_tables(),
+            other_kubernetes=others,
+        )
+        for table in doomed:
+            error = self.netfilter.delete_nft_table(table)
+            if error:
+                print(f"    could not delete nft table {table}: {error}", file=sys.stderr)
+
+    def _restore_sysctls(self, record: HostRecord, *, others: bool) -> None:
+        shared = {k: v for k, v in record.sysctls.items() if others and k in _SHARED_SYSCTLS}
+        mine = {k: v for k, v in record.sysctls.items() if k not in shared}
+        restored, left = network.restore_sysctls(mine)
+        for key, value in restored.items():
+            print(f"    sysctl {key.replace('/', '.')} back to {value}", file=sys.stderr)
+        for key, why in left.items():
+            print(f"    sysctl {key.replace('/', '.')} left: {why}", file=sys.stderr)
+        for key in shared:
+            print(
+                f"    sysctl {key.replace('/', '.')} left raised: another Kubernetes uses it",
+                file=sys.stderr,
+            )
+        record.sysctls = shared  # restored or no longer ours; shared ones wait for a later down
+
+    def _finish_record(self, record: HostRecord) -> None:
+        """Keep only what is still on the host: a later ``up`` must not take it for foreign."""
+        observed = self.netfilter.ruleset()
+        record.chains = {
+            key: [c for c in names if c in observed.get(key, footprint.Table()).chains]
+            for key, names in record.chains.items()
+        }
+        record.chains = {k: v for k, v in record.chains.items() if v}
+        present = {t.name for t in self.netfilter.nft_tables()}
+        record.nft_tables = [t for t in record.nft_tables if t in present]
+        record.mounts = [m for m in record.mounts if m in network.mount_points()]
+        record.host_dirs = [d for d in record.host_dirs if Path(d).exists()]
+        record.bridge = record.bridge and network.bridge_exists()
+        record.baseline_chains, record.baseline_nft, record.active = {}, [], False
+        self._save_record(record)
 
     def _stop_all(self) -> None:
         bins = self._recorded_binaries()
@@ -386,39 +644,27 @@ class LocalSeed:
                 error = containerd.remove_all_pods(self.layout, bins.crictl)
                 if error:
                     print(f"    crictl rmp: {error}", file=sys.stderr)
-        if bins is not None:
-            with step("kube-proxy --cleanup"):
-                subprocess.run(
-                    [str(bins.kube_proxy), "--cleanup"],
-                    capture_output=True,
-                    check=False,
-                    timeout=60,
-                )
         with step("stop containerd and its shims"):
             self._stop("containerd")
             self._kill_containers()
             for pid in containerd.shim_pids(self.layout):
-                if (executable_of(pid) or "").endswith("containerd-shim-runc-v2"):
-                    terminate(pid, timeout=10)
+                who = identity_of(pid)
+                if who and (executable_of(pid) or "").endswith("containerd-shim-runc-v2"):
+                    terminate(who, timeout=10)
         with step("stop kube-apiserver and etcd"):
             self._stop("kube-apiserver")
             self._stop("etcd")
-        with step("unmount, delete bridge garden0, remove iptables chains"):
-            network.unmount_all(self.paths.state)
-            network.delete_bridge()
-            alone = not _other_kube_daemons()
-            network.remove_chains(markers=alone)
-            if alone:
-                self._remove_host_traces()
 
-    def _remove_host_traces(self) -> None:
-        """What the kubelet left outside the state prefix (called only when no other
-        kubelet runs here): its device-plugin socket, log links into our state."""
-        for trace in self._host_traces():
+    def _remove_host_traces(self, record: HostRecord) -> None:
+        """What the kubelet left outside the home (only when no other kubelet is here):
+        its device-plugin socket, log links into our home, the fixed host directories
+        it and containerd made (recorded as absent before the seed started)."""
+        for trace in self._host_traces(record):
             trace.unlink()
         for directory in HOST_DIRS:
-            with contextlib.suppress(OSError):  # gone, or not empty: not only ours
-                directory.rmdir()
+            if str(directory) in record.host_dirs:
+                with contextlib.suppress(OSError):  # gone, or not empty: not only ours
+                    directory.rmdir()
 
     def _kill_containers(self) -> None:
         """Containers whose sandboxes CRI could not remove (containerd was dead or stuck)."""
@@ -458,11 +704,18 @@ def _node_not_ready(kubectl: Kubectl, *, since: dt.datetime | None = None) -> st
     return None
 
 
-def _other_kube_daemons() -> bool:
-    """Whether a kubelet or kube-proxy not started by us runs (then shared chains stay)."""
+def _descendants(roots: list[int]) -> list[int]:
+    children: dict[int, list[int]] = {}
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
-            exe = executable_of(int(proc.name)) or ""
-            if exe.rsplit("/", 1)[-1] in ("kubelet", "kube-proxy"):
-                return True
-    return False
+            try:
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(proc.name))
+    found, todo = [], list(roots)
+    while todo:
+        kids = children.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -16,7 +17,13 @@ from typing import TypeVar
 import pytest
 from kubernetes import client, config
 
+from airflow_provider_garden.localseed import network
 from airflow_provider_garden.localseed.build import PAUSE_REF, TOOLBOX_REF
+from airflow_provider_garden.localseed.errors import SeedError
+from airflow_provider_garden.localseed.footprint import HostRecord
+from airflow_provider_garden.localseed.neighbours import other_kubernetes
+from airflow_provider_garden.localseed.netfilter import Netfilter
+from airflow_provider_garden.localseed.processes import identity_of
 from airflow_provider_garden.localseed.seed import LocalSeed
 
 pytestmark = pytest.mark.integration
@@ -273,12 +280,26 @@ def _pause_pod_running_after(kubeconfig: Path, started: float) -> float:
         core.delete_namespaced_pod(name, "default", grace_period_seconds=0)
 
 
+def _host_chains() -> set[str]:
+    """Every user-defined iptables chain on the host, as "family/table chain"."""
+    rules = Netfilter().ruleset()
+    return {f"{key} {chain}" for key, table in rules.items() for chain in table.chains}
+
+
 @pytest.mark.teardown_seed
 def test_down_leaves_nothing_then_up_restores(local_seed: LocalSeed) -> None:
+    # No other Kubernetes here: every chain the seed recorded must go.
+    assert other_kubernetes(local_seed._own_pids()) == []
+    record = HostRecord.from_json(local_seed.record_file.read_text())
+    recorded = {f"{key} {chain}" for key, names in record.chains.items() for chain in names}
+    assert recorded, "up recorded no chains of the seed"
     started = time.monotonic()
     leftovers = local_seed.down()
     print(f"down: {time.monotonic() - started:.1f}s")
     assert leftovers.empty(), leftovers
+    left = _host_chains()
+    assert not recorded & left, recorded & left
+    assert not [c for c in left if " KUBE-" in c], left  # nor any kube-proxy chain reached
     status = local_seed.status()
     assert status.running == []
     assert not any(c.healthy for c in status.components)
@@ -293,3 +314,141 @@ def test_down_leaves_nothing_then_up_restores(local_seed: LocalSeed) -> None:
     first_pod = _pause_pod_running_after(kubeconfig, started)
     print(f"warm up (after down): {up_seconds:.1f}s; up to first pod Running: {first_pod:.1f}s")
     assert local_seed.status().healthy
+
+
+# Someone else's, planted on the host while the seed runs: rules that mention the
+# seed's own service and pod ranges, as a kubeadm cluster or another CNI user would.
+FOREIGN_RULES = (
+    "-t nat -N KUBE-SVC-GARDENTESTFOREIGN1",
+    "-t nat -A KUBE-SVC-GARDENTESTFOREIGN1 -d 10.96.255.254/32 -p tcp -j RETURN",
+    "-t nat -A OUTPUT -d 10.96.255.254/32 -p tcp -j KUBE-SVC-GARDENTESTFOREIGN1",
+    "-t filter -N CNI-GARDEN-TEST-FOREIGN",
+    "-t filter -A CNI-GARDEN-TEST-FOREIGN -s 10.200.255.254/32 -j RETURN",
+    "-t filter -A FORWARD -s 10.200.255.254/32 -j CNI-GARDEN-TEST-FOREIGN",
+)
+FOREIGN_NFT = "garden_test_foreign"
+WATCHES = Path("/proc/sys/fs/inotify/max_user_watches")
+
+
+def _foreign_lines() -> set[str]:
+    save = subprocess.run(["iptables-save"], capture_output=True, text=True, check=True).stdout
+    return {
+        line.split(" [")[0]
+        for line in save.splitlines()
+        if "GARDENTESTFOREIGN" in line or "GARDEN-TEST-FOREIGN" in line
+    }
+
+
+def _plant_foreign_rules() -> set[str]:
+    for rule in FOREIGN_RULES:
+        subprocess.run(["iptables", "-w", *rule.split()], check=True)
+    hook = "{ type filter hook input priority 0 ; }"
+    for argv in (
+        ["add", "table", "inet", FOREIGN_NFT],
+        ["add", "chain", "inet", FOREIGN_NFT, "c", hook],
+        ["add", "rule", "inet", FOREIGN_NFT, "c", "counter"],
+    ):
+        subprocess.run(["nft", *argv], check=True)
+    planted = _foreign_lines()
+    assert len(planted) == 6, planted
+    return planted
+
+
+def _remove_foreign_rules() -> None:
+    for rule in reversed(FOREIGN_RULES):
+        if " -A " in f" {rule}":
+            subprocess.run(["iptables", "-w", *rule.replace(" -A ", " -D ").split()], check=False)
+    for rule in FOREIGN_RULES:
+        if " -N " in f" {rule}":
+            subprocess.run(["iptables", "-w", *rule.replace(" -N ", " -X ").split()], check=False)
+    subprocess.run(["nft", "delete", "table", "inet", FOREIGN_NFT], check=False)
+
+
+def _foreign_containerd(tmp_path: Path) -> subprocess.Popen[bytes]:
+    """A second containerd from the same binary as the seed's, like the system's own."""
+    config = tmp_path / "foreign-containerd.toml"
+    config.write_text(
+        "\n".join(
+            [
+                "version = 2",
+                f'root = "{tmp_path}/ctd-root"',
+                f'state = "{tmp_path}/ctd-state"',
+                'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+                "[grpc]",
+                f'  address = "{tmp_path}/ctd.sock"',
+                "[ttrpc]",
+                f'  address = "{tmp_path}/ctd-ttrpc.sock"',
+                "",
+            ]
+        )
+    )
+    binary = shutil.which("containerd")
+    assert binary, "containerd is not installed"
+    with (tmp_path / "foreign-containerd.log").open("wb") as log:
+        proc = subprocess.Popen([binary, f"--config={config}"], stdout=log, stderr=log)
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "ctd.sock").exists():
+        assert proc.poll() is None, (tmp_path / "foreign-containerd.log").read_text()
+        assert time.monotonic() < deadline, "the foreign containerd did not start"
+        time.sleep(0.2)
+    return proc
+
+
+@pytest.mark.teardown_seed
+def test_down_spares_what_is_not_the_seeds_then_up_restores(
+    local_seed: LocalSeed, tmp_path: Path
+) -> None:
+    seed = local_seed
+    # A sysctl below what the seed needs: the next `up` raises it and records the value.
+    lowered = str(network.SYSCTLS["fs/inotify/max_user_watches"] - 1)
+    WATCHES.write_text(f"{lowered}\n")
+    seed.up()
+    record = HostRecord.from_json(seed.record_file.read_text())
+    assert record.sysctls["fs/inotify/max_user_watches"].before == lowered
+
+    foreign_ctd = _foreign_containerd(tmp_path)
+    source, planted_mount = tmp_path / "src", seed.layout.local_volumes_dir / "garden-test-foreign"
+    try:
+        planted = _plant_foreign_rules()
+        source.mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(source)], check=True)
+        (source / "keep").write_text("theirs")
+        planted_mount.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["mount", "--bind", str(source), str(planted_mount)], check=True)
+
+        # The whole `down` runs, then `--purge` refuses: a mount it did not make is inside.
+        with pytest.raises(SeedError, match=f"mounts remain under it .*{planted_mount}"):
+            seed.down(purge=True)
+        assert seed.leftovers().empty(), seed.leftovers()
+        assert seed.status().running == []
+        assert _foreign_lines() == planted
+        nft = subprocess.run(["nft", "list", "table", "inet", FOREIGN_NFT], capture_output=True)
+        assert b"counter" in nft.stdout
+        assert (planted_mount / "keep").read_text() == "theirs"
+        assert (seed.paths.state / "etcd").is_dir()  # nothing purged
+        assert WATCHES.read_text().strip() == lowered  # put back
+        assert foreign_ctd.poll() is None
+
+        # A PID file naming the foreign containerd with another start time (as after a
+        # reboot that gave the system's containerd the seed's old PID): never signalled.
+        who = identity_of(foreign_ctd.pid)
+        assert who is not None
+        seed.table.pid_file("containerd").write_text(
+            f"{who.pid}\n{shutil.which('containerd')}\nfp\n{who.start_ticks + 7}\n{who.boot_id}\n"
+        )
+        assert seed.table.pid("containerd") is None
+        seed.down()
+        time.sleep(1)
+        assert foreign_ctd.poll() is None, "down signalled a containerd it did not start"
+    finally:
+        _remove_foreign_rules()
+        while str(planted_mount) in network.mount_points():
+            subprocess.run(["umount", str(planted_mount)], check=True)
+        while str(source) in network.mount_points():
+            subprocess.run(["umount", str(source)], check=True)
+        planted_mount.rmdir()
+        foreign_ctd.terminate()
+        foreign_ctd.wait(timeout=30)
+        # Shared by every test session on the machine: bring it back.
+        seed.up()
+    assert seed.status().healthy

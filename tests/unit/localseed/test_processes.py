@@ -5,12 +5,24 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from airflow_provider_garden.localseed.errors import SeedError
-from airflow_provider_garden.localseed.processes import ProcessTable, listeners, wait_until
+from airflow_provider_garden.localseed.processes import (
+    ProcessTable,
+    boot_id,
+    executable_of,
+    identity_of,
+    listeners,
+    start_ticks,
+    terminate,
+    wait_until,
+)
 
 SLEEP = shutil.which("sleep") or "/bin/sleep"
 
@@ -57,3 +69,63 @@ def test_wait_fails_at_once_when_the_process_died() -> None:
 def test_wait_reports_the_last_reason_on_timeout() -> None:
     with pytest.raises(SeedError, match="not ready after 0s: connection refused"):
         wait_until(lambda: "connection refused", timeout=0, what="kube-apiserver")
+
+
+def test_pid_file_with_another_start_time_is_never_signalled(table: ProcessTable) -> None:
+    # A process the seed did not start, with the same PID and executable as in the
+    # file (as the system's containerd can have after a reboot): only its start
+    # time differs.
+    foreign = subprocess.Popen([SLEEP, "60"])
+    try:
+        who = identity_of(foreign.pid)
+        assert who is not None
+        table.run_dir.mkdir(parents=True)
+        table.pid_file("containerd").write_text(
+            f"{foreign.pid}\n{executable_of(foreign.pid)}\nfp\n{who.start_ticks - 1}\n{who.boot_id}\n"
+        )
+        assert table.pid("containerd") is None
+        assert not table.stop("containerd", timeout=1)
+        assert foreign.poll() is None  # still running
+        assert terminate(replace(who, start_ticks=who.start_ticks + 1), timeout=1) is False
+        table.pid_file("containerd").write_text(
+            f"{foreign.pid}\n{executable_of(foreign.pid)}\nfp\n{who.start_ticks}\nother-boot\n"
+        )
+        assert table.pid("containerd") is None
+        assert foreign.poll() is None
+    finally:
+        foreign.kill()
+        foreign.wait()
+
+
+def test_started_process_records_its_start_time_and_boot(table: ProcessTable) -> None:
+    pid = table.start("sleeper", [SLEEP, "60"])
+    try:
+        lines = table.pid_file("sleeper").read_text().splitlines()
+        assert lines[3] == str(start_ticks(pid))
+        assert lines[4] == boot_id()
+    finally:
+        assert table.stop("sleeper", timeout=5)
+
+
+def test_legacy_pid_file_is_adopted_only_for_a_process_of_the_home(
+    table: ProcessTable, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    # Like every daemon of the seed, it names a file in the home on its command line.
+    ours = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", f"{home}/x"])
+    theirs = subprocess.Popen([SLEEP, "61"])
+    try:
+        table.run_dir.mkdir(parents=True)
+        for name, proc in (("etcd", ours), ("containerd", theirs)):
+            table.pid_file(name).write_text(f"{proc.pid}\n{executable_of(proc.pid)}\nfp\n")
+            assert table.pid(name) is None  # untrusted until adopted
+        assert table.adopt_legacy("etcd", home=home)
+        assert table.pid("etcd") == ours.pid
+        assert table.fingerprint("etcd") == "fp"
+        assert not table.adopt_legacy("containerd", home=home)
+        assert not table.pid_file("containerd").exists()
+        assert theirs.poll() is None
+    finally:
+        for proc in (ours, theirs):
+            proc.kill()
+            proc.wait()
