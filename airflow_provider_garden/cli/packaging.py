@@ -42,7 +42,7 @@ CHART_NAME = "airflow-provider-garden"
 ACCOUNTS_FILE = "files/accounts.yaml"
 _REFRESH = """\
 # Refresh with `python -m airflow_provider_garden.cli.packaging chart-sync`;
-# tests/unit/helm fails while this file and the code disagree.
+# tests/integration/chart fails while this file and the code disagree.
 """
 
 
@@ -139,7 +139,7 @@ def install_chart(
     """`helm upgrade --install` of the chart; helm's output (with NOTES).
 
     --take-ownership: objects `garden install` (kube/bootstrap.py) created become the
-    release's. The chart renders the same objects (tests/unit/helm proves it), so
+    release's. The chart renders the same objects (tests/integration/chart proves it), so
     either may run against the namespace afterwards.
     """
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as file:
