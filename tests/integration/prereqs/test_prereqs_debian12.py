@@ -83,7 +83,8 @@ def machine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Machine]:
             "--env", "SSL_CERT_FILE=/run/host-ca.crt",
             "--volume", f"{kubectl.parent}:{CACHE}/bin/{SEED_KUBERNETES.name}:ro",
             "--env", f"GARDEN_SEED_CACHE={CACHE}",
-            DEBIAN_REF, "sleep", "infinity",
+            # ends by itself should this session be killed before removing it
+            DEBIAN_REF, "sleep", "1800",
         ],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
