@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml $(PINS)
 	@echo "==> [venv] creating $(VENV) and installing the provider with its dev tools (first run: ~2 min)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install -q --upgrade pip
-	@$(BIN)/pip install -q -e '.[dev]' --constraint $(PINS)
+	@hack/heartbeat.sh "pip install -e .[dev]" $(BIN)/pip install -q -e '.[dev]' --constraint $(PINS)
 	@rm -f $(VENV)/.installed-* && touch $@
 	@echo "==> [venv] ready"
 

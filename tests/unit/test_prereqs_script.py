@@ -4,6 +4,7 @@ tests/integration/prereqs."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -72,3 +73,24 @@ def test_a_present_module_is_not_loaded(tmp_path: Path) -> None:
     done = _bash(f"PATH={tmp_path}:$PATH; ensure_module overlay true")
     assert (done.returncode, done.stderr) == (0, "==> [prereqs] kernel: overlay present\n")
     assert not (tmp_path / "called").exists()
+
+
+def test_heartbeat_beats_while_the_command_runs_and_keeps_its_exit_code(tmp_path: Path) -> None:
+    """The command waits for the first beat in the log (bounded), so nothing hangs on timing."""
+    log = tmp_path / "err"
+    waits = tmp_path / "waits.sh"
+    waits.write_text(
+        f"for i in $(seq 600); do grep -q 'so far' {log} && exit 3; sleep 0.1; done; exit 9\n"
+    )
+    done = subprocess.run(
+        ["bash", "-c", f'{SCRIPT.with_name("heartbeat.sh")} "pip install" sh {waits} 2>{log}'],
+        env={"PATH": "/usr/bin:/bin", "GARDEN_HEARTBEAT_SECONDS": "0.2"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 3
+    lines = log.read_text().splitlines()
+    assert re.fullmatch(r"    pip install: \d+s so far", lines[0])
+    assert re.fullmatch(r"    pip install: failed after \d+s \(exit 3\)", lines[-1])
