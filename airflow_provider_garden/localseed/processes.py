@@ -85,9 +85,10 @@ def executable_of(pid: int) -> str | None:
 class ProcessTable:
     """The daemons of one seed, keyed by component name."""
 
-    def __init__(self, *, run_dir: Path, log_dir: Path) -> None:
+    def __init__(self, *, run_dir: Path, log_dir: Path, home: Path | None = None) -> None:
         self.run_dir = run_dir
         self.log_dir = log_dir
+        self.home = home  # every daemon's command line names files in it
 
     def pid_file(self, name: str) -> Path:
         return self.run_dir / f"{name}.pid"
@@ -117,17 +118,26 @@ class ProcessTable:
     def pid(self, name: str) -> int | None:
         """PID of the running component, or None (a stale PID file counts as not running)."""
         record = self._record(name)
-        if record is None or record.identity is None:
+        if record is None:
             return None
+        if record.identity is None:  # an older seed's, until `up` or `down` adopts it
+            return record.pid if self._legacy_is_ours(record) else None
         alive = is_alive(record.identity) and executable_of(record.pid) == record.exe
         return record.pid if alive else None
+
+    def _legacy_is_ours(self, record: _PidRecord) -> bool:
+        return (
+            self.home is not None
+            and executable_of(record.pid) == record.exe
+            and f"{self.home}/" in _cmdline(record.pid)
+        )
 
     def fingerprint(self, name: str) -> str | None:
         """What the running component was started with (see ``start``)."""
         record = self._record(name)
         return record.fingerprint if record and self.pid(name) is not None else None
 
-    def adopt_legacy(self, name: str, *, home: Path) -> bool:
+    def adopt_legacy(self, name: str) -> bool:
         """Give a PID file of an older seed (no start time) the identity of its process.
 
         Only when that process runs the recorded executable with the seed's home in
@@ -138,11 +148,7 @@ class ProcessTable:
         if record is None or record.identity is not None:
             return False
         who = identity_of(record.pid)
-        if (
-            who is not None
-            and executable_of(record.pid) == record.exe
-            and f"{home}/" in _cmdline(record.pid)
-        ):
+        if who is not None and self._legacy_is_ours(record):
             self._write(name, record, who)
             print(
                 f"    adopted {name} (PID {record.pid}) of a seed from before start times were "

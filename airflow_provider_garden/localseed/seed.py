@@ -141,7 +141,9 @@ class LocalSeed:
     def __init__(self, *, paths: SeedPaths | None = None) -> None:
         self.paths = paths or SeedPaths.default()
         self.layout = Layout(paths=self.paths)
-        self.table = ProcessTable(run_dir=self.paths.run, log_dir=self.paths.logs)
+        self.table = ProcessTable(
+            run_dir=self.paths.run, log_dir=self.paths.logs, home=self.paths.state
+        )
         self.netfilter = Netfilter()
 
     @property
@@ -167,7 +169,7 @@ class LocalSeed:
     def _open(self) -> HostRecord:
         """Under the lock: the host record, adopting an older seed's state if need be."""
         for name in _DAEMONS:
-            self.table.adopt_legacy(name, home=self.paths.state)
+            self.table.adopt_legacy(name)
         record = self._load_record()
         if record is None:
             record = self._adopted_record() if self._running_pids() else HostRecord()
@@ -443,8 +445,7 @@ class LocalSeed:
 
     # --- status --------------------------------------------------------------
     def status(self) -> Status:
-        # Read-only: never waits for an `up` holding the lock (an older seed's PID files
-        # count once `up` or `down` adopted them).
+        # Read-only: never waits for an `up` holding the lock.
         home.refuse_foreign(self.paths.state)
         bins = self._recorded_binaries()
         result = []

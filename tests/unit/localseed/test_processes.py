@@ -107,10 +107,9 @@ def test_started_process_records_its_start_time_and_boot(table: ProcessTable) ->
         assert table.stop("sleeper", timeout=5)
 
 
-def test_legacy_pid_file_is_adopted_only_for_a_process_of_the_home(
-    table: ProcessTable, tmp_path: Path
-) -> None:
+def test_legacy_pid_file_is_adopted_only_for_a_process_of_the_home(tmp_path: Path) -> None:
     home = tmp_path / "home"
+    table = ProcessTable(run_dir=home / "run", log_dir=home / "logs", home=home)
     # Like every daemon of the seed, it names a file in the home on its command line.
     ours = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", f"{home}/x"])
     theirs = subprocess.Popen([SLEEP, "61"])
@@ -118,11 +117,13 @@ def test_legacy_pid_file_is_adopted_only_for_a_process_of_the_home(
         table.run_dir.mkdir(parents=True)
         for name, proc in (("etcd", ours), ("containerd", theirs)):
             table.pid_file(name).write_text(f"{proc.pid}\n{executable_of(proc.pid)}\nfp\n")
-            assert table.pid(name) is None  # untrusted until adopted
-        assert table.adopt_legacy("etcd", home=home)
+        assert table.pid("etcd") == ours.pid  # trusted by its command line until adopted
+        assert table.pid("containerd") is None
+        assert table.adopt_legacy("etcd")
+        assert len(table.pid_file("etcd").read_text().splitlines()) == 5
         assert table.pid("etcd") == ours.pid
         assert table.fingerprint("etcd") == "fp"
-        assert not table.adopt_legacy("containerd", home=home)
+        assert not table.adopt_legacy("containerd")
         assert not table.pid_file("containerd").exists()
         assert theirs.poll() is None
     finally:
