@@ -108,8 +108,9 @@ ensure_packages() {
 }
 
 # --- 2. Go ---------------------------------------------------------------------
-go_version() {  # go_version GO -> "1.26.0" (empty when not a working go)
-    GOTOOLCHAIN=local "$1" env GOVERSION 2>/dev/null | sed -n 's/^go\([0-9][0-9.]*\).*/\1/p'
+go_version() {  # go_version GO -> "1.26.0" (empty, and status 0, when not a working go)
+    { GOTOOLCHAIN=local "$1" env GOVERSION 2>/dev/null || true; } |
+        sed -n 's/^go\([0-9][0-9.]*\).*/\1/p'
 }
 
 version_at_least() {  # version_at_least HAVE WANT
