@@ -534,9 +534,9 @@ class LocalSeed:
                     file=sys.stderr,
                 )
             sandboxes = self._sandbox_ids()
-            if not others:
+            if record.active and not others:
                 # Shared chains the kubelet, kube-proxy or portmap made after ``up``
-                # (anything else new may be someone else's).
+                # (anything else new may be someone else's; and once down, nothing is).
                 observed = self.netfilter.ruleset()
                 shared = footprint.SHARED_KUBE_CHAINS
                 record.add_chains(

@@ -329,9 +329,13 @@ def test_the_whole_down_of_a_seed_spares_everything_foreign(
         left = HostRecord.from_json(seed.record_file.read_text())
         assert (left.active, left.chains, left.mounts) == (False, {}, [])
 
+        # A stopped kubeadm node's chains, named as all nodes name them: a `down` of a
+        # seed that is already down records and removes none of them.
+        _ipt(netns, "-t nat -N KUBE-SERVICES", "-t nat -A OUTPUT -j KUBE-SERVICES")
         subprocess.run(["umount", str(planted)], check=True)
         assert seed.down(purge=True).empty()
         assert not seed.paths.state.exists()
+        assert "-A OUTPUT -j KUBE-SERVICES" in _chain_rules(netns)
         assert (tmp_path / "src/keep").read_text() == "theirs"
     finally:
         foreign_proc.kill()
