@@ -69,7 +69,8 @@ def ensure_sysctls(*, root: Path = PROC_SYS) -> dict[str, SysctlChange]:
     if not (root / BRIDGE_NF_CALL_IPTABLES).exists():
         raise SeedError(
             "the kernel lacks br_netfilter (no /proc/sys/net/bridge): Service traffic between "
-            "pods on the bridge would bypass iptables; load the module or use a kernel with it"
+            "pods on the bridge would bypass iptables; run hack/prereqs.sh (it loads the module "
+            "or says why it cannot) or use a kernel with it"
         )
     wanted = {**SYSCTLS, BRIDGE_NF_CALL_IPTABLES: 1}
     raised = sysctls_to_raise(wanted, read_sysctls(list(wanted), root=root))
@@ -101,7 +102,10 @@ def check_kernel() -> None:
     """Fail early, naming the feature, when the kernel cannot run containers here."""
     filesystems = Path("/proc/filesystems").read_text()
     if "overlay" not in filesystems:
-        raise SeedError("the kernel has no overlay filesystem: containerd's snapshotter needs it")
+        raise SeedError(
+            "the kernel has no overlay filesystem: containerd's snapshotter needs it; run "
+            "hack/prereqs.sh (it loads the module or says why it cannot)"
+        )
     for controller in ("cpu", "memory", "pids"):
         v1 = Path("/sys/fs/cgroup") / controller
         v2 = Path("/sys/fs/cgroup/cgroup.controllers")
