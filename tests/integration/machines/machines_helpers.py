@@ -7,13 +7,15 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from faults import fault
+from sampling import SampleLedger, Window, sampling
 
 from airflow_provider_garden.agent.context import control_plane_of
 from airflow_provider_garden.agent.shoot_access import client_from_kubeconfig
@@ -250,46 +252,110 @@ def rollout(seed_kubeconfig: Path, shoot: Shoot, *args: str, timeout: float = 60
 
 
 # --- the watcher ----------------------------------------------------------------------------
+# Lost samples while the pool is at rest only blur the picture; past this share the
+# watcher was too often blind for "never below the floor" to mean much.
+MAX_LOST_SHARE = 0.02
+
+
+@dataclass(frozen=True)
+class PoolSample:
+    at: float
+    machines: int
+    available: int  # Ready and schedulable machines
+    running: int  # Running, Ready, not terminating replicas of web
+
+
 @dataclass
 class Observed:
-    samples: int = 0
-    max_machines: int = 0
-    min_available: int = 10**9  # Ready and schedulable machines
-    min_running: int = 10**9  # Running, Ready, not terminating replicas of web
-    errors: list[str] = field(default_factory=list)
+    """What the rollout watcher saw of the pool, and what it missed (its ledger).
+
+    The critical window is the pool in motion: from the last sample that saw it at
+    rest (as many machines as at the start, all Ready and schedulable) before it
+    began to change, to the first that saw it at rest again after. No sample may be
+    lost there; outside it, at most MAX_LOST_SHARE of them.
+    """
+
+    ledger: SampleLedger = field(
+        default_factory=lambda: SampleLedger("rollout watcher", max_lost_share=MAX_LOST_SHARE)
+    )
+    pool: list[PoolSample] = field(default_factory=list)
+    size: int = 0  # the pool's machines at rest (its minimum)
+
+    @property
+    def samples(self) -> int:
+        return len(self.pool)
+
+    @property
+    def max_machines(self) -> int:
+        return max((s.machines for s in self.pool), default=0)
+
+    @property
+    def min_available(self) -> int:
+        return min((s.available for s in self.pool), default=0)
+
+    @property
+    def min_running(self) -> int:
+        return min((s.running for s in self.pool), default=0)
+
+    def moving(self) -> Window:
+        pool = list(self.pool)
+        if not pool:
+            return Window("the whole watch (no sample)", float("-inf"), float("inf"))
+        at_rest = [s.machines == s.available == self.size for s in pool]
+        if all(at_rest):
+            return Window("the whole watch (the pool never moved)", float("-inf"), float("inf"))
+        first = at_rest.index(False)
+        last = len(at_rest) - 1 - at_rest[::-1].index(False)
+        start = pool[first - 1].at if first else float("-inf")
+        end = pool[last + 1].at if last + 1 < len(pool) else float("inf")
+        return Window("while the pool moved", start, end)
+
+    def problems(
+        self, *, most_machines: int, fewest_available: int, fewest_running: int
+    ) -> list[str]:
+        """Every invariant the watch breached, and every sample it lost where it mattered."""
+        found = self.ledger.problems([self.moving()])
+        if self.max_machines > most_machines:
+            found.append(f"{self.max_machines} machines at once (at most {most_machines})")
+        if self.min_available < fewest_available:
+            found.append(f"{self.min_available} machines available (floor {fewest_available})")
+        if self.min_running < fewest_running:
+            found.append(f"{self.min_running} replicas of web Running (floor {fewest_running})")
+        return found
+
+    def __str__(self) -> str:
+        window = self.moving()
+        return (
+            f"{self.ledger.summary()}; {self.ledger.taken_in(window)} samples {window.what}; "
+            f"machines at most {self.max_machines}, available at least {self.min_available}, "
+            f"replicas Running at least {self.min_running}"
+        )
 
 
 @contextmanager
 def watching(shoot: Shoot, *, every: float = 0.2) -> Iterator[Observed]:
     """Sample the shoot from a thread of its own while the block runs."""
-    seen = Observed()
-    stop = threading.Event()
-    api = shoot.api
+    seen = Observed(size=int(shoot.resource()["spec"]["workers"][0]["minimum"]))
 
-    def sample() -> None:
-        while not stop.is_set():
-            try:
-                nodes = shoot.nodes()
-                running = running_replicas(api)
-            except Exception as err:  # a sample lost is reported, not hidden
-                seen.errors.append(repr(err))
-            else:
-                seen.samples += 1
-                seen.max_machines = max(seen.max_machines, len(nodes))
-                available = sum(
-                    is_ready(n)
-                    and not (n.get("spec") or {}).get("unschedulable")
-                    and not n["metadata"].get("deletionTimestamp")
-                    for n in nodes
-                )
-                seen.min_available = min(seen.min_available, available)
-                seen.min_running = min(seen.min_running, running)
-            stop.wait(every)
+    def sample() -> float:
+        nodes = shoot.nodes()
+        running = running_replicas(shoot.api)
+        now = time.monotonic()
+        available = sum(
+            is_ready(n)
+            and not (n.get("spec") or {}).get("unschedulable")
+            and not n["metadata"].get("deletionTimestamp")
+            for n in nodes
+        )
+        seen.pool.append(PoolSample(now, len(nodes), available, running))
+        return now
 
-    thread = threading.Thread(target=sample, name="rollout-watcher", daemon=True)
-    thread.start()
-    try:
+    with sampling("rollout-watcher", sample, seen.ledger, every=every):
+        if fault("below-floor"):
+            wait_until("the watcher's first sample", lambda: bool(seen.pool), timeout=60)
+            node = next(n for n in shoot.nodes() if is_ready(n))
+            shoot.api.merge_patch(
+                "v1", "Node", node["metadata"]["name"], {"spec": {"unschedulable": True}}
+            )
         yield seen
-    finally:
-        stop.set()
-        thread.join(timeout=10)
+    print(f"rollout watcher: {seen}")
