@@ -116,7 +116,7 @@ class SampleLedger:
                     f"{self.name} lost {len(missed)} samples in the critical window "
                     f"{window.what} ({window.end - window.start:.1f}s); first: {missed[0].lost}"
                 )
-            elif not self.taken_in(window):
+            elif window.end > window.start and not self.taken_in(window):
                 found.append(f"{self.name} took no sample in the critical window {window.what}")
         return found
 

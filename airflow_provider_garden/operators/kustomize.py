@@ -79,6 +79,12 @@ _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _KIND = re.compile(r"[A-Z][A-Za-z0-9]{0,62}")
 
 
+def source_owner(dag_id: str, task_id: str, run_id: str, map_index: int | None) -> str:
+    """SOURCE_LABEL value of a task run's source ConfigMaps (every try's): a label-safe hash."""
+    key = f"{dag_id}/{task_id}/{run_id}/{map_index}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
 def _shoot_of(target: str) -> tuple[str, str] | None:
     if target == SEED:
         return None
@@ -305,8 +311,7 @@ class KustomizeApplyOperator(AgentPodOperator):
     # --- the source ConfigMap ------------------------------------------------------
     def _source_owner(self, context: Context) -> str:
         ti = context["ti"]
-        key = f"{ti.dag_id}/{ti.task_id}/{ti.run_id}/{ti.map_index}"
-        return hashlib.sha256(key.encode()).hexdigest()[:32]
+        return source_owner(ti.dag_id, ti.task_id, ti.run_id, ti.map_index)
 
     def before_pod(self, context: Context) -> None:
         if self._packed is None:

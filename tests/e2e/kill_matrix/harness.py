@@ -2,7 +2,9 @@
 
 One `PodWatcher` lists this provider's pods in the whole seed every 200 ms for the
 whole matrix and files each sample under the pod's `dag_id` label, so every case
-can ask what existed at any moment (the retry case asserts "never two"). Processes
+can ask what existed at any moment (the retry case asserts "never two"). A case's
+critical window runs from its action (the trigger, on paths without one) to the
+first sample that saw no pod of it: no sample may be lost there. Processes
 are signalled only by PID after checking that they descend from this stack's
 scheduler: the task process is the TI's `pid` (REST), its parent the LocalExecutor
 worker that supervises it.
@@ -10,6 +12,7 @@ worker that supervises it.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
@@ -23,6 +26,7 @@ from typing import Any
 import psutil
 from airflow_api import AirflowApi
 from airflow_stack import AirflowStack
+from faults import fault
 from kill_matrix.operators import (
     GARDEN_NAMESPACE,
     PROJECT,
@@ -35,11 +39,20 @@ from kill_matrix.operators import (
 from kubernetes.client import ApiClient, CoreV1Api
 from kubernetes.stream import stream
 from processes import ProcessFile
+from sampling import SampleLedger, Sampler, Window
 
 from airflow_provider_garden.agent.main import HOLD_RELEASE
 from airflow_provider_garden.core import naming
-from airflow_provider_garden.kube.client import KubeClient
+from airflow_provider_garden.core.toolbox import TOOLBOX_IMAGE
+from airflow_provider_garden.kube.client import KubeClient, NotFound
+from airflow_provider_garden.operators.kustomize import (
+    SOURCE_LABEL,
+    KustomizeApplyOperator,
+    source_owner,
+)
 from airflow_provider_garden.operators.pod import (
+    DAG_ANNOTATION,
+    MAP_INDEX_ANNOTATION,
     PROVIDER_LABEL,
     PROVIDER_LABEL_VALUE,
     RUN_ANNOTATION,
@@ -51,6 +64,14 @@ GRACE_SECONDS = 30.0
 SAMPLE_SECONDS = 0.2
 FINAL_STATES = frozenset({"success", "failed", "skipped", "upstream_failed"})
 TASK_ID = "op"
+# Lost samples outside the cases' critical windows only blur the history; past this
+# share the watcher was too often blind for "never two pods" to mean much.
+MAX_LOST_SHARE = 0.02
+# Kubernetes' garbage collector deletes a source ConfigMap soon after its owner pod:
+# still there this long after the pod, it leaked.
+SOURCE_GC_SECONDS = 30.0
+# A label no pod carries: the `reaper-misses` fault scopes the reaper's run to it.
+NO_POD_SELECTOR = "garden.airflow.io/kill-matrix-fault=reaper-misses"
 
 
 @dataclass(frozen=True)
@@ -64,49 +85,52 @@ class PodSample:
     task_id: str
 
 
-class PodWatcher(threading.Thread):
-    """Samples every pod of this provider in the seed, filed under its dag_id label."""
+class PodWatcher:
+    """Samples every pod of this provider in the seed, filed under its dag_id label.
+
+    Its ledger counts every sample lost (a failed list call): the matrix asserts the
+    share of them, and each case that none fell into its critical window.
+    """
 
     def __init__(self, kube: KubeClient) -> None:
-        super().__init__(name="kill-matrix-pod-watcher", daemon=True)
         self.kube = kube
-        self._stop_event = threading.Event()
+        self.ledger = SampleLedger("pod watcher", max_lost_share=MAX_LOST_SHARE)
+        self._sampler = Sampler(
+            "kill-matrix-pod-watcher", self._sample, self.ledger, every=SAMPLE_SECONDS
+        )
         self._lock = threading.Lock()
         self._history: dict[str, list[tuple[float, list[PodSample]]]] = defaultdict(list)
-        self.errors = 0
 
-    def run(self) -> None:
+    def start(self) -> None:
+        self._sampler.start()
+
+    def _sample(self) -> float:
         selector = f"{PROVIDER_LABEL}={PROVIDER_LABEL_VALUE}"
-        while not self._stop_event.wait(SAMPLE_SECONDS):
-            try:
-                pods = self.kube.list("v1", "Pod", None, label_selector=selector)
-            except Exception:
-                self.errors += 1
-                continue
-            now = time.monotonic()
-            by_dag: dict[str, list[PodSample]] = defaultdict(list)
-            for pod in pods:
-                meta = pod["metadata"]
-                dag_id = (meta.get("labels") or {}).get("dag_id")
-                if dag_id:
-                    by_dag[dag_id].append(
-                        PodSample(
-                            namespace=meta["namespace"],
-                            name=meta["name"],
-                            uid=meta["uid"],
-                            phase=(pod.get("status") or {}).get("phase", ""),
-                            deleting=bool(meta.get("deletionTimestamp")),
-                            run_id=(meta.get("annotations") or {}).get(RUN_ANNOTATION, ""),
-                            task_id=(meta.get("annotations") or {}).get(TASK_ANNOTATION, ""),
-                        )
+        pods = self.kube.list("v1", "Pod", None, label_selector=selector)
+        now = time.monotonic()
+        by_dag: dict[str, list[PodSample]] = defaultdict(list)
+        for pod in pods:
+            meta = pod["metadata"]
+            dag_id = (meta.get("labels") or {}).get("dag_id")
+            if dag_id:
+                by_dag[dag_id].append(
+                    PodSample(
+                        namespace=meta["namespace"],
+                        name=meta["name"],
+                        uid=meta["uid"],
+                        phase=(pod.get("status") or {}).get("phase", ""),
+                        deleting=bool(meta.get("deletionTimestamp")),
+                        run_id=(meta.get("annotations") or {}).get(RUN_ANNOTATION, ""),
+                        task_id=(meta.get("annotations") or {}).get(TASK_ANNOTATION, ""),
                     )
-            with self._lock:
-                for dag_id in set(self._history) | set(by_dag):
-                    self._history[dag_id].append((now, by_dag.get(dag_id, [])))
+                )
+        with self._lock:
+            for dag_id in set(self._history) | set(by_dag):
+                self._history[dag_id].append((now, by_dag.get(dag_id, [])))
+        return now
 
     def stop(self) -> None:
-        self._stop_event.set()
-        self.join(timeout=10)
+        self._sampler.stop()
 
     def samples(
         self, dag_id: str, run_id: str | None = None, since: float = 0.0
@@ -149,6 +173,35 @@ class PodWatcher(threading.Thread):
 
 
 @dataclass
+class Waiver:
+    """Airflow's stale-event race left a case's pod behind: the reaper's to remove.
+
+    The grace checks are waived for that case (no code of ours was left to delete the
+    pod); instead one run of the reaper (one period of the hourly garden_reaper) must
+    delete every pod left, and they must be gone within their grace after that run.
+    """
+
+    pods: list[str]  # namespace/name of the pods left when the waiver was granted
+    reaper_state: str | None = None
+    reaped: list[str] = field(default_factory=list)  # what the reaper's run deleted
+    gone: bool = False  # no pod of the run left within the grace after the reaper's run
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.reaper_state != "success":
+            found.append(f"the reaper's run after the waiver ended {self.reaper_state}")
+        missed = sorted(set(self.pods) - set(self.reaped))
+        if missed:
+            found.append(
+                f"the reaper did not remove the waived pod {', '.join(missed)} in its run "
+                f"(it deleted: {', '.join(self.reaped) or 'nothing'})"
+            )
+        if not self.gone:
+            found.append(f"a pod of the case was still there {GRACE_SECONDS:.0f}s after the reaper")
+        return found
+
+
+@dataclass
 class Outcome:
     case: Case
     state: str | None = None
@@ -160,8 +213,13 @@ class Outcome:
     pods_max: int = 0
     pod_uids: list[str] = field(default_factory=list)
     gaps: int = 0  # samples without a pod between the first and the last pod of the run
-    #: the scheduler failed the resumed task on a stale event; the reaper removed the pod
-    reaped_after_airflow_race: bool = False
+    #: the scheduler failed the resumed task on a stale event; the reaper had to remove the pod
+    waiver: Waiver | None = None
+    #: pod-watcher samples taken in the case's critical window, and what it missed there
+    samples_in_window: int = 0
+    watcher_problems: list[str] = field(default_factory=list)
+    #: kustomize source ConfigMaps of the run still there after its pods (deleted since)
+    leaked: list[str] = field(default_factory=list)
     log: str = ""
     xcom_keys: list[str] = field(default_factory=list)
     error: str | None = None
@@ -192,21 +250,44 @@ class MatrixRunner:
         return run_id
 
     def sweep_kustomize_sources(self) -> list[str]:
-        """Delete the source ConfigMaps the runs' kustomize tasks left; name whose they were.
+        """Delete the source ConfigMaps any run's kustomize tasks left; name whose they were.
 
-        KustomizeApplyOperator deletes its source when its task ends in the worker; an
-        ending that runs none of its code (a trigger's on_kill) leaves it behind.
+        Each case fails on its own leaks (`leaked_sources`); this catches those of runs
+        that did not get that far (a case that errored, the canary's run).
         """
         left = []
         for dag_id, run_id in self.runs:
             for ti in self.api.task_instances(dag_id, run_id):
                 if "Kustomize" not in str(ti.get("operator")):
                     continue
-                name = f"garden-kustomize-src-{ti['id']}"
+                selector = f"{SOURCE_LABEL}={source_owner(dag_id, ti['task_id'], run_id, -1)}"
                 for namespace in (GARDEN_NAMESPACE, naming.project_namespace(PROJECT)):
-                    if self.kube.delete("v1", "ConfigMap", name, namespace):
-                        left.append(f"{dag_id}.{ti['task_id']}")
+                    for cm in self.kube.list("v1", "ConfigMap", namespace, label_selector=selector):
+                        if self.kube.delete("v1", "ConfigMap", cm["metadata"]["name"], namespace):
+                            left.append(f"{dag_id}.{ti['task_id']}")
         return left
+
+    def leaked_sources(
+        self, dag_id: str, run_id: str, task_ids: Sequence[str], namespaces: set[str]
+    ) -> list[str]:
+        """Source ConfigMaps of the run's kustomize tasks still there once their pods are
+        gone (deleted now: the test fails on them). They are owned by their pod; the
+        garbage collector gets `SOURCE_GC_SECONDS` to remove them."""
+        selectors = [f"{SOURCE_LABEL}={source_owner(dag_id, t, run_id, -1)}" for t in task_ids]
+        deadline = time.monotonic() + SOURCE_GC_SECONDS
+        while True:
+            left = [
+                (cm["metadata"]["namespace"], cm["metadata"]["name"])
+                for namespace in sorted(namespaces)
+                for selector in selectors
+                for cm in self.kube.list("v1", "ConfigMap", namespace, label_selector=selector)
+            ]
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        for namespace, name in left:
+            self.kube.delete("v1", "ConfigMap", name, namespace)
+        return [f"{namespace}/{name}" for namespace, name in left]
 
     # -- what cases need first ---------------------------------------------------
     def request_shoot(self) -> None:
@@ -321,7 +402,12 @@ class MatrixRunner:
         found = self.api.request(
             "GET",
             "/eventLogs",
-            params={"dag_id": dag_id, "run_id": run_id, "event": "state mismatch"},
+            params={
+                "dag_id": dag_id,
+                "run_id": run_id,
+                "task_id": TASK_ID,
+                "event": "state mismatch",
+            },
         ).json()
         return bool(found.get("event_logs"))
 
@@ -343,6 +429,7 @@ class MatrixRunner:
         run_id = self.trigger(dag)
         started = time.monotonic()
         acted, acted_wall = started, time.time()
+        twin: PodSample | None = None
         path = case.path
         if path in (
             ExitPath.MARK_FAILED,
@@ -358,6 +445,7 @@ class MatrixRunner:
             api.wait_task_state(dag, run_id, TASK_ID, holding | FINAL_STATES, timeout=120)
             if case.mode is Mode.DEFERRABLE:
                 self.wait_trigger_started(dag, run_id)
+            twin = self._faults_while_running(case, run_id)
             if path is ExitPath.KILL_AND_RETRY:
                 time.sleep(3)  # well inside the pod's hold
             acted, acted_wall = time.monotonic(), time.time()
@@ -371,28 +459,123 @@ class MatrixRunner:
                 self.task_process(dag, run_id).send_signal(signal.SIGKILL)
                 self.let_the_retry_finish(dag, run_id)
         api.wait_run(dag, run_id, timeout=420)
+        if twin is not None:
+            self._delete_pod(twin.namespace, twin.name)
         ti = api.task_instance(dag, run_id, TASK_ID)
         outcome.state = ti["state"]
         outcome.try_number = int(ti["try_number"])
         if ti.get("end_date"):
             outcome.to_final = datetime.fromisoformat(ti["end_date"]).timestamp() - acted_wall
-        try:
-            self.watcher.wait(dag, run_id, lambda pods: not pods, GRACE_SECONDS + 30)
-        except TimeoutError:
-            if not self.airflow_killed_the_resume(dag, run_id):
-                raise
-            # Airflow's race, not ours: the pod is the reaper's, which must remove it.
-            outcome.reaped_after_airflow_race = True
-            reaper = self.trigger("kmx_reaper", {"label_selector": f"dag_id={dag}"})
-            api.wait_run("kmx_reaper", reaper, timeout=180)
-            self.watcher.wait(dag, run_id, lambda pods: not pods, GRACE_SECONDS)
-        outcome.to_gone = max(0.0, self.watcher.gone_since(dag, run_id) - acted)
+        self._wait_pods_gone(case, run_id, outcome)
+        gone = self.watcher.gone_since(dag, run_id)
+        outcome.to_gone = max(0.0, gone - acted)
+        window = Window(f"of {case.id} (from its action to its last pod gone)", acted, gone)
+        outcome.samples_in_window = self.watcher.ledger.taken_in(window)
+        outcome.watcher_problems = self.watcher.ledger.window_problems([window])
+        if issubclass(case.op.cls, KustomizeApplyOperator):
+            namespaces = {case.op.pod_namespace, GARDEN_NAMESPACE}
+            outcome.leaked = self.leaked_sources(dag, run_id, [TASK_ID], namespaces)
         self._pod_history(dag, run_id, started, outcome)
         outcome.log = "\n".join(
             api.task_logs(dag, run_id, TASK_ID, try_number=n)
             for n in range(1, outcome.try_number + 1)
         )
         outcome.xcom_keys = api.xcom_keys(dag, run_id, TASK_ID)
+
+    def _wait_pods_gone(self, case: Case, run_id: str, outcome: Outcome) -> None:
+        """Wait until no pod of the run is left; or, where Airflow's race left one, waive
+        the grace checks and let one reaper run remove it (`Waiver`)."""
+        dag = case.dag_id
+        try:
+            self.watcher.wait(dag, run_id, lambda pods: not pods, GRACE_SECONDS + 30)
+        except TimeoutError:
+            if not self.airflow_killed_the_resume(dag, run_id):
+                raise
+        else:
+            if not fault("airflow-race"):
+                return
+            self._plant_leftover(case, run_id)
+        waiver = outcome.waiver = Waiver(
+            pods=[f"{p.namespace}/{p.name}" for p in self.watcher.current(dag, run_id)]
+        )
+        selector = f"dag_id={dag}" if not fault("reaper-misses") else NO_POD_SELECTOR
+        reaper = self.trigger("kmx_reaper", {"label_selector": selector})
+        waiver.reaper_state = self.api.wait_run("kmx_reaper", reaper, timeout=180)
+        if waiver.reaper_state == "success":
+            summary = self.api.xcom("kmx_reaper", reaper, "reap_orphan_pods") or {}
+            waiver.reaped = [d["pod"] for d in summary.get("deleted", [])]
+        try:
+            self.watcher.wait(dag, run_id, lambda pods: not pods, GRACE_SECONDS)
+            waiver.gone = True
+        except TimeoutError:
+            # The case fails on it (Waiver.problems); the seed is left clean all the same.
+            for pod in self.watcher.current(dag, run_id):
+                self._delete_pod(pod.namespace, pod.name)
+            self.watcher.wait(dag, run_id, lambda pods: not pods, GRACE_SECONDS + 30)
+
+    # -- test-only faults (GARDEN_TEST_FAULT, tests/faults.py) ----------------------
+    def _faults_while_running(self, case: Case, run_id: str) -> PodSample | None:
+        """Break what the case watches while its pod runs; the twin pod, if one was made."""
+        if fault("leak-configmap"):
+            selector = f"{SOURCE_LABEL}={source_owner(case.dag_id, TASK_ID, run_id, -1)}"
+            for cm in self.kube.list(
+                "v1", "ConfigMap", case.op.pod_namespace, label_selector=selector
+            ):
+                self.kube.merge_patch(
+                    "v1",
+                    "ConfigMap",
+                    cm["metadata"]["name"],
+                    {"metadata": {"ownerReferences": None}},
+                    case.op.pod_namespace,
+                )
+        if not fault("two-pods"):
+            return None
+        [pod] = [p for p in self.watcher.current(case.dag_id, run_id) if p.phase == "Running"]
+        return self._sleeping_pod(case, run_id, f"{pod.name[:50]}-twin")
+
+    def _plant_leftover(self, case: Case, run_id: str) -> None:
+        """A pod of the run that outlives its task, as Airflow's race leaves one."""
+        self._sleeping_pod(case, run_id, f"kmx-race-{case.id.replace('_', '-')}"[:63])
+        self.watcher.wait(case.dag_id, run_id, bool, 60)
+
+    def _sleeping_pod(self, case: Case, run_id: str, name: str) -> PodSample:
+        """A pod of this provider with the run's identity, sleeping in the toolbox image."""
+        namespace = case.op.pod_namespace
+        self.kube.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": name,
+                    "namespace": namespace,
+                    "labels": {PROVIDER_LABEL: PROVIDER_LABEL_VALUE, "dag_id": case.dag_id},
+                    "annotations": {
+                        DAG_ANNOTATION: case.dag_id,
+                        RUN_ANNOTATION: run_id,
+                        TASK_ANNOTATION: TASK_ID,
+                        MAP_INDEX_ANNOTATION: "-1",
+                    },
+                },
+                "spec": {
+                    "restartPolicy": "Never",
+                    "terminationGracePeriodSeconds": 1,
+                    "automountServiceAccountToken": False,
+                    "containers": [
+                        {
+                            "name": "base",
+                            "image": TOOLBOX_IMAGE,
+                            "imagePullPolicy": "IfNotPresent",
+                            "command": ["sleep", "600"],
+                        }
+                    ],
+                },
+            }
+        )
+        return PodSample(namespace, name, "", "", False, run_id, TASK_ID)
+
+    def _delete_pod(self, namespace: str, name: str) -> None:
+        with contextlib.suppress(NotFound):
+            self.kube.raw("DELETE", f"/api/v1/namespaces/{namespace}/pods/{name}")
 
     def _pod_history(self, dag_id: str, run_id: str, since: float, outcome: Outcome) -> None:
         samples = self.watcher.samples(dag_id, run_id, since)
