@@ -70,6 +70,11 @@ class AirflowStack:
         self.airflow_home = home / "airflow"
         self.postgres = PostgresServer(root=home / "postgres")
         self.api_port = 0
+        # Every Airflow process encrypts with this key (connections, variables, trigger
+        # arguments); tests decrypt with it to search what Airflow stored encrypted.
+        self.fernet_key = self.extra_env.get("AIRFLOW__CORE__FERNET_KEY") or (
+            Fernet.generate_key().decode()
+        )
         self.timings: dict[str, float] = {}
         self._processes: list[ManagedProcess] = []
         self._api: AirflowApi | None = None
@@ -190,7 +195,7 @@ class AirflowStack:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
             "AIRFLOW__CORE__DAGS_FOLDER": str(next(iter(self.bundles.values()))),
-            "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+            "AIRFLOW__CORE__FERNET_KEY": self.fernet_key,
             "AIRFLOW__CORE__AUTH_MANAGER": (
                 "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
             ),

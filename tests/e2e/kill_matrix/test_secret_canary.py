@@ -11,7 +11,9 @@ The canary, and a slice of every private key and token those Secrets hold, must 
 appear in: the task logs (REST, every try), the log files of the stack (task logs
 and every component's log), the rendered template fields (REST), the XCom entries
 (REST), the exception messages recorded in the Shoot's status, nor anywhere in the
-metadata database's files.
+metadata database's files, nor in what Airflow stored there encrypted (connection
+extras, variables, trigger arguments: decrypted with Airflow's own Fernet and the
+stack's key, from the live columns and from every token in those files).
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from typing import Any
 
 import yaml
 from airflow_stack import AirflowStack
+from faults import fault
+from kill_matrix.fernet_scan import Decrypted, airflow_fernet, encrypted_values
 from kill_matrix.harness import MatrixRunner
-from kill_matrix.operators import PROJECT, SHOOT
+from kill_matrix.operators import GARDEN_NAMESPACE, PROJECT, SHOOT
 
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.kube.client import KubeClient
@@ -135,19 +139,45 @@ def test_a_canary_in_every_secret_never_leaves_its_mount(
     api.wait_run(DAG_ID, run_id, timeout=600)
     states = {ti["task_id"]: ti["state"] for ti in api.task_instances(DAG_ID, run_id)}
     assert states == EXPECTED
+    kustomize_tasks = [task for task in EXPECTED if task.startswith("apply")]
+    namespaces = {GARDEN_NAMESPACE, naming.project_namespace(PROJECT)}
+    leaked = matrix_runner.leaked_sources(DAG_ID, run_id, kustomize_tasks, namespaces)
+    assert not leaked, f"kustomize source ConfigMaps outlived their pods: {leaked}"
 
+    if fault("canary-in-fernet"):
+        # A leak only the decrypted search can see: Airflow encrypts connection extras.
+        api.connection_set("kmx_canary_fault", "generic", {"note": canary})
+
+    needles = (canary, *real)
     searched, size, leaks = 0, 0, []
-    for where, content in surfaces(airflow_stack, kube, run_id):
+    decrypted = Decrypted()
+
+    def search(where: str, content: bytes) -> None:
+        nonlocal searched, size
         searched, size = searched + 1, size + len(content)
-        leaks += [
+        leaks.extend(
             f"{where}: {'the canary' if needle == canary else 'a private key or token'}"
-            for needle in (canary, *real)
+            for needle in needles
             if needle.encode() in content
-        ]
+        )
+
+    with airflow_fernet(airflow_stack.fernet_key) as fernet:
+        for where, value in encrypted_values(airflow_stack.postgres.url):
+            for plain in decrypted.plaintexts(fernet, value):
+                search(f"decrypted {where}", plain)
+        live = decrypted.tokens
+        for where, content in surfaces(airflow_stack, kube, run_id):
+            search(where, content)
+            for plain in decrypted.plaintexts(fernet, content):
+                search(f"decrypted token in {where}", plain)
     e2e_report.append(
         f"canary: {searched} surfaces, {size / 2**20:.1f} MiB searched for the canary and "
-        f"{len(real)} slices of private keys and tokens: {len(leaks)} leaks"
+        f"{len(real)} slices of private keys and tokens ({decrypted.tokens} Fernet tokens "
+        f"decrypted, {live} of them from live columns, {decrypted.undecryptable} cut or "
+        f"foreign): {len(leaks)} leaks"
     )
+    # kubernetes_default's extra is always stored encrypted: none decrypted, none searched.
+    assert live, "no encrypted value decrypted from the database: the Fernet search saw nothing"
     assert not leaks, "\n".join(leaks)
 
 
@@ -156,3 +186,18 @@ def test_canary_helpers_find_private_material() -> None:
     assert secret_slices(pem) == ["A" * 24 + "B" * 16]
     config = {"users": [{"name": "admin", "user": {"client-key-data": "k" * 90}}]}
     assert secret_slices(yaml.safe_dump({"apiVersion": "v1", **config}).encode()) == ["k" * 40]
+
+
+def test_the_fernet_search_reads_what_airflow_encrypted() -> None:
+    from airflow.models.connection import Connection
+    from cryptography.fernet import Fernet
+
+    with airflow_fernet(Fernet.generate_key().decode()) as fernet:
+        stored = Connection(conn_id="c", conn_type="generic", extra='{"note": "canary-x"}')
+        token = stored._extra.encode()  # as Airflow writes the column
+        assert b"canary-x" not in token
+        other = fernet.encrypt(b"second")
+        page = b"\x00head" + token + b"\x01" + token + b"tail" + other + b" " + other[:-20]
+        decrypted = Decrypted()
+        assert decrypted.plaintexts(fernet, page) == [b'{"note": "canary-x"}', b"second"]
+        assert (decrypted.tokens, decrypted.undecryptable) == (2, 1)  # the cut one
