@@ -212,7 +212,8 @@ def test_exit_path(case: Case, kill_matrix: dict[str, Outcome]) -> None:
     outcome = kill_matrix[case.id]
     assert outcome.error is None, outcome.error
     found = problems(outcome)
-    assert not found, "\n".join([*found, "--- task log (tail) ---", outcome.log[-4000:]])
+    window = f"pod watcher: {outcome.samples_in_window} samples in the case's critical window"
+    assert not found, "\n".join([*found, window, "--- task log (tail) ---", outcome.log[-4000:]])
 
 
 def test_the_pod_watcher_lost_at_most_its_share(
