@@ -358,4 +358,4 @@ def watching(shoot: Shoot, *, every: float = 0.2) -> Iterator[Observed]:
                 "v1", "Node", node["metadata"]["name"], {"spec": {"unschedulable": True}}
             )
         yield seen
-    print(f"rollout watcher: {seen}")
+    print(seen)  # sample counts, shown by pytest -rA or -s
