@@ -15,6 +15,7 @@ from typing import Any
 
 from airflow_provider_garden.core.kustomize_inventory import inventory_name
 from airflow_provider_garden.core.kustomize_result import Mode
+from airflow_provider_garden.core.settings import DEFAULTS
 
 DEFAULT_INVENTORY_NAMESPACE = "kube-system"
 
@@ -111,6 +112,10 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         p.add_argument("--allow-remote-bases", action="store_true")
         p.add_argument("--allow-exec-plugins", action="store_true")
         p.add_argument(
-            "--wait-timeout", type=float, default=300.0, help="rollout health wait; 0 = none"
+            "--wait-timeout",
+            type=float,
+            default=DEFAULTS.kustomize_wait_timeout.total_seconds(),
+            help="rollout health wait in seconds; 0 = none (operators pass "
+            "[garden] kustomize_wait_timeout_seconds)",
         )
         p.set_defaults(run=run)

@@ -24,6 +24,7 @@ import socket
 from typing import Any
 
 from airflow_provider_garden.core import intstr
+from airflow_provider_garden.core.settings import DEFAULTS
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -92,14 +93,16 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--creation-timeout",
         type=_positive,
-        default=20 * 60,
-        help="seconds a new machine may take to become Ready (default: 1200)",
+        default=DEFAULTS.machine_creation_timeout.total_seconds(),
+        help="seconds a new machine may take to become Ready (default: %(default).0f; "
+        "operators pass [garden] machine_creation_timeout_seconds)",
     )
     p.add_argument(
         "--drain-timeout",
         type=_positive,
-        default=2 * 3600,
-        help="seconds a drain may take (default: 7200)",
+        default=DEFAULTS.drain_timeout.total_seconds(),
+        help="seconds a drain may take (default: %(default).0f; operators pass "
+        "[garden] drain_timeout_seconds)",
     )
     p.add_argument(
         "--max-unhealthy",
