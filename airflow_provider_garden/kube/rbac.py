@@ -106,10 +106,13 @@ ACCOUNTS = (
             _rule("", ["secrets", "services", "configmaps"], WRITE),
             _rule("", ["persistentvolumeclaims"], ["get", "list", "create", "patch", "delete"]),
             _rule("", ["nodes"], ["list"]),
-            _rule("", ["serviceaccounts"], ["get", "create", "patch"]),
+            # delete: shoot delete removes what reconcile made, component by component.
+            _rule("", ["serviceaccounts"], ["get", "create", "patch", "delete"]),
             _rule("apps", ["deployments", "statefulsets"], WRITE),
             # Grants per-control-plane accounts their role inside the shoot's namespace.
-            _rule("rbac.authorization.k8s.io", ["rolebindings"], ["get", "create", "patch"]),
+            _rule(
+                "rbac.authorization.k8s.io", ["rolebindings"], ["get", "create", "patch", "delete"]
+            ),
         ),
         binds=("garden-etcd",),
     ),

@@ -8,22 +8,27 @@ sets EveryNodeReady from their nodes.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
+import logging
 import os
+import re
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
-from machines_helpers import HOLDER, OLD, POOL, PROJECT, is_ready, version_of
+from machines_helpers import HOLDER, OLD, POOL, PROJECT, Shoot, is_ready, version_of
 
 from airflow_provider_garden.agent.shoot_access import client_from_kubeconfig
 from airflow_provider_garden.agent.shoot_delete import delete
 from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.controlplane.manifests import ETCD_VOLUME_CLAIM
 from airflow_provider_garden.drivers.base import LABEL_POOL
+from airflow_provider_garden.drivers.local import KWOK_NAME
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.shoots import Shoots
 from airflow_provider_garden.localseed.profile import local_profile
@@ -96,3 +101,85 @@ def test_provisioned_pool_runs_ready_machines_and_reports_them(
         "apps/v1", "Deployment", "kwok-controller", naming.controlplane_namespace(PROJECT, name)
     )
     assert kwok["status"].get("availableReplicas") == 1
+
+
+# What reconcile leaves in the control-plane namespace, by kind; Kubernetes' own
+# objects of a new namespace are not the shoot's.
+CONTROL_PLANE_KINDS = [
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "StatefulSet"),
+    ("v1", "Service"),
+    ("v1", "Secret"),
+    ("v1", "ConfigMap"),
+    ("v1", "PersistentVolumeClaim"),
+    ("v1", "ServiceAccount"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+]
+KUBERNETES_OWN = {("ServiceAccount", "default"), ("ConfigMap", "kube-root-ca.crt")}
+FLOW_LINE = re.compile(r"flow '.*': task '(?P<task>.+)' (?P<state>running|succeeded|skipped)")
+
+
+def test_delete_destroys_what_reconcile_made_in_reverse_order(
+    garden: KubeClient, make_shoot: Callable[..., Shoot], caplog: pytest.LogCaptureFixture
+) -> None:
+    shoot = make_shoot(machines=2)
+    cp_ns = naming.controlplane_namespace(PROJECT, shoot.name)
+    made = {
+        (kind, obj["metadata"]["name"])
+        for api_version, kind in CONTROL_PLANE_KINDS
+        for obj in garden.list(api_version, kind, cp_ns)
+    } - KUBERNETES_OWN
+    assert ("StatefulSet", "etcd") in made
+    assert ("Deployment", KWOK_NAME) in made
+    assert ("PersistentVolumeClaim", ETCD_VOLUME_CLAIM) in made
+    assert len(shoot.nodes()) == 2
+
+    caplog.set_level(logging.INFO)
+    result = delete(garden, Shoots(garden), PROJECT, shoot.name, holder=HOLDER)
+    assert result["state"] == "Deleted"
+
+    # Each object was deleted by its component's destroy() (it says so), not merely
+    # swept away with the namespace at the end.
+    deleted = set(re.findall(rf": deleting (\w+) {re.escape(cp_ns)}/(\S+)", caplog.text))
+    assert made - deleted == set(), "left for the namespace to sweep"
+    assert "worker pool pool-a: deleting 2 machine(s)" in caplog.text
+    assert "deleting ClusterRole garden:kwok-controller in the shoot" in caplog.text
+    assert garden.find("v1", "Namespace", cp_ns) is None
+    assert (
+        garden.find(
+            "v1", "Secret", naming.kubeconfig_secret(shoot.name), naming.project_namespace(PROJECT)
+        )
+        is None
+    )
+
+    # In the log, each component goes only after what needed it is gone: reconcile's
+    # order reversed.
+    events = [
+        (m["task"], m["state"]) for m in map(FLOW_LINE.search, caplog.messages) if m is not None
+    ]
+
+    def at(task: str, state: str) -> int:
+        return events.index((task, state))
+
+    chain = [
+        "worker pools",
+        "machine controller (kwok)",
+        "admin kubeconfig",
+        "kube-apiserver",
+        "etcd",
+        "secrets",
+        "kube-apiserver service",
+        "control-plane namespace",
+    ]
+    for needer, needed in itertools.pairwise(chain):
+        assert at(f"Waiting until nothing is left of {needer}", "succeeded") < at(
+            f"Deleting {needed}", "running"
+        ), f"{needed} went before {needer} was gone"
+    for controller in ("kube-controller-manager", "kube-scheduler"):
+        # it collects the deleted nodes in the shoot: it goes after the machines
+        assert at("Waiting until nothing is left of worker pools", "succeeded") < at(
+            f"Deleting {controller}", "running"
+        )
+        assert at(f"Waiting until nothing is left of {controller}", "succeeded") < at(
+            "Deleting kube-apiserver", "running"
+        )
