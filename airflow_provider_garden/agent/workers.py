@@ -83,11 +83,6 @@ def _nodes(status: ConditionStatus, reason: str, message: str) -> Condition:
     )
 
 
-def every_node_ready(pools: Mapping[str, Sequence[MachineState]]) -> dict[str, str]:
-    """:func:`node_readiness` as a dict, for agent/shoot_reconcile.py until it uses the model."""
-    return {k: str(v) for k, v in node_readiness(pools).to_dict().items()}
-
-
 def pool_status(
     worker: Worker,
     machines: Sequence[MachineState],
