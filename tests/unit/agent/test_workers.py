@@ -73,17 +73,6 @@ def test_every_node_ready_from_the_nodes() -> None:
     assert bad.type is ConditionType.EVERY_NODE_READY
 
 
-def test_every_node_ready_as_a_dict_carries_no_times() -> None:
-    """The dict form is merged by the writer, which decides the times."""
-    legacy = workers.every_node_ready({"a": [machine("m1")]})
-    assert legacy == {
-        "type": "EveryNodeReady",
-        "status": "True",
-        "reason": "NodesReady",
-        "message": "all 1 machines are Ready",
-    }
-
-
 def test_pool_status_counts_versions() -> None:
     entry = workers.pool_status(POOL, [machine("m1"), machine("m2", ready=False)], updated=1)
     assert (entry.machines, entry.ready, entry.updated) == (2, 1, 1)
