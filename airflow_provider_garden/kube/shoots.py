@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
 
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.status import (
@@ -28,7 +27,6 @@ from airflow_provider_garden.core.status import (
     ShootStatus,
     StatusPatch,
     WorkerPoolStatus,
-    member,
     merge_conditions,
 )
 from airflow_provider_garden.kube.client import KubeClient, Manifest
@@ -67,10 +65,6 @@ class Shoots:
         """Apply the desired state (spec, labels, annotations) of a Shoot."""
         return self.kube.apply(shoot)
 
-    def patch_status(self, project: str, name: str, status: Mapping[str, Any]) -> Manifest:
-        """A raw merge patch of ``status``; prefer :meth:`write` and the typed writers."""
-        return self._patch(project, name, {"status": dict(status)})
-
     def _patch(self, project: str, name: str, body: Manifest) -> Manifest:
         return self.kube.merge_patch(
             SHOOT_API_VERSION,
@@ -86,7 +80,7 @@ class Shoots:
     ) -> Manifest:
         """Write ``patch``; ``conditions`` are merged into the current ones first."""
         if not conditions:
-            return self.patch_status(project, name, patch.to_dict())
+            return self._patch(project, name, {"status": patch.to_dict()})
         return self._write_with_conditions(project, name, patch, conditions, self.clock())
 
     def report(
@@ -94,18 +88,15 @@ class Shoots:
         project: str,
         name: str,
         *,
-        # Plain strings are accepted (and checked against the enums) until
-        # agent/shoot_reconcile.py and agent/shoot_delete.py pass the model's types.
-        type_: OperationType | str,
-        state: OperationState | str,
+        type_: OperationType,
+        state: OperationState,
         progress: int,
         description: str,
-        errors: Sequence[LastError | Mapping[str, Any]] | None = None,
+        errors: Sequence[LastError] | None = None,
         conditions: Sequence[Condition] = (),
         workers: Mapping[str, WorkerPoolStatus] | None = None,
         observed_generation: int | None = None,
         kubernetes_version: str | None = None,
-        extra: Mapping[str, Any] | None = None,
     ) -> Manifest:
         """Write lastOperation, and with it what the operation learned.
 
@@ -114,17 +105,16 @@ class Shoots:
         """
         now = self.clock()
         operation = LastOperation(
-            type=member(OperationType, type_, "status.lastOperation.type"),
-            state=member(OperationState, state, "status.lastOperation.state"),
+            type=type_,
+            state=state,
             progress=progress,
             description=description,
             last_update_time=now,
         )
-        legacy = dict(extra or {})
-        legacy_generation = legacy.pop("observedGeneration", None)
-        legacy_version = legacy.pop("kubernetesVersion", None)
         if errors is not None:
-            last_errors: tuple[LastError, ...] | None = tuple(_error(e, now) for e in errors)
+            last_errors: tuple[LastError, ...] | None = tuple(
+                replace(e, last_update_time=e.last_update_time or now) for e in errors
+            )
         else:
             last_errors = () if operation.succeeded else None
         patch = StatusPatch(
@@ -136,17 +126,12 @@ class Shoots:
                 pool: replace(w, last_update_time=w.last_update_time or now)
                 for pool, w in workers.items()
             },
-            observed_generation=legacy_generation
-            if observed_generation is None
-            else observed_generation,
-            kubernetes_version=kubernetes_version or legacy_version,
+            observed_generation=observed_generation,
+            kubernetes_version=kubernetes_version,
         )
-        updates = [*conditions, *_conditions_of(legacy.pop("conditions", None))]
-        if legacy:
-            raise ValueError(f"extra status fields are not part of the model: {sorted(legacy)}")
-        if updates:
-            return self._write_with_conditions(project, name, patch, updates, now)
-        return self.patch_status(project, name, patch.to_dict())
+        if conditions:
+            return self._write_with_conditions(project, name, patch, conditions, now)
+        return self._patch(project, name, {"status": patch.to_dict()})
 
     def set_conditions(self, project: str, name: str, conditions: Sequence[Condition]) -> Manifest:
         """Merge ``conditions`` into the current ones (nothing else is written)."""
@@ -180,30 +165,3 @@ class Shoots:
                 if attempt == _CONFLICT_ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _error(entry: LastError | Mapping[str, Any], now: dt.datetime) -> LastError:
-    error = entry if isinstance(entry, LastError) else LastError.from_dict(entry)
-    return replace(error, last_update_time=error.last_update_time or now)
-
-
-def _conditions_of(raw: Any) -> list[Condition]:
-    """Conditions handed over as dicts (``extra["conditions"]``) become model records;
-    their times are ignored, the transition rule sets them."""
-    if raw is None:
-        return []
-    return [Condition.from_dict(c, f"status.conditions[{i}]") for i, c in enumerate(raw)]
-
-
-def condition(type_: str, status: str, reason: str, message: str) -> dict[str, str]:
-    """A condition as a dict, for writers not yet on the model; times are set on write."""
-    return Condition.from_dict(
-        {"type": type_, "status": status, "reason": reason, "message": message}
-    ).to_dict()
-
-
-def error_entry(description: str, codes: Sequence[str], task_id: str) -> dict[str, Any]:
-    """A lastErrors entry as a dict, for writers not yet on the model; stamped on write."""
-    return LastError.from_dict(
-        {"description": description, "codes": list(codes), "taskID": task_id}
-    ).to_dict()

@@ -19,7 +19,7 @@ from .enums import (
 from .patch import StatusPatch
 from .records import DESCRIPTION_LIMIT, LastBackup, LastError, LastMaintenance, LastOperation
 from .shoot import ShootStatus
-from .wire import StatusError, format_time, member
+from .wire import StatusError, format_time
 from .workers import RolloutStatus, VersionCount, WorkerPoolStatus
 
 __all__ = [
@@ -43,7 +43,6 @@ __all__ = [
     "VersionCount",
     "WorkerPoolStatus",
     "format_time",
-    "member",
     "merge_conditions",
     "update_condition",
 ]

@@ -146,30 +146,6 @@ def test_report_merges_conditions_and_keeps_those_of_other_writers(
     )
 
 
-def test_conditions_handed_over_as_dicts_follow_the_same_rule(
-    seed: KubeClient, shoot: tuple[str, str]
-) -> None:
-    """Writers not yet on the model pass ``extra={"conditions": [...]}``; same rule applies."""
-    project, name = shoot
-    clock = LogicalClock(T0)
-    shoots = Shoots(seed, clock=clock)
-    as_dict = {"type": "EveryNodeReady", "status": "True", "reason": "R", "message": "m"}
-    for at in (T0, T0 + HOUR):
-        clock.at = at
-        shoots.report(
-            project,
-            name,
-            type_="Reconcile",
-            state="Succeeded",
-            progress=100,
-            description="ok",
-            extra={"conditions": [dict(as_dict, lastTransitionTime="2020-01-01T00:00:00Z")]},
-        )
-    kept = stored(seed, project, name).condition(NODES)
-    assert kept is not None
-    assert (kept.last_transition_time, kept.last_update_time) == (T0, T0)
-
-
 class RacingShoots(Shoots):
     """Another writer sets a condition between this writer's read and its write, once."""
 
