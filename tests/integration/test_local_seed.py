@@ -400,6 +400,7 @@ def test_down_spares_what_is_not_the_seeds_then_up_restores(
 ) -> None:
     seed = local_seed
     # A sysctl below what the seed needs: the next `up` raises it and records the value.
+    original = WATCHES.read_text()
     lowered = str(network.SYSCTLS["fs/inotify/max_user_watches"] - 1)
     WATCHES.write_text(f"{lowered}\n")
     seed.up()
@@ -449,6 +450,12 @@ def test_down_spares_what_is_not_the_seeds_then_up_restores(
         planted_mount.rmdir()
         foreign_ctd.terminate()
         foreign_ctd.wait(timeout=30)
+        # The host's own value again, so the next `up` finds nothing to raise or record.
+        WATCHES.write_text(original)
         # Shared by every test session on the machine: bring it back.
         seed.up()
     assert seed.status().healthy
+    assert (
+        "fs/inotify/max_user_watches"
+        not in HostRecord.from_json(seed.record_file.read_text()).sysctls
+    )
