@@ -15,6 +15,8 @@ from airflow_provider_garden.localseed.processes import executable_of
 
 # Daemons of a Kubernetes node, by executable name.
 KUBERNETES_DAEMONS = ("kubelet", "kube-proxy", "kube-apiserver", "k3s", "rke2")
+# Container engines whose containers need packet forwarding while they run.
+FORWARDING_ENGINES = ("dockerd", "conmon")
 # Sockets and directories that k3s, rke2 and kubeadm leave while installed.
 KUBERNETES_PATHS = (
     Path("/run/k3s/containerd/containerd.sock"),
@@ -44,13 +46,33 @@ def kubernetes_signs(
     return signs
 
 
-def other_kubernetes(ours: Iterable[int]) -> list[str]:
-    """Signs of another Kubernetes on this host; ``ours``: PIDs of the seed and its pods."""
-    processes = []
+def forwarding_signs(*, processes: Iterable[tuple[int, str]], ours: Iterable[int]) -> list[str]:
+    """Pure: container engines that rely on ip_forward (Docker, podman's conmon)."""
+    mine = set(ours)
+    return [
+        f"process {exe.rsplit('/', 1)[-1]} (PID {pid})"
+        for pid, exe in processes
+        if exe.rsplit("/", 1)[-1] in FORWARDING_ENGINES and pid not in mine
+    ]
+
+
+def _processes() -> list[tuple[int, str]]:
+    found = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             exe = executable_of(int(proc.name))
             if exe:
-                processes.append((int(proc.name), exe))
+                found.append((int(proc.name), exe))
+    return found
+
+
+def other_kubernetes(ours: Iterable[int]) -> list[str]:
+    """Signs of another Kubernetes on this host; ``ours``: PIDs of the seed and its pods."""
     existing = [p for p in KUBERNETES_PATHS if p.exists()]
-    return kubernetes_signs(processes=processes, ours=ours, existing=existing)
+    return kubernetes_signs(processes=_processes(), ours=ours, existing=existing)
+
+
+def other_forwarding(ours: Iterable[int]) -> list[str]:
+    """Another Kubernetes or a container engine that needs forwarding left on."""
+    ours = list(ours)
+    return other_kubernetes(ours) + forwarding_signs(processes=_processes(), ours=ours)

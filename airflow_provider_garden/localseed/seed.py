@@ -39,7 +39,7 @@ from airflow_provider_garden.localseed.config import NODE_NAME, Layout
 from airflow_provider_garden.localseed.errors import SeedError
 from airflow_provider_garden.localseed.footprint import HostRecord
 from airflow_provider_garden.localseed.kubectl import Kubectl
-from airflow_provider_garden.localseed.neighbours import other_kubernetes
+from airflow_provider_garden.localseed.neighbours import other_forwarding, other_kubernetes
 from airflow_provider_garden.localseed.netfilter import Netfilter
 from airflow_provider_garden.localseed.packages import (
     ensure_debian_packages,
@@ -80,7 +80,7 @@ _STOP_TIMEOUTS = {"kube-apiserver": 5.0}
 # Stopped first: nothing may recreate pods while sandboxes are being removed.
 _NODE_AND_CONTROLLERS = ("kubelet", "kube-proxy", "kube-scheduler", "kube-controller-manager")
 _DAEMONS = ("containerd", "etcd", "kube-apiserver", *_NODE_AND_CONTROLLERS)
-# Sysctls another Kubernetes (or container engine) on the host relies on as well.
+# Sysctls another Kubernetes or a container engine on the host relies on as well.
 _SHARED_SYSCTLS = ("net/ipv4/ip_forward", network.BRIDGE_NF_CALL_IPTABLES)
 # The CNI network name in the seed's conflist: part of every per-sandbox chain name.
 CNI_NETWORK = "garden"
@@ -550,7 +550,7 @@ class LocalSeed:
                 self._remove_chains(record, sandboxes, others=bool(others))
                 if not others:
                     self._remove_host_traces(record)
-                self._restore_sysctls(record, others=bool(others))
+                self._restore_sysctls(record, users=other_forwarding(self._own_pids()))
             self._finish_record(record)
             if purge:
                 self._purge()
@@ -604,8 +604,9 @@ class LocalSeed:
             if error:
                 print(f"    could not delete nft table {table}: {error}", file=sys.stderr)
 
-    def _restore_sysctls(self, record: HostRecord, *, others: bool) -> None:
-        shared = {k: v for k, v in record.sysctls.items() if others and k in _SHARED_SYSCTLS}
+    def _restore_sysctls(self, record: HostRecord, *, users: list[str]) -> None:
+        """Put back what ``up`` raised; forwarding stays on while others rely on it."""
+        shared = {k: v for k, v in record.sysctls.items() if users and k in _SHARED_SYSCTLS}
         mine = {k: v for k, v in record.sysctls.items() if k not in shared}
         restored, left = network.restore_sysctls(mine)
         for key, value in restored.items():
@@ -614,7 +615,7 @@ class LocalSeed:
             print(f"    sysctl {key.replace('/', '.')} left: {why}", file=sys.stderr)
         for key in shared:
             print(
-                f"    sysctl {key.replace('/', '.')} left raised: another Kubernetes uses it",
+                f"    sysctl {key.replace('/', '.')} left raised: in use ({'; '.join(users)})",
                 file=sys.stderr,
             )
         record.sysctls = shared  # restored or no longer ours; shared ones wait for a later down

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from airflow_provider_garden.localseed.neighbours import kubernetes_signs
+from airflow_provider_garden.localseed.neighbours import forwarding_signs, kubernetes_signs
 
 
 def test_foreign_kube_daemons_and_paths_are_signs_our_pids_are_not() -> None:
@@ -29,3 +29,8 @@ def test_foreign_kube_daemons_and_paths_are_signs_our_pids_are_not() -> None:
 
 def test_no_signs_on_a_host_with_only_the_seed() -> None:
     assert kubernetes_signs(processes=[(10, "/x/kubelet")], ours=[10], existing=[]) == []
+
+
+def test_container_engines_that_need_forwarding_are_signs() -> None:
+    processes = [(20, "/usr/bin/dockerd"), (21, "/usr/bin/conmon"), (22, "/usr/bin/containerd")]
+    assert forwarding_signs(processes=processes, ours=[21]) == ["process dockerd (PID 20)"]
