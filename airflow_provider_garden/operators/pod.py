@@ -51,6 +51,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from airflow.providers.cncf.kubernetes.callbacks import KubernetesPodOperatorCallback
 from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.utils.pod_manager import OnFinishAction, OnKillAction
@@ -125,6 +126,29 @@ def _agent_command(settings: GardenSettings, verb: Sequence[str], args: Sequence
     return ["--garden-namespace", settings.namespace, *verb, *args]
 
 
+def annotate_task_instance(pod: k8s.V1Pod, context: Context) -> None:
+    """Name the task instance exactly in the pod's annotations (labels are cut to 63)."""
+    ti = context["ti"]
+    pod.metadata.annotations = {
+        **(pod.metadata.annotations or {}),
+        DAG_ANNOTATION: ti.dag_id,
+        RUN_ANNOTATION: ti.run_id,
+        TASK_ANNOTATION: ti.task_id,
+        MAP_INDEX_ANNOTATION: str(ti.map_index if ti.map_index is not None else -1),
+        TRY_ANNOTATION: str(ti.try_number),
+    }
+
+
+class TaskInstanceAnnotations(KubernetesPodOperatorCallback):
+    """Upstream calls this with the pod manifest before the pod is created, in both modes."""
+
+    @staticmethod
+    def on_pod_manifest_created(  # type: ignore[override]
+        *, pod_request: k8s.V1Pod, context: Context, **kwargs: Any
+    ) -> None:
+        annotate_task_instance(pod_request, context)
+
+
 def owned_by(pod: Manifest) -> Manifest:
     """An ownerReference to `pod` (same namespace): its bearer is deleted with the pod."""
     meta = pod["metadata"]
@@ -180,7 +204,10 @@ class AgentPodOperator(KubernetesPodOperator):
         kwargs.setdefault("on_kill_action", OnKillAction.DELETE_POD.value)
         if self.service_account is not None:
             kwargs.setdefault("service_account_name", self.service_account)
+        theirs = kwargs.pop("callbacks", None) or []
+        theirs = theirs if isinstance(theirs, list) else [theirs]
         super().__init__(
+            callbacks=[TaskInstanceAnnotations, *theirs],
             cmds=["garden-agent"],
             arguments=_agent_command(settings, self.verb, agent_args),
             labels={
@@ -238,6 +265,10 @@ class AgentPodOperator(KubernetesPodOperator):
         """
 
     # --- the shared path ----------------------------------------------------
+    # Overrides of KubernetesPodOperator, each where no public callback can do the work
+    # (tests/unit/operators/test_pod_upstream.py records their upstream signatures):
+    # override: inputs must be checked and failures recorded around both modes; no callback
+    # runs before the manifest is built or when the try fails.
     def execute(self, context: Context) -> Any:
         self.validate_inputs()
         self.before_pod(context)
@@ -245,6 +276,7 @@ class AgentPodOperator(KubernetesPodOperator):
         with self._failures_reported():
             return super().execute(context)
 
+    # override: the result comes from the termination message, and a kill must win.
     def execute_sync(self, context: Context) -> Any:
         try:
             super().execute_sync(context)
@@ -265,6 +297,7 @@ class AgentPodOperator(KubernetesPodOperator):
             self._clean_after_error()
             raise
 
+    # override: startup is watched before deferring; no callback may stop the deferral.
     def invoke_defer_method(
         self, last_log_time: Any = None, context: Context | None = None
     ) -> None:
@@ -279,6 +312,7 @@ class AgentPodOperator(KubernetesPodOperator):
             )
         super().invoke_defer_method(last_log_time=last_log_time, context=context)
 
+    # override: the outcome is decided from the final pod read in cleanup, not the event.
     def trigger_reentry(self, context: Context, event: dict[str, Any]) -> Any:
         with self._failures_reported():
             try:
@@ -299,6 +333,8 @@ class AgentPodOperator(KubernetesPodOperator):
                 raise
             return self._finish(context)
 
+    # override (private): a following read on a timeout event blocks; `logging_interval`
+    # would avoid it only by waking the task on a worker every interval.
     def _write_logs(  # type: ignore[override]
         self, pod: k8s.V1Pod, follow: bool = False, since_time: Any = None
     ) -> None:
@@ -307,22 +343,8 @@ class AgentPodOperator(KubernetesPodOperator):
         super()._write_logs(pod, follow=False, since_time=since_time)
 
     # --- one pod per task instance ---------------------------------------------
-    def build_pod_request_obj(
-        self, context: Context | None = None, *, dry_run: bool = False
-    ) -> k8s.V1Pod:
-        pod = super().build_pod_request_obj(context, dry_run=dry_run)
-        if context is not None:
-            ti = context["ti"]
-            pod.metadata.annotations = {
-                **(pod.metadata.annotations or {}),
-                DAG_ANNOTATION: ti.dag_id,
-                RUN_ANNOTATION: ti.run_id,
-                TASK_ANNOTATION: ti.task_id,
-                MAP_INDEX_ANNOTATION: str(ti.map_index if ti.map_index is not None else -1),
-                TRY_ANNOTATION: str(ti.try_number),
-            }
-        return pod
-
+    # override: one pod per task instance (others deleted and waited for); callbacks run
+    # only after a pod was chosen or created.
     def get_or_create_pod(self, pod_request_obj: k8s.V1Pod, context: Context) -> k8s.V1Pod:
         namespace = pod_request_obj.metadata.namespace
         selector = self._build_find_pod_label_selector(context, exclude_checked=False)
@@ -395,6 +417,7 @@ class AgentPodOperator(KubernetesPodOperator):
             time.sleep(0.5)
 
     # --- startup ----------------------------------------------------------------
+    # override: fail fast with the reason and the events; on_pod_starting comes after it.
     def await_pod_start(self, pod: k8s.V1Pod) -> None:
         name, namespace = pod.metadata.name, pod.metadata.namespace
         began = time.monotonic()
@@ -435,6 +458,7 @@ class AgentPodOperator(KubernetesPodOperator):
             time.sleep(self.startup_check_interval_seconds)
 
     # --- every ending -------------------------------------------------------------
+    # override: on_pod_cleanup runs after the delete; the final state must be read before.
     def cleanup(
         self,
         pod: k8s.V1Pod,
@@ -470,6 +494,7 @@ class AgentPodOperator(KubernetesPodOperator):
         except Exception:
             self.log.warning("could not delete pod %s/%s", namespace, name, exc_info=True)
 
+    # override: deleted through a client of its own (signal handler); no callback on kill.
     def on_kill(self) -> None:
         """Delete the pod now: SIGTERM (marked failed or success, worker stopped) or timeout.
 

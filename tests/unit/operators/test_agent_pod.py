@@ -11,6 +11,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+from airflow.providers.cncf.kubernetes.callbacks import KubernetesPodOperatorCallback
+
 from airflow_provider_garden.operators.pod import (
     DAG_ANNOTATION,
     MAP_INDEX_ANNOTATION,
@@ -37,8 +39,27 @@ def context(map_index: int = -1) -> dict[str, Any]:
 
 
 def pod(**kwargs: Any) -> Any:
+    """The manifest as KubernetesPodOperator hands it to the API: built, then its callbacks."""
     op = _Check(task_id="t", **kwargs)
-    return op.build_pod_request_obj(context(), dry_run=True)  # type: ignore[arg-type]
+    built = op.build_pod_request_obj(context(), dry_run=True)  # type: ignore[arg-type]
+    for callback in op.callbacks:
+        callback.on_pod_manifest_created(
+            pod_request=built, client=None, mode="sync", context=context(), operator=op
+        )
+    return built
+
+
+def test_callbacks_a_dag_passes_run_beside_the_task_identity() -> None:
+    seen: list[str] = []
+
+    class Theirs(KubernetesPodOperatorCallback):
+        @staticmethod
+        def on_pod_manifest_created(*, pod_request: Any, **kwargs: Any) -> None:
+            seen.append(pod_request.metadata.annotations[TASK_ANNOTATION])
+
+    built = pod(callbacks=Theirs)
+    assert built.metadata.annotations[TRY_ANNOTATION] == "3"
+    assert seen == ["t"], "the DAG's callback runs after the identity is written"
 
 
 def test_the_pod_names_its_task_instance_exactly_and_as_selectable_labels() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 
 import pytest
+from airflow.providers.cncf.kubernetes.callbacks import KubernetesPodOperatorCallback
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
 
@@ -25,16 +26,19 @@ OVERRIDDEN = {
     "invoke_defer_method": "(self, last_log_time: 'DateTime | None' = None, context: 'Context | None' = None) -> 'None'",
     "trigger_reentry": "(self, context: 'Context', event: 'dict[str, Any]') -> 'Any'",
     "_write_logs": "(self, pod: 'k8s.V1Pod', follow: 'bool' = False, since_time: 'DateTime | None' = None) -> 'None'",
-    "build_pod_request_obj": "(self, context: 'Context | None' = None, *, dry_run: 'bool' = False) -> 'k8s.V1Pod'",
     "get_or_create_pod": "(self, pod_request_obj: 'k8s.V1Pod', context: 'Context') -> 'k8s.V1Pod'",
     "await_pod_start": "(self, pod: 'k8s.V1Pod') -> 'None'",
     "cleanup": "(self, pod: 'k8s.V1Pod', remote_pod: 'k8s.V1Pod', xcom_result: 'dict | None' = None, context: 'Context | None' = None) -> 'None'",
     "on_kill": "(self) -> 'None'",
 }
-#: upstream methods AgentPodOperator calls without overriding them (some private)
+#: upstream methods AgentPodOperator calls or implements without overriding them (some private)
 CALLED = {
     (KubernetesPodOperator, "_build_find_pod_label_selector"): (
         "(self, context: 'Context | None' = None, *, exclude_checked=True) -> 'str'"
+    ),
+    (KubernetesPodOperatorCallback, "on_pod_manifest_created"): (
+        "(*, pod_request: 'k8s.V1Pod', client: 'client_type', mode: 'str', "
+        "operator: 'KubernetesPodOperator', context: 'Context', **kwargs) -> 'None'"
     ),
     (PodManager, "read_pod_events"): (
         "(self, pod: 'V1Pod', resource_version: 'str | None' = None) -> 'CoreV1EventList'"
