@@ -76,7 +76,7 @@ def alt(seed_kubeconfig: Path) -> Iterator[Alt]:
         install(kube, namespace=a.namespace, profile=local_profile())
         env.setenv("AIRFLOW__GARDEN__NAMESPACE", a.namespace)
         # Operators take their defaults when the DAG files are parsed: parse after the setting.
-        a.dags = DagBag(dag_folder=str(DAGS), include_examples=False).dags
+        a.dags = DagBag(dag_folder=str(DAGS)).dags
         yield a
     finally:
         try:
