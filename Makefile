@@ -20,7 +20,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
 export GOTOOLCHAIN ?= local
 export PATH := $(BIN):$(PATH)
 
-.PHONY: prereqs venv lint unit integration e2e seed-teardown-test test demo bench seed-up seed-down seed-status images chart chart-sync clean
+.PHONY: prereqs venv lint unit integration e2e seed-teardown-test test long test-long demo bench seed-up seed-down seed-status images chart chart-sync clean
 
 # Debian packages, Go, kernel modules, the venv and the seed's kubectl in it. Seconds
 # when all is there; a cold first run builds the seed's Kubernetes (~7 min).
@@ -73,6 +73,14 @@ TEST_STAGES := prereqs lint unit integration e2e seed-teardown-test
 REPORTS := $(CURDIR)/.test-reports
 test: venv
 	@$(BIN)/python tests/budget.py --reports $(REPORTS) $(TEST_STAGES)
+
+# Soaks and matrices beyond that budget (tests marked `long`): run before every release
+# and by whoever changes their area (README, "Tests and their budget").
+long: venv
+	@echo "==> [long] pytest -m long tests/integration tests/e2e"
+	@$(BIN)/pytest -q -m long tests/integration tests/e2e
+test-long: venv
+	@$(BIN)/python tests/budget.py --reports $(REPORTS)/long long
 
 seed-up: venv
 	@$(BIN)/garden local-seed up

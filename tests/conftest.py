@@ -27,3 +27,17 @@ def pytest_report_header(config: object) -> list[str]:
 
     on = sorted(active_faults())
     return [f"{ENV}: fault switches ON, tests are meant to fail: {', '.join(on)}"] if on else []
+
+
+LONG_MARK = "long"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Soaks and matrices beyond the budget of `make test` run only when selected
+    # (`-m long`, as `make test-long` does); pytest reports them as deselected otherwise.
+    if LONG_MARK in (config.option.markexpr or ""):
+        return
+    long = [item for item in items if item.get_closest_marker(LONG_MARK)]
+    if long:
+        config.hook.pytest_deselected(items=long)
+        items[:] = [item for item in items if item not in long]

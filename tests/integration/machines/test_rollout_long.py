@@ -1,0 +1,42 @@
+"""A rollout at fleet scale (`make test-long`): beyond the budget of `make test`.
+
+The same fenceposts as the pool of ten in test_rollout.py, over 100 machines and
+200 replicas with a surge of 10: ten waves, where an off-by-one in the planner or
+a lost cordon would have room to show. Run before every release and by whoever
+changes the rollout (agent/machine_rollout.py, core/rollout.py, agent/drain.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from machines_helpers import NEW, Shoot, deploy_workload, is_ready, rollout, version_of, watching
+
+pytestmark = [pytest.mark.integration, pytest.mark.long, pytest.mark.timeout(1800)]
+
+MACHINES, SURGE, REPLICAS, MIN_AVAILABLE = 100, 10, 200, 180
+
+
+def test_pool_of_a_hundred_rolls_in_waves_within_its_fenceposts_and_budget(
+    make_shoot: Callable[..., Shoot], seed_kubeconfig: Path
+) -> None:
+    shoot = make_shoot(machines=MACHINES, surge=SURGE)
+    deploy_workload(shoot, replicas=REPLICAS, min_available=MIN_AVAILABLE)
+    shoot.set_version(NEW)
+    with watching(shoot, every=0.5) as seen:
+        run = rollout(seed_kubeconfig, shoot, timeout=1500)
+    nodes = shoot.nodes()
+    assert sorted(version_of(n) for n in nodes) == [NEW] * MACHINES
+    assert all(is_ready(n) and not n["spec"].get("unschedulable") for n in nodes)
+    assert seen.samples > 100, seen
+    assert len(seen.errors) * 20 <= seen.samples, f"more than 5% of samples lost: {seen.errors}"
+    assert seen.max_machines <= MACHINES + SURGE, seen
+    assert seen.min_available >= MACHINES, seen
+    assert seen.min_running >= MIN_AVAILABLE, seen
+    result = run.result
+    assert (result["machinesCreated"], result["machinesDrained"]) == (MACHINES, MACHINES)
+    assert shoot.status()["workers"]["pool-a"]["versions"] == [
+        {"version": NEW, "machines": MACHINES}
+    ]
