@@ -25,16 +25,20 @@ def test_pool_of_a_hundred_rolls_in_waves_within_its_fenceposts_and_budget(
     shoot = make_shoot(machines=MACHINES, surge=SURGE)
     deploy_workload(shoot, replicas=REPLICAS, min_available=MIN_AVAILABLE)
     shoot.set_version(NEW)
-    with watching(shoot, every=0.5) as seen:
+    with watching(shoot) as seen:
         run = rollout(seed_kubeconfig, shoot, timeout=1500)
+    # The watcher first: it saw the whole rollout (no sample lost in its critical
+    # window, few outside), or the test says what it missed.
+    assert seen.samples > 20, seen
+    found = seen.problems(
+        most_machines=MACHINES + SURGE,
+        fewest_available=MACHINES,
+        fewest_running=MIN_AVAILABLE,
+    )
+    assert not found, "\n".join([*found, str(seen)])
     nodes = shoot.nodes()
     assert sorted(version_of(n) for n in nodes) == [NEW] * MACHINES
     assert all(is_ready(n) and not n["spec"].get("unschedulable") for n in nodes)
-    assert seen.samples > 100, seen
-    assert len(seen.errors) * 20 <= seen.samples, f"more than 5% of samples lost: {seen.errors}"
-    assert seen.max_machines <= MACHINES + SURGE, seen
-    assert seen.min_available >= MACHINES, seen
-    assert seen.min_running >= MIN_AVAILABLE, seen
     result = run.result
     assert (result["machinesCreated"], result["machinesDrained"]) == (MACHINES, MACHINES)
     assert shoot.status()["workers"]["pool-a"]["versions"] == [
