@@ -145,6 +145,9 @@ class LocalSeed:
             run_dir=self.paths.run, log_dir=self.paths.logs, home=self.paths.state
         )
         self.netfilter = Netfilter()
+        # How the seed sees other Kubernetes on its host (processes, paths); a seed
+        # inside a test's own network namespace is given the view of that namespace.
+        self.other_kubernetes = other_kubernetes
 
     @property
     def record_file(self) -> Path:
@@ -184,7 +187,7 @@ class LocalSeed:
         (the seed's then stay behind rather than another node's going).
         """
         observed = self.netfilter.ruleset()
-        others = other_kubernetes(self._own_pids())
+        others = self.other_kubernetes(self._own_pids())
         record = HostRecord(
             active=True,
             adopted=True,
@@ -526,7 +529,7 @@ class LocalSeed:
             return self.leftovers()  # never created here: nothing to stop or remove
         with self._lock():
             record = self._open()
-            others = other_kubernetes(self._own_pids())
+            others = self.other_kubernetes(self._own_pids())
             if others:
                 print(
                     f"    another Kubernetes is on this host ({'; '.join(others)}): leaving "

@@ -263,16 +263,16 @@ def test_purge_refuses_a_foreign_home_and_deletes_nothing(tmp_path: Path) -> Non
 
 
 def test_the_whole_down_of_a_seed_spares_everything_foreign(
-    netns: str, tmp_seed: LocalSeed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    netns: str, tmp_seed: LocalSeed, tmp_path: Path
 ) -> None:
     """`down` and `down --purge` end to end on a seed home of this test's own.
 
     Its chains live in the test's network namespace; on this host the shared seed's
-    kubelet would count as another Kubernetes, so the answer is fixed to "none" (the
-    case in which `down` removes the most).
+    kubelet would count as another Kubernetes, so this seed is given the view of its
+    namespace, where none runs (the case in which `down` removes the most).
     """
-    monkeypatch.setattr("airflow_provider_garden.localseed.seed.other_kubernetes", lambda _: [])
     seed = tmp_seed
+    seed.other_kubernetes = lambda _ours: []
     seed.netfilter = Netfilter(netns=netns)
     layout = seed.layout
     _plant_foreign_before(netns)
