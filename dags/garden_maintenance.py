@@ -97,13 +97,7 @@ Tasks run in the pool `{POOL}`; at most {MAX_SHOOTS} shoots per run.
         targets = []
         for p in plans:
             if p["kubernetes_version"]:
-                hook.kube.merge_patch(
-                    "garden.airflow.io/v1alpha1",
-                    "Shoot",
-                    p["name"],
-                    {"spec": {"kubernetes": {"version": p["kubernetes_version"]}}},
-                    f"garden-{p['project']}",
-                )
+                hook.shoots.set_kubernetes_version(p["project"], p["name"], p["kubernetes_version"])
                 targets.append({"project": p["project"], "name": p["name"]})
             hook.shoots.record_maintenance(
                 p["project"],
