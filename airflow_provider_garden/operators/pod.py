@@ -235,6 +235,8 @@ class AgentPodOperator(KubernetesPodOperator):
         self._final_pod: Manifest | None = None
         self._final_events: list[Manifest] = []
         self._failure_recorded = False
+        #: set by on_kill (SIGTERM or execution_timeout while the pod ran): no result is trusted
+        self._stopped = False
 
     # --- hooks for operators ------------------------------------------------
 
@@ -267,35 +269,31 @@ class AgentPodOperator(KubernetesPodOperator):
     # --- the shared path ----------------------------------------------------
     # Overrides of KubernetesPodOperator, each where no public callback can do the work
     # (tests/unit/operators/test_pod_upstream.py records their upstream signatures):
-    # override: inputs must be checked and failures recorded around both modes; no callback
-    # runs before the manifest is built or when the try fails.
+    # override: BaseOperator's entry; no callback runs before the manifest is built, when a
+    # try fails, or with the power to decide the task's result, in either mode.
     def execute(self, context: Context) -> Any:
         self.validate_inputs()
         self.before_pod(context)
         # TaskDeferred is a BaseException: deferring is not a failure.
         with self._failures_reported():
-            return super().execute(context)
-
-    # override: the result comes from the termination message, and a kill must win.
-    def execute_sync(self, context: Context) -> Any:
-        try:
-            super().execute_sync(context)
-        except Exception as err:
-            if self._killed:
-                raise self._killed_error() from err
-            raise
-        return self._finish(context)
-
-    def execute_async(self, context: Context) -> None:
-        # KubernetesPodOperator cleans up nothing when this part fails (no pod started,
-        # a timeout or SIGTERM before the deferral): the pod must not outlive the try.
-        try:
-            super().execute_async(context)
-        except TaskDeferred:
-            raise
-        except BaseException:
-            self._clean_after_error()
-            raise
+            try:
+                super().execute(context)
+            except TaskDeferred:
+                raise
+            except BaseException as err:
+                if self.deferrable:
+                    # Upstream cleans up nothing when its deferrable part fails (no pod
+                    # started, a timeout or SIGTERM before the deferral): the pod must not
+                    # outlive the try.
+                    self._clean_after_error()
+                elif self._stopped and isinstance(err, Exception):
+                    raise self._killed_error() from err  # a kill must win
+                raise
+            if self.deferrable:
+                # Not deferred: the pod had ended, trigger_reentry ran here and pushed it.
+                return None
+            # The result comes from the termination message read in cleanup.
+            return self._finish(context)
 
     # override: startup is watched before deferring; no callback may stop the deferral.
     def invoke_defer_method(
@@ -321,7 +319,7 @@ class AgentPodOperator(KubernetesPodOperator):
                 raise
             except Exception as err:
                 final = self._final_pod
-                if self._killed:
+                if self._stopped:
                     raise self._killed_error() from err
                 if (
                     final is not None
@@ -370,7 +368,7 @@ class AgentPodOperator(KubernetesPodOperator):
             self.on_pod_created(self.client.api_client.sanitize_for_serialization(pod))
             return pod
         created = self._create(pod_request_obj)
-        if self._killed:
+        if self._stopped:
             self._delete(pod_request_obj.metadata.name, namespace)
             raise self._killed_error()
         self.on_pod_created(created)
@@ -406,7 +404,7 @@ class AgentPodOperator(KubernetesPodOperator):
             pending = {n for n in pending if self._kube.find("v1", "Pod", n, namespace)}
             if not pending:
                 return
-            if self._killed:
+            if self._stopped:
                 raise self._killed_error()
             if time.monotonic() > deadline:
                 raise AgentPodError(
@@ -424,7 +422,7 @@ class AgentPodOperator(KubernetesPodOperator):
         scheduled_at: float | None = None
         seen: set[str] = set()
         while True:
-            if self._killed:
+            if self._stopped:
                 raise self._killed_error()
             current = self._kube.find("v1", "Pod", name, namespace)
             if current is None:
@@ -484,7 +482,7 @@ class AgentPodOperator(KubernetesPodOperator):
             final = None
         self._final_pod = final
         if final is not None:
-            if not self._killed and not pod_status.succeeded(final, self.base_container_name):
+            if not self._stopped and not pod_status.succeeded(final, self.base_container_name):
                 self._final_events = self._events(name, namespace)
             if self._keeps(final):
                 self._mark_kept(name, namespace)
@@ -501,7 +499,7 @@ class AgentPodOperator(KubernetesPodOperator):
         Runs inside a signal handler, so it talks through a client of its own (the
         interrupted code may hold the shared client's connections) and never raises.
         """
-        self._killed = True
+        self._stopped = True
         pod = self.pod
         if pod is None or pod.metadata is None:
             return
@@ -598,7 +596,7 @@ class AgentPodOperator(KubernetesPodOperator):
 
     # --- the outcome ------------------------------------------------------------
     def _finish(self, context: Context) -> dict[str, Any]:
-        if self._killed:
+        if self._stopped:
             raise self._killed_error()
         result = self._result_of(self._final_pod)
         # do_xcom_push=False keeps KubernetesPodOperator's sidecar out of the pod, but

@@ -1,7 +1,8 @@
 """What operators/pod.py takes from the installed KubernetesPodOperator, recorded.
 
-AgentPodOperator overrides some upstream methods and calls a few private ones. A
-new cncf-kubernetes release may change them without a word in its changelog; these
+AgentPodOperator (and the operators built on it) override some upstream methods
+where no public callback can do the work, and call a few private ones. A new
+cncf-kubernetes release may change them without a word in its changelog; these
 tests fail first. To bump the provider: read the upstream changes of each method
 named here, adapt operators/pod.py, then re-record the signatures below (and the
 pin in airflow_provider_garden/pins.txt).
@@ -9,20 +10,21 @@ pin in airflow_provider_garden/pins.txt).
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import pkgutil
 
 import pytest
 from airflow.providers.cncf.kubernetes.callbacks import KubernetesPodOperatorCallback
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
 
+import airflow_provider_garden.operators as operators_package
 from airflow_provider_garden.operators.pod import AgentPodOperator
 
 #: upstream signatures of the methods AgentPodOperator overrides, as recorded
 OVERRIDDEN = {
     "execute": "(self, context: 'Context')",
-    "execute_sync": "(self, context: 'Context')",
-    "execute_async": "(self, context: 'Context') -> 'None'",
     "invoke_defer_method": "(self, last_log_time: 'DateTime | None' = None, context: 'Context | None' = None) -> 'None'",
     "trigger_reentry": "(self, context: 'Context', event: 'dict[str, Any]') -> 'Any'",
     "_write_logs": "(self, pod: 'k8s.V1Pod', follow: 'bool' = False, since_time: 'DateTime | None' = None) -> 'None'",
@@ -54,14 +56,37 @@ INIT_KWARGS = {
 }  # fmt: skip
 
 
-def _overridden() -> set[str]:
-    ours = {n for n, v in vars(AgentPodOperator).items() if callable(v) and n != "__init__"}
+def _overridden(cls: type) -> set[str]:
+    ours = {n for n, v in vars(cls).items() if callable(v) and n != "__init__"}
     return {n for n in ours if hasattr(KubernetesPodOperator, n)}
+
+
+def _operator_classes() -> list[type]:
+    for module in pkgutil.iter_modules(operators_package.__path__):
+        importlib.import_module(f"{operators_package.__name__}.{module.name}")
+    found, pending = [], [AgentPodOperator]
+    while pending:
+        cls = pending.pop()
+        if cls.__module__.startswith(operators_package.__name__):
+            found.append(cls)  # not classes tests define
+        pending.extend(cls.__subclasses__())
+    return found
 
 
 def test_every_override_of_upstream_is_recorded() -> None:
     # A new override must be recorded here, so the next bump checks it too.
-    assert _overridden() == set(OVERRIDDEN)
+    assert _overridden(AgentPodOperator) == set(OVERRIDDEN)
+
+
+def test_operators_built_on_it_override_only_what_is_recorded() -> None:
+    classes = _operator_classes()
+    assert len(classes) > 5, "the operator modules were not found"
+    unrecorded = {
+        f"{cls.__module__}.{cls.__qualname__}.{name}"
+        for cls in classes
+        for name in _overridden(cls) - set(OVERRIDDEN)
+    }
+    assert not sorted(unrecorded)
 
 
 @pytest.mark.parametrize("name", sorted(OVERRIDDEN))
