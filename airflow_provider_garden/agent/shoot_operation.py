@@ -1,8 +1,10 @@
 """How every shoot operation runs its flow: under the operation Lease, reported as it goes.
 
 ``lastOperation`` says Processing with the running task names while the flow runs;
-a failure is reported as Error with one ``lastErrors`` entry per failed task (and
-the caller's conditions) before it is raised. What success writes is the caller's.
+a failure is reported with one ``lastErrors`` entry per failed task, each with the
+codes of its cause (``core/error_codes``), as Failed when a code says retrying cannot
+help, else Error (and the caller's conditions), before it is raised. What success
+writes is the caller's.
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.error_codes import ended_state, last_errors
 from airflow_provider_garden.core.flow import Flow, FlowError, Progress
 from airflow_provider_garden.core.status import (
     Condition,
-    LastError,
     OperationState,
     OperationType,
 )
@@ -59,17 +61,15 @@ def run_reported(
         try:
             flow.run(on_progress=on_progress, max_workers=2)
         except FlowError as err:
+            errors = last_errors([(o.name, o.error) for o in err.failed if o.error])
             shoots.report(
                 project,
                 name,
                 type_=operation,
-                state=OperationState.ERROR,
+                state=ended_state(errors),
                 progress=0,
                 description=str(err),
-                errors=[
-                    LastError(description=str(err.failed[0].error), task_id=task)
-                    for task in err.failed_tasks
-                ],
+                errors=errors,
                 conditions=conditions_on_failure(err),
             )
             raise

@@ -60,8 +60,9 @@ class _ShootOperator(AgentPodOperator):
         """Leave the truth in the Shoot when the pod could not (it died, never started)."""
         shoot = self.garden.shoots.find(self.project, self.shoot_name)
         last = ShootStatus.from_shoot(shoot).last_operation
-        if shoot is None or (last is not None and last.state is OperationState.ERROR):
-            return  # gone, or the agent already reported the failure itself
+        reported = (OperationState.ERROR, OperationState.FAILED)
+        if shoot is None or (last is not None and last.state in reported):
+            return  # gone, or the agent already reported the failure (and its codes) itself
         self.garden.shoots.report(
             self.project,
             self.shoot_name,
