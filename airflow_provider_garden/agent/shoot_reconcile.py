@@ -41,7 +41,8 @@ def reconcile_flow(c: ShootComponents, *, name: str) -> Flow:
     """Reconcile as wiring: each component deployed after what it needs, then waited for."""
     g = Graph(name)
     no_workers = not c.has_workers
-    namespace = g.add("Deploying namespace", c.namespace.deploy)
+    checked = g.add("Checking the spec and the Secrets it names", c.check_spec)
+    namespace = g.add("Deploying namespace", c.namespace.deploy, dependencies=[checked])
     service = g.add(
         "Deploying kube-apiserver service", c.apiserver_service.deploy, dependencies=[namespace]
     )

@@ -29,10 +29,11 @@ from airflow_provider_garden.agent.components.secrets import (
     ControlPlaneSecrets,
     ShootAccess,
 )
+from airflow_provider_garden.agent.preflight import check_spec
 from airflow_provider_garden.core.component import Component
 from airflow_provider_garden.core.controlplane.manifests import ControlPlane
 from airflow_provider_garden.core.flow import Retry
-from airflow_provider_garden.core.shoot_spec import Backup, Worker
+from airflow_provider_garden.core.shoot_spec import Backup, Worker, parse_shoot
 from airflow_provider_garden.drivers.base import MachineState
 from airflow_provider_garden.kube.client import KubeClient, Manifest
 
@@ -62,6 +63,8 @@ class ShootComponents:
     has_workers: bool
     # Whether the shoot's own API answers (for destroying what lives inside the shoot).
     shoot_reachable: Callable[[], bool]
+    # Raises before anything is deployed when the spec or a Secret it names is wrong.
+    check_spec: Callable[[], None]
 
 
 def shoot_components(
@@ -94,6 +97,7 @@ def shoot_components(
         worker_pools=WorkerPools(access, workers, annotations),
         has_workers=bool(workers),
         shoot_reachable=access.reachable,
+        check_spec=lambda: check_spec(kube, parse_shoot(shoot), garden_namespace=garden_namespace),
     )
 
 

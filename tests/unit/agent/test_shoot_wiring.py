@@ -7,6 +7,7 @@ order: delete destroys a component only after everything that needed it is gone.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import fields, replace
 
 import pytest
@@ -15,6 +16,7 @@ from airflow_provider_garden.agent.components import ShootComponents
 from airflow_provider_garden.agent.shoot_delete import delete_flow
 from airflow_provider_garden.agent.shoot_reconcile import operation_type, reconcile_flow
 from airflow_provider_garden.core.component import NotReady
+from airflow_provider_garden.core.error_codes import Cause, KnownCause
 from airflow_provider_garden.core.flow import Flow, FlowError, TaskState
 from airflow_provider_garden.core.status import LastOperation, OperationState, OperationType
 from airflow_provider_garden.drivers.base import MachineState
@@ -58,14 +60,24 @@ class FakeComponent:
         self.journal.write("gone", self.name)
 
 
-COMPONENTS = [
-    f.name for f in fields(ShootComponents) if f.name not in ("has_workers", "shoot_reachable")
-]
+NOT_COMPONENTS = ("has_workers", "shoot_reachable", "check_spec")
+COMPONENTS = [f.name for f in fields(ShootComponents) if f.name not in NOT_COMPONENTS]
 
 
-def fakes(journal: Journal, *, workers: bool = True, reachable: bool = True) -> ShootComponents:
+def fakes(
+    journal: Journal,
+    *,
+    workers: bool = True,
+    reachable: bool = True,
+    check_spec: Callable[[], None] = lambda: None,
+) -> ShootComponents:
     made = {name: FakeComponent(name, journal) for name in COMPONENTS}
-    return ShootComponents(**made, has_workers=workers, shoot_reachable=lambda: reachable)  # type: ignore[arg-type]
+    return ShootComponents(
+        **made,  # type: ignore[arg-type]
+        has_workers=workers,
+        shoot_reachable=lambda: reachable,
+        check_spec=check_spec,
+    )
 
 
 def needs(flow: Flow, journal: Journal) -> set[tuple[str, str]]:
@@ -109,6 +121,20 @@ def test_reconcile_deploys_each_component_and_waits_for_it() -> None:
     }
     for component in waited:
         assert journal.index("deploy", component) < journal.index("wait", component)
+
+
+def test_reconcile_deploys_nothing_when_the_spec_check_fails() -> None:
+    journal = Journal()
+
+    def missing_secret() -> None:
+        raise KnownCause(Cause.INVALID_SPEC, "Secret garden-p/creds does not exist")
+
+    flow = reconcile_flow(fakes(journal, check_spec=missing_secret), name="Create shoot p/s")
+    with pytest.raises(FlowError) as failed:
+        flow.run(max_workers=2)
+    assert failed.value.failed_tasks == ("Checking the spec and the Secrets it names",)
+    assert failed.value.failed[0].attempts == 1
+    assert journal.entries == []
 
 
 def test_delete_destroys_in_reverse_of_what_reconcile_needed() -> None:

@@ -1,0 +1,37 @@
+"""Reconcile's first task: the spec against what the seed offers, and the Secrets it names.
+
+Runs before anything is deployed (the operator validated the spec it applied, but
+reconcile also runs on stored specs: maintenance, re-runs, a Secret deleted since).
+Everything found is one ERR_CONFIGURATION_PROBLEM listing each field and rule.
+"""
+
+from __future__ import annotations
+
+from airflow_provider_garden.core.error_codes import Cause, KnownCause
+from airflow_provider_garden.core.references import reference_errors, referenced_secrets
+from airflow_provider_garden.core.shoot_spec import ShootSpec
+from airflow_provider_garden.core.spec_fields import SpecError
+from airflow_provider_garden.core.validation import validate
+from airflow_provider_garden.kube import cloudprofile
+from airflow_provider_garden.kube.client import KubeClient
+
+
+def check_spec(kube: KubeClient, spec: ShootSpec, *, garden_namespace: str | None) -> None:
+    """Raise KnownCause(INVALID_SPEC) naming every broken rule; nothing is changed."""
+    if garden_namespace is None:
+        raise RuntimeError("checking the spec needs the garden namespace (its cloud profile)")
+    profile = cloudprofile.read(kube, garden_namespace)
+    errors = validate(
+        spec,
+        offered_versions=profile.kubernetes_versions,
+        reserved_cidrs=profile.seed_networks,
+        offered_machine_images=profile.machine_images,
+    )
+    secrets = {}
+    for name in referenced_secrets(spec).values():
+        found = kube.find("v1", "Secret", name, spec.project_namespace)
+        secrets[name] = None if found is None else set(found.get("data") or {})
+    errors += reference_errors(spec, secrets)
+    if errors:
+        problem = SpecError(f"Shoot {spec.project}/{spec.name}", errors)
+        raise KnownCause(Cause.INVALID_SPEC, str(problem)) from problem
