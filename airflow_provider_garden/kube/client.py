@@ -212,10 +212,13 @@ class KubeClient:
         namespace: str | None = None,
         *,
         label_selector: str | None = None,
+        field_selector: str | None = None,
     ) -> list[Manifest]:
         r = resource_for(api_version, kind)
         path = _all_namespaces_path(r) if namespace is None and r.namespaced else r.path(namespace)
         query = [("labelSelector", label_selector)] if label_selector else []
+        if field_selector:
+            query.append(("fieldSelector", field_selector))
         items: list[Manifest] = self._call("GET", path, query=query)["items"]
         return items
 

@@ -106,6 +106,10 @@ ACCOUNTS = (
             _rule("", ["secrets", "services", "configmaps"], WRITE),
             _rule("", ["persistentvolumeclaims"], ["get", "list", "create", "patch", "delete"]),
             _rule("", ["nodes"], ["list"]),
+            # Why a control-plane pod waits: its PodScheduled condition and the scheduler's
+            # FailedScheduling events (ERR_INFRA_QUOTA_EXCEEDED names both).
+            _rule("", ["pods"], ["get", "list"]),
+            _rule("", ["events"], ["list"]),
             # delete: shoot delete removes what reconcile made, component by component.
             _rule("", ["serviceaccounts"], ["get", "create", "patch", "delete"]),
             _rule("apps", ["deployments", "statefulsets"], WRITE),

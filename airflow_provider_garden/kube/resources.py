@@ -39,6 +39,7 @@ _TABLE = [
     Resource("v1", "Service", "services", namespaced=True),
     Resource("v1", "ServiceAccount", "serviceaccounts", namespaced=True),
     Resource("v1", "Pod", "pods", namespaced=True),
+    Resource("v1", "Event", "events", namespaced=True),
     Resource("v1", "PersistentVolumeClaim", "persistentvolumeclaims", namespaced=True),
     Resource("v1", "PersistentVolume", "persistentvolumes", namespaced=False),
     Resource("v1", "Node", "nodes", namespaced=False),

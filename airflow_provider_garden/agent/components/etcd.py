@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from airflow_provider_garden.agent.components.seed_objects import Ref, SeedObjects, ref
-from airflow_provider_garden.core.component import NotReady
 from airflow_provider_garden.core.controlplane import manifests as m
 from airflow_provider_garden.kube.client import Manifest
 from airflow_provider_garden.kube.workload import statefulset_ready
@@ -23,4 +22,4 @@ class Etcd(SeedObjects):
 
     def wait(self) -> None:
         if not statefulset_ready(self.kube, self.cp.namespace, "etcd"):
-            raise NotReady("etcd is not ready yet")
+            raise self.not_ready("etcd", "etcd is not ready yet")

@@ -42,7 +42,9 @@ class MachineController(SeedObjects):
 
     def wait(self) -> None:
         if not deployment_available(self.kube, self.cp.namespace, local_driver.KWOK_NAME):
-            raise NotReady(f"{local_driver.KWOK_NAME} is not available yet")
+            raise self.not_ready(
+                local_driver.KWOK_NAME, f"{local_driver.KWOK_NAME} is not available yet"
+            )
 
     def destroy(self) -> None:
         # Its objects in the shoot live in etcd, which is destroyed later anyway: removing

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from airflow_provider_garden.agent.components.scheduling import Placement
 from airflow_provider_garden.core.component import NotReady
 from airflow_provider_garden.core.controlplane.manifests import ControlPlane
 from airflow_provider_garden.kube.client import KubeClient, Manifest
@@ -36,6 +37,7 @@ class SeedObjects:
     def __init__(self, kube: KubeClient, cp: ControlPlane) -> None:
         self.kube = kube
         self.cp = cp
+        self._placements: dict[str, Placement] = {}
 
     def manifests(self) -> list[Manifest]:
         """What ``deploy`` applies, in order."""
@@ -51,6 +53,15 @@ class SeedObjects:
 
     def wait(self) -> None:
         return None
+
+    def not_ready(self, app: str, message: str) -> NotReady:
+        """``NotReady(message)`` to retry; raises KnownCause instead when the pods of
+        ``app`` found no room in the seed (waiting on would not help)."""
+        placement = self._placements.setdefault(
+            app, Placement(self.kube, self.cp.namespace, f"app={app}")
+        )
+        placement.check()
+        return NotReady(message)
 
     def destroy(self) -> None:
         for r in reversed(self.owned()):
@@ -77,4 +88,4 @@ class ControlPlaneDeployment(SeedObjects):
 
     def wait(self) -> None:
         if not self.available():
-            raise NotReady(f"{self.name} is not available yet")
+            raise self.not_ready(self.name, f"{self.name} is not available yet")
