@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_garden.core.status import (
     ConditionStatus,
     ConditionType,
+    LastError,
+    LastOperation,
     OperationState,
     ShootStatus,
     StatusError,
@@ -46,11 +48,13 @@ def shoot_health(shoot: Mapping[str, Any] | None) -> Health:
         return Health(Verdict.FAILED, f"unreadable status: {err}")
     last = status.last_operation
     generation = (shoot.get("metadata") or {}).get("generation")
-    blocking = sorted(code.value for code in status.error_codes if not code.retryable)
-    if blocking or (last is not None and last.state is OperationState.FAILED):
-        what = f"{last.type} {last.state}: {last.description}" if last else "no operation"
-        reason = f" [{', '.join(blocking)} cannot be fixed by retrying]" if blocking else ""
-        return Health(Verdict.FAILED, what + reason)
+    # While an operation runs, lastErrors are its predecessor's: the new run may fix them.
+    running = last is not None and last.state is OperationState.PROCESSING
+    blocking = [] if running else [e for e in status.last_errors if not e.retryable]
+    if blocking:
+        return Health(Verdict.FAILED, _blocking_message(blocking, last))
+    if last is not None and last.state is OperationState.FAILED:
+        return Health(Verdict.FAILED, f"{last.type} {last.state}: {last.description}")
     if last is None or not last.succeeded:
         doing = f"{last.type} {last.state} ({last.progress}%)" if last else "? not started (0%)"
         return Health(Verdict.WAITING, doing)
@@ -64,6 +68,18 @@ def shoot_health(shoot: Mapping[str, Any] | None) -> Health:
     if not_true:
         return Health(Verdict.WAITING, f"conditions not True: {', '.join(not_true)}")
     return Health(Verdict.READY, "lastOperation Succeeded and every condition True")
+
+
+def _blocking_message(errors: Sequence[LastError], last: LastOperation | None) -> str:
+    """Each non-retryable error: its codes first, the task, then what it says."""
+    what = f"{last.type} {last.state}" if last else "the last operation"
+    lines = [
+        f"{', '.join(c.value for c in e.codes if not c.retryable)}"
+        + (f" in task {e.task_id!r}" if e.task_id else "")
+        + f": {e.description}"
+        for e in errors
+    ]
+    return f"{what}, retrying cannot fix it: " + "; ".join(lines)
 
 
 def backup_health(

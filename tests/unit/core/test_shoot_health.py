@@ -60,3 +60,28 @@ def test_a_status_no_version_wrote_fails_naming_the_field() -> None:
     health = shoot_health(shoot)
     assert health.verdict is Verdict.FAILED
     assert "status.conditions[0].status" in health.message
+
+
+def test_a_non_retryable_error_is_named_with_its_code_task_and_message() -> None:
+    shoot = _shoot("Failed")
+    shoot["status"]["lastErrors"] = [
+        {
+            "description": "pod shoot--p--s/etcd-0 cannot be scheduled (for 15s): 1 Insufficient cpu",
+            "codes": ["ERR_INFRA_QUOTA_EXCEEDED"],
+            "taskID": "Waiting until etcd is ready",
+        },
+        {"description": "not yet", "codes": ["ERR_RETRYABLE_INFRA_DEPENDENCIES"]},
+    ]
+    health = shoot_health(shoot)
+    assert health.verdict is Verdict.FAILED
+    assert health.message == (
+        "Create Failed, retrying cannot fix it: ERR_INFRA_QUOTA_EXCEEDED in task "
+        "'Waiting until etcd is ready': pod shoot--p--s/etcd-0 cannot be scheduled "
+        "(for 15s): 1 Insufficient cpu"
+    )
+
+
+def test_the_errors_of_a_run_being_retried_do_not_fail_it() -> None:
+    """lastErrors stay until the next run ends; while it runs they are its predecessor's."""
+    health = shoot_health(_shoot("Processing", codes=("ERR_CONFIGURATION_PROBLEM",)))
+    assert health.verdict is Verdict.WAITING
