@@ -1,0 +1,262 @@
+"""Error codes where the cause is known, on the local seed: a full seed and a missing Secret.
+
+Each shoot is reconciled by the agent code from the host (as the machine and kustomize
+tests do): with the seed's CPU requests exhausted the agent's own pod could not be
+placed either. Both failures come before anything would wait out its timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import AirflowException
+
+from airflow_provider_garden.agent.components import WAIT
+from airflow_provider_garden.agent.context import control_plane_of
+from airflow_provider_garden.agent.shoot_delete import delete
+from airflow_provider_garden.agent.shoot_reconcile import reconcile
+from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.controlplane.manifests import ControlPlane
+from airflow_provider_garden.core.flow import FlowError
+from airflow_provider_garden.core.references import SECRET_REF
+from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
+from airflow_provider_garden.core.shoot_spec import parse_shoot
+from airflow_provider_garden.core.status import ErrorCode, OperationState, ShootStatus
+from airflow_provider_garden.kube.client import KubeClient
+from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
+from airflow_provider_garden.kube.shoots import Shoots
+from airflow_provider_garden.localseed.build import PAUSE_REF
+from airflow_provider_garden.localseed.profile import local_profile
+from airflow_provider_garden.sensors.shoot import ShootReadySensor
+from airflow_provider_garden.triggers.shoot import ShootStatusTrigger
+
+pytestmark = pytest.mark.integration
+HOLDER = "error-code-tests"
+
+
+def shoot_resource(project: str, name: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": SHOOT_API_VERSION,
+        "kind": "Shoot",
+        "metadata": {"name": name, "namespace": naming.project_namespace(project)},
+        "spec": {
+            "kubernetes": {"version": local_profile().kubernetes_versions[0]},
+            "networking": {"pods": "100.96.0.0/11", "services": "100.64.0.0/13"},
+            **spec,
+        },
+    }
+
+
+@pytest.fixture
+def project(seed: KubeClient) -> Iterator[str]:
+    """A project namespace of its own; its shoots' control planes are deleted afterwards."""
+    project = f"codes-{uuid.uuid4().hex[:6]}"
+    namespace = naming.project_namespace(project)
+    seed.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    yield project
+    shoots = Shoots(seed)
+    for shoot in shoots.list(project):
+        delete(seed, shoots, project, shoot["metadata"]["name"], holder=HOLDER)
+    seed.delete("v1", "Namespace", namespace)
+
+
+def reconcile_failing(seed: KubeClient, project: str, resource: dict[str, Any]) -> FlowError:
+    shoots = Shoots(seed)
+    shoots.apply(resource)
+    name = resource["metadata"]["name"]
+    with pytest.raises(FlowError) as failed:
+        reconcile(
+            seed,
+            shoots,
+            shoots.get(project, name),
+            control_plane_of(parse_shoot(resource)),
+            holder=HOLDER,
+            garden_namespace=DEFAULT_NAMESPACE,
+        )
+    return failed.value
+
+
+# --- a full seed ----------------------------------------------------------------------
+
+
+def millicores(quantity: str) -> int:
+    if quantity.endswith("m"):
+        return int(quantity[:-1])
+    return round(float(quantity) * 1000)
+
+
+def free_cpu(seed: KubeClient, node: dict[str, Any]) -> int:
+    """The node's allocatable CPU minus the requests of every pod placed on it."""
+    requested = 0
+    for pod in seed.list("v1", "Pod"):
+        status = pod.get("status") or {}
+        if pod["spec"].get("nodeName") != node["metadata"]["name"]:
+            continue
+        if status.get("phase") in ("Succeeded", "Failed"):
+            continue
+        # What the scheduler counts: the containers' sum, or the largest init container.
+        requested += max(
+            sum(cpu_request(c) for c in pod["spec"]["containers"]),
+            max((cpu_request(c) for c in pod["spec"].get("initContainers") or []), default=0),
+        )
+    return millicores(node["status"]["allocatable"]["cpu"]) - requested
+
+
+def cpu_request(container: dict[str, Any]) -> int:
+    cpu = ((container.get("resources") or {}).get("requests") or {}).get("cpu")
+    return millicores(cpu) if cpu else 0
+
+
+def placeholder(namespace: str, node: str, cpu: int) -> dict[str, Any]:
+    labels = {"app": "placeholder"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": f"placeholder-{node}", "namespace": namespace},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "nodeSelector": {"kubernetes.io/hostname": node},
+                    "terminationGracePeriodSeconds": 0,
+                    "containers": [
+                        {
+                            "name": "placeholder",
+                            "image": PAUSE_REF,
+                            "imagePullPolicy": "IfNotPresent",
+                            "resources": {"requests": {"cpu": f"{cpu}m"}},
+                        }
+                    ],
+                },
+            },
+        },
+    }
+
+
+@pytest.fixture
+def placeholders(seed: KubeClient, namespace: str) -> Iterator[dict[str, int]]:
+    """Node -> millicores its placeholder took; every placeholder is deleted afterwards."""
+    taken: dict[str, int] = {}
+    yield taken
+    for node in taken:
+        seed.delete("apps/v1", "Deployment", f"placeholder-{node}", namespace)
+
+
+def fill_seed(seed: KubeClient, namespace: str, taken: dict[str, int]) -> None:
+    """A placeholder per node requesting what is left, each placed before this returns."""
+    for node in seed.list("v1", "Node"):
+        if node["spec"].get("unschedulable"):
+            continue
+        name = node["metadata"]["name"]
+        cpu = free_cpu(seed, node)
+        assert cpu > 0, f"node {name} has no CPU left to fill before the test"
+        seed.apply(placeholder(namespace, name, cpu))
+        taken[name] = cpu
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        pods = seed.list("v1", "Pod", namespace, label_selector="app=placeholder")
+        placed = [p for p in pods if p["spec"].get("nodeName")]
+        if len(placed) == len(taken) == len(pods):
+            return
+        time.sleep(1)
+    raise AssertionError(f"placeholders were not all placed within 60s: {pods}")
+
+
+def test_a_full_seed_fails_a_create_naming_the_pod_and_the_schedulers_reason(
+    seed: KubeClient, project: str, namespace: str, placeholders: dict[str, int]
+) -> None:
+    fill_seed(seed, namespace, placeholders)
+    resource = shoot_resource(project, "full")
+    started = time.monotonic()
+    failed = reconcile_failing(seed, project, resource)
+    elapsed = time.monotonic() - started
+    print(f"full seed ({placeholders} millicores taken): create failed after {elapsed:.1f}s")
+
+    status = Shoots(seed).status(project, "full")
+    assert status.last_operation is not None
+    assert status.last_operation.state is OperationState.FAILED
+    quota = [e for e in status.last_errors if ErrorCode.INFRA_QUOTA_EXCEEDED in e.codes]
+    assert quota, f"no ERR_INFRA_QUOTA_EXCEEDED in {status.last_errors}"
+    message = quota[0].description
+    assert "Insufficient cpu" in message
+    # The pod named is one of this shoot's, and the seed still has it unplaced.
+    cp: ControlPlane = control_plane_of(parse_shoot(resource))
+    pod_ref = message.split("pod ", 1)[1].split(" ", 1)[0]
+    pod_namespace, pod_name = pod_ref.split("/")
+    assert pod_namespace == cp.namespace
+    pod = seed.get("v1", "Pod", pod_name, pod_namespace)
+    scheduled = next(c for c in pod["status"]["conditions"] if c["type"] == "PodScheduled")
+    assert (scheduled["status"], scheduled["reason"]) == ("False", "Unschedulable")
+    # It ended on evidence, not by waiting out the timeout of "not available yet".
+    assert elapsed < WAIT.timeout.total_seconds()
+    assert failed.failed[0].attempts < WAIT.timeout / WAIT.interval
+
+
+# --- a missing Secret -------------------------------------------------------------------
+
+
+async def first_event(trigger: ShootStatusTrigger) -> dict[str, Any]:
+    async for event in trigger.run():
+        payload: dict[str, Any] = event.payload
+        return payload
+    raise AssertionError("the trigger ended without an event")
+
+
+@pytest.mark.usefixtures("airflow_seed_connection")
+def test_a_missing_s3_secret_is_a_configuration_problem_the_sensor_fails_on(
+    seed: KubeClient, project: str
+) -> None:
+    store = {"kind": "s3", "bucket": "backups", "secretRef": {"name": "absent-creds"}}
+    resource = shoot_resource(project, "nocreds", backup={"store": store})
+    Shoots(seed).apply(resource)
+    # The trigger the deferred ShootReadySensor hands to the triggerer, started while the
+    # Shoot has no status yet; its timeout is the bound: a miss yields "timeout".
+    trigger = ShootStatusTrigger(
+        kubernetes_conn_id="kubernetes_default",
+        project=project,
+        name="nocreds",
+        poll_interval=1.0,
+        timeout=60.0,
+    )
+
+    async def scenario() -> tuple[dict[str, Any], FlowError, float]:
+        watching = asyncio.create_task(first_event(trigger))
+        await asyncio.sleep(2)  # the trigger sees the Shoot waiting first
+        assert not watching.done(), watching.result()
+        failed = await asyncio.to_thread(reconcile_failing, seed, project, resource)
+        reported = time.monotonic()
+        event = await watching
+        return event, failed, time.monotonic() - reported
+
+    event, failed, latency = asyncio.run(scenario())
+    print(f"missing Secret: the trigger failed {latency:.1f}s after the status was written")
+
+    assert failed.failed_tasks == ("Checking the spec and the Secrets it names",)
+    status: ShootStatus = Shoots(seed).status(project, "nocreds")
+    assert status.last_operation is not None
+    assert status.last_operation.state is OperationState.FAILED
+    (error,) = status.last_errors
+    assert error.codes == (ErrorCode.CONFIGURATION_PROBLEM,)
+    assert f"{SECRET_REF}: Secret {naming.project_namespace(project)}/absent-creds" in (
+        error.description
+    )
+    # Nothing was deployed: the control-plane namespace was never made.
+    cp = control_plane_of(parse_shoot(resource))
+    assert seed.find("v1", "Namespace", cp.namespace) is None
+
+    assert event["status"] == "failed", event
+    assert "ERR_CONFIGURATION_PROBLEM" in event["message"]
+    assert "absent-creds" in event["message"]
+    sensor = ShootReadySensor(task_id="ready", project=project, name="nocreds")
+    with pytest.raises(AirflowException, match="ERR_CONFIGURATION_PROBLEM"):
+        sensor.execute_complete({}, event)  # type: ignore[arg-type]
+    # Started after the failure, the sensor fails in its first poke, before deferring.
+    with pytest.raises(AirflowException, match=r"(?s)ERR_CONFIGURATION_PROBLEM.*absent-creds"):
+        sensor.execute({})  # type: ignore[arg-type]
