@@ -6,6 +6,9 @@ waits and asks again while the evicted pods' replacements start elsewhere. The
 choice of pods (DaemonSet pods left alone, pods with volumes one at a time) is
 :mod:`core.drain`'s; this module only talks to the API.
 
+Bare pods (no controller recreates them) and pods with emptyDir data are not
+evicted unless forced: the drain refuses before cordoning, naming them.
+
 A drain that does not finish within its timeout stops with a message naming
 the pods left and the budgets in the way; the nodes stay cordoned, so a re-run
 carries on. Only when forced does it delete the remaining pods outright.
@@ -38,6 +41,10 @@ _LISTED = 5
 
 class DrainTimeout(RuntimeError):
     """Pods were still on the nodes when the drain timeout passed."""
+
+
+class DrainRefused(RuntimeError):
+    """Pods on the nodes would be lost by eviction (bare, emptyDir data); not forced."""
 
 
 class DrainStopped(RuntimeError):
@@ -84,6 +91,8 @@ class Drainer:
         Pods that terminate on an ``unready`` node never finish (no kubelet
         confirms it), so once evicted they count as gone.
         """
+        if not self.options.force:
+            self.refuse_unsafe(nodes)
         for node in nodes:
             self.cordon(node)
         report = DrainReport()
@@ -116,6 +125,16 @@ class Drainer:
                 log.warning("drain of %s: deleted %d pod(s) past their budgets", nodes, len(pods))
             if self.stop.wait(self.options.interval):
                 raise DrainStopped(f"drain of {', '.join(nodes)} stopped; the nodes stay cordoned")
+
+    def refuse_unsafe(self, nodes: Sequence[str]) -> None:
+        """Raise DrainRefused naming the pods only a forced drain may evict."""
+        unsafe = plan.unsafe_evictions(plan.pods_to_drain(self.shoot.list("v1", "Pod"), nodes))
+        if unsafe:
+            raise DrainRefused(
+                f"drain of {', '.join(nodes)} refused: evicting {len(unsafe)} pod(s) would "
+                f"lose them or their data: {', '.join(unsafe)}. Pass --force-drain to evict "
+                "them anyway"
+            )
 
     def _evict(self, pod: plan.Obj) -> str | None:
         """Ask for one eviction; None when granted (or the pod is gone), else why not."""

@@ -36,7 +36,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from airflow_provider_garden.agent.drain import Drainer, DrainOptions, DrainReport, DrainTimeout
+from airflow_provider_garden.agent.drain import (
+    Drainer,
+    DrainOptions,
+    DrainRefused,
+    DrainReport,
+    DrainTimeout,
+)
 from airflow_provider_garden.agent.rollout_report import RolloutReport, image_text
 from airflow_provider_garden.agent.workers import observe
 from airflow_provider_garden.core import intstr, naming
@@ -161,6 +167,14 @@ class MachineRollout:
             shoot=self.name,
             config=LocalDriverConfig.from_annotations(annotations),
         )
+        refusal = planner.scale_to_zero_problem(
+            f"spec.workers[{spec.workers.index(worker)}]",
+            desired=worker.minimum,
+            machines=sum(not m.deleting for m in self._observe(driver, worker)),
+            allowed=worker.allow_scale_to_zero,
+        )
+        if refusal is not None:
+            raise RolloutRefused(f"rollout of pool {worker.name}: {refusal}")
         report = RolloutReport(
             shoots=self.shoots, project=self.project, name=self.name, worker=worker
         )
@@ -399,6 +413,11 @@ class MachineRollout:
         unhealthy = planner.preflight_problem(counted, max_unhealthy=self.options.max_unhealthy)
         if unhealthy is not None:
             raise RolloutRefused(f"rollout of pool {worker.name}: {unhealthy}")
+        if not self.options.force_drain:
+            try:
+                self.drainer.refuse_unsafe([m.node_name for m in old])
+            except DrainRefused as err:
+                raise RolloutRefused(f"rollout of pool {worker.name}: {err}") from None
         deadline = self._clock() + PREFLIGHT_GRACE
         while blocking := self._blocking_budgets(old):
             if self.options.force_drain:

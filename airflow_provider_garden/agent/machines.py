@@ -1,4 +1,5 @@
-"""`garden-agent machines rollout`: roll a worker pool to its spec's machine image.
+"""`garden-agent machines rollout|heal`: roll a worker pool to its spec's machine image,
+or replace the shoot's unhealthy machines.
 
 Two API servers are involved. The seed holds the Shoot (its spec, the status this
 verb writes) and the shoot's operation Lease; the shoot holds the machines
@@ -56,6 +57,33 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         # The pod name in a pod; beside it the PID, so two shell runs never share a holder.
         holder=f"{socket.gethostname()}/{os.getpid()}",
     ).run()
+
+
+def heal(args: argparse.Namespace) -> dict[str, Any]:
+    """Replace the shoot's machines unhealthy past their pool's machineHealthTimeout."""
+    from airflow_provider_garden.agent import shoot_access
+    from airflow_provider_garden.agent.machine_health import HealOptions, heal_shoot
+    from airflow_provider_garden.kube.client import KubeClient
+
+    seed = KubeClient.from_kubeconfig(args.kubeconfig)
+    shoot = shoot_access.shoot_client(
+        seed, args.project, args.name, kubeconfig_file=args.shoot_kubeconfig
+    )
+    options = HealOptions(
+        force_drain=args.force_drain,
+        creation_timeout=dt.timedelta(seconds=args.creation_timeout),
+        drain_timeout=dt.timedelta(seconds=args.drain_timeout),
+        interval=args.interval,
+    )
+    result = heal_shoot(
+        seed,
+        shoot,
+        args.project,
+        args.name,
+        holder=f"{socket.gethostname()}/{os.getpid()}",
+        options=options,
+    )
+    return {"project": args.project, "name": args.name, **result.to_dict()}
 
 
 def _int_or_percent(value: str) -> intstr.IntOrPercent:
@@ -126,3 +154,31 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="seconds to wait for another operation on the shoot to finish (default: 120)",
     )
     p.set_defaults(run=run)
+
+    h = machines.add_parser("heal", help=heal.__doc__)
+    h.add_argument("--project", required=True)
+    h.add_argument("--name", required=True)
+    h.add_argument(
+        "--shoot-kubeconfig", help="the shoot's admin kubeconfig (default: read its Secret)"
+    )
+    h.add_argument(
+        "--force-drain",
+        action="store_true",
+        help="replace machines even when their bare pods or emptyDir data would be lost",
+    )
+    h.add_argument(
+        "--creation-timeout",
+        type=_positive,
+        default=DEFAULTS.machine_creation_timeout.total_seconds(),
+        help="seconds a replacement may take to become Ready (default: %(default).0f)",
+    )
+    h.add_argument(
+        "--drain-timeout",
+        type=_positive,
+        default=DEFAULTS.drain_timeout.total_seconds(),
+        help="seconds the drain of a replaced machine may take (default: %(default).0f)",
+    )
+    h.add_argument(
+        "--interval", type=_positive, default=1.0, help="seconds between looks while waiting"
+    )
+    h.set_defaults(run=heal)

@@ -9,6 +9,8 @@ Pure functions over Pod and PodDisruptionBudget objects as the API returns them
   from the old machine before the replacement can attach it elsewhere.
 * A budget that allows zero disruptions blocks a rollout before it starts; the
   refusal names it, with its healthy and desired counts.
+* Bare pods (no controller) and pods with emptyDir data are evicted only when the
+  drain is forced; otherwise the refusal names them.
 """
 
 from __future__ import annotations
@@ -42,6 +44,42 @@ def has_volumes(pod: Obj) -> bool:
     """Whether the pod holds a persistent (or generic ephemeral) volume."""
     volumes = (pod.get("spec") or {}).get("volumes") or []
     return any("persistentVolumeClaim" in v or "ephemeral" in v for v in volumes)
+
+
+def is_bare(pod: Obj) -> bool:
+    """No controller owns the pod: evicted, it is gone for good."""
+    owners = pod["metadata"].get("ownerReferences") or []
+    return not any(o.get("controller") for o in owners)
+
+
+def has_local_data(pod: Obj) -> bool:
+    """The pod keeps data in an emptyDir volume, lost with the machine."""
+    volumes = (pod.get("spec") or {}).get("volumes") or []
+    return any("emptyDir" in v for v in volumes)
+
+
+def unsafe_evictions(pods: Iterable[Obj]) -> list[str]:
+    """Pods a drain may evict only when forced, each with why, sorted.
+
+    Like ``kubectl drain`` without ``--force``/``--delete-emptydir-data``: a bare
+    pod is not recreated elsewhere and an emptyDir's data is lost. Finished or
+    terminating pods lose nothing more.
+    """
+    found = []
+    for pod in pods:
+        if is_terminating(pod) or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            continue
+        why = [
+            text
+            for text, hit in (
+                ("no controller", is_bare(pod)),
+                ("emptyDir data", has_local_data(pod)),
+            )
+            if hit
+        ]
+        if why:
+            found.append(f"{pod_key(pod)} ({', '.join(why)})")
+    return sorted(found)
 
 
 def pods_to_drain(pods: Iterable[Obj], nodes: Iterable[str]) -> list[Obj]:

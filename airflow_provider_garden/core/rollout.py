@@ -86,6 +86,23 @@ def preflight_problem(
     )
 
 
+def scale_to_zero_problem(
+    pool_path: str, *, desired: int, machines: int, allowed: bool
+) -> str | None:
+    """Why a rollout toward ``desired`` = 0 must not remove ``machines`` machines, or None.
+
+    A pool at minimum 0 is most often a typo or a half-finished edit; removing every
+    machine of it evicts every workload there. It takes ``allowScaleToZero: true``.
+    """
+    if desired > 0 or machines == 0 or allowed:
+        return None
+    return (
+        f"refusing to start: {pool_path}.minimum is 0 while the pool has {machines} "
+        f"machine(s): the rollout would remove them all. Set "
+        f"{pool_path}.allowScaleToZero: true to allow it"
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class RolloutStep:
     """What to do next. ``drain``: cordon, evict, then delete; ``delete``: delete at once."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from . import naming
-from .shoot_spec import ShootSpec
+from .shoot_spec import ShootSpec, format_duration
 
 
 def spec_to_dict(spec: ShootSpec) -> dict[str, object]:
@@ -32,6 +32,8 @@ def spec_to_dict(spec: ShootSpec) -> dict[str, object]:
                 "maximum": w.maximum,
                 "maxSurge": w.max_surge,
                 "maxUnavailable": w.max_unavailable,
+                "machineHealthTimeout": format_duration(w.machine_health_timeout),
+                "allowScaleToZero": w.allow_scale_to_zero,
             }
             for w in spec.workers
         ],

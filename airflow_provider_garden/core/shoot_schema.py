@@ -97,6 +97,9 @@ def _enum(kind: type[enum.StrEnum], default: enum.StrEnum, description: str) -> 
     return Str(enum=tuple(str(m) for m in kind), default=str(default), description=description)
 
 
+DURATION_PATTERN = "^[0-9]+(s|m|h)$"
+DEFAULT_MACHINE_HEALTH_TIMEOUT = "10m"
+
 _TIME = Str(
     pattern="^[0-9]{6}[+-][0-9]{4}$",
     rule="is not HHMMSS+ZZZZ (e.g. 220000+0100)",
@@ -148,6 +151,17 @@ WORKER = Obj(
         ),
         "maxUnavailable": IntOrPercent(
             default=0, description="Machines a rollout may take away at once (2 or '25%')."
+        ),
+        "machineHealthTimeout": Str(
+            default=DEFAULT_MACHINE_HEALTH_TIMEOUT,
+            pattern=DURATION_PATTERN,
+            rule="must be a number with s, m or h (e.g. 10m)",
+            description="How long a machine's node may stay NotReady or Unknown before "
+            "the machine is replaced (e.g. 10m).",
+        ),
+        "allowScaleToZero": Bool(
+            default=False,
+            description="Let a rollout of a pool whose minimum is 0 remove all its machines.",
         ),
     },
 )

@@ -29,8 +29,10 @@ does not declare, which are usually typos); :mod:`.validation` checks the values
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -38,9 +40,11 @@ from typing import TypeVar
 from . import intstr, naming
 from .shoot_schema import (
     DEFAULT_BACKUP_SCHEDULE,
+    DEFAULT_MACHINE_HEALTH_TIMEOUT,
     DEFAULT_MAX_BACKUPS,
     DEFAULT_PODS_CIDR,
     DEFAULT_SERVICES_CIDR,
+    DURATION_PATTERN,
     RetentionPolicy,
     SnapstoreKind,
     keys,
@@ -55,6 +59,27 @@ __all__ = [
     "RetentionPolicy",
     "SnapstoreKind",
 ]
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """``90s``, ``10m``, ``1h``: the durations :data:`DURATION_PATTERN` admits."""
+    if not re.fullmatch(DURATION_PATTERN, text):
+        raise ValueError(f"{text!r} must be a number with s, m or h (e.g. 10m)")
+    unit = {"s": "seconds", "m": "minutes", "h": "hours"}[text[-1]]
+    return dt.timedelta(**{unit: int(text[:-1])})
+
+
+def format_duration(value: dt.timedelta) -> str:
+    """The text :func:`parse_duration` reads back: whole hours, minutes or seconds."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+DEFAULT_HEALTH_TIMEOUT = parse_duration(DEFAULT_MACHINE_HEALTH_TIMEOUT)
+
 
 PROJECT_NAMESPACE_PREFIX = naming.project_namespace("")
 
@@ -74,6 +99,8 @@ class Worker:
     maximum: int
     max_surge: intstr.IntOrPercent = 1
     max_unavailable: intstr.IntOrPercent = 0
+    machine_health_timeout: dt.timedelta = DEFAULT_HEALTH_TIMEOUT
+    allow_scale_to_zero: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -230,7 +257,21 @@ def _worker(r: FieldReader, path: str, item: object) -> Worker:
         maximum=r.integer(w, "maximum", path),
         max_surge=_int_or_percent(r, w, "maxSurge", path, default=1),
         max_unavailable=_int_or_percent(r, w, "maxUnavailable", path, default=0),
+        machine_health_timeout=_duration(
+            r, w, "machineHealthTimeout", path, default=DEFAULT_MACHINE_HEALTH_TIMEOUT
+        ),
+        allow_scale_to_zero=r.optional(w, "allowScaleToZero", path, bool, "true/false") is True,
     )
+
+
+def _duration(
+    r: FieldReader, parent: Mapping[str, object], key: str, path: str, *, default: str
+) -> dt.timedelta:
+    try:
+        return parse_duration(r.string(parent, key, path, default=default))
+    except ValueError as exc:
+        r.fail(f"{path}.{key}", str(exc))
+        return parse_duration(default)
 
 
 def _int_or_percent(

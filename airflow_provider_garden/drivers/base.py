@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
+from airflow_provider_garden.core.machine_health import Machine as HealthMachine
 from airflow_provider_garden.core.manifest import Manifest
 from airflow_provider_garden.core.rollout import Machine
 from airflow_provider_garden.core.shoot_spec import Worker
@@ -57,6 +58,20 @@ class MachineState:
     cordoned: bool = False
     deleting: bool = False
     created: dt.datetime | None = None
+    # lastTransitionTime of the node's Ready condition; None: no such condition yet.
+    ready_changed: dt.datetime | None = None
+    replaces: str = ""  # the unhealthy machine this one was created to replace
+
+    def for_health(self) -> HealthMachine:
+        return HealthMachine(
+            name=self.name,
+            ready=self.ready,
+            ready_changed=self.ready_changed,
+            created=self.created,
+            cordoned=self.cordoned,
+            deleting=self.deleting,
+            replaces=self.replaces,
+        )
 
     def for_rollout(self) -> Machine:
         return Machine(

@@ -24,7 +24,7 @@ import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -54,6 +54,10 @@ MANAGED_VALUE = "fake"
 # Read by the stages in kwok_stages.yaml.
 NODE_BOOT_DELAY = "machine.garden.airflow.io/boot-delay"
 NODE_NEVER_READY = "machine.garden.airflow.io/never-ready"
+# Set on a Ready node (by tests, through inject_not_ready): kwok reports it NotReady.
+NODE_NOT_READY = "machine.garden.airflow.io/not-ready"
+# On a machine created to replace an unhealthy one: that machine's name.
+NODE_REPLACES = "machine.garden.airflow.io/replaces"
 # The driver's configuration, as annotations of the Shoot resource.
 BOOT_DELAY_ANNOTATION = "local-driver.garden.airflow.io/boot-delay"
 NEVER_READY_ANNOTATION = "local-driver.garden.airflow.io/never-ready-versions"
@@ -103,14 +107,29 @@ class LocalDriver:
         nodes = self.api.list("v1", "Node", label_selector=f"{LABEL_POOL}={pool}")
         return sorted((machine_of(n) for n in nodes), key=lambda m: m.name)
 
-    def create_machine(self, worker: Worker) -> str:
+    def create_machine(self, worker: Worker, *, replaces: str = "") -> str:
         suffix = "".join(secrets.choice(_SUFFIX_CHARS) for _ in range(5))
         name = f"{self.shoot}-{worker.name}"[:57].rstrip("-") + f"-{suffix}"
-        self.api.create(node_manifest(name, worker, self.config))
+        node = node_manifest(name, worker, self.config)
+        if replaces:
+            node["metadata"]["annotations"][NODE_REPLACES] = replaces
+        self.api.create(node)
         return name
 
     def delete_machine(self, name: str) -> bool:
         return self.api.delete("v1", "Node", name)
+
+
+class NodePatcher(Protocol):
+    def merge_patch(self, api_version: str, kind: str, name: str, patch: Manifest) -> Manifest: ...
+
+
+def inject_not_ready(api: NodePatcher, name: str) -> None:
+    """Make the machine's node NotReady, as a failed kubelet would (kwok's not-ready stage).
+
+    The node's lease is still renewed, so it stays NotReady (not Unknown) for good.
+    """
+    api.merge_patch("v1", "Node", name, {"metadata": {"annotations": {NODE_NOT_READY: "true"}}})
 
 
 def node_manifest(name: str, worker: Worker, config: LocalDriverConfig) -> Manifest:
@@ -162,6 +181,7 @@ def machine_of(node: Mapping[str, Any]) -> MachineState:
             f"Ready={ready.get('status')}: {ready.get('reason', '')} {ready.get('message', '')}"
         )
     created = meta.get("creationTimestamp")
+    changed = (ready or {}).get("lastTransitionTime")
     return MachineState(
         name=meta["name"],
         node_name=meta["name"],
@@ -174,6 +194,8 @@ def machine_of(node: Mapping[str, Any]) -> MachineState:
         cordoned=bool(spec.get("unschedulable")),
         deleting=bool(meta.get("deletionTimestamp")),
         created=_parse_time(created) if created else None,
+        ready_changed=_parse_time(changed) if changed else None,
+        replaces=(meta.get("annotations") or {}).get(NODE_REPLACES, ""),
     )
 
 

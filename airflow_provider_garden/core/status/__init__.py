@@ -20,7 +20,7 @@ from .patch import StatusPatch
 from .records import DESCRIPTION_LIMIT, LastBackup, LastError, LastMaintenance, LastOperation
 from .shoot import ShootStatus
 from .wire import StatusError, format_time
-from .workers import RolloutStatus, VersionCount, WorkerPoolStatus
+from .workers import ReplacedMachine, RolloutStatus, VersionCount, WorkerPoolStatus
 
 __all__ = [
     "DESCRIPTION_LIMIT",
@@ -36,6 +36,7 @@ __all__ = [
     "LastOperation",
     "OperationState",
     "OperationType",
+    "ReplacedMachine",
     "RolloutStatus",
     "ShootStatus",
     "StatusError",

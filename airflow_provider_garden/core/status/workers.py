@@ -50,6 +50,36 @@ class RolloutStatus:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReplacedMachine:
+    """A machine the health check replaced: which, by what, why and when."""
+
+    machine: str
+    replacement: str
+    reason: str  # the node's health when it was judged, e.g. "Ready=False: KubeletNotReady"
+    time: dt.datetime | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], path: str) -> ReplacedMachine:
+        return cls(
+            machine=wire.text(data, "machine", path),
+            replacement=wire.text(data, "replacement", path),
+            reason=wire.text(data, "reason", path),
+            time=wire.time_or_none(data, "time", path),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "machine": self.machine,
+            "replacement": self.replacement,
+            "reason": self.reason[:DESCRIPTION_LIMIT],
+            "time": wire.time_text(self.time),
+        }
+
+
+REPLACED_KEPT = 10  # the latest replacements a pool's status lists
+
+
+@dataclass(frozen=True, kw_only=True)
 class WorkerPoolStatus:
     machines: int
     ready: int
@@ -61,9 +91,13 @@ class WorkerPoolStatus:
     last_update_time: dt.datetime | None = None
     updated: int | None = None  # machines on the target version (during a rollout)
     rollout: RolloutStatus | None = None
+    # Written only by the health check; left out of the patch when empty, so other
+    # writers of the pool's record keep it.
+    replaced: tuple[ReplacedMachine, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "versions", tuple(self.versions))
+        object.__setattr__(self, "replaced", tuple(self.replaced)[-REPLACED_KEPT:])
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], path: str) -> WorkerPoolStatus:
@@ -83,10 +117,15 @@ class WorkerPoolStatus:
             last_update_time=wire.time_or_none(data, "lastUpdateTime", path),
             updated=wire.integer_or_none(data, "updated", path),
             rollout=RolloutStatus.from_dict(rollout, f"{path}.rollout") if rollout else None,
+            replaced=tuple(
+                ReplacedMachine.from_dict(r, at) for at, r in wire.items(data, "replaced", path)
+            ),
         )
 
     def to_dict(self) -> dict[str, Any]:
+        replaced = {"replaced": [r.to_dict() for r in self.replaced]} if self.replaced else {}
         return {
+            **replaced,
             "machines": self.machines,
             "ready": self.ready,
             "image": {"name": self.image_name, "version": self.image_version},

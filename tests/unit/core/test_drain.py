@@ -119,3 +119,26 @@ def test_blocking_budgets_name_only_exhausted_budgets_covering_the_pods() -> Non
 def test_finished_or_leaving_pods_cost_no_budget() -> None:
     pods = [pod("done", phase="Succeeded"), pod("leaving", terminating=True)]
     assert drain.blocking_budgets(pods, [pdb("web", 0, {})]) == []
+
+
+def with_empty_dir(p: dict[str, Any]) -> dict[str, Any]:
+    p["spec"]["volumes"] = [{"name": "scratch", "emptyDir": {}}]
+    return p
+
+
+@pytest.mark.parametrize(
+    ("pods", "expected"),
+    [
+        ([pod("a", owner="ReplicaSet")], []),
+        ([pod("bare")], ["app/bare (no controller)"]),
+        ([with_empty_dir(pod("cache", owner="ReplicaSet"))], ["app/cache (emptyDir data)"]),
+        ([with_empty_dir(pod("both"))], ["app/both (no controller, emptyDir data)"]),
+        # Finished or leaving pods lose nothing more by being evicted.
+        ([pod("done", phase="Succeeded"), pod("leaving", terminating=True)], []),
+        ([pod("z"), pod("b")], ["app/b (no controller)", "app/z (no controller)"]),
+    ],
+)
+def test_unsafe_evictions_name_bare_pods_and_empty_dir_data(
+    pods: list[dict[str, Any]], expected: list[str]
+) -> None:
+    assert drain.unsafe_evictions(pods) == expected

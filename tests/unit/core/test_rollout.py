@@ -13,6 +13,7 @@ from airflow_provider_garden.core.rollout import (
     plan_step,
     preflight_problem,
     resolve_fenceposts,
+    scale_to_zero_problem,
     should_freeze,
 )
 
@@ -292,3 +293,13 @@ def test_preflight(unready: int, max_unhealthy: IntOrPercent, problem: str | Non
     else:
         assert found is not None
         assert found.startswith(problem)
+
+
+def test_scale_to_zero_is_refused_naming_the_fields_unless_allowed() -> None:
+    problem = scale_to_zero_problem("spec.workers[0]", desired=0, machines=3, allowed=False)
+    assert problem is not None
+    assert "spec.workers[0].minimum is 0 while the pool has 3 machine(s)" in problem
+    assert "spec.workers[0].allowScaleToZero: true" in problem
+    assert scale_to_zero_problem("spec.workers[0]", desired=0, machines=3, allowed=True) is None
+    assert scale_to_zero_problem("spec.workers[0]", desired=0, machines=0, allowed=False) is None
+    assert scale_to_zero_problem("spec.workers[0]", desired=1, machines=3, allowed=False) is None

@@ -47,13 +47,15 @@ def _sample(node: Node) -> object:
     if isinstance(node, List):
         return [_sample(node.items)]
     if isinstance(node, Str):
+        if node.pattern == shoot_schema.DURATION_PATTERN:
+            return "7m"
         return node.enum[-1] if node.enum else "x"
     if isinstance(node, Int):
         return (node.minimum or 0) + 2
     if isinstance(node, IntOrPercent):
         return "25%"
     assert isinstance(node, Bool), node
-    return False
+    return node.default is False  # unlike the default: True where it is False
 
 
 def _leaf_paths(value: object, prefix: str = "") -> set[str]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -106,6 +107,8 @@ def test_defaults() -> None:
     with_pool["spec"]["backup"] = {"store": {}}
     spec = parse_shoot(with_pool)
     assert (spec.workers[0].max_surge, spec.workers[0].max_unavailable) == (1, 0)
+    assert spec.workers[0].machine_health_timeout == dt.timedelta(minutes=10)
+    assert spec.workers[0].allow_scale_to_zero is False
     assert spec.backup is not None
     assert spec.backup.store.kind is SnapstoreKind.LOCAL
     assert spec.backup.store.prefix == "shoot--team-a--dev"
@@ -168,6 +171,16 @@ DELETE = object()
         ("spec.workers.0.maxSurge", "25", "spec.workers[0].maxSurge: '25' is neither"),
         ("spec.workers.0.maxUnavailable", -1, "spec.workers[0].maxUnavailable: -1 is negative"),
         ("spec.workers.0.machine", DELETE, "spec.workers[0].machine: required"),
+        (
+            "spec.workers.0.machineHealthTimeout",
+            "10min",
+            "spec.workers[0].machineHealthTimeout: '10min' must be a number with s, m or h",
+        ),
+        (
+            "spec.workers.0.allowScaleToZero",
+            "yes",
+            "spec.workers[0].allowScaleToZero: must be true/false",
+        ),
         ("spec.workers.0.maxsurge", 2, "spec.workers[0].maxsurge: unknown field"),
         (
             "spec.maintenance.autoUpdate.kubernetesVersion",
@@ -200,3 +213,17 @@ def test_parse_reports_every_problem_at_once() -> None:
         "spec.networking.pods",
     ]
     assert str(info.value).startswith("invalid Shoot garden-team-a/dev (3 problem(s)):\n- ")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("90s", dt.timedelta(seconds=90)),
+        ("10m", dt.timedelta(minutes=10)),
+        ("2h", dt.timedelta(hours=2)),
+    ],
+)
+def test_machine_health_timeout_reads_and_writes_back(text: str, expected: dt.timedelta) -> None:
+    spec = parse_shoot(with_change("spec.workers.0.machineHealthTimeout", text))
+    assert spec.workers[0].machine_health_timeout == expected
+    assert spec_to_dict(spec)["workers"][0]["machineHealthTimeout"] == text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -18,13 +19,16 @@ from airflow_provider_garden.core.status import (
     LastOperation,
     OperationState,
     OperationType,
+    ReplacedMachine,
     RolloutStatus,
     ShootStatus,
     StatusError,
     StatusPatch,
     VersionCount,
     WorkerPoolStatus,
+    format_time,
 )
+from airflow_provider_garden.core.status.workers import REPLACED_KEPT
 
 T0 = dt.datetime(2026, 12, 6, 15, 0, 0, tzinfo=dt.UTC)
 
@@ -291,6 +295,26 @@ def test_worker_pool_without_a_rollout_writes_null_rollout() -> None:
     pool = WorkerPoolStatus(machines=1, ready=1, image_name="gl", image_version="1")
     assert pool.to_dict()["rollout"] is None
     assert WorkerPoolStatus.from_dict(pool.to_dict(), "status.workers.p") == pool
+
+
+def test_replaced_machines_round_trip_and_are_left_out_when_none() -> None:
+    plain = WorkerPoolStatus(machines=1, ready=1, image_name="gl", image_version="1")
+    # Left out, not null: a writer that knows nothing of replacements keeps them.
+    assert "replaced" not in plain.to_dict()
+    records = [
+        ReplacedMachine(machine=f"m{i}", replacement=f"r{i}", reason="Ready=False", time=T0)
+        for i in range(REPLACED_KEPT + 2)
+    ]
+    pool = dataclasses.replace(plain, replaced=tuple(records))
+    wire = pool.to_dict()
+    assert [r["machine"] for r in wire["replaced"]][:1] == ["m2"]  # the latest kept
+    assert wire["replaced"][-1] == {
+        "machine": f"m{REPLACED_KEPT + 1}",
+        "replacement": f"r{REPLACED_KEPT + 1}",
+        "reason": "Ready=False",
+        "time": format_time(T0),
+    }
+    assert WorkerPoolStatus.from_dict(wire, "status.workers.p") == pool
 
 
 def test_a_patch_touches_only_what_it_names() -> None:

@@ -97,6 +97,7 @@ def test_stages_read_the_annotations_the_driver_writes() -> None:
     assert set(stages) == {
         "node-initialize",
         "node-heartbeat-with-lease",
+        "node-not-ready",
         "pod-ready",
         "pod-ready-again",
         "pod-complete",
@@ -138,3 +139,45 @@ def test_kwok_gets_a_role_in_the_shoot_for_its_certificate_user() -> None:
     granted = {r for rule in role["rules"] for r in rule["resources"]}
     assert {"nodes", "nodes/status", "pods", "pods/status", "leases"} <= granted
     assert "secrets" not in granted
+
+
+def test_not_ready_injection_is_read_by_the_stages_that_must_leave_the_node_alone() -> None:
+    stages = {s["metadata"]["name"]: s for s in local.kwok_stages()}
+    annotation = f'.metadata.annotations["{local.NODE_NOT_READY}"]'
+    for name, operator in (
+        ("node-not-ready", "Exists"),
+        ("node-initialize", "DoesNotExist"),
+        ("node-heartbeat-with-lease", "DoesNotExist"),
+    ):
+        found = stages[name]["spec"]["selector"]["matchExpressions"]
+        assert {"key": annotation, "operator": operator} in found, name
+    assert '"False"' in stages["node-not-ready"]["spec"]["next"]["statusTemplate"]
+
+
+class Patches:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str, dict[str, Any]]] = []
+
+    def merge_patch(
+        self, api_version: str, kind: str, name: str, patch: dict[str, Any]
+    ) -> dict[str, Any]:
+        self.calls.append((api_version, kind, name, patch))
+        return patch
+
+
+def test_inject_not_ready_annotates_the_node() -> None:
+    api = Patches()
+    local.inject_not_ready(api, "n1")
+    assert api.calls == [
+        ("v1", "Node", "n1", {"metadata": {"annotations": {local.NODE_NOT_READY: "true"}}})
+    ]
+
+
+def test_health_view_of_a_replacement_node() -> None:
+    found = node("False")
+    found["status"]["conditions"][0]["lastTransitionTime"] = "2026-11-30T10:05:00Z"
+    found["metadata"]["annotations"] = {local.NODE_REPLACES: "old-1"}
+    machine = local.machine_of(found).for_health()
+    assert machine.replaces == "old-1"
+    assert machine.ready_changed == dt.datetime(2026, 11, 30, 10, 5, tzinfo=dt.UTC)
+    assert local.machine_of(node(None)).for_health().ready_changed is None

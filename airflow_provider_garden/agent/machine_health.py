@@ -1,0 +1,233 @@
+"""Replace a shoot's unhealthy machines: :mod:`core.machine_health`'s plan, carried out.
+
+One call heals every pool of one shoot and returns once nothing is left to do
+(see :func:`heal_shoot`, which care calls per shoot). Per pool it looks, plans,
+acts and looks again: create replacements, wait for them to be Ready, then drain
+(through the Eviction API, :mod:`agent.drain`) and delete the machines they
+replace. Each replacement is recorded in ``status.workers.<pool>.replaced``.
+
+Before a replacement is created, the pods on the unhealthy machine are checked:
+bare pods and emptyDir data would be lost by the drain, so unless
+``force_drain`` the machine is left in place and the refusal names the pods.
+
+Only a shoot with work to do takes its operation Lease (machines are created and
+deleted); a shoot whose Lease another operation holds (a rollout, a reconcile) is
+skipped this time and says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from airflow_provider_garden.agent.drain import Drainer, DrainOptions, DrainRefused
+from airflow_provider_garden.agent.workers import pool_status
+from airflow_provider_garden.core import machine_health, naming
+from airflow_provider_garden.core.settings import DEFAULTS
+from airflow_provider_garden.core.shoot_spec import Worker, parse_shoot
+from airflow_provider_garden.core.status import ReplacedMachine, ShootStatus, StatusPatch
+from airflow_provider_garden.drivers.base import MachineState
+from airflow_provider_garden.drivers.local import LocalDriver, LocalDriverConfig
+from airflow_provider_garden.kube import lease
+from airflow_provider_garden.kube.client import KubeClient
+from airflow_provider_garden.kube.shoots import Shoots, utc_now
+
+log = logging.getLogger(__name__)
+LEASE_SECONDS = 60
+
+
+class HealthError(RuntimeError):
+    """A pool could not be healed (a replacement never became Ready, the API failed)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HealOptions:
+    force_drain: bool = False
+    creation_timeout: dt.timedelta = DEFAULTS.machine_creation_timeout
+    drain_timeout: dt.timedelta = DEFAULTS.drain_timeout
+    interval: float = 1.0  # seconds between looks while a replacement boots
+
+
+@dataclass
+class HealResult:
+    """What one call did to one shoot (``to_dict`` is the verb's JSON)."""
+
+    replaced: list[ReplacedMachine] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # machines left in place, and why
+    most_in_flight: int = 0  # replacements in flight at once, at most, over the call
+    skipped: str = ""  # why nothing was tried (another operation holds the Lease)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "replaced": [r.to_dict() for r in self.replaced],
+            "refused": self.refused,
+            "mostInFlight": self.most_in_flight,
+            "skipped": self.skipped,
+        }
+
+
+def heal_shoot(
+    seed: KubeClient,
+    shoot: KubeClient,
+    project: str,
+    name: str,
+    *,
+    holder: str,
+    options: HealOptions = HealOptions(),
+) -> HealResult:
+    """Replace the shoot's machines unhealthy past their pool's machineHealthTimeout."""
+    return MachineHealer(
+        seed=seed, shoot=shoot, project=project, name=name, holder=holder, options=options
+    ).run()
+
+
+class MachineHealer:
+    def __init__(
+        self,
+        *,
+        seed: KubeClient,
+        shoot: KubeClient,
+        project: str,
+        name: str,
+        holder: str,
+        options: HealOptions,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self.seed = seed
+        self.shoots = Shoots(seed)
+        self.project = project
+        self.name = name
+        self.holder = holder
+        self.options = options
+        self._sleep = sleep
+        self._now = now
+        self.drainer = Drainer(
+            shoot=shoot,
+            options=DrainOptions(
+                timeout=options.drain_timeout.total_seconds(),
+                force=options.force_drain,
+                interval=options.interval,
+            ),
+        )
+        self.result = HealResult()
+        self._shoot_api = shoot
+
+    def run(self) -> HealResult:
+        resource = self.shoots.get(self.project, self.name)
+        workers = parse_shoot(resource).workers
+        driver = LocalDriver(
+            shoot_api=self._shoot_api,
+            shoot=self.name,
+            config=LocalDriverConfig.from_annotations(resource["metadata"].get("annotations")),
+        )
+        # A look without the Lease first: care calls this for every shoot, and most
+        # have nothing to heal.
+        if all(self._plan(w, driver.list_machines(w.name)).idle for w in workers):
+            return self.result
+        where = {
+            "namespace": naming.project_namespace(self.project),
+            "name": naming.operation_lease(self.name),
+        }
+        try:
+            with lease.held(self.seed, holder=self.holder, seconds=LEASE_SECONDS, **where):
+                for worker in workers:
+                    self._heal_pool(driver, worker)
+        except lease.LeaseHeld as err:
+            self.result.skipped = f"another operation runs on this shoot: {err}"
+            log.info("shoot %s/%s: %s", self.project, self.name, self.result.skipped)
+        return self.result
+
+    def _plan(
+        self, worker: Worker, machines: Sequence[MachineState], exclude: Collection[str] = ()
+    ) -> machine_health.HealthPlan:
+        return machine_health.plan(
+            [m.for_health() for m in machines],
+            timeout=worker.machine_health_timeout,
+            creation_timeout=self.options.creation_timeout,
+            max_unavailable=worker.max_unavailable,
+            desired=worker.minimum,
+            now=self._now(),
+            exclude=exclude,
+        )
+
+    def _heal_pool(self, driver: LocalDriver, worker: Worker) -> None:
+        refused: set[str] = set()  # machines whose pods a drain would lose: left alone
+        while True:
+            machines = driver.list_machines(worker.name)
+            step = self._plan(worker, machines, exclude=refused)
+            self.result.most_in_flight = max(self.result.most_in_flight, step.in_flight)
+            by_name = {m.name: m for m in machines}
+            if step.failed:
+                for name in step.failed:
+                    driver.delete_machine(name)
+                raise HealthError(
+                    f"pool {worker.name}: replacement(s) not Ready within "
+                    f"{self.options.creation_timeout}, deleted: {', '.join(step.failed)}; "
+                    "no more machines are replaced until the next run"
+                )
+            for old in step.retire:
+                self._retire(driver, worker, by_name, old)
+            for old in step.replace:
+                try:
+                    if not self.options.force_drain:
+                        self.drainer.refuse_unsafe([by_name[old].node_name])
+                except DrainRefused as err:
+                    refused.add(old)
+                    self.result.refused.append(f"{old}: {err}")
+                    log.warning("pool %s: not replacing %s: %s", worker.name, old, err)
+                    continue
+                new = driver.create_machine(worker, replaces=old)
+                log.info(
+                    "pool %s: replacing %s (%s) with %s",
+                    worker.name,
+                    old,
+                    by_name[old].health,
+                    new,
+                )
+            if step.retire or step.replace:
+                continue  # look again at once: what was just done changed the pool
+            if not (step.in_flight or step.waiting):
+                return
+            self._sleep(self.options.interval)
+
+    def _retire(
+        self, driver: LocalDriver, worker: Worker, by_name: dict[str, MachineState], old: str
+    ) -> None:
+        """Drain and delete ``old`` now that its replacement is Ready; record it."""
+        machine = by_name[old]
+        replacement = next(m.name for m in by_name.values() if m.replaces == old)
+        report = self.drainer.drain([machine.node_name], unready={machine.node_name})
+        driver.delete_machine(old)
+        record = ReplacedMachine(
+            machine=old, replacement=replacement, reason=machine.health, time=self._now()
+        )
+        self.result.replaced.append(record)
+        log.info(
+            "pool %s: replaced %s by %s (%d pod(s) evicted)",
+            worker.name,
+            old,
+            replacement,
+            report.evicted,
+        )
+        self._record(driver, worker, record)
+
+    def _record(self, driver: LocalDriver, worker: Worker, record: ReplacedMachine) -> None:
+        previous = ShootStatus.from_shoot(self.shoots.get(self.project, self.name)).workers
+        earlier = previous.get(worker.name)
+        now = pool_status(
+            worker,
+            driver.list_machines(worker.name),
+            updated=earlier.updated if earlier else None,
+            rollout=earlier.rollout if earlier else None,
+        )
+        entry = replace(
+            now,
+            last_update_time=self._now(),
+            replaced=(*(earlier.replaced if earlier else ()), record),
+        )
+        self.shoots.write(self.project, self.name, StatusPatch(workers={worker.name: entry}))
