@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airflow_provider_garden.localseed.config import (
     APISERVER_PORT,
@@ -26,6 +27,9 @@ from airflow_provider_garden.localseed.config import (
     Layout,
 )
 
+if TYPE_CHECKING:
+    from airflow_provider_garden.localseed.build import Binaries
+
 CTR = "ctr"  # ships with Debian's containerd package
 
 
@@ -38,21 +42,11 @@ class Component:
     start_timeout: float
 
 
-@dataclass(frozen=True, kw_only=True)
-class BinaryPaths:
-    """The executables the components run (absolute paths)."""
+def components(layout: Layout, bins: Binaries, *, containerd: Path) -> list[Component]:
+    """All daemons in the order they start (and the reverse of the order they stop).
 
-    containerd: Path
-    etcd: Path
-    kube_apiserver: Path
-    kube_controller_manager: Path
-    kube_scheduler: Path
-    kubelet: Path
-    kube_proxy: Path
-
-
-def components(layout: Layout, bins: BinaryPaths) -> list[Component]:
-    """All daemons in the order they start (and the reverse of the order they stop)."""
+    ``containerd`` is Debian's; ``bins`` are the ones the seed builds.
+    """
     pki = layout.pki
     kubeconfig = layout.kubeconfig
     etcd_url = f"https://127.0.0.1:{ETCD_CLIENT_PORT}"
@@ -71,7 +65,7 @@ def components(layout: Layout, bins: BinaryPaths) -> list[Component]:
     return [
         Component(
             name="containerd",
-            argv=(str(bins.containerd), f"--config={layout.containerd_config}"),
+            argv=(str(containerd), f"--config={layout.containerd_config}"),
             ports=(),
             health=lambda: _containerd_health(layout),
             start_timeout=30,

@@ -34,7 +34,7 @@ from airflow_provider_garden.localseed import (
     network,
     pki,
 )
-from airflow_provider_garden.localseed.components import BinaryPaths, Component, components
+from airflow_provider_garden.localseed.components import Component, components
 from airflow_provider_garden.localseed.config import NODE_NAME, Layout
 from airflow_provider_garden.localseed.errors import SeedError
 from airflow_provider_garden.localseed.footprint import HostRecord
@@ -365,30 +365,14 @@ class LocalSeed:
         containerd_bin = shutil.which("containerd")
         if containerd_bin is None:
             raise SeedError("containerd is not installed: apt-get install containerd")
-        return components(
-            self.layout,
-            BinaryPaths(
-                containerd=Path(containerd_bin),
-                etcd=bins.etcd,
-                kube_apiserver=bins.kube_apiserver,
-                kube_controller_manager=bins.kube_controller_manager,
-                kube_scheduler=bins.kube_scheduler,
-                kubelet=bins.kubelet,
-                kube_proxy=bins.kube_proxy,
-            ),
-        )
+        return components(self.layout, bins, containerd=Path(containerd_bin))
 
     def _ensure_running(self, component: Component) -> bool:
         """Start ``component`` unless it runs healthy; True if it was (re)started."""
         name = component.name
         if self.table.pid(name) is not None:
             try:
-                wait_until(
-                    component.health,
-                    timeout=component.start_timeout,
-                    what=name,
-                    alive=lambda: self._died(name),
-                )
+                self._wait_healthy(component)
                 return False
             except SeedError:
                 with step(f"restart unhealthy {name}"):
@@ -397,18 +381,22 @@ class LocalSeed:
         with step(f"start {name}"):
             self.table.start(name, component.argv, fingerprint=self._fingerprint(component))
             try:
-                wait_until(
-                    component.health,
-                    timeout=component.start_timeout,
-                    what=name,
-                    alive=lambda: self._died(name),
-                )
+                self._wait_healthy(component)
             except SeedError as err:
                 tail = self.table.log_tail(name)
                 raise SeedError(
                     f"{err}\nlast lines of {self.table.log_file(name)}:\n{tail}"
                 ) from err
         return True
+
+    def _wait_healthy(self, component: Component) -> None:
+        name = component.name
+        wait_until(
+            component.health,
+            timeout=component.start_timeout,
+            what=name,
+            alive=lambda: self._died(name),
+        )
 
     def _stop(self, name: str) -> None:
         self.table.stop(name, timeout=_STOP_TIMEOUTS.get(name, 20.0))

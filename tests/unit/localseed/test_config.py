@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_garden.localseed import config
-from airflow_provider_garden.localseed.components import BinaryPaths, components
+from airflow_provider_garden.localseed.build import Binaries
+from airflow_provider_garden.localseed.components import Component, components
 from airflow_provider_garden.localseed.config import Layout
 from airflow_provider_garden.localseed.paths import SeedPaths
 
@@ -96,21 +97,25 @@ def test_layout_keeps_every_path_under_the_state_prefix(layout: Layout) -> None:
     assert len(str(layout.containerd_socket)) < 108  # sun_path limit of a unix socket
 
 
-def _bins() -> BinaryPaths:
+def _components(layout: Layout) -> list[Component]:
     b = Path("/srv/seed-cache/bin")
-    return BinaryPaths(
-        containerd=Path("/usr/bin/containerd"),
-        etcd=b / "etcd",
+    bins = Binaries(
         kube_apiserver=b / "kube-apiserver",
         kube_controller_manager=b / "kube-controller-manager",
         kube_scheduler=b / "kube-scheduler",
         kubelet=b / "kubelet",
         kube_proxy=b / "kube-proxy",
+        kubectl=b / "kubectl",
+        etcd=b / "etcd",
+        etcdctl=b / "etcdctl",
+        etcdutl=b / "etcdutl",
+        crictl=b / "crictl",
     )
+    return components(layout, bins, containerd=Path("/usr/bin/containerd"))
 
 
 def test_components_start_in_dependency_order_with_distinct_ports(layout: Layout) -> None:
-    comps = components(layout, _bins())
+    comps = _components(layout)
     assert [c.name for c in comps] == [
         "containerd",
         "etcd",
@@ -125,7 +130,7 @@ def test_components_start_in_dependency_order_with_distinct_ports(layout: Layout
 
 
 def test_component_flags_point_into_the_state_and_bind_locally(layout: Layout) -> None:
-    argv = {c.name: c.argv for c in components(layout, _bins())}
+    argv = {c.name: c.argv for c in _components(layout)}
     apiserver = argv["kube-apiserver"]
     assert "--bind-address=10.200.0.1" in apiserver
     assert "--advertise-address=10.200.0.1" in apiserver
