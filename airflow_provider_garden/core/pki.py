@@ -68,6 +68,41 @@ def new_ca(common_name: str, *, valid_days: int = 3650) -> KeyPair:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class LeafSpec:
+    """What a leaf certificate states: its subject, the names it serves, its usages."""
+
+    common_name: str
+    organizations: tuple[str, ...] = ()
+    dns_names: tuple[str, ...] = ()
+    ip_addresses: tuple[str, ...] = ()
+    server: bool = False
+    client: bool = False
+
+
+# Client identities every Kubernetes control plane issues: the user names (and the
+# group) its bootstrap RBAC and kubeadm give the components' rights to.
+APISERVER_KUBELET_CLIENT = LeafSpec(
+    common_name="kube-apiserver-kubelet-client", organizations=("system:masters",), client=True
+)
+CONTROLLER_MANAGER_CLIENT = LeafSpec(common_name="system:kube-controller-manager", client=True)
+SCHEDULER_CLIENT = LeafSpec(common_name="system:kube-scheduler", client=True)
+
+
+def issue_leaf(ca: KeyPair, spec: LeafSpec, *, valid_days: int = 365) -> KeyPair:
+    """Issue the certificate ``spec`` describes, signed by ``ca``."""
+    return issue(
+        ca,
+        common_name=spec.common_name,
+        organizations=spec.organizations,
+        dns_names=spec.dns_names,
+        ip_addresses=spec.ip_addresses,
+        server=spec.server,
+        client=spec.client,
+        valid_days=valid_days,
+    )
+
+
 def issue(
     ca: KeyPair,
     *,

@@ -31,17 +31,12 @@ _RENEW_BEFORE = dt.timedelta(days=30)
 _LEAF_DAYS = 365
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class Leaf:
     """One certificate the seed needs, issued by the cluster CA or the etcd CA."""
 
-    name: str
-    common_name: str
-    organizations: tuple[str, ...] = ()
-    dns_names: tuple[str, ...] = ()
-    ip_addresses: tuple[str, ...] = ()
-    server: bool = False
-    client: bool = False
+    name: str  # of its files: <name>.crt, <name>.key
+    spec: pki.LeafSpec
     issuer: str = "ca"  # a key of CAS
 
 
@@ -62,50 +57,52 @@ _APISERVER_NAMES = (
 
 LEAVES = (
     Leaf(
-        name="apiserver",
-        common_name="kube-apiserver",
-        dns_names=_APISERVER_NAMES,
-        ip_addresses=(NODE_IP, KUBERNETES_SERVICE_IP, "127.0.0.1"),
-        server=True,
+        "apiserver",
+        pki.LeafSpec(
+            common_name="kube-apiserver",
+            dns_names=_APISERVER_NAMES,
+            ip_addresses=(NODE_IP, KUBERNETES_SERVICE_IP, "127.0.0.1"),
+            server=True,
+        ),
+    ),
+    Leaf("apiserver-kubelet-client", pki.APISERVER_KUBELET_CLIENT),
+    Leaf(
+        "kubelet",
+        pki.LeafSpec(
+            common_name=f"system:node:{NODE_NAME}",
+            organizations=("system:nodes",),
+            dns_names=(NODE_NAME, "localhost"),
+            ip_addresses=(NODE_IP, "127.0.0.1"),
+            server=True,
+            client=True,
+        ),
     ),
     Leaf(
-        name="apiserver-kubelet-client",
-        common_name="kube-apiserver-kubelet-client",
-        organizations=("system:masters",),
-        client=True,
+        "admin",
+        pki.LeafSpec(common_name="garden-admin", organizations=("system:masters",), client=True),
     ),
+    Leaf("controller-manager", pki.CONTROLLER_MANAGER_CLIENT),
+    Leaf("scheduler", pki.SCHEDULER_CLIENT),
+    Leaf("kube-proxy", pki.LeafSpec(common_name="system:kube-proxy", client=True)),
     Leaf(
-        name="kubelet",
-        common_name=f"system:node:{NODE_NAME}",
-        organizations=("system:nodes",),
-        dns_names=(NODE_NAME, "localhost"),
-        ip_addresses=(NODE_IP, "127.0.0.1"),
-        server=True,
-        client=True,
-    ),
-    Leaf(name="admin", common_name="garden-admin", organizations=("system:masters",), client=True),
-    Leaf(name="controller-manager", common_name="system:kube-controller-manager", client=True),
-    Leaf(name="scheduler", common_name="system:kube-scheduler", client=True),
-    Leaf(name="kube-proxy", common_name="system:kube-proxy", client=True),
-    Leaf(
-        name="etcd-server",
-        common_name="etcd-server",
-        dns_names=("localhost",),
-        ip_addresses=("127.0.0.1",),
-        server=True,
-        client=True,
+        "etcd-server",
+        pki.LeafSpec(
+            common_name="etcd-server",
+            dns_names=("localhost",),
+            ip_addresses=("127.0.0.1",),
+            server=True,
+            client=True,
+        ),
         issuer="etcd-ca",
     ),
     Leaf(
-        name="apiserver-etcd-client",
-        common_name="kube-apiserver-etcd-client",
-        client=True,
+        "apiserver-etcd-client",
+        pki.LeafSpec(common_name="kube-apiserver-etcd-client", client=True),
         issuer="etcd-ca",
     ),
     Leaf(
-        name="front-proxy-client",
-        common_name="front-proxy-client",
-        client=True,
+        "front-proxy-client",
+        pki.LeafSpec(common_name="front-proxy-client", client=True),
         issuer="front-proxy-ca",
     ),
 )
@@ -128,16 +125,7 @@ def ensure_pki(layout: Layout) -> None:
     for leaf in LEAVES:
         issuer, issuer_new = cas[leaf.issuer]
         if issuer_new or _needs_issue(layout.pki(f"{leaf.name}.crt")):
-            pair = pki.issue(
-                issuer,
-                common_name=leaf.common_name,
-                organizations=leaf.organizations,
-                dns_names=leaf.dns_names,
-                ip_addresses=leaf.ip_addresses,
-                server=leaf.server,
-                client=leaf.client,
-                valid_days=_LEAF_DAYS,
-            )
+            pair = pki.issue_leaf(issuer, leaf.spec, valid_days=_LEAF_DAYS)
             _write_pair(layout, leaf.name, pair)
     if not layout.pki("sa.key").exists():
         private, public = pki.new_service_account_key()

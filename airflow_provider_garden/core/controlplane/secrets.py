@@ -57,57 +57,33 @@ class Endpoints:
         return f"https://kube-apiserver.{self.namespace}.svc"
 
 
-@dataclass(frozen=True, kw_only=True)
-class _Leaf:
-    secret_name: str
-    common_name: str
-    organizations: tuple[str, ...] = ()
-    dns_names: tuple[str, ...] = ()
-    ip_addresses: tuple[str, ...] = ()
-    server: bool = False
-    client: bool = False
-
-
-def _leaves(ep: Endpoints) -> list[_Leaf]:
-    return [
-        _Leaf(
-            secret_name="etcd-server",
+def _leaves(ep: Endpoints) -> dict[str, pki.LeafSpec]:
+    """Secret name -> the certificate it holds."""
+    return {
+        "etcd-server": pki.LeafSpec(
             common_name="etcd",
             dns_names=ep.etcd_dns,
             ip_addresses=("127.0.0.1",),
             server=True,
             client=True,
         ),
-        _Leaf(secret_name="etcd-client", common_name="etcd-client", client=True),
-        _Leaf(
-            secret_name="kube-apiserver-tls",
+        "etcd-client": pki.LeafSpec(common_name="etcd-client", client=True),
+        "kube-apiserver-tls": pki.LeafSpec(
             common_name="kube-apiserver",
             dns_names=ep.apiserver_dns,
             ip_addresses=(ep.apiserver_cluster_ip, ep.shoot_kubernetes_ip, "127.0.0.1"),
             server=True,
         ),
-        _Leaf(
-            secret_name="kube-apiserver-kubelet-client",
-            common_name="kube-apiserver-kubelet-client",
-            organizations=("system:masters",),
-            client=True,
-        ),
-        _Leaf(
-            secret_name="kube-controller-manager",
-            common_name="system:kube-controller-manager",
-            client=True,
-        ),
-        _Leaf(secret_name="kube-scheduler", common_name="system:kube-scheduler", client=True),
+        "kube-apiserver-kubelet-client": pki.APISERVER_KUBELET_CLIENT,
+        "kube-controller-manager": pki.CONTROLLER_MANAGER_CLIENT,
+        "kube-scheduler": pki.SCHEDULER_CLIENT,
         # The local machine driver (kwok) acts as the kubelet of every simulated machine;
         # its ClusterRole in the shoot is applied with the driver's controller.
-        _Leaf(secret_name="kwok-controller", common_name="system:kwok-controller", client=True),
-        _Leaf(
-            secret_name="admin",
-            common_name="garden:admin",
-            organizations=("system:masters",),
-            client=True,
+        "kwok-controller": pki.LeafSpec(common_name="system:kwok-controller", client=True),
+        "admin": pki.LeafSpec(
+            common_name="garden:admin", organizations=("system:masters",), client=True
         ),
-    ]
+    }
 
 
 def plan_secrets(
@@ -130,24 +106,16 @@ def plan_secrets(
         existing = {}  # a new CA invalidates every leaf
 
     leaves: dict[str, pki.KeyPair] = {}
-    for leaf in _leaves(endpoints):
-        have = existing.get(leaf.secret_name)
+    for secret_name, leaf in _leaves(endpoints).items():
+        have = existing.get(secret_name)
         if have and _covers(have.get("tls.crt"), leaf, now=now):
-            leaves[leaf.secret_name] = pki.KeyPair(
+            leaves[secret_name] = pki.KeyPair(
                 key_pem=bytes(have["tls.key"]), cert_pem=bytes(have["tls.crt"])
             )
             continue
-        pair = pki.issue(
-            ca,
-            common_name=leaf.common_name,
-            organizations=leaf.organizations,
-            dns_names=leaf.dns_names,
-            ip_addresses=leaf.ip_addresses,
-            server=leaf.server,
-            client=leaf.client,
-        )
-        leaves[leaf.secret_name] = pair
-        out[leaf.secret_name] = {
+        pair = pki.issue_leaf(ca, leaf)
+        leaves[secret_name] = pair
+        out[secret_name] = {
             "tls.crt": pair.cert_pem,
             "tls.key": pair.key_pem,
             "ca.crt": ca.cert_pem,
@@ -220,7 +188,7 @@ def _valid(cert_pem: bytes | None, *, now: dt.datetime) -> bool:
     return cert is not None and cert.not_valid_after_utc - RENEW_BEFORE > now
 
 
-def _covers(cert_pem: bytes | None, leaf: _Leaf, *, now: dt.datetime) -> bool:
+def _covers(cert_pem: bytes | None, leaf: pki.LeafSpec, *, now: dt.datetime) -> bool:
     cert = _load(cert_pem)
     if cert is None or cert.not_valid_after_utc - RENEW_BEFORE <= now:
         return False
