@@ -13,9 +13,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_garden.agent.options import add_setting_seconds
 from airflow_provider_garden.core.kustomize_inventory import inventory_name
 from airflow_provider_garden.core.kustomize_result import Mode
-from airflow_provider_garden.core.settings import DEFAULTS
 
 DEFAULT_INVENTORY_NAMESPACE = "kube-system"
 
@@ -111,11 +111,11 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         )
         p.add_argument("--allow-remote-bases", action="store_true")
         p.add_argument("--allow-exec-plugins", action="store_true")
-        p.add_argument(
+        add_setting_seconds(
+            p,
             "--wait-timeout",
+            setting="kustomize_wait_timeout",
+            help="rollout health wait in seconds; 0 = none",
             type=float,
-            default=DEFAULTS.kustomize_wait_timeout.total_seconds(),
-            help="rollout health wait in seconds; 0 = none (operators pass "
-            "[garden] kustomize_wait_timeout_seconds)",
         )
         p.set_defaults(run=run)

@@ -24,8 +24,8 @@ import os
 import socket
 from typing import Any
 
+from airflow_provider_garden.agent.options import add_setting_seconds, positive
 from airflow_provider_garden.core import intstr
-from airflow_provider_garden.core.settings import DEFAULTS
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -93,13 +93,6 @@ def _int_or_percent(value: str) -> intstr.IntOrPercent:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
-def _positive(value: str) -> float:
-    number = float(value)
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
-    return number
-
-
 def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``machines rollout`` to garden-agent's verbs."""
     machines = verbs.add_parser("machines", help="worker pool machines").add_subparsers(
@@ -118,19 +111,14 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="after the drain timeout delete the pods left, past their budgets (and start "
         "even when a budget allows no disruption)",
     )
-    p.add_argument(
+    add_setting_seconds(
+        p,
         "--creation-timeout",
-        type=_positive,
-        default=DEFAULTS.machine_creation_timeout.total_seconds(),
-        help="seconds a new machine may take to become Ready (default: %(default).0f; "
-        "operators pass [garden] machine_creation_timeout_seconds)",
+        setting="machine_creation_timeout",
+        help="seconds a new machine may take to become Ready",
     )
-    p.add_argument(
-        "--drain-timeout",
-        type=_positive,
-        default=DEFAULTS.drain_timeout.total_seconds(),
-        help="seconds a drain may take (default: %(default).0f; operators pass "
-        "[garden] drain_timeout_seconds)",
+    add_setting_seconds(
+        p, "--drain-timeout", setting="drain_timeout", help="seconds a drain may take"
     )
     p.add_argument(
         "--max-unhealthy",
@@ -145,7 +133,7 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="freeze after this many new machines failed to become Ready (default: 3)",
     )
     p.add_argument(
-        "--interval", type=_positive, default=1.0, help="seconds between looks while waiting"
+        "--interval", type=positive, default=1.0, help="seconds between looks while waiting"
     )
     p.add_argument(
         "--lease-wait",
