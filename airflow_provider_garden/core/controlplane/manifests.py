@@ -102,12 +102,7 @@ def etcd(cp: ControlPlane) -> Manifest:
             {"name": "metrics", "containerPort": 2381},
         ],
         "readinessProbe": {"httpGet": {"path": "/health", "port": 2381}, "periodSeconds": 2},
-        "livenessProbe": {
-            "httpGet": {"path": "/health", "port": 2381},
-            "periodSeconds": 10,
-            "failureThreshold": 6,
-            "initialDelaySeconds": 15,
-        },
+        "livenessProbe": _liveness({"path": "/health", "port": 2381}),
         "volumeMounts": [
             {"name": "data", "mountPath": "/var/lib/etcd"},
             {"name": "tls", "mountPath": tls, "readOnly": True},
@@ -171,33 +166,22 @@ def apiserver(cp: ControlPlane) -> Manifest:
         "--profiling=false",
     ]
     probe = {"httpGet": {"path": "/readyz", "port": 6443, "scheme": "HTTPS"}}
-    container = {
-        "name": "kube-apiserver",
-        "image": cp.image("kube-apiserver"),
-        "imagePullPolicy": "IfNotPresent",
-        "command": command,
-        "ports": [{"name": "https", "containerPort": 6443}],
-        "readinessProbe": {**probe, "periodSeconds": 2},
-        "livenessProbe": {
-            "httpGet": {"path": "/livez", "port": 6443, "scheme": "HTTPS"},
-            "initialDelaySeconds": 15,
-            "periodSeconds": 10,
-            "failureThreshold": 6,
-        },
-        "volumeMounts": [
-            {"name": "etcd-client", "mountPath": etcd_tls, "readOnly": True},
-            {"name": "tls", "mountPath": tls, "readOnly": True},
-            {"name": "sa", "mountPath": sa, "readOnly": True},
-            {"name": "kubelet-client", "mountPath": kubelet, "readOnly": True},
-        ],
-        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}},
-    }
-    volumes = [
-        _secret_volume("etcd-client", "etcd-client"),
-        _secret_volume("tls", "kube-apiserver-tls"),
-        _secret_volume("sa", "service-account-key"),
-        _secret_volume("kubelet-client", "kube-apiserver-kubelet-client"),
-    ]
+    mounts, volumes = _secret_mounts(
+        ("etcd-client", "etcd-client", etcd_tls),
+        ("tls", "kube-apiserver-tls", tls),
+        ("sa", "service-account-key", sa),
+        ("kubelet-client", "kube-apiserver-kubelet-client", kubelet),
+    )
+    container = _container(
+        cp,
+        "kube-apiserver",
+        command,
+        liveness={"path": "/livez", "port": 6443, "scheme": "HTTPS"},
+        mounts=mounts,
+        requests={"cpu": "100m", "memory": "256Mi"},
+    )
+    container["ports"] = [{"name": "https", "containerPort": 6443}]
+    container["readinessProbe"] = {**probe, "periodSeconds": 2}
     return _deployment(cp, "kube-apiserver", container, volumes)
 
 
@@ -205,9 +189,7 @@ def controller_manager(cp: ControlPlane) -> Manifest:
     kc, ca, sa = "/etc/kubernetes/kubeconfig", "/etc/kubernetes/ca", "/etc/kubernetes/sa"
     command = [
         "kube-controller-manager",
-        f"--kubeconfig={kc}/kubeconfig",
-        f"--authentication-kubeconfig={kc}/kubeconfig",
-        f"--authorization-kubeconfig={kc}/kubeconfig",
+        *_kubeconfig_flags(f"{kc}/kubeconfig"),
         f"--root-ca-file={ca}/ca.crt",
         f"--cluster-signing-cert-file={ca}/tls.crt",
         f"--cluster-signing-key-file={ca}/tls.key",
@@ -219,55 +201,33 @@ def controller_manager(cp: ControlPlane) -> Manifest:
         "--controllers=*,bootstrapsigner,tokencleaner",
         "--profiling=false",
     ]
-    container = {
-        "name": "kube-controller-manager",
-        "image": cp.image("kube-controller-manager"),
-        "imagePullPolicy": "IfNotPresent",
-        "command": command,
-        "livenessProbe": {
-            "httpGet": {"path": "/healthz", "port": 10257, "scheme": "HTTPS"},
-            "initialDelaySeconds": 15,
-            "periodSeconds": 10,
-            "failureThreshold": 6,
-        },
-        "volumeMounts": [
-            {"name": "kubeconfig", "mountPath": kc, "readOnly": True},
-            {"name": "ca", "mountPath": ca, "readOnly": True},
-            {"name": "sa", "mountPath": sa, "readOnly": True},
-        ],
-        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}},
-    }
-    volumes = [
-        _secret_volume("kubeconfig", "kube-controller-manager-kubeconfig"),
-        _secret_volume("ca", "ca"),
-        _secret_volume("sa", "service-account-key"),
-    ]
+    mounts, volumes = _secret_mounts(
+        ("kubeconfig", "kube-controller-manager-kubeconfig", kc),
+        ("ca", "ca", ca),
+        ("sa", "service-account-key", sa),
+    )
+    container = _container(
+        cp,
+        "kube-controller-manager",
+        command,
+        liveness={"path": "/healthz", "port": 10257, "scheme": "HTTPS"},
+        mounts=mounts,
+        requests={"cpu": "50m", "memory": "64Mi"},
+    )
     return _deployment(cp, "kube-controller-manager", container, volumes)
 
 
 def scheduler(cp: ControlPlane) -> Manifest:
     kc = "/etc/kubernetes/kubeconfig"
-    container = {
-        "name": "kube-scheduler",
-        "image": cp.image("kube-scheduler"),
-        "imagePullPolicy": "IfNotPresent",
-        "command": [
-            "kube-scheduler",
-            f"--kubeconfig={kc}/kubeconfig",
-            f"--authentication-kubeconfig={kc}/kubeconfig",
-            f"--authorization-kubeconfig={kc}/kubeconfig",
-            "--profiling=false",
-        ],
-        "livenessProbe": {
-            "httpGet": {"path": "/healthz", "port": 10259, "scheme": "HTTPS"},
-            "initialDelaySeconds": 15,
-            "periodSeconds": 10,
-            "failureThreshold": 6,
-        },
-        "volumeMounts": [{"name": "kubeconfig", "mountPath": kc, "readOnly": True}],
-        "resources": {"requests": {"cpu": "20m", "memory": "32Mi"}},
-    }
-    volumes = [_secret_volume("kubeconfig", "kube-scheduler-kubeconfig")]
+    mounts, volumes = _secret_mounts(("kubeconfig", "kube-scheduler-kubeconfig", kc))
+    container = _container(
+        cp,
+        "kube-scheduler",
+        ["kube-scheduler", *_kubeconfig_flags(f"{kc}/kubeconfig"), "--profiling=false"],
+        liveness={"path": "/healthz", "port": 10259, "scheme": "HTTPS"},
+        mounts=mounts,
+        requests={"cpu": "20m", "memory": "32Mi"},
+    )
     return _deployment(cp, "kube-scheduler", container, volumes)
 
 
@@ -317,6 +277,56 @@ def _service(
             "ports": [{"name": "main", "port": port, "targetPort": target, "protocol": "TCP"}],
         },
     }
+
+
+def _container(
+    cp: ControlPlane,
+    name: str,
+    command: list[str],
+    *,
+    liveness: Manifest,
+    mounts: list[Manifest],
+    requests: dict[str, str],
+) -> Manifest:
+    """The container of a Kubernetes control-plane component, from its release image."""
+    return {
+        "name": name,
+        "image": cp.image(name),
+        "imagePullPolicy": "IfNotPresent",
+        "command": command,
+        "livenessProbe": _liveness(liveness),
+        "volumeMounts": mounts,
+        "resources": {"requests": requests},
+    }
+
+
+def _liveness(http_get: Manifest) -> Manifest:
+    return {
+        "httpGet": http_get,
+        "initialDelaySeconds": 15,
+        "periodSeconds": 10,
+        "failureThreshold": 6,
+    }
+
+
+def _kubeconfig_flags(path: str) -> list[str]:
+    """One kubeconfig for a component's API calls and for checking who calls it."""
+    return [
+        f"--kubeconfig={path}",
+        f"--authentication-kubeconfig={path}",
+        f"--authorization-kubeconfig={path}",
+    ]
+
+
+def _secret_mounts(*mounts: tuple[str, str, str]) -> tuple[list[Manifest], list[Manifest]]:
+    """The container's volumeMounts and the pod's volumes for Secrets mounted read-only.
+
+    Each mount is (volume name, Secret name, mount path).
+    """
+    return (
+        [{"name": volume, "mountPath": path, "readOnly": True} for volume, _, path in mounts],
+        [_secret_volume(volume, secret) for volume, secret, _ in mounts],
+    )
 
 
 def _secret_volume(name: str, secret: str) -> Manifest:
