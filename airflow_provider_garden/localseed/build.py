@@ -94,34 +94,44 @@ def kubernetes_spec(version: str, programs: Collection[str]) -> GoBuildSpec:
     )
 
 
+def _go_tool(
+    name: str,
+    module: str,
+    version: str,
+    *,
+    package: str | None = None,
+    version_variable: str | None = None,
+) -> GoBuildSpec:
+    """One binary built from ``module`` (``package``, default its root), cached as name-version.
+
+    ``version_variable``, when given, is set to ``version`` with -X (what `--version` prints).
+    """
+    return GoBuildSpec(
+        name=f"{name}-{version}",
+        module=module,
+        version=version,
+        packages=(package or module,),
+        extra_x=((version_variable, version),) if version_variable else (),
+    )
+
+
 SEED_KUBERNETES = kubernetes_spec(versions.KUBERNETES, CONTROL_PLANE + NODE)
-CRICTL = GoBuildSpec(
-    name=f"crictl-{versions.CRICTL}",
-    module="sigs.k8s.io/cri-tools",
-    version=versions.CRICTL,
-    packages=("sigs.k8s.io/cri-tools/cmd/crictl",),
-    extra_x=(("sigs.k8s.io/cri-tools/pkg/version.Version", versions.CRICTL),),
+CRICTL = _go_tool(
+    "crictl",
+    "sigs.k8s.io/cri-tools",
+    versions.CRICTL,
+    package="sigs.k8s.io/cri-tools/cmd/crictl",
+    version_variable="sigs.k8s.io/cri-tools/pkg/version.Version",
 )
-COREDNS = GoBuildSpec(
-    name=f"coredns-{versions.COREDNS}",
-    module="github.com/coredns/coredns",
-    version=versions.COREDNS,
-    packages=("github.com/coredns/coredns",),
-)
-PROVISIONER = GoBuildSpec(
-    name=f"local-path-provisioner-{versions.LOCAL_PATH_PROVISIONER}",
-    module="github.com/rancher/local-path-provisioner",
-    version=versions.LOCAL_PATH_PROVISIONER,
-    packages=("github.com/rancher/local-path-provisioner",),
-    extra_x=(("main.VERSION", versions.LOCAL_PATH_PROVISIONER),),
+COREDNS = _go_tool("coredns", "github.com/coredns/coredns", versions.COREDNS)
+PROVISIONER = _go_tool(
+    "local-path-provisioner",
+    "github.com/rancher/local-path-provisioner",
+    versions.LOCAL_PATH_PROVISIONER,
+    version_variable="main.VERSION",
 )
 # Its go.mod has no replace directives; the version variable already matches the tag.
-KWOK = GoBuildSpec(
-    name=f"kwok-{versions.KWOK}",
-    module="sigs.k8s.io/kwok",
-    version=versions.KWOK,
-    packages=("sigs.k8s.io/kwok/cmd/kwok",),
-)
+KWOK = _go_tool("kwok", "sigs.k8s.io/kwok", versions.KWOK, package="sigs.k8s.io/kwok/cmd/kwok")
 
 
 def control_plane_spec(version: str) -> GoBuildSpec:
