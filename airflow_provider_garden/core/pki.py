@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -89,44 +88,20 @@ CONTROLLER_MANAGER_CLIENT = LeafSpec(common_name="system:kube-controller-manager
 SCHEDULER_CLIENT = LeafSpec(common_name="system:kube-scheduler", client=True)
 
 
-def issue_leaf(ca: KeyPair, spec: LeafSpec, *, valid_days: int = 365) -> KeyPair:
-    """Issue the certificate ``spec`` describes, signed by ``ca``."""
-    return issue(
-        ca,
-        common_name=spec.common_name,
-        organizations=spec.organizations,
-        dns_names=spec.dns_names,
-        ip_addresses=spec.ip_addresses,
-        server=spec.server,
-        client=spec.client,
-        valid_days=valid_days,
-    )
+def issue(ca: KeyPair, spec: LeafSpec, *, valid_days: int = 365) -> KeyPair:
+    """Issue the leaf certificate ``spec`` describes, signed by ``ca``.
 
-
-def issue(
-    ca: KeyPair,
-    *,
-    common_name: str,
-    organizations: Sequence[str] = (),
-    dns_names: Sequence[str] = (),
-    ip_addresses: Sequence[str] = (),
-    server: bool = False,
-    client: bool = False,
-    valid_days: int = 365,
-) -> KeyPair:
-    """Issue a leaf certificate signed by ``ca``.
-
-    ``organizations`` become subject O attributes, which Kubernetes reads as groups
+    ``spec.organizations`` become subject O attributes, which Kubernetes reads as groups
     (e.g. ``system:masters``). The validity never outlasts the CA's.
     """
     _check_days(valid_days)
-    if not (server or client):
-        raise ValueError(f"certificate {common_name!r}: set server=True and/or client=True")
-    sans: list[x509.GeneralName] = [x509.DNSName(n) for n in dns_names]
-    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ip_addresses]
-    if server and not sans:
+    if not (spec.server or spec.client):
+        raise ValueError(f"certificate {spec.common_name!r}: set server=True and/or client=True")
+    sans: list[x509.GeneralName] = [x509.DNSName(n) for n in spec.dns_names]
+    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in spec.ip_addresses]
+    if spec.server and not sans:
         raise ValueError(
-            f"server certificate {common_name!r} needs dns_names or ip_addresses "
+            f"server certificate {spec.common_name!r} needs dns_names or ip_addresses "
             "(Go ignores the common name when checking host names)"
         )
     ca_cert = ca.certificate()
@@ -134,10 +109,10 @@ def issue(
     if not isinstance(ca_key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
         raise ValueError("CA key must be ECDSA or RSA")
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in organizations]
-    subject.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
-    usages = ([ExtendedKeyUsageOID.SERVER_AUTH] if server else []) + (
-        [ExtendedKeyUsageOID.CLIENT_AUTH] if client else []
+    subject = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in spec.organizations]
+    subject.append(x509.NameAttribute(NameOID.COMMON_NAME, spec.common_name))
+    usages = ([ExtendedKeyUsageOID.SERVER_AUTH] if spec.server else []) + (
+        [ExtendedKeyUsageOID.CLIENT_AUTH] if spec.client else []
     )
     now = dt.datetime.now(dt.UTC)
     not_after = min(now + dt.timedelta(days=valid_days), ca_cert.not_valid_after_utc)

@@ -125,7 +125,7 @@ def ensure_pki(layout: Layout) -> None:
     for leaf in LEAVES:
         issuer, issuer_new = cas[leaf.issuer]
         if issuer_new or _needs_issue(layout.pki(f"{leaf.name}.crt")):
-            pair = pki.issue_leaf(issuer, leaf.spec, valid_days=_LEAF_DAYS)
+            pair = pki.issue(issuer, leaf.spec, valid_days=_LEAF_DAYS)
             _write_pair(layout, leaf.name, pair)
     if not layout.pki("sa.key").exists():
         private, public = pki.new_service_account_key()

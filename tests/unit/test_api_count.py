@@ -53,8 +53,10 @@ class _Upstream(BaseHTTPRequestHandler):
 def kubeconfig(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """A TLS server that requires a client certificate, and an admin kubeconfig for it."""
     ca = pki.new_ca("test-ca")
-    server = pki.issue(ca, common_name="apiserver", ip_addresses=["127.0.0.1"], server=True)
-    admin = pki.issue(ca, common_name="admin", client=True)
+    server = pki.issue(
+        ca, pki.LeafSpec(common_name="apiserver", ip_addresses=("127.0.0.1",), server=True)
+    )
+    admin = pki.issue(ca, pki.LeafSpec(common_name="admin", client=True))
     for name, data in (
         ("ca.crt", ca.cert_pem),
         ("tls.crt", server.cert_pem),

@@ -113,7 +113,7 @@ def plan_secrets(
                 key_pem=bytes(have["tls.key"]), cert_pem=bytes(have["tls.crt"])
             )
             continue
-        pair = pki.issue_leaf(ca, leaf)
+        pair = pki.issue(ca, leaf)
         leaves[secret_name] = pair
         out[secret_name] = {
             "tls.crt": pair.cert_pem,

@@ -52,7 +52,9 @@ def test_ca_is_a_self_signed_ca(ca: pki.KeyPair) -> None:
 def test_extended_key_usage(
     ca: pki.KeyPair, server: bool, client: bool, expected: list[x509.ObjectIdentifier]
 ) -> None:
-    leaf = pki.issue(ca, common_name="x", dns_names=["x"], server=server, client=client)
+    leaf = pki.issue(
+        ca, pki.LeafSpec(common_name="x", dns_names=("x",), server=server, client=client)
+    )
     eku = leaf.certificate().extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert list(eku) == expected
 
@@ -60,10 +62,12 @@ def test_extended_key_usage(
 def test_server_cert_chain_and_sans(ca: pki.KeyPair) -> None:
     leaf = pki.issue(
         ca,
-        common_name="kube-apiserver",
-        dns_names=["kube-apiserver", "kubernetes.default.svc.cluster.local"],
-        ip_addresses=["10.96.0.1", "127.0.0.1", "::1"],
-        server=True,
+        pki.LeafSpec(
+            common_name="kube-apiserver",
+            dns_names=("kube-apiserver", "kubernetes.default.svc.cluster.local"),
+            ip_addresses=("10.96.0.1", "127.0.0.1", "::1"),
+            server=True,
+        ),
     )
     cert = leaf.certificate()
     cert.verify_directly_issued_by(ca.certificate())
@@ -102,7 +106,10 @@ def test_server_cert_chain_and_sans(ca: pki.KeyPair) -> None:
 
 def test_client_cert_carries_groups_and_verifies(ca: pki.KeyPair) -> None:
     leaf = pki.issue(
-        ca, common_name="garden:admin", organizations=["system:masters", "ops"], client=True
+        ca,
+        pki.LeafSpec(
+            common_name="garden:admin", organizations=("system:masters", "ops"), client=True
+        ),
     )
     cert = leaf.certificate()
     orgs = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
@@ -114,7 +121,7 @@ def test_client_cert_carries_groups_and_verifies(ca: pki.KeyPair) -> None:
 
 def test_leaf_from_another_ca_does_not_verify(ca: pki.KeyPair) -> None:
     other = pki.new_ca("other")
-    leaf = pki.issue(other, common_name="s", dns_names=["s"], server=True)
+    leaf = pki.issue(other, pki.LeafSpec(common_name="s", dns_names=("s",), server=True))
     verifier = (
         PolicyBuilder().store(Store([ca.certificate()])).build_server_verifier(x509.DNSName("s"))
     )
@@ -123,7 +130,9 @@ def test_leaf_from_another_ca_does_not_verify(ca: pki.KeyPair) -> None:
 
 
 def test_key_matches_certificate(ca: pki.KeyPair) -> None:
-    leaf = pki.issue(ca, common_name="etcd", dns_names=["etcd"], server=True, client=True)
+    leaf = pki.issue(
+        ca, pki.LeafSpec(common_name="etcd", dns_names=("etcd",), server=True, client=True)
+    )
     key = serialization.load_pem_private_key(leaf.key_pem, password=None)
     assert isinstance(key, ec.EllipticCurvePrivateKey)
     assert key.public_key() == leaf.certificate().public_key()
@@ -132,31 +141,32 @@ def test_key_matches_certificate(ca: pki.KeyPair) -> None:
 
 def test_leaf_never_outlives_its_ca() -> None:
     short_ca = pki.new_ca("short", valid_days=2)
-    leaf = pki.issue(short_ca, common_name="c", client=True, valid_days=365)
+    leaf = pki.issue(short_ca, pki.LeafSpec(common_name="c", client=True), valid_days=365)
     assert leaf.certificate().not_valid_after_utc == short_ca.certificate().not_valid_after_utc
 
 
 def test_serials_are_unique(ca: pki.KeyPair) -> None:
     serials = {
-        pki.issue(ca, common_name="c", client=True).certificate().serial_number for _ in range(20)
+        pki.issue(ca, pki.LeafSpec(common_name="c", client=True)).certificate().serial_number
+        for _ in range(20)
     }
     assert len(serials) == 20
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("spec", "valid_days", "message"),
     [
-        ({"common_name": "x"}, "server=True and/or client=True"),
-        ({"common_name": "x", "server": True}, "needs dns_names or ip_addresses"),
-        ({"common_name": "x", "client": True, "valid_days": 0}, "valid_days"),
-        ({"common_name": "x", "client": True, "ip_addresses": ["not-an-ip"]}, "not-an-ip"),
+        (pki.LeafSpec(common_name="x"), 365, "server=True and/or client=True"),
+        (pki.LeafSpec(common_name="x", server=True), 365, "needs dns_names or ip_addresses"),
+        (pki.LeafSpec(common_name="x", client=True), 0, "valid_days"),
+        (pki.LeafSpec(common_name="x", client=True, ip_addresses=("not-an-ip",)), 365, "not-an-ip"),
     ],
 )
 def test_issue_rejects_bad_requests(
-    ca: pki.KeyPair, kwargs: dict[str, object], message: str
+    ca: pki.KeyPair, spec: pki.LeafSpec, valid_days: int, message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        pki.issue(ca, **kwargs)  # type: ignore[arg-type]
+        pki.issue(ca, spec, valid_days=valid_days)
 
 
 def test_service_account_key_pair_signs_and_verifies() -> None:
@@ -173,8 +183,12 @@ def test_service_account_key_pair_signs_and_verifies() -> None:
 
 def test_mutual_tls_handshake_with_openssl(ca: pki.KeyPair) -> None:
     """A real TLS 1.3 handshake: server checks the client cert, client checks the SAN."""
-    server = pki.issue(ca, common_name="apiserver", dns_names=["localhost"], server=True)
-    client = pki.issue(ca, common_name="admin", organizations=["system:masters"], client=True)
+    server = pki.issue(
+        ca, pki.LeafSpec(common_name="apiserver", dns_names=("localhost",), server=True)
+    )
+    client = pki.issue(
+        ca, pki.LeafSpec(common_name="admin", organizations=("system:masters",), client=True)
+    )
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         for name, data in {
@@ -215,7 +229,7 @@ def test_mutual_tls_handshake_with_openssl(ca: pki.KeyPair) -> None:
 
 
 def test_validity_is_backdated_for_clock_skew(ca: pki.KeyPair) -> None:
-    leaf = pki.issue(ca, common_name="c", client=True)
+    leaf = pki.issue(ca, pki.LeafSpec(common_name="c", client=True))
     assert leaf.certificate().not_valid_before_utc < dt.datetime.now(dt.UTC) - dt.timedelta(
         minutes=4
     )
@@ -245,7 +259,7 @@ def test_issue_from_a_ca_without_subject_key_identifier() -> None:
         ),
         cert_pem=cert.public_bytes(serialization.Encoding.PEM),
     )
-    leaf = pki.issue(external, common_name="c", client=True).certificate()
+    leaf = pki.issue(external, pki.LeafSpec(common_name="c", client=True)).certificate()
     aki = leaf.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
     expected = x509.SubjectKeyIdentifier.from_public_key(key.public_key()).digest
     assert aki.key_identifier == expected
