@@ -57,6 +57,21 @@ def _meta(name: str, namespace: str | None = None, **labels: str) -> Obj:
     return meta
 
 
+def _deployment(name: str, namespace: str, labels: dict[str, str], pod: Obj, **spec: Any) -> Obj:
+    """One replica of ``pod``, its pods selected by ``labels``; ``spec`` adds to the Deployment's."""
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _meta(name, namespace, **labels),
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            **spec,
+            "template": {"metadata": {"labels": labels}, "spec": pod},
+        },
+    }
+
+
 def coredns_objects(*, image: str = COREDNS_REF) -> list[Obj]:
     labels = {"k8s-app": "kube-dns"}
     ns = "kube-system"
@@ -120,40 +135,31 @@ def coredns_objects(*, image: str = COREDNS_REF) -> list[Obj]:
             "metadata": _meta("coredns", ns),
             "data": {"Corefile": COREFILE},
         },
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": _meta("coredns", ns, **labels),
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": labels},
-                "strategy": {"rollingUpdate": {"maxUnavailable": 1}},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "serviceAccountName": "coredns",
-                        "priorityClassName": "system-cluster-critical",
-                        "dnsPolicy": "Default",
-                        # Lets the non-root server bind port 53 without file capabilities.
-                        "securityContext": {
-                            "sysctls": [
-                                {"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}
-                            ]
-                        },
-                        "containers": [container],
-                        "volumes": [
-                            {
-                                "name": "config",
-                                "configMap": {
-                                    "name": "coredns",
-                                    "items": [{"key": "Corefile", "path": "Corefile"}],
-                                },
-                            }
-                        ],
-                    },
+        _deployment(
+            "coredns",
+            ns,
+            labels,
+            {
+                "serviceAccountName": "coredns",
+                "priorityClassName": "system-cluster-critical",
+                "dnsPolicy": "Default",
+                # Lets the non-root server bind port 53 without file capabilities.
+                "securityContext": {
+                    "sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}]
                 },
+                "containers": [container],
+                "volumes": [
+                    {
+                        "name": "config",
+                        "configMap": {
+                            "name": "coredns",
+                            "items": [{"key": "Corefile", "path": "Corefile"}],
+                        },
+                    }
+                ],
             },
-        },
+            strategy={"rollingUpdate": {"maxUnavailable": 1}},
+        ),
         {
             "apiVersion": "v1",
             "kind": "Service",
@@ -288,42 +294,35 @@ def local_path_objects(
                 "helperPod.yaml": json.dumps(helper_pod, indent=2),
             },
         },
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": _meta("local-path-provisioner", ns, **labels),
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "serviceAccountName": sa,
-                        "priorityClassName": "system-node-critical",
-                        "containers": [
-                            {
-                                "name": "local-path-provisioner",
-                                "image": image,
-                                "imagePullPolicy": "Never",
-                                "command": [
-                                    "local-path-provisioner",
-                                    "start",
-                                    "--config=/etc/config/config.json",
-                                    f"--service-account-name={sa}",
-                                    "--provisioner-name=rancher.io/local-path",
-                                    f"--helper-image={helper_image}",
-                                    "--configmap-name=local-path-config",
-                                ],
-                                "env": [{"name": "POD_NAMESPACE", "value": ns}],
-                                "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}},
-                                "volumeMounts": [{"name": "config", "mountPath": "/etc/config/"}],
-                            }
+        _deployment(
+            "local-path-provisioner",
+            ns,
+            labels,
+            {
+                "serviceAccountName": sa,
+                "priorityClassName": "system-node-critical",
+                "containers": [
+                    {
+                        "name": "local-path-provisioner",
+                        "image": image,
+                        "imagePullPolicy": "Never",
+                        "command": [
+                            "local-path-provisioner",
+                            "start",
+                            "--config=/etc/config/config.json",
+                            f"--service-account-name={sa}",
+                            "--provisioner-name=rancher.io/local-path",
+                            f"--helper-image={helper_image}",
+                            "--configmap-name=local-path-config",
                         ],
-                        "volumes": [{"name": "config", "configMap": {"name": "local-path-config"}}],
-                    },
-                },
+                        "env": [{"name": "POD_NAMESPACE", "value": ns}],
+                        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}},
+                        "volumeMounts": [{"name": "config", "mountPath": "/etc/config/"}],
+                    }
+                ],
+                "volumes": [{"name": "config", "configMap": {"name": "local-path-config"}}],
             },
-        },
+        ),
         {
             "apiVersion": "storage.k8s.io/v1",
             "kind": "StorageClass",
