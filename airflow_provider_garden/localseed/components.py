@@ -62,6 +62,11 @@ def components(layout: Layout, bins: Binaries, *, containerd: Path) -> list[Comp
             "--leader-elect=false",  # one instance; skips a lease round-trip at start
         )
 
+    def client_probe(url: str, *, ca: str, client: str, expect: str) -> Callable[[], str | None]:
+        """Probe ``url`` verifying it with the CA ``ca``, as the seed's client ``client``."""
+        cert = (pki(f"{client}.crt"), pki(f"{client}.key"))
+        return lambda: https_probe(url, ca=pki(f"{ca}.crt"), cert=cert, expect=expect)
+
     return [
         Component(
             name="containerd",
@@ -92,10 +97,10 @@ def components(layout: Layout, bins: Binaries, *, containerd: Path) -> list[Comp
                 "--snapshot-count=10000",
             ),
             ports=(ETCD_CLIENT_PORT, ETCD_PEER_PORT),
-            health=lambda: https_probe(
+            health=client_probe(
                 f"{etcd_url}/health",
-                ca=pki("etcd-ca.crt"),
-                cert=(pki("apiserver-etcd-client.crt"), pki("apiserver-etcd-client.key")),
+                ca="etcd-ca",
+                client="apiserver-etcd-client",
                 expect='"health":"true"',
             ),
             start_timeout=60,
@@ -138,11 +143,8 @@ def components(layout: Layout, bins: Binaries, *, containerd: Path) -> list[Comp
                 f"--cert-dir={layout.state / 'apiserver'}",
             ),
             ports=(APISERVER_PORT,),
-            health=lambda: https_probe(
-                f"https://{NODE_IP}:{APISERVER_PORT}/readyz",
-                ca=pki("ca.crt"),
-                cert=(pki("admin.crt"), pki("admin.key")),
-                expect="ok",
+            health=client_probe(
+                f"https://{NODE_IP}:{APISERVER_PORT}/readyz", ca="ca", client="admin", expect="ok"
             ),
             start_timeout=120,
         ),
