@@ -10,6 +10,7 @@ manifests work on the local seed and on any cluster with registry access.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from airflow_provider_garden.core.manifest import Manifest
@@ -166,23 +167,23 @@ def apiserver(cp: ControlPlane) -> Manifest:
         "--profiling=false",
     ]
     probe = {"httpGet": {"path": "/readyz", "port": 6443, "scheme": "HTTPS"}}
-    mounts, volumes = _secret_mounts(
-        ("etcd-client", "etcd-client", etcd_tls),
-        ("tls", "kube-apiserver-tls", tls),
-        ("sa", "service-account-key", sa),
-        ("kubelet-client", "kube-apiserver-kubelet-client", kubelet),
-    )
-    container = _container(
+    return _component(
         cp,
         "kube-apiserver",
         command,
+        secrets=(
+            ("etcd-client", "etcd-client", etcd_tls),
+            ("tls", "kube-apiserver-tls", tls),
+            ("sa", "service-account-key", sa),
+            ("kubelet-client", "kube-apiserver-kubelet-client", kubelet),
+        ),
         liveness={"path": "/livez", "port": 6443, "scheme": "HTTPS"},
-        mounts=mounts,
         requests={"cpu": "100m", "memory": "256Mi"},
+        extra={
+            "ports": [{"name": "https", "containerPort": 6443}],
+            "readinessProbe": {**probe, "periodSeconds": 2},
+        },
     )
-    container["ports"] = [{"name": "https", "containerPort": 6443}]
-    container["readinessProbe"] = {**probe, "periodSeconds": 2}
-    return _deployment(cp, "kube-apiserver", container, volumes)
 
 
 def controller_manager(cp: ControlPlane) -> Manifest:
@@ -201,34 +202,30 @@ def controller_manager(cp: ControlPlane) -> Manifest:
         "--controllers=*,bootstrapsigner,tokencleaner",
         "--profiling=false",
     ]
-    mounts, volumes = _secret_mounts(
-        ("kubeconfig", "kube-controller-manager-kubeconfig", kc),
-        ("ca", "ca", ca),
-        ("sa", "service-account-key", sa),
-    )
-    container = _container(
+    return _component(
         cp,
         "kube-controller-manager",
         command,
+        secrets=(
+            ("kubeconfig", "kube-controller-manager-kubeconfig", kc),
+            ("ca", "ca", ca),
+            ("sa", "service-account-key", sa),
+        ),
         liveness={"path": "/healthz", "port": 10257, "scheme": "HTTPS"},
-        mounts=mounts,
         requests={"cpu": "50m", "memory": "64Mi"},
     )
-    return _deployment(cp, "kube-controller-manager", container, volumes)
 
 
 def scheduler(cp: ControlPlane) -> Manifest:
     kc = "/etc/kubernetes/kubeconfig"
-    mounts, volumes = _secret_mounts(("kubeconfig", "kube-scheduler-kubeconfig", kc))
-    container = _container(
+    return _component(
         cp,
         "kube-scheduler",
         ["kube-scheduler", *_kubeconfig_flags(f"{kc}/kubeconfig"), "--profiling=false"],
+        secrets=(("kubeconfig", "kube-scheduler-kubeconfig", kc),),
         liveness={"path": "/healthz", "port": 10259, "scheme": "HTTPS"},
-        mounts=mounts,
         requests={"cpu": "20m", "memory": "32Mi"},
     )
-    return _deployment(cp, "kube-scheduler", container, volumes)
 
 
 def backup_volume(cp: ControlPlane, size: str = "5Gi") -> Manifest:
@@ -279,25 +276,35 @@ def _service(
     }
 
 
-def _container(
+def _component(
     cp: ControlPlane,
     name: str,
     command: list[str],
     *,
+    secrets: Sequence[tuple[str, str, str]],
     liveness: Manifest,
-    mounts: list[Manifest],
     requests: dict[str, str],
+    extra: Manifest | None = None,
 ) -> Manifest:
-    """The container of a Kubernetes control-plane component, from its release image."""
-    return {
+    """The Deployment of a Kubernetes control-plane component, from its release image.
+
+    ``secrets`` are mounted read-only, each (volume name, Secret name, mount path);
+    ``extra`` adds fields to the container (ports, a readiness probe).
+    """
+    container = {
         "name": name,
         "image": cp.image(name),
         "imagePullPolicy": "IfNotPresent",
         "command": command,
+        **(extra or {}),
         "livenessProbe": _liveness(liveness),
-        "volumeMounts": mounts,
+        "volumeMounts": [
+            {"name": volume, "mountPath": path, "readOnly": True} for volume, _, path in secrets
+        ],
         "resources": {"requests": requests},
     }
+    volumes = [_secret_volume(volume, secret) for volume, secret, _ in secrets]
+    return _deployment(cp, name, container, volumes)
 
 
 def _liveness(http_get: Manifest) -> Manifest:
@@ -316,17 +323,6 @@ def _kubeconfig_flags(path: str) -> list[str]:
         f"--authentication-kubeconfig={path}",
         f"--authorization-kubeconfig={path}",
     ]
-
-
-def _secret_mounts(*mounts: tuple[str, str, str]) -> tuple[list[Manifest], list[Manifest]]:
-    """The container's volumeMounts and the pod's volumes for Secrets mounted read-only.
-
-    Each mount is (volume name, Secret name, mount path).
-    """
-    return (
-        [{"name": volume, "mountPath": path, "readOnly": True} for volume, _, path in mounts],
-        [_secret_volume(volume, secret) for volume, secret, _ in mounts],
-    )
 
 
 def _secret_volume(name: str, secret: str) -> Manifest:
