@@ -26,6 +26,7 @@ from typing import Any
 
 from airflow_provider_garden.agent.options import add_setting_seconds, positive
 from airflow_provider_garden.core import intstr
+from airflow_provider_garden.core.settings import DEFAULTS
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -156,17 +157,17 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     h.add_argument(
         "--creation-timeout",
-        type=_positive,
+        type=positive,
         default=DEFAULTS.machine_creation_timeout.total_seconds(),
         help="seconds a replacement may take to become Ready (default: %(default).0f)",
     )
     h.add_argument(
         "--drain-timeout",
-        type=_positive,
+        type=positive,
         default=DEFAULTS.drain_timeout.total_seconds(),
         help="seconds the drain of a replaced machine may take (default: %(default).0f)",
     )
     h.add_argument(
-        "--interval", type=_positive, default=1.0, help="seconds between looks while waiting"
+        "--interval", type=positive, default=1.0, help="seconds between looks while waiting"
     )
     h.set_defaults(run=heal)
