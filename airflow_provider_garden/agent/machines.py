@@ -22,23 +22,21 @@ import argparse
 import datetime as dt
 import os
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_garden.agent.options import add_setting_seconds, positive
 from airflow_provider_garden.core import intstr
 from airflow_provider_garden.core.settings import DEFAULTS
 
+if TYPE_CHECKING:
+    from airflow_provider_garden.kube.client import KubeClient
+
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Replace the pool's machines with machines on its spec's image, safely."""
-    from airflow_provider_garden.agent import shoot_access
     from airflow_provider_garden.agent.machine_rollout import MachineRollout, RolloutOptions
-    from airflow_provider_garden.kube.client import KubeClient
 
-    seed = KubeClient.from_kubeconfig(args.kubeconfig)
-    shoot = shoot_access.shoot_client(
-        seed, args.project, args.name, kubeconfig_file=args.shoot_kubeconfig
-    )
+    seed, shoot = _clients(args)
     options = RolloutOptions(
         pool=args.pool,
         force_drain=args.force_drain,
@@ -55,21 +53,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         project=args.project,
         name=args.name,
         options=options,
-        # The pod name in a pod; beside it the PID, so two shell runs never share a holder.
-        holder=f"{socket.gethostname()}/{os.getpid()}",
+        holder=_holder(),
     ).run()
 
 
 def heal(args: argparse.Namespace) -> dict[str, Any]:
     """Replace the shoot's machines unhealthy past their pool's machineHealthTimeout."""
-    from airflow_provider_garden.agent import shoot_access
     from airflow_provider_garden.agent.machine_health import HealOptions, heal_shoot
-    from airflow_provider_garden.kube.client import KubeClient
 
-    seed = KubeClient.from_kubeconfig(args.kubeconfig)
-    shoot = shoot_access.shoot_client(
-        seed, args.project, args.name, kubeconfig_file=args.shoot_kubeconfig
-    )
+    seed, shoot = _clients(args)
     options = HealOptions(
         force_drain=args.force_drain,
         creation_timeout=dt.timedelta(seconds=args.creation_timeout),
@@ -81,10 +73,27 @@ def heal(args: argparse.Namespace) -> dict[str, Any]:
         shoot,
         args.project,
         args.name,
-        holder=f"{socket.gethostname()}/{os.getpid()}",
+        holder=_holder(),
         options=options,
     )
     return {"project": args.project, "name": args.name, **result.to_dict()}
+
+
+def _clients(args: argparse.Namespace) -> tuple[KubeClient, KubeClient]:
+    """The seed's client and the shoot's (``--shoot-kubeconfig``, else read from its Secret)."""
+    from airflow_provider_garden.agent import shoot_access
+    from airflow_provider_garden.kube.client import KubeClient
+
+    seed = KubeClient.from_kubeconfig(args.kubeconfig)
+    shoot = shoot_access.shoot_client(
+        seed, args.project, args.name, kubeconfig_file=args.shoot_kubeconfig
+    )
+    return seed, shoot
+
+
+def _holder() -> str:
+    # The pod name in a pod; beside it the PID, so two shell runs never share a holder.
+    return f"{socket.gethostname()}/{os.getpid()}"
 
 
 def _int_or_percent(value: str) -> intstr.IntOrPercent:
@@ -95,17 +104,13 @@ def _int_or_percent(value: str) -> intstr.IntOrPercent:
 
 
 def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``machines rollout`` to garden-agent's verbs."""
+    """Add ``machines rollout`` and ``machines heal`` to garden-agent's verbs."""
     machines = verbs.add_parser("machines", help="worker pool machines").add_subparsers(
         dest="machines_verb", required=True
     )
     p = machines.add_parser("rollout", help=run.__doc__)
-    p.add_argument("--project", required=True)
-    p.add_argument("--name", required=True)
+    _add_shoot_options(p)
     p.add_argument("--pool", required=True, help="worker pool name")
-    p.add_argument(
-        "--shoot-kubeconfig", help="the shoot's admin kubeconfig (default: read its Secret)"
-    )
     p.add_argument(
         "--force-drain",
         action="store_true",
@@ -145,11 +150,7 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.set_defaults(run=run)
 
     h = machines.add_parser("heal", help=heal.__doc__)
-    h.add_argument("--project", required=True)
-    h.add_argument("--name", required=True)
-    h.add_argument(
-        "--shoot-kubeconfig", help="the shoot's admin kubeconfig (default: read its Secret)"
-    )
+    _add_shoot_options(h)
     h.add_argument(
         "--force-drain",
         action="store_true",
@@ -171,3 +172,12 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--interval", type=positive, default=1.0, help="seconds between looks while waiting"
     )
     h.set_defaults(run=heal)
+
+
+def _add_shoot_options(parser: argparse.ArgumentParser) -> None:
+    """The shoot a verb works on, and where its credentials come from (see ``_clients``)."""
+    parser.add_argument("--project", required=True)
+    parser.add_argument("--name", required=True)
+    parser.add_argument(
+        "--shoot-kubeconfig", help="the shoot's admin kubeconfig (default: read its Secret)"
+    )
