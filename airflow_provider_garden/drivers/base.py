@@ -25,22 +25,13 @@ LABEL_MACHINE_TYPE = "node.kubernetes.io/instance-type"  # the well-known node l
 
 
 class ShootApi(Protocol):
-    """The calls a driver makes against the shoot (``kube.client.KubeClient`` has them)."""
+    """The calls a driver makes on the shoot's Nodes (``kube.client.KubeClient`` has them)."""
 
-    def list(
-        self,
-        api_version: str,
-        kind: str,
-        namespace: str | None = None,
-        *,
-        label_selector: str | None = None,
-    ) -> list[Manifest]: ...
+    def list(self, api_version: str, kind: str, *, label_selector: str) -> list[Manifest]: ...
 
     def create(self, manifest: Manifest) -> Manifest: ...
 
-    def delete(
-        self, api_version: str, kind: str, name: str, namespace: str | None = None
-    ) -> bool: ...
+    def delete(self, api_version: str, kind: str, name: str) -> bool: ...
 
 
 @dataclass(frozen=True, kw_only=True)
