@@ -269,8 +269,7 @@ class AgentPodOperator(KubernetesPodOperator):
     # --- the shared path ----------------------------------------------------
     # Overrides of KubernetesPodOperator, each where no public callback can do the work
     # (tests/unit/operators/test_pod_upstream.py records their upstream signatures):
-    # override: BaseOperator's entry; no callback runs before the manifest is built, when a
-    # try fails, or with the power to decide the task's result, in either mode.
+    # override: no callback runs before the manifest, on a failed try, or can return the result.
     def execute(self, context: Context) -> Any:
         self.validate_inputs()
         self.before_pod(context)
@@ -295,7 +294,7 @@ class AgentPodOperator(KubernetesPodOperator):
             # The result comes from the termination message read in cleanup.
             return self._finish(context)
 
-    # override: startup is watched before deferring; no callback may stop the deferral.
+    # override (upstream's subclass hook): no callback may watch startup and stop the deferral.
     def invoke_defer_method(
         self, last_log_time: Any = None, context: Context | None = None
     ) -> None:
@@ -310,7 +309,7 @@ class AgentPodOperator(KubernetesPodOperator):
             )
         super().invoke_defer_method(last_log_time=last_log_time, context=context)
 
-    # override: the outcome is decided from the final pod read in cleanup, not the event.
+    # override: outcome from the final pod, not the event; on_operator_resuming is never called.
     def trigger_reentry(self, context: Context, event: dict[str, Any]) -> Any:
         with self._failures_reported():
             try:
@@ -331,8 +330,7 @@ class AgentPodOperator(KubernetesPodOperator):
                 raise
             return self._finish(context)
 
-    # override (private): a following read on a timeout event blocks; `logging_interval`
-    # would avoid it only by waking the task on a worker every interval.
+    # override (private): a running pod's log is followed to its end; logging_interval wakes workers.
     def _write_logs(  # type: ignore[override]
         self, pod: k8s.V1Pod, follow: bool = False, since_time: Any = None
     ) -> None:
@@ -341,8 +339,7 @@ class AgentPodOperator(KubernetesPodOperator):
         super()._write_logs(pod, follow=False, since_time=since_time)
 
     # --- one pod per task instance ---------------------------------------------
-    # override: one pod per task instance (others deleted and waited for); callbacks run
-    # only after a pod was chosen or created.
+    # override: one pod per task instance; upstream reattaches to or creates one before callbacks.
     def get_or_create_pod(self, pod_request_obj: k8s.V1Pod, context: Context) -> k8s.V1Pod:
         namespace = pod_request_obj.metadata.namespace
         selector = self._build_find_pod_label_selector(context, exclude_checked=False)
@@ -415,7 +412,7 @@ class AgentPodOperator(KubernetesPodOperator):
             time.sleep(0.5)
 
     # --- startup ----------------------------------------------------------------
-    # override: fail fast with the reason and the events; on_pod_starting comes after it.
+    # override: fail fast (mount errors too) with reason and events; on_pod_starting comes after.
     def await_pod_start(self, pod: k8s.V1Pod) -> None:
         name, namespace = pod.metadata.name, pod.metadata.namespace
         began = time.monotonic()
