@@ -115,7 +115,7 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--force-drain",
         action="store_true",
         help="after the drain timeout delete the pods left, past their budgets (and start "
-        "even when a budget allows no disruption)",
+        "even when a budget allows no disruption); evict bare pods and emptyDir data",
     )
     add_setting_seconds(
         p,

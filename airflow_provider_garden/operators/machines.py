@@ -70,8 +70,9 @@ class MachineRolloutOperator(AgentPodOperator):
         Shoot's spec is updated to it first (it must be offered by the CloudProfile);
         default: roll to the version the spec already names.
     :param force_drain: after ``drain_timeout`` delete the pods left past their
-        budgets, and start even when a budget allows no disruption; default: refuse
-        or stop with a message naming what blocks.
+        budgets, start even when a budget allows no disruption, and evict bare pods
+        (no controller) and pods with emptyDir data; default: refuse or stop with a
+        message naming what blocks.
     :param creation_timeout: seconds a new machine may take to become Ready (default:
         ``[garden] machine_creation_timeout_seconds``).
     :param drain_timeout: seconds one drain may take (default: ``[garden] drain_timeout_seconds``).

@@ -148,6 +148,13 @@ def test_two_unhealthy_machines_are_replaced_one_at_a_time(
         run = heal(seed_kubeconfig, shoot)
         healing = Window("while healing", began, time.monotonic())
     found = seen.problems(healing, most_machines=SIZE + 1, most_in_flight=1)
+    print(  # shown by pytest -s: the numbers behind the report
+        f"healed 2 machines in {healing.end - healing.start:.1f}s; {seen.ledger.summary()}; "
+        f"samples in the window {seen.ledger.taken_in(healing)}; machines at most "
+        f"{max(s.machines for s in seen.samples)}, Ready at least "
+        f"{min(s.ready for s in seen.samples)}, in flight at most "
+        f"{max(s.in_flight for s in seen.samples)}"
+    )
     assert not found, "\n".join([*found, seen.ledger.summary()])
     assert seen.ledger.taken_in(healing) > 10, seen.ledger.summary()
     result = run.result
