@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_garden import __version__
-from airflow_provider_garden.agent import etcd_verbs, kustomize, machines
+from airflow_provider_garden.agent import care, etcd_verbs, kustomize, machines
 from airflow_provider_garden.agent.result import emit
 from airflow_provider_garden.agent.tools import kubectl
 
@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--project", required=True)
     delete.add_argument("--name", required=True)
     delete.set_defaults(run=shoot_delete)
+    care.register(verbs)
     kustomize.register(verbs)
     machines.register(verbs)
     etcd_verbs.register(verbs)

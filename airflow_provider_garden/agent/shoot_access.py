@@ -19,7 +19,7 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
 from airflow_provider_garden.core import naming
-from airflow_provider_garden.kube.client import KubeClient
+from airflow_provider_garden.kube.client import Backoff, KubeClient
 
 
 def in_seed() -> bool:
@@ -31,7 +31,9 @@ def kubeconfig_key() -> str:
     return "kubeconfig" if in_seed() else "kubeconfig-external"
 
 
-def client_from_kubeconfig(text: bytes | str, *, timeout: float = 30.0) -> KubeClient:
+def client_from_kubeconfig(
+    text: bytes | str, *, timeout: float = 30.0, backoff: Backoff | None = None
+) -> KubeClient:
     """A KubeClient for a kubeconfig given as text (kept in memory only)."""
     loaded = yaml.safe_load(text)
     if not isinstance(loaded, dict):
@@ -41,7 +43,11 @@ def client_from_kubeconfig(text: bytes | str, *, timeout: float = 30.0) -> KubeC
     k8s_config.load_kube_config_from_dict(
         loaded, client_configuration=configuration, persist_config=False
     )
-    return KubeClient(api_client=k8s_client.ApiClient(configuration=configuration), timeout=timeout)
+    return KubeClient(
+        api_client=k8s_client.ApiClient(configuration=configuration),
+        timeout=timeout,
+        backoff=backoff or Backoff(),
+    )
 
 
 def shoot_client(

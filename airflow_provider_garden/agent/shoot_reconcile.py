@@ -13,9 +13,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow_provider_garden.agent import workers as pools
+from airflow_provider_garden.agent.care import system_workloads
 from airflow_provider_garden.agent.components import WAIT, ShootComponents, shoot_components
+from airflow_provider_garden.agent.shoot_access import shoot_client
 from airflow_provider_garden.agent.shoot_operation import run_reported
-from airflow_provider_garden.core import naming
+from airflow_provider_garden.core import care, naming
 from airflow_provider_garden.core.component import wait_all
 from airflow_provider_garden.core.controlplane import manifests as m
 from airflow_provider_garden.core.flow import Flow, Graph
@@ -34,7 +36,7 @@ from airflow_provider_garden.kube.client import KubeClient, Manifest
 from airflow_provider_garden.kube.shoots import Shoots
 
 EVERY_NODE_READY = ConditionType.EVERY_NODE_READY
-TRUE, FALSE = ConditionStatus.TRUE, ConditionStatus.FALSE
+TRUE = ConditionStatus.TRUE
 
 
 def reconcile_flow(c: ShootComponents, *, name: str) -> Flow:
@@ -128,10 +130,8 @@ def reconcile(
             description=f"{op} of shoot {project}/{name} succeeded",
             observed_generation=shoot["metadata"].get("generation"),
             kubernetes_version=cp.kubernetes_version,
-            conditions=_conditions(
-                healthy=True,
-                message="all control-plane components are available",
-                nodes=_nodes(workers, pools_.machines),
+            conditions=_observed_by_reconcile(
+                kube, project, name, nodes=_nodes(workers, pools_.machines)
             ),
         )
 
@@ -144,9 +144,9 @@ def reconcile(
         flow=flow,
         holder=holder,
         on_success=succeeded,
-        conditions_on_failure=lambda err: _conditions(
-            healthy=False, message=str(err), nodes=_nodes(workers, pools_.machines)
-        ),
+        # A failure observed the machines, if it got that far; the other conditions
+        # keep what was last observed of them (care observes them every run).
+        conditions_on_failure=lambda err: [_nodes(workers, pools_.machines)],
     )
     return {
         "project": project,
@@ -179,19 +179,31 @@ def _nodes(
     return pools.node_readiness(machines)
 
 
-def _conditions(*, healthy: bool, message: str, nodes: Condition) -> list[Condition]:
-    status, reason = (TRUE, "ComponentsAvailable") if healthy else (FALSE, "ReconcileFailed")
+def _observed_by_reconcile(
+    kube: KubeClient, project: str, name: str, *, nodes: Condition
+) -> list[Condition]:
+    """What a successful reconcile saw: its waits saw the API server and every control-plane
+    component ready, and it looks at the shoot's kube-system now (as care does)."""
+    try:
+        system = care.Observation(system=system_workloads(shoot_client(kube, project, name)))
+    except Exception as err:  # not observed is Unknown, never True
+        system = care.Observation(system_error=f"listing kube-system: {err}"[:300])
     return [
-        _condition(ConditionType.API_SERVER_AVAILABLE, status, reason, message),
-        _condition(ConditionType.CONTROL_PLANE_HEALTHY, status, reason, message),
-        nodes,
-        # Reconcile puts nothing into the shoot but the machine controller's RBAC.
         _condition(
-            ConditionType.SYSTEM_COMPONENTS_HEALTHY,
+            ConditionType.API_SERVER_AVAILABLE,
             TRUE,
-            "NoSystemComponents",
-            "no system components are deployed",
+            "ReconcileSawReady",
+            "kube-apiserver became ready while reconcile waited for it",
         ),
+        _condition(
+            ConditionType.CONTROL_PLANE_HEALTHY,
+            TRUE,
+            "ReconcileSawReady",
+            "etcd, kube-apiserver, kube-controller-manager, kube-scheduler became ready "
+            "while reconcile waited for them",
+        ),
+        nodes,
+        care.system_components_healthy(system),
     ]
 
 

@@ -142,6 +142,19 @@ ACCOUNTS = (
         ),
         per_controlplane=True,
     ),
+    # Care observes the fleet: reads the control planes and the kubeconfig Secrets (it
+    # reaches each shoot with that Secret's credentials), writes only each Shoot's status
+    # (conditions, constraints) and its status label.
+    Account(
+        "garden-care",
+        (
+            _rule(GROUP, ["shoots"], ["get", "list", "patch"]),
+            _rule(GROUP, ["shoots/status"], ["patch"]),
+            _rule("", ["secrets"], ["get"]),
+            _rule("", ["pods"], ["list"]),
+            _rule("apps", ["deployments", "statefulsets"], ["list"]),
+        ),
+    ),
     # Seed targets only (shoot targets use the shoot's kubeconfig): its own inventory
     # ConfigMap. What an overlay changes is bound to it by the seed's admins.
     Account("garden-kustomize", (_rule("", ["configmaps"], ["get", "create", "patch"]),)),

@@ -64,6 +64,19 @@ _TABLE = [
         namespaced=False,
     ),
     Resource(SHOOT_API_VERSION, "Shoot", PLURAL, namespaced=True),
+    # Read by care in each shoot (HibernationPossible, MaintenancePreconditionsSatisfied).
+    Resource(
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        namespaced=False,
+    ),
+    Resource(
+        "admissionregistration.k8s.io/v1",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+        namespaced=False,
+    ),
 ]
 _BY_KIND = {(r.api_version, r.kind): r for r in _TABLE}
 

@@ -20,6 +20,7 @@ from airflow_provider_garden.core.shoot_schema import at, value_errors
 from airflow_provider_garden.core.spec_fields import SpecError
 from airflow_provider_garden.core.status import (
     Condition,
+    Constraint,
     LastBackup,
     LastError,
     LastMaintenance,
@@ -155,6 +156,34 @@ class Shoots:
         """Merge ``conditions`` into the current ones (nothing else is written)."""
         return self.write(project, name, StatusPatch(), conditions)
 
+    def write_care(
+        self,
+        project: str,
+        name: str,
+        conditions: Sequence[Condition],
+        constraints: Sequence[Constraint],
+        *,
+        label: tuple[str, str] | None = None,
+    ) -> Manifest:
+        """What care observed: conditions and constraints merged by the transition rule,
+        then the status label (on the resource: the status subresource ignores labels),
+        patched only when it changes."""
+        written = self._write_with_conditions(
+            project, name, StatusPatch(), conditions, self.clock(), constraints
+        )
+        if label is None:
+            return written
+        key, value = label
+        if (written["metadata"].get("labels") or {}).get(key) == value:
+            return written
+        return self.kube.merge_patch(
+            SHOOT_API_VERSION,
+            "Shoot",
+            name,
+            {"metadata": {"labels": {key: value}}},
+            naming.project_namespace(project),
+        )
+
     def record_maintenance(self, project: str, name: str, maintenance: LastMaintenance) -> Manifest:
         return self.write(project, name, StatusPatch(last_maintenance=maintenance))
 
@@ -168,11 +197,20 @@ class Shoots:
         patch: StatusPatch,
         updates: Sequence[Condition],
         now: dt.datetime,
+        constraint_updates: Sequence[Constraint] = (),
     ) -> Manifest:
         """Read, merge, write; a 409 (someone wrote in between) starts over from the read."""
         for attempt in range(_CONFLICT_ATTEMPTS):
             current = self.get(project, name)
-            merged = merge_conditions(ShootStatus.from_shoot(current).conditions, updates, now=now)
+            status = ShootStatus.from_shoot(current)
+            merged = merge_conditions(status.conditions, updates, now=now)
+            if constraint_updates:
+                patch = replace(
+                    patch,
+                    constraints=tuple(
+                        merge_conditions(status.constraints, constraint_updates, now=now)
+                    ),
+                )
             body = {
                 "metadata": {"resourceVersion": current["metadata"]["resourceVersion"]},
                 "status": replace(patch, conditions=tuple(merged)).to_dict(),

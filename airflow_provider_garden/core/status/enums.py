@@ -53,6 +53,7 @@ class ConstraintType(enum.StrEnum):
 
     HIBERNATION_POSSIBLE = "HibernationPossible"
     MAINTENANCE_PRECONDITIONS_SATISFIED = "MaintenancePreconditionsSatisfied"
+    CA_CERTIFICATE_VALIDITIES_ACCEPTABLE = "CACertificateValiditiesAcceptable"
 
 
 class ConditionStatus(enum.StrEnum):

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .conditions import Condition
+from .conditions import Condition, Constraint
 from .records import LastBackup, LastError, LastMaintenance, LastOperation
 from .workers import WorkerPoolStatus
 
@@ -16,7 +16,7 @@ class StatusPatch:
     """What one write changes; a field left ``None`` is not touched.
 
     ``last_errors=()`` removes lastErrors. ``conditions`` is the whole list (a merge
-    patch replaces lists): merge it with :func:`merge_conditions` first. ``workers``
+    patch replaces lists): merge it with :func:`merge_conditions` first (``constraints`` too). ``workers``
     replaces the named pools' entries and leaves the others.
     """
 
@@ -26,6 +26,7 @@ class StatusPatch:
     last_backup: LastBackup | None = None
     workers: Mapping[str, WorkerPoolStatus] | None = None
     conditions: tuple[Condition, ...] | None = None
+    constraints: tuple[Constraint, ...] | None = None
     observed_generation: int | None = None
     kubernetes_version: str | None = None
 
@@ -43,6 +44,8 @@ class StatusPatch:
             out["workers"] = {pool: w.to_dict() for pool, w in self.workers.items()}
         if self.conditions is not None:
             out["conditions"] = [c.to_dict() for c in self.conditions]
+        if self.constraints is not None:
+            out["constraints"] = [c.to_dict() for c in self.constraints]
         if self.observed_generation is not None:
             out["observedGeneration"] = self.observed_generation
         if self.kubernetes_version is not None:

@@ -1,0 +1,73 @@
+"""agent.care reads API objects into care observations (the wire shapes it relies on)."""
+
+from __future__ import annotations
+
+from airflow_provider_garden.agent.care import node, webhooks, workload
+
+
+def test_a_deployment_with_a_crash_looping_pod_names_the_pod() -> None:
+    deployment = {
+        "kind": "Deployment",
+        "metadata": {"name": "kube-scheduler"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "kube-scheduler"}}},
+        "status": {"readyReplicas": 1},
+    }
+    pods = [
+        {
+            "metadata": {"name": "kube-scheduler-x", "labels": {"app": "kube-scheduler"}},
+            "status": {
+                "containerStatuses": [{"state": {"waiting": {"reason": "CrashLoopBackOff"}}}]
+            },
+        },
+        {
+            "metadata": {"name": "etcd-0", "labels": {"app": "etcd"}},
+            "status": {
+                "containerStatuses": [{"state": {"waiting": {"reason": "CrashLoopBackOff"}}}]
+            },
+        },
+    ]
+    w = workload(deployment, pods)
+    assert (w.desired, w.ready, w.crash_looping) == (1, 1, ("kube-scheduler-x",))
+
+
+def test_a_scaled_down_deployment_and_a_daemonset() -> None:
+    scaled = workload({"kind": "Deployment", "metadata": {"name": "s"}, "spec": {"replicas": 0}})
+    assert (scaled.desired, scaled.ready) == (0, 0)
+    ds = workload(
+        {
+            "kind": "DaemonSet",
+            "metadata": {"name": "kube-proxy"},
+            "status": {"desiredNumberScheduled": 3, "numberReady": 2},
+        }
+    )
+    assert (ds.desired, ds.ready) == (3, 2)
+
+
+def test_a_node_and_webhooks_without_a_failure_policy_fail_closed() -> None:
+    n = node(
+        {
+            "metadata": {
+                "name": "m1",
+                "labels": {
+                    "worker.garden.airflow.io/pool": "a",
+                    "worker.garden.airflow.io/image-name": "gardenlinux",
+                    "worker.garden.airflow.io/image-version": "1592.2",
+                },
+            },
+            "status": {"conditions": [{"type": "Ready", "status": "False"}]},
+        }
+    )
+    assert (n.pool, n.ready, n.image_version) == ("a", False, "1592.2")
+    [default, ignore] = webhooks(
+        {
+            "kind": "ValidatingWebhookConfiguration",
+            "metadata": {"name": "policy"},
+            "webhooks": [
+                {"name": "a", "rules": [{"resources": ["pods"]}]},
+                {"name": "b", "failurePolicy": "Ignore", "rules": [{"resources": ["*"]}]},
+            ],
+        }
+    )
+    assert default.fails_closed and default.resources == ("pods",)
+    assert default.configuration == "ValidatingWebhookConfiguration/policy"
+    assert not ignore.fails_closed
