@@ -68,6 +68,7 @@ def test_a_node_and_webhooks_without_a_failure_policy_fail_closed() -> None:
             ],
         }
     )
-    assert default.fails_closed and default.resources == ("pods",)
+    assert default.fails_closed
+    assert default.resources == ("pods",)
     assert default.configuration == "ValidatingWebhookConfiguration/policy"
     assert not ignore.fails_closed
