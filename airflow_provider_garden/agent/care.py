@@ -348,10 +348,31 @@ def care_fleet(
 
     with ThreadPoolExecutor(max_workers=max(1, options.parallelism)) as pool:
         results = list(pool.map(one, fleet))
+    return summary(results)
+
+
+_SUMMARY_LINES = 5  # per list: the result travels in a 4 KiB termination message
+_LINE = 160
+
+
+def summary(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The run's result, small enough for the termination message (the log has every line)."""
     counts: dict[str, int] = defaultdict(int)
     for r in results:
         counts[r.get("status", "error")] += 1
-    return {"shoots": len(results), "counts": dict(counts), "results": results}
+    failed = [r for r in results if "error" in r or "hookErrors" in r]
+    unhealthy = [r for r in results if r.get("status") in ("unhealthy", "unknown")]
+
+    def line(r: Mapping[str, Any], what: object) -> str:
+        return f"{r['shoot']}: {what}"[:_LINE]
+
+    return {
+        "shoots": len(results),
+        "counts": dict(counts),
+        "errorCount": len(failed),
+        "errors": [line(r, r.get("error") or r.get("hookErrors")) for r in failed[:_SUMMARY_LINES]],
+        "unhealthy": [line(r, r.get("conditions")) for r in unhealthy[:_SUMMARY_LINES]],
+    }
 
 
 # --- the verb ----------------------------------------------------------------------

@@ -58,12 +58,9 @@ class ShootCareOperator(AgentPodOperator):
         self.arguments = self.agent_command(*args)
 
     def validate_result(self, result: dict[str, Any]) -> dict[str, Any]:
-        failed = [r for r in result.get("results", []) if "error" in r or "hookErrors" in r]
-        if failed:
+        if result.get("errorCount"):
             raise AgentResultError(
-                f"care could not judge {len(failed)} of {result.get('shoots')} shoots: "
-                + "; ".join(
-                    f"{r['shoot']}: {r.get('error') or r.get('hookErrors')}" for r in failed
-                )
+                f"care could not judge {result['errorCount']} of {result.get('shoots')} "
+                f"shoots: {'; '.join(result.get('errors', []))}"
             )
         return result

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_provider_garden.agent.care import summary
 from airflow_provider_garden.agent.main import build_parser
+from airflow_provider_garden.agent.result import TERMINATION_LIMIT, emit
 from airflow_provider_garden.operators.care import ShootCareOperator
 from airflow_provider_garden.operators.pod import AgentResultError
 
@@ -50,8 +52,20 @@ def test_bad_inputs_name_the_field(kwargs: dict[str, object], message: str) -> N
 
 def test_a_shoot_that_could_not_be_judged_fails_the_task_naming_it() -> None:
     task = ShootCareOperator(task_id="care")
-    healthy = {"shoot": "garden-a/x", "status": "unhealthy"}
-    assert task.validate_result({"shoots": 1, "results": [healthy]})["shoots"] == 1
+    healthy = {"shoot": "garden-a/x", "status": "unhealthy", "conditions": {"A": "False: x"}}
+    assert task.validate_result(summary([healthy]))["unhealthy"] == [
+        "garden-a/x: {'A': 'False: x'}"
+    ]
     broken = {"shoot": "garden-a/y", "error": "Conflict: 409"}
-    with pytest.raises(AgentResultError, match="garden-a/y: Conflict: 409"):
-        task.validate_result({"shoots": 2, "results": [healthy, broken]})
+    with pytest.raises(AgentResultError, match="1 of 2 shoots: garden-a/y: Conflict: 409"):
+        task.validate_result(summary([healthy, broken]))
+
+
+def test_the_summary_of_a_large_fleet_fits_a_termination_message() -> None:
+    results = [
+        {"shoot": f"garden-p/s{i}", "status": "unhealthy", "conditions": {"X": "x" * 500}}
+        for i in range(1000)
+    ] + [{"shoot": f"garden-p/e{i}", "error": "e" * 500} for i in range(1000)]
+    text = emit(summary(results))
+    assert len(text.encode()) < TERMINATION_LIMIT
+    assert '"errorCount":1000' in text
