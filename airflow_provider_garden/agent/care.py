@@ -59,6 +59,8 @@ class CareTarget:
 # written (machine health replacement plugs in here). An exception is reported
 # for that shoot and does not stop the run.
 ShootHook = Callable[[CareTarget], None]
+# The hooks the care verb runs for every shoot (machine health adds its replacement step).
+SHOOT_HOOKS: tuple[ShootHook, ...] = ()
 # From the admin kubeconfig Secret's data to a client of the shoot's API.
 ShootClientFactory = Callable[[Mapping[str, str]], KubeClient]
 
@@ -398,7 +400,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     options = Options(
         thresholds=thresholds, parallelism=args.parallelism, project=args.project or None
     )
-    return care_fleet(seed, Shoots(seed), options)
+    return care_fleet(seed, Shoots(seed), options, hooks=SHOOT_HOOKS)
 
 
 def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
