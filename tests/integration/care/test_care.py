@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
+from airflow_provider_garden.agent.care import CareTarget, Options, care_fleet
 from airflow_provider_garden.core import care, naming
 from airflow_provider_garden.core.status import (
     Condition,
@@ -23,6 +24,7 @@ from airflow_provider_garden.core.status import (
 )
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
+from airflow_provider_garden.kube.shoots import Shoots
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("airflow_seed_connection")]
 DAGS = Path(__file__).resolve().parents[3] / "dags"
@@ -127,6 +129,30 @@ def test_scheduler_scaled_to_zero_is_unhealthy_within_two_runs_and_healthy_once_
     for i in range(1, len(timeline)):
         flipped = timeline[i][0] is not timeline[i - 1][0]
         assert (times[i] != times[i - 1]) is flipped, timeline
+    assert stored(seed)[1][care.STATUS_LABEL] == "healthy"
+
+
+def test_each_shoot_is_handed_to_the_hooks_once_after_observation(
+    seed: KubeClient, shoot: None
+) -> None:
+    seen: list[CareTarget] = []
+
+    def record(target: CareTarget) -> None:
+        seen.append(target)
+
+    def broken(_: CareTarget) -> None:
+        raise RuntimeError("machine health exploded")
+
+    options = Options(thresholds=care.DEFAULT_THRESHOLDS, parallelism=2, project=PROJECT)
+    result = care_fleet(seed, Shoots(seed), options, hooks=(record, broken))
+    [target] = seen
+    assert (target.spec.project, target.spec.name) == (PROJECT, NAME)
+    assert target.observation.readyz == "ok"
+    assert target.shoot_api is not None
+    assert target.shoot_api.list("v1", "Namespace")  # the hook can use the shoot's API
+    assert result["errorCount"] == 1
+    assert "machine health exploded" in result["errors"][0]
+    # the hook's failure did not stop the write
     assert stored(seed)[1][care.STATUS_LABEL] == "healthy"
 
 
