@@ -85,10 +85,13 @@ def _crash_looping(pod: Manifest) -> bool:
     )
 
 
-def workload(obj: Manifest, pods: Iterable[Manifest] = ()) -> care.Workload:
-    """A Deployment/StatefulSet/DaemonSet as a ``care.Workload``; ``pods``: its namespace's."""
+def workload(kind: str, obj: Manifest, pods: Iterable[Manifest] = ()) -> care.Workload:
+    """A Deployment/StatefulSet/DaemonSet as a ``care.Workload``; ``pods``: its namespace's.
+
+    ``kind`` is given: the items of a list carry no kind of their own.
+    """
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    if obj["kind"] == "DaemonSet":
+    if kind == "DaemonSet":
         desired, ready = status.get("desiredNumberScheduled", 0), status.get("numberReady", 0)
     else:
         desired, ready = spec.get("replicas", 1), status.get("readyReplicas", 0)
@@ -100,7 +103,7 @@ def workload(obj: Manifest, pods: Iterable[Manifest] = ()) -> care.Workload:
         and all((p["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())
     ]
     return care.Workload(
-        kind=obj["kind"],
+        kind=kind,
         name=obj["metadata"]["name"],
         desired=int(desired or 0),
         ready=int(ready or 0),
@@ -121,7 +124,7 @@ def node(obj: Manifest) -> care.Node:
     )
 
 
-def webhooks(configuration: Manifest) -> list[care.Webhook]:
+def webhooks(kind: str, configuration: Manifest) -> list[care.Webhook]:
     out = []
     for hook in configuration.get("webhooks") or []:
         resources = tuple(
@@ -129,7 +132,7 @@ def webhooks(configuration: Manifest) -> list[care.Webhook]:
         )
         out.append(
             care.Webhook(
-                configuration=f"{configuration['kind']}/{configuration['metadata']['name']}",
+                configuration=f"{kind}/{configuration['metadata']['name']}",
                 name=hook.get("name", ""),
                 fails_closed=hook.get("failurePolicy", "Fail") == "Fail",
                 resources=resources,
@@ -142,7 +145,7 @@ def system_workloads(api: KubeClient) -> tuple[care.Workload, ...]:
     """The shoot's kube-system Deployments, StatefulSets and DaemonSets (4 calls)."""
     pods = api.list("v1", "Pod", "kube-system")
     return tuple(
-        workload(o, pods)
+        workload(kind, o, pods)
         for kind in ("Deployment", "StatefulSet", "DaemonSet")
         for o in api.list("apps/v1", kind, "kube-system")
     )
@@ -163,7 +166,7 @@ class SeedView:
     def read(cls, seed: KubeClient) -> SeedView:
         try:
             found = [
-                o
+                (kind, o)
                 for kind in ("StatefulSet", "Deployment")
                 for o in seed.list("apps/v1", kind, label_selector=SHOOT_LABEL)
             ]
@@ -174,10 +177,10 @@ class SeedView:
         for p in pods:
             by_namespace[p["metadata"]["namespace"]].append(p)
         grouped: dict[tuple[str, str], list[care.Workload]] = defaultdict(list)
-        for o in found:
+        for kind, o in found:
             labels = o["metadata"].get("labels") or {}
             key = (labels.get(PROJECT_LABEL, ""), labels.get(SHOOT_LABEL, ""))
-            grouped[key].append(workload(o, by_namespace[o["metadata"]["namespace"]]))
+            grouped[key].append(workload(kind, o, by_namespace[o["metadata"]["namespace"]]))
         return cls(grouped)
 
     def of(self, project: str, name: str) -> tuple[Sequence[care.Workload] | None, str]:
@@ -255,7 +258,7 @@ def observe(
             w
             for kind in _WEBHOOKS
             for c in api.list("admissionregistration.k8s.io/v1", kind)
-            for w in webhooks(c)
+            for w in webhooks(kind, c)
         )
     except Exception as err:
         fields["webhooks_error"] = f"listing webhooks: {_error(err)}"

@@ -1,4 +1,4 @@
-"""agent.care reads API objects into care observations (the wire shapes it relies on)."""
+"""agent.care reads API objects into care observations (list items: no kind of their own)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from airflow_provider_garden.agent.care import node, webhooks, workload
 
 def test_a_deployment_with_a_crash_looping_pod_names_the_pod() -> None:
     deployment = {
-        "kind": "Deployment",
         "metadata": {"name": "kube-scheduler"},
         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "kube-scheduler"}}},
         "status": {"readyReplicas": 1},
@@ -26,19 +25,19 @@ def test_a_deployment_with_a_crash_looping_pod_names_the_pod() -> None:
             },
         },
     ]
-    w = workload(deployment, pods)
+    w = workload("Deployment", deployment, pods)
     assert (w.desired, w.ready, w.crash_looping) == (1, 1, ("kube-scheduler-x",))
 
 
 def test_a_scaled_down_deployment_and_a_daemonset() -> None:
-    scaled = workload({"kind": "Deployment", "metadata": {"name": "s"}, "spec": {"replicas": 0}})
+    scaled = workload("Deployment", {"metadata": {"name": "s"}, "spec": {"replicas": 0}})
     assert (scaled.desired, scaled.ready) == (0, 0)
     ds = workload(
+        "DaemonSet",
         {
-            "kind": "DaemonSet",
             "metadata": {"name": "kube-proxy"},
             "status": {"desiredNumberScheduled": 3, "numberReady": 2},
-        }
+        },
     )
     assert (ds.desired, ds.ready) == (3, 2)
 
@@ -59,14 +58,14 @@ def test_a_node_and_webhooks_without_a_failure_policy_fail_closed() -> None:
     )
     assert (n.pool, n.ready, n.image_version) == ("a", False, "1592.2")
     [default, ignore] = webhooks(
+        "ValidatingWebhookConfiguration",
         {
-            "kind": "ValidatingWebhookConfiguration",
             "metadata": {"name": "policy"},
             "webhooks": [
                 {"name": "a", "rules": [{"resources": ["pods"]}]},
                 {"name": "b", "failurePolicy": "Ignore", "rules": [{"resources": ["*"]}]},
             ],
-        }
+        },
     )
     assert default.fails_closed
     assert default.resources == ("pods",)
