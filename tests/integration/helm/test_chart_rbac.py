@@ -83,6 +83,15 @@ REFUSED: dict[str, list[Request]] = {
         Request("delete", "pods", namespace=HOME),
         Request("delete", "namespaces"),
     ],
+    # Reads the fleet; writes only Shoot status and the status label.
+    "garden-care": [
+        Request("list", "secrets", namespace=OTHER),  # reads kubeconfig Secrets by name only
+        Request("create", "secrets", namespace=OTHER),
+        Request("delete", "shoots", group="garden.airflow.io", namespace=OTHER),
+        Request("patch", "deployments", group="apps", namespace=OTHER),  # observes, never scales
+        Request("delete", "pods", namespace=OTHER),
+        Request("delete", "namespaces"),
+    ],
     "garden-machines": [
         Request("get", "secrets", namespace=HOME),  # the shoot kubeconfig is mounted
         Request("get", "shoots", group="garden.airflow.io", namespace=OTHER),
