@@ -15,6 +15,8 @@ import argparse
 import base64
 import datetime as dt
 import logging
+import os
+import socket
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -59,8 +61,29 @@ class CareTarget:
 # written (machine health replacement plugs in here). An exception is reported
 # for that shoot and does not stop the run.
 ShootHook = Callable[[CareTarget], None]
-# The hooks the care verb runs for every shoot (machine health adds its replacement step).
-SHOOT_HOOKS: tuple[ShootHook, ...] = ()
+
+
+def heal_machines(target: CareTarget) -> None:
+    """Machine health, driven from care: replace machines NotReady past their pool's
+    machineHealthTimeout. Only a shoot with a node seen not Ready is handed over (the
+    healer takes the shoot's Lease only when it has work)."""
+    from airflow_provider_garden.agent.machine_health import heal_shoot
+
+    nodes = target.observation.nodes
+    if target.shoot_api is None or not nodes or all(n.ready for n in nodes):
+        return
+    result = heal_shoot(
+        target.seed,
+        target.shoot_api,
+        target.spec.project,
+        target.spec.name,
+        holder=f"{socket.gethostname()}/{os.getpid()}/care",
+    )
+    log.info("care %s/%s: machine health %s", target.spec.project, target.spec.name, result)
+
+
+# The hooks the care verb runs for every shoot.
+SHOOT_HOOKS: tuple[ShootHook, ...] = (heal_machines,)
 # From the admin kubeconfig Secret's data to a client of the shoot's API.
 ShootClientFactory = Callable[[Mapping[str, str]], KubeClient]
 

@@ -144,7 +144,8 @@ ACCOUNTS = (
     ),
     # Care observes the fleet: reads the control planes and the kubeconfig Secrets (it
     # reaches each shoot with that Secret's credentials), writes only each Shoot's status
-    # (conditions, constraints) and its status label.
+    # (conditions, constraints, replaced machines), its status label and, while machine
+    # health replaces machines, the shoot's operation Lease.
     Account(
         "garden-care",
         (
@@ -153,6 +154,7 @@ ACCOUNTS = (
             _rule("", ["secrets"], ["get"]),
             _rule("", ["pods"], ["list"]),
             _rule("apps", ["deployments", "statefulsets"], ["list"]),
+            LEASES,  # machine health replaces machines under the shoot's operation Lease
         ),
     ),
     # Seed targets only (shoot targets use the shoot's kubeconfig): its own inventory
