@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -66,13 +67,13 @@ def test_a_healthy_shoot_is_true_everywhere_and_labelled_healthy() -> None:
     ("observation", "kind", "status", "named"),
     [
         (
-            Observation(**{**HEALTHY.__dict__, "readyz": None, "readyz_error": "connect refused"}),
+            replace(HEALTHY, readyz=None, readyz_error="connect refused"),
             API,
             FALSE,
             "connect refused",
         ),
         (
-            Observation(**{**HEALTHY.__dict__, "readyz": "[-]etcd failed"}),
+            replace(HEALTHY, readyz="[-]etcd failed"),
             API,
             FALSE,
             "etcd failed",
@@ -114,19 +115,19 @@ def test_a_healthy_shoot_is_true_everywhere_and_labelled_healthy() -> None:
             "StatefulSet etcd is crash-looping (etcd-0)",
         ),
         (
-            Observation(**{**HEALTHY.__dict__, "control_plane": control_plane()[:3]}),
+            replace(HEALTHY, control_plane=control_plane()[:3]),
             CP,
             FALSE,
             "Deployment kube-scheduler is missing",
         ),
         (
-            Observation(**{**HEALTHY.__dict__, "control_plane": None, "control_plane_error": "x"}),
+            replace(HEALTHY, control_plane=None, control_plane_error="x"),
             CP,
             UNKNOWN,
             "x",
         ),
         (
-            Observation(**{**HEALTHY.__dict__, "nodes": (node("n1"), node("n2", ready=False))}),
+            replace(HEALTHY, nodes=(node("n1"), node("n2", ready=False))),
             ConditionType.EVERY_NODE_READY,
             FALSE,
             "pool a has 1/2 Ready nodes on gardenlinux 1592.2; not Ready: n2",
@@ -165,7 +166,7 @@ def test_unhealthy_observations_name_the_object(
 
 
 def test_no_system_workloads_and_no_pools_are_healthy_as_observed() -> None:
-    obs = Observation(**{**HEALTHY.__dict__, "system": (), "pools": (), "nodes": ()})
+    obs = replace(HEALTHY, system=(), pools=(), nodes=())
     v = by_type(care.judge(obs, (), now=T0))
     assert v["SystemComponentsHealthy"].reason == "NoSystemComponents"
     assert v["EveryNodeReady"].reason == "NoWorkers"
@@ -238,7 +239,7 @@ def test_a_fail_closed_webhook_on_pods_blocks_hibernation_and_maintenance() -> N
         fails_closed=True,
         resources=("pods",),
     )
-    v = care.judge(Observation(**{**HEALTHY.__dict__, "webhooks": (hook,)}), (), now=T0)
+    v = care.judge(replace(HEALTHY, webhooks=(hook,)), (), now=T0)
     for kind in (
         ConstraintType.HIBERNATION_POSSIBLE,
         ConstraintType.MAINTENANCE_PRECONDITIONS_SATISFIED,
@@ -262,16 +263,14 @@ def test_a_webhook_elsewhere_blocks_only_hibernation_and_an_ignoring_one_nothing
         fails_closed=False,
         resources=("*",),
     )
-    v = care.judge(
-        Observation(**{**HEALTHY.__dict__, "webhooks": (on_configmaps, ignoring)}), (), now=T0
-    )
+    v = care.judge(replace(HEALTHY, webhooks=(on_configmaps, ignoring)), (), now=T0)
     assert constraint(v, ConstraintType.HIBERNATION_POSSIBLE).status is FALSE
     assert "webhook cm" in constraint(v, ConstraintType.HIBERNATION_POSSIBLE).message
     assert constraint(v, ConstraintType.MAINTENANCE_PRECONDITIONS_SATISFIED).status is TRUE
 
 
 def test_maintenance_needs_a_healthy_control_plane() -> None:
-    obs = Observation(**{**HEALTHY.__dict__, "control_plane": control_plane()[:3]})
+    obs = replace(HEALTHY, control_plane=control_plane()[:3])
     c = constraint(care.judge(obs, (), now=T0), ConstraintType.MAINTENANCE_PRECONDITIONS_SATISFIED)
     assert c.status is FALSE
     assert "kube-scheduler is missing" in c.message
@@ -284,7 +283,7 @@ def test_maintenance_needs_a_healthy_control_plane() -> None:
 def test_a_ca_expiring_within_a_year_is_not_acceptable(
     left: dt.timedelta, status: ConditionStatus
 ) -> None:
-    obs = Observation(**{**HEALTHY.__dict__, "ca_not_after": T0 + left})
+    obs = replace(HEALTHY, ca_not_after=T0 + left)
     c = constraint(care.judge(obs, (), now=T0), ConstraintType.CA_CERTIFICATE_VALIDITIES_ACCEPTABLE)
     assert c.status is status
     assert (T0 + left).strftime("%Y-%m-%d") in c.message
