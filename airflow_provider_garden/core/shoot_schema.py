@@ -89,8 +89,14 @@ class List(Node):
 class Obj(Node):
     fields: Mapping[str, Node] = field(default_factory=dict)
     required: tuple[str, ...] = ()
-    # Kept as written: parts another helper owns (free-form status records).
-    preserve_unknown: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Map(Node):
+    """An object keyed by names the user chose (``status.workers.<pool>``); a path
+    steps into its values with ``*``."""
+
+    values: Node
 
 
 def _enum(kind: type[enum.StrEnum], default: enum.StrEnum, description: str) -> Str:
@@ -300,6 +306,7 @@ SPEC = Obj(
 )
 
 _TIMESTAMP = Str(format="date-time")
+
 # Condition and constraint types stay open strings: a reader of an older or newer
 # version must not have its whole status write refused for one unknown type.
 _OBSERVED = Obj(
@@ -315,7 +322,66 @@ _OBSERVED = Obj(
     },
 )
 
-# The records of core/status; lastBackup and workers stay free-form as before.
+_STATE = Str(enum=tuple(str(m) for m in OperationState))
+
+
+# The records of core/status, field by field, typed as the model reads them; value
+# rules only where the model has them too (progress). tests/unit/core/test_shoot_schema.py
+# fails when a record and its schema differ in a field or a type, either way.
+LAST_MAINTENANCE = Obj(
+    description="The last maintenance run and how it ended.",
+    fields={
+        "description": Str(),
+        "state": _STATE,
+        "triggeredTime": _TIMESTAMP,
+        "failureReason": Str(),
+    },
+)
+LAST_BACKUP = Obj(
+    description="The newest snapshot that passed verification.",
+    fields={
+        "snapshot": Str(description="Key of the snapshot in the store."),
+        "created": _TIMESTAMP,
+        "verified": Bool(),
+        "endRevision": Int(description="etcd revision the snapshot ends at."),
+        "size": Int(description="Bytes in the store."),
+        "sha256": Str(),
+    },
+)
+WORKER_POOL_STATUS = Obj(
+    description="A worker pool's machines and its rollout, as last observed.",
+    fields={
+        "machines": Int(),
+        "ready": Int(),
+        "image": Obj(fields={"name": Str(), "version": Str()}),
+        "versions": List(
+            items=Obj(fields={"version": Str(), "machines": Int()}),
+        ),
+        "lastUpdateTime": _TIMESTAMP,
+        "updated": Int(),
+        "rollout": Obj(
+            description="The pool's last rollout.",
+            fields={
+                "state": _STATE,
+                "targetVersion": Str(),
+                "description": Str(),
+                "failedMachines": List(items=Str()),
+            },
+        ),
+        "replaced": List(
+            description="The latest machines the health check replaced.",
+            items=Obj(
+                fields={
+                    "machine": Str(),
+                    "replacement": Str(),
+                    "reason": Str(),
+                    "time": _TIMESTAMP,
+                }
+            ),
+        ),
+    },
+)
+
 STATUS = Obj(
     description="Observed state, written by the provider.",
     fields={
@@ -324,7 +390,7 @@ STATUS = Obj(
         "lastOperation": Obj(
             fields={
                 "type": Str(enum=tuple(str(m) for m in OperationType)),
-                "state": Str(enum=tuple(str(m) for m in OperationState)),
+                "state": _STATE,
                 "progress": Int(minimum=0, maximum=100),
                 "description": Str(),
                 "lastUpdateTime": _TIMESTAMP,
@@ -340,16 +406,9 @@ STATUS = Obj(
                 }
             )
         ),
-        "lastMaintenance": Obj(
-            fields={
-                "description": Str(),
-                "state": Str(),
-                "triggeredTime": _TIMESTAMP,
-                "failureReason": Str(),
-            }
-        ),
-        "lastBackup": Obj(preserve_unknown=True),
-        "workers": Obj(preserve_unknown=True),
+        "lastMaintenance": LAST_MAINTENANCE,
+        "lastBackup": LAST_BACKUP,
+        "workers": Map(values=WORKER_POOL_STATUS, description="Each worker pool by its name."),
         "conditions": List(items=_OBSERVED),
         "constraints": List(items=_OBSERVED),
     },
@@ -368,11 +427,14 @@ SHOOT = Obj(
 
 
 def at(path: str, root: Node = SHOOT) -> Node:
-    """The node at a dotted path; ``[]`` steps into a list's items (``spec.workers[].name``)."""
+    """The node at a dotted path; ``[]`` steps into a list's items (``spec.workers[].name``),
+    ``*`` into a map's values (``status.workers.*.ready``)."""
     node = root
     for step in path.replace("[]", ".[]").split(".") if path else ():
         if step == "[]" and isinstance(node, List):
             node = node.items
+        elif step == "*" and isinstance(node, Map):
+            node = node.values
         elif isinstance(node, Obj) and step in node.fields:
             node = node.fields[step]
         else:
@@ -389,12 +451,15 @@ def keys(path: str) -> tuple[str, ...]:
 
 
 def leaves(node: Node, prefix: str = "") -> Iterator[tuple[str, Node]]:
-    """(path, node) of every value that is not an object (lists as ``name[]``)."""
+    """(path, node) of every value that is not an object (lists as ``name[]``, maps'
+    values as ``name.*``)."""
     if isinstance(node, Obj) and node.fields:
         for name, child in node.fields.items():
             yield from leaves(child, f"{prefix}.{name}" if prefix else name)
-    elif isinstance(node, List) and isinstance(node.items, Obj):
+    elif isinstance(node, List) and isinstance(node.items, Obj | Map):
         yield from leaves(node.items, f"{prefix}[]")
+    elif isinstance(node, Map):
+        yield from leaves(node.values, f"{prefix}.*")
     else:
         yield prefix, node
 
@@ -409,8 +474,8 @@ def openapi(node: Node) -> dict[str, Any]:
             out["required"] = list(node.required)
         if node.fields:
             out["properties"] = {k: openapi(v) for k, v in node.fields.items()}
-        if node.preserve_unknown:
-            out["x-kubernetes-preserve-unknown-fields"] = True
+    elif isinstance(node, Map):
+        out.update(type="object", additionalProperties=openapi(node.values))
     elif isinstance(node, List):
         out.update(type="array", items=openapi(node.items))
     elif isinstance(node, IntOrPercent):
@@ -434,8 +499,9 @@ def json_schema(node: Node) -> dict[str, Any]:
         out = {"type": "object", "properties": {k: json_schema(v) for k, v in node.fields.items()}}
         if node.required:
             out["required"] = list(node.required)
-        if not node.preserve_unknown:
-            out["additionalProperties"] = False
+        out["additionalProperties"] = False
+    elif isinstance(node, Map):
+        out = {"type": "object", "additionalProperties": json_schema(node.values)}
     elif isinstance(node, List):
         out = {"type": "array", "items": json_schema(node.items)}
     elif isinstance(node, IntOrPercent):
@@ -488,6 +554,9 @@ def value_errors(node: Node, value: object, path: str) -> list[FieldError]:
     elif isinstance(node, List) and isinstance(value, list):
         for index, item in enumerate(value):
             errors += value_errors(node.items, item, f"{path}[{index}]")
+    elif isinstance(node, Map) and isinstance(value, Mapping):
+        for key, item in value.items():
+            errors += value_errors(node.values, item, f"{path}.{key}")
     elif isinstance(node, Str) and isinstance(value, str):
         problem = _string_problem(node, value)
         if problem:

@@ -19,12 +19,18 @@ from airflow_provider_garden.core.status import (
     Condition,
     ConditionStatus,
     ConditionType,
+    LastBackup,
     LastError,
+    LastMaintenance,
     OperationState,
     OperationType,
+    RolloutStatus,
     ShootStatus,
+    VersionCount,
+    WorkerPoolStatus,
 )
 from airflow_provider_garden.kube.client import KubeClient
+from airflow_provider_garden.kube.errors import Invalid
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 from airflow_provider_garden.kube.shoots import Shoots
 from airflow_provider_garden.localseed.profile import local_profile
@@ -172,3 +178,63 @@ def test_a_write_that_raced_another_reads_again_and_keeps_both(
     racing.set_conditions(project, name, [nodes(ConditionStatus.TRUE, "all 3 Ready")])
     assert racing.raced
     assert [c.type for c in stored(seed, project, name).conditions] == [API, NODES]
+
+
+def test_typed_records_are_stored_whole_and_a_wrong_type_is_refused(
+    seed: KubeClient, shoot: tuple[str, str]
+) -> None:
+    """lastBackup, lastMaintenance and workers are typed in the CRD: what the model
+    writes reads back equal, a wrong type is refused naming the field, and a field the
+    schema lacks is pruned (nothing is free-form any more)."""
+    project, name = shoot
+    shoots = Shoots(seed, clock=LogicalClock(T0))
+    backup = LastBackup(
+        snapshot="full-1", created=T0, verified=True, end_revision=42, size=1024, sha256="ab" * 32
+    )
+    maintenance = LastMaintenance(
+        description="1.32.11 -> 1.32.13", state=OperationState.SUCCEEDED, triggered_time=T0
+    )
+    pool = WorkerPoolStatus(
+        machines=2,
+        ready=1,
+        image_name="gardenlinux",
+        image_version="1592.2",
+        versions=(
+            VersionCount(version="1592.1", machines=1),
+            VersionCount(version="1592.2", machines=1),
+        ),
+        updated=1,
+        rollout=RolloutStatus(
+            state=OperationState.PROCESSING, target_version="1592.2", failed_machines=("m-1",)
+        ),
+        last_update_time=T0,
+    )
+    shoots.record_backup(project, name, backup)
+    shoots.record_maintenance(project, name, maintenance)
+    shoots.report(
+        project,
+        name,
+        type_=OperationType.RECONCILE,
+        state=OperationState.PROCESSING,
+        progress=50,
+        description="rolling pool-a",
+        workers={"pool-a": pool},
+    )
+    status = stored(seed, project, name)
+    assert (status.last_backup, status.last_maintenance) == (backup, maintenance)
+    assert status.workers == {"pool-a": pool}
+
+    namespace = naming.project_namespace(project)
+
+    def patch(status: dict[str, Any]) -> dict[str, Any]:
+        return seed.merge_patch(
+            SHOOT_API_VERSION, "Shoot", name, {"status": status}, namespace, subresource="status"
+        )
+
+    with pytest.raises(Invalid, match=r"status\.lastBackup\.verified.*boolean"):
+        patch({"lastBackup": {"verified": "yes"}})
+    with pytest.raises(Invalid, match=r"status\.workers\.pool-a\.rollout\.state.*Unsupported"):
+        patch({"workers": {"pool-a": {"rollout": {"state": "Done"}}}})
+    stored_backup = patch({"lastBackup": {"location": "elsewhere"}})["status"]["lastBackup"]
+    assert "location" not in stored_backup
+    assert LastBackup.from_dict(stored_backup) == backup

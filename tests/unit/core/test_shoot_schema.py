@@ -7,11 +7,13 @@ import collections.abc
 import dataclasses
 import datetime as dt
 import enum
+import json
 import types
 import typing
 from collections.abc import Mapping
 from typing import Any
 
+import jsonschema
 import pytest
 
 from airflow_provider_garden.core import shoot_schema
@@ -22,10 +24,12 @@ from airflow_provider_garden.core.shoot_schema import (
     Int,
     IntOrPercent,
     List,
+    Map,
     Node,
     Obj,
     Str,
     at,
+    json_schema,
     leaves,
     openapi,
     value_errors,
@@ -34,6 +38,9 @@ from airflow_provider_garden.core.shoot_spec import ShootSpec, parse_shoot
 from airflow_provider_garden.core.spec_fields import SpecError
 from airflow_provider_garden.core.status import (
     ConditionStatus,
+    ConditionType,
+    ConstraintType,
+    ErrorCode,
     OperationState,
     OperationType,
     ShootStatus,
@@ -138,10 +145,9 @@ def test_openapi_is_structural() -> None:
     check(openapi(shoot_schema.SHOOT), "")
 
 
-def test_status_keeps_free_form_records() -> None:
-    status = openapi(shoot_schema.STATUS)["properties"]
-    for name in ("lastBackup", "workers"):
-        assert status[name] == {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+def test_no_part_of_the_crd_is_free_form() -> None:
+    """Every status record is typed: nothing is kept that the schema does not declare."""
+    assert "x-kubernetes-preserve-unknown-fields" not in json.dumps(openapi(shoot_schema.SHOOT))
 
 
 @pytest.mark.parametrize(
@@ -197,30 +203,161 @@ def _filled(kind: Any) -> Any:
     return samples[kind]
 
 
-def _covered(path: str, schema: Node) -> bool:
-    """Whether the schema keeps ``path`` (a leaf it declares, or under a free-form object)."""
-    node = schema
+def _declared(path: str, schema: Node) -> str | None:
+    """The schema's path for a written ``path`` (a map key read as ``*``), or None when
+    the schema does not declare it (the kube-apiserver would prune it)."""
+    node, steps = schema, []
     for step in path.replace("[]", ".[]").split("."):
-        if isinstance(node, Obj) and node.preserve_unknown:
-            return True
         if step == "[]" and isinstance(node, List):
             node = node.items
+        elif isinstance(node, Map):
+            node, step = node.values, "*"
         elif isinstance(node, Obj) and step in node.fields:
             node = node.fields[step]
         else:
-            return False
-    return not isinstance(node, Obj) or node.preserve_unknown or not node.fields
+            return None
+        steps.append(step)
+    if isinstance(node, Obj | Map) and not (isinstance(node, Obj) and not node.fields):
+        return None  # an object written where the schema wants its fields
+    return ".".join(steps).replace(".[]", "[]")
+
+
+def _status_sample(node: Node, path: str = "status") -> object:
+    """A status as another writer might have stored it: every field the schema declares,
+    each with a value of its type that the model can read."""
+    if isinstance(node, Obj):
+        return {k: _status_sample(v, f"{path}.{k}") for k, v in node.fields.items()}
+    if isinstance(node, Map):
+        return {"pool-a": _status_sample(node.values, f"{path}.*")}
+    if isinstance(node, List):
+        return [_status_sample(node.items, f"{path}[]")]
+    if isinstance(node, Str) and node.format == "date-time":
+        return "2026-01-01T00:00:00Z"
+    if isinstance(node, Str) and path.endswith("codes[]"):
+        return next(
+            iter(ErrorCode)
+        ).value  # the schema keeps codes open; the model reads known ones
+    if isinstance(node, Str) and path.endswith("type") and not node.enum:
+        kind = ConstraintType if path.startswith("status.constraints") else ConditionType
+        return next(iter(kind)).value
+    return _sample(node)
+
+
+def model_writes_what_the_crd_keeps(schema: Obj = shoot_schema.STATUS) -> None:
+    """Model -> CRD: every field of a fully filled ShootStatus is declared, with its type."""
+    written = _filled(ShootStatus).to_dict()
+    pruned = sorted(p for p in _leaf_paths(written) if _declared(p, schema) is None)
+    assert not pruned, f"written by core/status, pruned by the CRD: {pruned}"
+    try:
+        jsonschema.validate(written, json_schema(schema))
+    except jsonschema.ValidationError as err:
+        where = ".".join(str(p) for p in err.absolute_path)
+        raise AssertionError(
+            f"status.{where}: the CRD refuses what core/status writes: {err.message}"
+        ) from None
+
+
+def crd_fields_reach_the_model(schema: Obj = shoot_schema.STATUS) -> None:
+    """CRD -> model: every field the schema declares survives a read and a write."""
+    stored = _status_sample(schema)
+    kept = _leaf_paths(ShootStatus.from_dict(stored).to_dict())  # type: ignore[arg-type]
+    kept_declared = {_declared(p, schema) for p in kept}
+    dropped = sorted(path for path, _ in leaves(schema) if path not in kept_declared)
+    assert not dropped, f"in the CRD's status, dropped by core/status: {dropped}"
 
 
 def test_the_status_model_writes_only_what_the_crd_keeps() -> None:
-    """The kube-apiserver prunes fields its schema lacks: a status field the model
-    writes and the CRD does not declare would vanish on every write."""
-    written = _leaf_paths(_filled(ShootStatus).to_dict())
-    pruned = sorted(p for p in written if not _covered(p, shoot_schema.STATUS))
-    assert not pruned, f"written by core/status, pruned by the CRD: {pruned}"
-    declared = {path for path, _ in leaves(shoot_schema.STATUS)}
-    unwritten = sorted(p for p in declared if not any(w.startswith(p) for w in written))
-    assert not unwritten, f"in the CRD's status, never written by core/status: {unwritten}"
+    """The kube-apiserver prunes fields its schema lacks and refuses wrong types: a
+    status field the model writes must be declared, with the type the model writes."""
+    model_writes_what_the_crd_keeps()
+
+
+def test_every_status_field_of_the_crd_is_read_by_the_model() -> None:
+    crd_fields_reach_the_model()
+
+
+def _grown(path: str, name: str, node: Node) -> Obj:
+    """STATUS with one more field in the object at ``path`` (relative to status)."""
+
+    def grow(at_node: Node, steps: list[str]) -> Node:
+        if not steps:
+            assert isinstance(at_node, Obj)
+            return dataclasses.replace(at_node, fields={**at_node.fields, name: node})
+        if isinstance(at_node, Map):
+            return dataclasses.replace(at_node, values=grow(at_node.values, steps[1:]))
+        assert isinstance(at_node, Obj)
+        head, rest = steps[0], steps[1:]
+        return dataclasses.replace(
+            at_node, fields={**at_node.fields, head: grow(at_node.fields[head], rest)}
+        )
+
+    grown = grow(shoot_schema.STATUS, path.split(".") if path else [])
+    assert isinstance(grown, Obj)
+    return grown
+
+
+def _shrunk(path: str) -> Obj:
+    """STATUS without the field at ``path`` (relative to status)."""
+    parent, _, name = path.rpartition(".")
+
+    def shrink(at_node: Node, steps: list[str]) -> Node:
+        if not steps:
+            assert isinstance(at_node, Obj)
+            return dataclasses.replace(
+                at_node, fields={k: v for k, v in at_node.fields.items() if k != name}
+            )
+        if isinstance(at_node, Map):
+            return dataclasses.replace(at_node, values=shrink(at_node.values, steps[1:]))
+        assert isinstance(at_node, Obj)
+        head, rest = steps[0], steps[1:]
+        return dataclasses.replace(
+            at_node, fields={**at_node.fields, head: shrink(at_node.fields[head], rest)}
+        )
+
+    shrunk = shrink(shoot_schema.STATUS, parent.split(".") if parent else [])
+    assert isinstance(shrunk, Obj)
+    return shrunk
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("lastBackup", "location"),
+        ("lastMaintenance", "window"),
+        ("workers.*", "zone"),
+        ("workers.*.rollout", "startedAt"),
+    ],
+)
+def test_drift_check_notices_a_status_field_only_in_the_crd(path: str, name: str) -> None:
+    with pytest.raises(AssertionError, match=rf"dropped by core/status: .*{name}"):
+        crd_fields_reach_the_model(_grown(path, name, Str()))
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["lastBackup.sha256", "lastMaintenance.failureReason", "workers.*.updated", "workers.*.image"],
+)
+def test_drift_check_notices_a_status_field_only_in_the_model(path: str) -> None:
+    """The model writes a field the CRD lacks: as if the field were added to the model."""
+    with pytest.raises(AssertionError, match="pruned by the CRD"):
+        model_writes_what_the_crd_keeps(_shrunk(path))
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "node"),
+    [
+        ("lastBackup", "verified", Str()),
+        ("lastBackup", "size", Str()),
+        ("workers.*", "machines", Bool()),
+        ("lastMaintenance", "state", Str(enum=("Done",))),
+        ("workers.*.rollout", "state", Str(enum=("Done",))),
+    ],
+)
+def test_drift_check_notices_a_type_the_model_does_not_write(
+    path: str, name: str, node: Node
+) -> None:
+    with pytest.raises(AssertionError, match="the CRD refuses what core/status writes"):
+        model_writes_what_the_crd_keeps(_grown(path, name, node))
 
 
 def test_status_enums_are_the_models() -> None:
@@ -231,6 +368,10 @@ def test_status_enums_are_the_models() -> None:
     assert status["conditions"]["items"]["properties"]["status"]["enum"] == [
         str(m) for m in ConditionStatus
     ]
+    states = [str(m) for m in OperationState]
+    assert status["lastMaintenance"]["properties"]["state"]["enum"] == states
+    pool = status["workers"]["additionalProperties"]["properties"]
+    assert pool["rollout"]["properties"]["state"]["enum"] == states
 
 
 def _object_fields(node: Node, path: str = "spec") -> list[tuple[str, str, bool]]:
