@@ -10,7 +10,7 @@ import enum
 import json
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jsonschema
@@ -276,47 +276,33 @@ def test_every_status_field_of_the_crd_is_read_by_the_model() -> None:
     crd_fields_reach_the_model()
 
 
-def _grown(path: str, name: str, node: Node) -> Obj:
-    """STATUS with one more field in the object at ``path`` (relative to status)."""
+def _edited(path: str, edit: Callable[[Mapping[str, Node]], Mapping[str, Node]]) -> Obj:
+    """STATUS with ``edit`` applied to the fields of the object at ``path`` (``*`` for a
+    map's values)."""
 
-    def grow(at_node: Node, steps: list[str]) -> Node:
+    def walk(node: Node, steps: list[str]) -> Node:
+        if isinstance(node, Map):
+            return dataclasses.replace(node, values=walk(node.values, steps[1:]))
+        assert isinstance(node, Obj)
         if not steps:
-            assert isinstance(at_node, Obj)
-            return dataclasses.replace(at_node, fields={**at_node.fields, name: node})
-        if isinstance(at_node, Map):
-            return dataclasses.replace(at_node, values=grow(at_node.values, steps[1:]))
-        assert isinstance(at_node, Obj)
-        head, rest = steps[0], steps[1:]
+            return dataclasses.replace(node, fields=edit(node.fields))
+        head = steps[0]
         return dataclasses.replace(
-            at_node, fields={**at_node.fields, head: grow(at_node.fields[head], rest)}
+            node, fields={**node.fields, head: walk(node.fields[head], steps[1:])}
         )
 
-    grown = grow(shoot_schema.STATUS, path.split(".") if path else [])
-    assert isinstance(grown, Obj)
-    return grown
+    edited = walk(shoot_schema.STATUS, path.split(".") if path else [])
+    assert isinstance(edited, Obj)
+    return edited
+
+
+def _grown(path: str, name: str, node: Node) -> Obj:
+    return _edited(path, lambda fields: {**fields, name: node})
 
 
 def _shrunk(path: str) -> Obj:
-    """STATUS without the field at ``path`` (relative to status)."""
     parent, _, name = path.rpartition(".")
-
-    def shrink(at_node: Node, steps: list[str]) -> Node:
-        if not steps:
-            assert isinstance(at_node, Obj)
-            return dataclasses.replace(
-                at_node, fields={k: v for k, v in at_node.fields.items() if k != name}
-            )
-        if isinstance(at_node, Map):
-            return dataclasses.replace(at_node, values=shrink(at_node.values, steps[1:]))
-        assert isinstance(at_node, Obj)
-        head, rest = steps[0], steps[1:]
-        return dataclasses.replace(
-            at_node, fields={**at_node.fields, head: shrink(at_node.fields[head], rest)}
-        )
-
-    shrunk = shrink(shoot_schema.STATUS, parent.split(".") if parent else [])
-    assert isinstance(shrunk, Obj)
-    return shrunk
+    return _edited(parent, lambda fields: {k: v for k, v in fields.items() if k != name})
 
 
 @pytest.mark.parametrize(
