@@ -1,10 +1,10 @@
 """`garden-agent etcd restore`: put a verified snapshot back into a shoot's etcd.
 
 Runs in the shoot's control-plane namespace with the etcd volume mounted. Steps
-(a named-task flow): pick and verify the snapshot, fetch it, stop kube-apiserver
-and etcd, restore into `data.part`, swap it in for `data` only when the restore
-succeeded (the old directory is kept as `data.old`), start etcd and kube-apiserver
-again and prove they are healthy.
+(a core.flow.Graph; each depends on the id its predecessor's add returned): pick and
+verify the snapshot, fetch it, stop kube-apiserver and etcd, restore into `data.part`,
+swap it in for `data` only when the restore succeeded (the old directory is kept as
+`data.old`), start etcd and kube-apiserver again and prove they are healthy.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from airflow_provider_garden.agent.etcd_backup import EtcdEndpoint, snapshot_status
 from airflow_provider_garden.core.controlplane.manifests import ETCD_DATA_DIR
-from airflow_provider_garden.core.flow import Flow, PermanentError, Task
+from airflow_provider_garden.core.flow import Graph, PermanentError, Retry, TaskID
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.workload import deployment_available, statefulset_ready
 from airflow_provider_garden.snapstore.manifest import good_snapshots, verify
@@ -105,62 +105,42 @@ def restore(
         if not deployment_available(kube, namespace, "kube-apiserver"):
             raise RuntimeError("kube-apiserver is not available yet")
 
-    def waiting(name: str, fn: Any, after: str) -> Task:
-        return Task(
-            name=name,
-            fn=fn,
-            dependencies=[after],
-            retry_timeout=WAIT,
-            retry_interval=dt.timedelta(seconds=1),
+    waits = Retry(timeout=WAIT, interval=dt.timedelta(seconds=1))
+    graph = Graph(f"Restore etcd of {namespace}")
+    verified = graph.add("Verifying snapshot", pick_and_verify)
+    fetched = graph.add("Fetching snapshot", fetch, dependencies=[verified])
+
+    def stop(kind: str, app: str, after: TaskID) -> TaskID:
+        """Scale ``app`` to zero, then wait until none of its pods is left."""
+        stopping = graph.add(f"Stopping {app}", lambda: scale(kind, app, 0), dependencies=[after])
+        return graph.add(
+            f"Waiting until {app} is stopped",
+            lambda: no_pods(app),
+            dependencies=[stopping],
+            retry=waits,
         )
 
-    flow = Flow(
-        name=f"Restore etcd of {namespace}",
-        tasks=[
-            Task(name="Verifying snapshot", fn=pick_and_verify),
-            Task(name="Fetching snapshot", fn=fetch, dependencies=["Verifying snapshot"]),
-            Task(
-                name="Stopping kube-apiserver",
-                fn=lambda: scale("Deployment", "kube-apiserver", 0),
-                dependencies=["Fetching snapshot"],
-            ),
-            waiting(
-                "Waiting until kube-apiserver is stopped",
-                lambda: no_pods("kube-apiserver"),
-                "Stopping kube-apiserver",
-            ),
-            Task(
-                name="Stopping etcd",
-                fn=lambda: scale("StatefulSet", "etcd", 0),
-                dependencies=["Waiting until kube-apiserver is stopped"],
-            ),
-            waiting("Waiting until etcd is stopped", lambda: no_pods("etcd"), "Stopping etcd"),
-            Task(
-                name="Restoring into data.part",
-                fn=restore_into_part,
-                dependencies=["Waiting until etcd is stopped"],
-            ),
-            Task(
-                name="Swapping data directories", fn=swap, dependencies=["Restoring into data.part"]
-            ),
-            Task(
-                name="Starting etcd",
-                fn=lambda: scale("StatefulSet", "etcd", 1),
-                dependencies=["Swapping data directories"],
-            ),
-            waiting("Waiting until etcd is healthy", etcd_ready, "Starting etcd"),
-            Task(
-                name="Starting kube-apiserver",
-                fn=lambda: scale("Deployment", "kube-apiserver", 1),
-                dependencies=["Waiting until etcd is healthy"],
-            ),
-            waiting(
-                "Waiting until kube-apiserver is available",
-                apiserver_ready,
-                "Starting kube-apiserver",
-            ),
-        ],
+    etcd_stopped = stop("StatefulSet", "etcd", after=stop("Deployment", "kube-apiserver", fetched))
+    restored = graph.add("Restoring into data.part", restore_into_part, dependencies=[etcd_stopped])
+    swapped = graph.add("Swapping data directories", swap, dependencies=[restored])
+    etcd_starting = graph.add(
+        "Starting etcd", lambda: scale("StatefulSet", "etcd", 1), dependencies=[swapped]
     )
+    etcd_healthy = graph.add(
+        "Waiting until etcd is healthy", etcd_ready, dependencies=[etcd_starting], retry=waits
+    )
+    apiserver_starting = graph.add(
+        "Starting kube-apiserver",
+        lambda: scale("Deployment", "kube-apiserver", 1),
+        dependencies=[etcd_healthy],
+    )
+    graph.add(
+        "Waiting until kube-apiserver is available",
+        apiserver_ready,
+        dependencies=[apiserver_starting],
+        retry=waits,
+    )
+    flow = graph.compile()
     try:
         flow.run()
     except Exception:
