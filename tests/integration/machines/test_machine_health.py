@@ -19,6 +19,8 @@ import pytest
 from machines_helpers import (
     AGENT,
     MAX_LOST_SHARE,
+    NEW,
+    OLD,
     POOL,
     PROJECT,
     AgentRun,
@@ -193,6 +195,17 @@ def test_a_bare_pod_blocks_the_drain_naming_it_unless_forced(
             },
         }
     )
+    # A rollout refuses before it creates anything: the pod is on a machine to replace.
+    shoot.set_version(NEW)
+    try:
+        run = rollout(seed_kubeconfig, shoot)
+        assert run.returncode != 0
+        assert "default/lonely (no controller)" in run.stderr
+        assert sorted(n["metadata"]["name"] for n in shoot.nodes()) == sorted(
+            n["metadata"]["name"] for n in nodes
+        )
+    finally:
+        shoot.set_version(OLD)
     make_unhealthy(shoot, [victim])
     refused = heal(seed_kubeconfig, shoot).result
     assert refused["replaced"] == []
