@@ -36,6 +36,19 @@ MAX_MANIFEST_BYTES = 64 * 1024
 HASH_CHUNK = 1 << 20
 _SHA256 = re.compile(r"[0-9a-f]{64}", re.ASCII)
 _KIND_NAMES = {int: "an integer", str: "a string", bool: "true or false"}
+# Manifest field -> its name in the JSON (camelCase like the Shoot status) and the JSON
+# type it must have there; compression and created are text, converted on the way.
+_JSON_FIELDS: dict[str, tuple[str, type]] = {
+    "snapshot": ("snapshot", str),
+    "start_revision": ("startRevision", int),
+    "end_revision": ("endRevision", int),
+    "size": ("size", int),
+    "sha256": ("sha256", str),
+    "etcd_version": ("etcdVersion", str),
+    "compression": ("compression", str),
+    "created": ("created", str),
+    "verified": ("verified", bool),
+}
 
 
 class ManifestError(SnapStoreError, ValueError):
@@ -98,32 +111,14 @@ class Manifest:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, camelCase like the Shoot status; fit for XCom (it holds no secret)."""
-        return {
-            "snapshot": self.snapshot,
-            "startRevision": self.start_revision,
-            "endRevision": self.end_revision,
-            "size": self.size,
-            "sha256": self.sha256,
-            "etcdVersion": self.etcd_version,
-            "compression": self.compression.value,
-            "created": self.created.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
-            "verified": self.verified,
-        }
+        data = {key: getattr(self, field) for field, (key, _) in _JSON_FIELDS.items()}
+        data["compression"] = self.compression.value
+        data["created"] = self.created.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
-        fields = {
-            "snapshot": str,
-            "startRevision": int,
-            "endRevision": int,
-            "size": int,
-            "sha256": str,
-            "etcdVersion": str,
-            "compression": str,
-            "created": str,
-            "verified": bool,
-        }
-        for name, kind in fields.items():
+        for name, kind in _JSON_FIELDS.values():
             value = data.get(name)
             # bool is an int in Python; a JSON true is no revision.
             if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
@@ -135,17 +130,8 @@ class Manifest:
             raise ManifestError(f"manifest of {data['snapshot']!r}: {error}") from None
         if created.tzinfo is None:
             raise ManifestError(f"manifest of {data['snapshot']!r}: created has no time zone")
-        return cls(
-            snapshot=data["snapshot"],
-            start_revision=data["startRevision"],
-            end_revision=data["endRevision"],
-            size=data["size"],
-            sha256=data["sha256"],
-            etcd_version=data["etcdVersion"],
-            compression=compression,
-            created=created,
-            verified=data["verified"],
-        )
+        values = {field: data[key] for field, (key, _) in _JSON_FIELDS.items()}
+        return cls(**{**values, "compression": compression, "created": created})
 
 
 def manifest_key(snapshot: str) -> str:
