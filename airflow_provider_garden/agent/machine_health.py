@@ -25,19 +25,19 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from airflow_provider_garden.agent.drain import Drainer, DrainOptions, DrainRefused
+from airflow_provider_garden.agent.shoot_machines import ShootMachinesJob
 from airflow_provider_garden.agent.workers import pool_status
-from airflow_provider_garden.core import machine_health, naming
+from airflow_provider_garden.core import machine_health
 from airflow_provider_garden.core.settings import DEFAULTS
 from airflow_provider_garden.core.shoot_spec import Worker, parse_shoot
 from airflow_provider_garden.core.status import ReplacedMachine, ShootStatus, StatusPatch
 from airflow_provider_garden.drivers.base import MachineState
-from airflow_provider_garden.drivers.local import LocalDriver, LocalDriverConfig
+from airflow_provider_garden.drivers.local import LocalDriver
 from airflow_provider_garden.kube import lease
 from airflow_provider_garden.kube.client import KubeClient
-from airflow_provider_garden.kube.shoots import Shoots, utc_now
+from airflow_provider_garden.kube.shoots import utc_now
 
 log = logging.getLogger(__name__)
-LEASE_SECONDS = 60
 
 
 class HealthError(RuntimeError):
@@ -85,7 +85,7 @@ def heal_shoot(
     ).run()
 
 
-class MachineHealer:
+class MachineHealer(ShootMachinesJob):
     def __init__(
         self,
         *,
@@ -98,13 +98,10 @@ class MachineHealer:
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], dt.datetime] = utc_now,
     ) -> None:
-        self.seed = seed
-        self.shoots = Shoots(seed)
-        self.project = project
-        self.name = name
-        self.holder = holder
+        super().__init__(
+            seed=seed, shoot=shoot, project=project, name=name, holder=holder, sleep=sleep
+        )
         self.options = options
-        self._sleep = sleep
         self._now = now
         self.drainer = Drainer(
             shoot=shoot,
@@ -115,26 +112,17 @@ class MachineHealer:
             ),
         )
         self.result = HealResult()
-        self._shoot_api = shoot
 
     def run(self) -> HealResult:
         resource = self.shoots.get(self.project, self.name)
         workers = parse_shoot(resource).workers
-        driver = LocalDriver(
-            shoot_api=self._shoot_api,
-            shoot=self.name,
-            config=LocalDriverConfig.from_annotations(resource["metadata"].get("annotations")),
-        )
+        driver = self.driver(resource)
         # A look without the Lease first: care calls this for every shoot, and most
         # have nothing to heal.
         if all(self._plan(w, driver.list_machines(w.name)).idle for w in workers):
             return self.result
-        where = {
-            "namespace": naming.project_namespace(self.project),
-            "name": naming.operation_lease(self.name),
-        }
         try:
-            with lease.held(self.seed, holder=self.holder, seconds=LEASE_SECONDS, **where):
+            with self.operation_lease():
                 for worker in workers:
                     self._heal_pool(driver, worker)
         except lease.LeaseHeld as err:

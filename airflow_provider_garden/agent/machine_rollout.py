@@ -44,24 +44,22 @@ from airflow_provider_garden.agent.drain import (
     DrainTimeout,
 )
 from airflow_provider_garden.agent.rollout_report import RolloutReport, image_text
+from airflow_provider_garden.agent.shoot_machines import ShootMachinesJob
 from airflow_provider_garden.agent.workers import observe
-from airflow_provider_garden.core import intstr, naming
+from airflow_provider_garden.core import intstr
 from airflow_provider_garden.core import rollout as planner
 from airflow_provider_garden.core.drain import blocking_budgets, pods_to_drain
 from airflow_provider_garden.core.shoot_spec import Worker, parse_shoot
 from airflow_provider_garden.core.status import OperationState, ShootStatus
 from airflow_provider_garden.drivers.base import MachineDriver, MachineState
-from airflow_provider_garden.drivers.local import LocalDriver, LocalDriverConfig
 from airflow_provider_garden.kube import lease
 from airflow_provider_garden.kube.client import KubeClient, Manifest
-from airflow_provider_garden.kube.shoots import Shoots
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_UNHEALTHY = "25%"
 DEFAULT_FREEZE_AFTER = 3
 DRAIN_TIMEOUT = dt.timedelta(hours=2)
-LEASE_SECONDS = 60
 # Machines drained at once at most (each drain is a thread that mostly waits); the
 # planner's fenceposts decide how many may drain, this only bounds the threads.
 DRAIN_THREADS = 32
@@ -112,7 +110,7 @@ class _Counts:
     boot_seconds: list[float] = field(default_factory=list)  # create to first seen Ready
 
 
-class MachineRollout:
+class MachineRollout(ShootMachinesJob):
     """One rollout of one pool. ``seed`` and ``shoot`` are KubeClients."""
 
     def __init__(
@@ -127,14 +125,10 @@ class MachineRollout:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.seed = seed
-        self.shoot = shoot
-        self.shoots = Shoots(seed)
-        self.project = project
-        self.name = name
+        super().__init__(
+            seed=seed, shoot=shoot, project=project, name=name, holder=holder, sleep=sleep
+        )
         self.options = options
-        self.holder = holder
-        self._sleep = sleep
         self._clock = clock
         self.drainer = Drainer(
             shoot=shoot,
@@ -161,12 +155,7 @@ class MachineRollout:
                 f"shoot {self.project}/{self.name} has no worker pool {self.options.pool!r} "
                 f"(pools: {pools})"
             )
-        annotations = resource["metadata"].get("annotations") or {}
-        driver = LocalDriver(
-            shoot_api=self.shoot,
-            shoot=self.name,
-            config=LocalDriverConfig.from_annotations(annotations),
-        )
+        driver = self.driver(resource)
         refusal = planner.scale_to_zero_problem(
             f"spec.workers[{spec.workers.index(worker)}]",
             desired=worker.minimum,
@@ -180,11 +169,7 @@ class MachineRollout:
         )
         self._wait_for_lease()
         started = self._clock()
-        where = {
-            "namespace": naming.project_namespace(self.project),
-            "name": naming.operation_lease(self.name),
-        }
-        with lease.held(self.seed, holder=self.holder, seconds=LEASE_SECONDS, **where):
+        with self.operation_lease():
             try:
                 self._rollout(driver, worker, resource, report)
             except (RolloutError, DrainTimeout) as err:
@@ -234,13 +219,7 @@ class MachineRollout:
         deadline = self._clock() + self.options.lease_wait
         while True:
             try:
-                lease.try_acquire(
-                    self.seed,
-                    namespace=naming.project_namespace(self.project),
-                    name=naming.operation_lease(self.name),
-                    holder=self.holder,
-                    seconds=LEASE_SECONDS,
-                )
+                self.try_acquire_lease()
                 return
             except lease.LeaseHeld as err:
                 if self._clock() >= deadline:
