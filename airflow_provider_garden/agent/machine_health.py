@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -85,33 +84,23 @@ def heal_shoot(
     ).run()
 
 
+@dataclass(kw_only=True, eq=False)
 class MachineHealer(ShootMachinesJob):
-    def __init__(
-        self,
-        *,
-        seed: KubeClient,
-        shoot: KubeClient,
-        project: str,
-        name: str,
-        holder: str,
-        options: HealOptions,
-        sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], dt.datetime] = utc_now,
-    ) -> None:
-        super().__init__(
-            seed=seed, shoot=shoot, project=project, name=name, holder=holder, sleep=sleep
-        )
-        self.options = options
-        self._now = now
+    options: HealOptions
+    now: Callable[[], dt.datetime] = utc_now
+    result: HealResult = field(init=False, default_factory=HealResult)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        options = self.options
         self.drainer = Drainer(
-            shoot=shoot,
+            shoot=self.shoot,
             options=DrainOptions(
                 timeout=options.drain_timeout.total_seconds(),
                 force=options.force_drain,
                 interval=options.interval,
             ),
         )
-        self.result = HealResult()
 
     def run(self) -> HealResult:
         resource = self.shoots.get(self.project, self.name)
@@ -139,7 +128,7 @@ class MachineHealer(ShootMachinesJob):
             creation_timeout=self.options.creation_timeout,
             max_unavailable=worker.max_unavailable,
             desired=worker.minimum,
-            now=self._now(),
+            now=self.now(),
             exclude=exclude,
         )
 
@@ -181,7 +170,7 @@ class MachineHealer(ShootMachinesJob):
                 continue  # look again at once: what was just done changed the pool
             if not (step.in_flight or step.waiting):
                 return
-            self._sleep(self.options.interval)
+            self.sleep(self.options.interval)
 
     def _retire(
         self, driver: LocalDriver, worker: Worker, by_name: dict[str, MachineState], old: str
@@ -192,7 +181,7 @@ class MachineHealer(ShootMachinesJob):
         report = self.drainer.drain([machine.node_name], unready={machine.node_name})
         driver.delete_machine(old)
         record = ReplacedMachine(
-            machine=old, replacement=replacement, reason=machine.health, time=self._now()
+            machine=old, replacement=replacement, reason=machine.health, time=self.now()
         )
         self.result.replaced.append(record)
         log.info(
@@ -215,7 +204,7 @@ class MachineHealer(ShootMachinesJob):
         )
         entry = replace(
             now,
-            last_update_time=self._now(),
+            last_update_time=self.now(),
             replaced=(*(earlier.replaced if earlier else ()), record),
         )
         self.shoots.write(self.project, self.name, StatusPatch(workers={worker.name: entry}))

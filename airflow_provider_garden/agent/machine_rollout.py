@@ -53,7 +53,7 @@ from airflow_provider_garden.core.shoot_spec import Worker, parse_shoot
 from airflow_provider_garden.core.status import OperationState, ShootStatus
 from airflow_provider_garden.drivers.base import MachineDriver, MachineState
 from airflow_provider_garden.kube import lease
-from airflow_provider_garden.kube.client import KubeClient, Manifest
+from airflow_provider_garden.kube.client import Manifest
 
 log = logging.getLogger(__name__)
 
@@ -110,32 +110,22 @@ class _Counts:
     boot_seconds: list[float] = field(default_factory=list)  # create to first seen Ready
 
 
+@dataclass(kw_only=True, eq=False)
 class MachineRollout(ShootMachinesJob):
-    """One rollout of one pool. ``seed`` and ``shoot`` are KubeClients."""
+    """One rollout of one pool."""
 
-    def __init__(
-        self,
-        *,
-        seed: KubeClient,
-        shoot: KubeClient,
-        project: str,
-        name: str,
-        options: RolloutOptions,
-        holder: str,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(
-            seed=seed, shoot=shoot, project=project, name=name, holder=holder, sleep=sleep
-        )
-        self.options = options
-        self._clock = clock
+    options: RolloutOptions
+    clock: Callable[[], float] = time.monotonic
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         self.drainer = Drainer(
-            shoot=shoot,
+            shoot=self.shoot,
             options=DrainOptions(
-                timeout=options.drain_timeout.total_seconds(), force=options.force_drain
+                timeout=self.options.drain_timeout.total_seconds(),
+                force=self.options.force_drain,
             ),
-            clock=clock,
+            clock=self.clock,
         )
         self.counts = _Counts()
         self._failed: tuple[str, ...] = ()  # new machines that never became Ready
@@ -168,7 +158,7 @@ class MachineRollout(ShootMachinesJob):
             shoots=self.shoots, project=self.project, name=self.name, worker=worker
         )
         self._wait_for_lease()
-        started = self._clock()
+        started = self.clock()
         with self.operation_lease():
             try:
                 self._rollout(driver, worker, resource, report)
@@ -212,20 +202,20 @@ class MachineRollout(ShootMachinesJob):
             "bootSecondsMean": round(
                 sum(self.counts.boot_seconds) / max(1, len(self.counts.boot_seconds)), 2
             ),
-            "seconds": round(self._clock() - started, 1),
+            "seconds": round(self.clock() - started, 1),
         }
 
     def _wait_for_lease(self) -> None:
-        deadline = self._clock() + self.options.lease_wait
+        deadline = self.clock() + self.options.lease_wait
         while True:
             try:
                 self.try_acquire_lease()
                 return
             except lease.LeaseHeld as err:
-                if self._clock() >= deadline:
+                if self.clock() >= deadline:
                     raise RolloutError(f"another operation runs on this shoot: {err}") from None
                 log.info("waiting for the shoot's operation lease: %s", err)
-                self._sleep(2.0)
+                self.sleep(2.0)
 
     # --- the loop ---------------------------------------------------------------------
     def _rollout(
@@ -288,7 +278,7 @@ class MachineRollout(ShootMachinesJob):
             return True
         for _ in range(step.create):
             created = driver.create_machine(worker)
-            self._booting[created] = self._clock()
+            self._booting[created] = self.clock()
             self.counts.created += 1
             log.info("pool %s: created machine %s on %s", worker.name, created, image_text(worker))
         for name in step.delete:
@@ -311,7 +301,7 @@ class MachineRollout(ShootMachinesJob):
         machines = self._observe(driver, worker)
         for m in machines:
             if m.ready and m.name in self._booting:
-                self.counts.boot_seconds.append(self._clock() - self._booting.pop(m.name))
+                self.counts.boot_seconds.append(self.clock() - self._booting.pop(m.name))
         names = {m.name for m in machines}
         vanished = sorted(self._known - names - self._deleted)
         if vanished:
@@ -323,9 +313,9 @@ class MachineRollout(ShootMachinesJob):
         return machines
 
     def _drain(self, node: str, unready: set[str]) -> DrainReport:
-        began = self._clock()
+        began = self.clock()
         report = self.drainer.drain([node], unready=unready)
-        report.seconds = self._clock() - began
+        report.seconds = self.clock() - began
         return report
 
     def _wait(self) -> None:
@@ -335,7 +325,7 @@ class MachineRollout(ShootMachinesJob):
                 self._draining.values(), timeout=self.options.interval, return_when=FIRST_COMPLETED
             )
         else:
-            self._sleep(self.options.interval)
+            self.sleep(self.options.interval)
 
     def _finish_drains(self, driver: MachineDriver, worker: Worker) -> None:
         """Delete the machines whose drain finished; a failed drain stops the rollout."""
@@ -397,7 +387,7 @@ class MachineRollout(ShootMachinesJob):
                 self.drainer.refuse_unsafe([m.node_name for m in old])
             except DrainRefused as err:
                 raise RolloutRefused(f"rollout of pool {worker.name}: {err}") from None
-        deadline = self._clock() + PREFLIGHT_GRACE
+        deadline = self.clock() + PREFLIGHT_GRACE
         while blocking := self._blocking_budgets(old):
             if self.options.force_drain:
                 # Asked to push through (typically after a drain timed out): say what
@@ -408,13 +398,13 @@ class MachineRollout(ShootMachinesJob):
                     "; ".join(blocking),
                 )
                 return
-            if self._clock() >= deadline:
+            if self.clock() >= deadline:
                 raise RolloutRefused(
                     f"rollout of pool {worker.name}: refusing to start: PodDisruptionBudget(s) "
                     "allow no disruption of pods on the machines to replace, so none of them "
                     f"could be drained: {'; '.join(blocking)}"
                 )
-            self._sleep(self.options.interval)
+            self.sleep(self.options.interval)
 
     def _blocking_budgets(self, old: Sequence[MachineState]) -> list[str]:
         pods = pods_to_drain(self.shoot.list("v1", "Pod"), [m.node_name for m in old])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_garden.core import naming
@@ -16,26 +17,20 @@ from airflow_provider_garden.kube.shoots import Shoots
 LEASE_SECONDS = 60
 
 
+@dataclass(kw_only=True, eq=False)
 class ShootMachinesJob:
     """``seed`` holds the Shoot and its Lease; ``shoot`` is the shoot's own API."""
 
-    def __init__(
-        self,
-        *,
-        seed: KubeClient,
-        shoot: KubeClient,
-        project: str,
-        name: str,
-        holder: str,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.seed = seed
-        self.shoot = shoot
-        self.shoots = Shoots(seed)
-        self.project = project
-        self.name = name
-        self.holder = holder
-        self._sleep = sleep
+    seed: KubeClient
+    shoot: KubeClient
+    project: str
+    name: str
+    holder: str
+    sleep: Callable[[float], None] = time.sleep
+    shoots: Shoots = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.shoots = Shoots(self.seed)
 
     def driver(self, resource: dict[str, Any]) -> LocalDriver:
         """The machine driver for the shoot ``resource``, configured by its annotations."""
