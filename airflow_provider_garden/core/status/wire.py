@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 E = TypeVar("E", bound=enum.StrEnum)
+T = TypeVar("T")
 
 # Kubernetes' metav1.Time: RFC 3339 in UTC, whole seconds.
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -74,13 +75,19 @@ def member_or_none(kind: type[E], data: Mapping[str, Any], key: str, path: str) 
     return None if value is None or value == "" else member(kind, value, f"{path}.{key}")
 
 
-def text(data: Mapping[str, Any], key: str, path: str, default: str = "") -> str:
+def _typed(data: Mapping[str, Any], key: str, path: str, kind: type[T], rule: str) -> T | None:
+    """The value at ``key``, None where absent; refused unless a ``kind`` (a bool is no integer)."""
     value = data.get(key)
     if value is None:
-        return default
-    if not isinstance(value, str):
-        raise StatusError(f"{path}.{key}", f"must be a string, got {value!r}")
+        return None
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise StatusError(f"{path}.{key}", f"{rule}, got {value!r}")
     return value
+
+
+def text(data: Mapping[str, Any], key: str, path: str, default: str = "") -> str:
+    value = _typed(data, key, path, str, "must be a string")
+    return default if value is None else value
 
 
 def text_or_none(data: Mapping[str, Any], key: str, path: str) -> str | None:
@@ -88,12 +95,7 @@ def text_or_none(data: Mapping[str, Any], key: str, path: str) -> str | None:
 
 
 def integer_or_none(data: Mapping[str, Any], key: str, path: str) -> int | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise StatusError(f"{path}.{key}", f"must be an integer, got {value!r}")
-    return value
+    return _typed(data, key, path, int, "must be an integer")
 
 
 def integer(data: Mapping[str, Any], key: str, path: str, default: int = 0) -> int:
@@ -102,12 +104,8 @@ def integer(data: Mapping[str, Any], key: str, path: str, default: int = 0) -> i
 
 
 def flag(data: Mapping[str, Any], key: str, path: str) -> bool:
-    value = data.get(key)
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise StatusError(f"{path}.{key}", f"must be true or false, got {value!r}")
-    return value
+    value = _typed(data, key, path, bool, "must be true or false")
+    return False if value is None else value
 
 
 def mapping(data: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
