@@ -31,7 +31,8 @@ from airflow_provider_garden.agent.shoot_delete import delete
 from airflow_provider_garden.agent.shoot_reconcile import reconcile
 from airflow_provider_garden.core import care, naming
 from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
-from airflow_provider_garden.core.shoot_spec import parse_shoot
+from airflow_provider_garden.core.shoot_resource import to_resource
+from airflow_provider_garden.core.shoot_spec import ShootSpec, new_spec
 from airflow_provider_garden.kube.bootstrap import install
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
@@ -46,16 +47,12 @@ PARALLELISM = int(os.environ.get("BENCH_CARE_PARALLELISM", "8"))
 PROJECT, REAL = "bench-care", "real"
 
 
+def _spec(name: str) -> ShootSpec:
+    return new_spec(PROJECT, name, local_profile().kubernetes_versions[0])
+
+
 def _resource(name: str) -> dict[str, Any]:
-    return {
-        "apiVersion": SHOOT_API_VERSION,
-        "kind": "Shoot",
-        "metadata": {"name": name, "namespace": naming.project_namespace(PROJECT)},
-        "spec": {
-            "kubernetes": {"version": local_profile().kubernetes_versions[0]},
-            "networking": {"pods": "100.96.0.0/11", "services": "100.64.0.0/13"},
-        },
-    }
+    return to_resource(_spec(name), api_version=SHOOT_API_VERSION)
 
 
 def _fleet(kube: KubeClient) -> list[str]:
@@ -68,7 +65,7 @@ def _fleet(kube: KubeClient) -> list[str]:
         kube,
         shoots,
         shoots.get(PROJECT, REAL),
-        control_plane_of(parse_shoot(_resource(REAL))),
+        control_plane_of(_spec(REAL)),
         holder="bench",
         garden_namespace=DEFAULT_NAMESPACE,
     )

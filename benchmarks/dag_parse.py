@@ -21,6 +21,8 @@ from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
+from airflow_provider_garden.core.shoot_resource import to_resource
+from airflow_provider_garden.core.shoot_spec import new_spec
 from airflow_provider_garden.kube.bootstrap import install
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
@@ -50,14 +52,8 @@ def _shoots(kube: KubeClient, count: int) -> None:
     ns = naming.project_namespace(PROJECT)
     kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
     for i in range(count):
-        kube.apply(
-            {
-                "apiVersion": SHOOT_API_VERSION,
-                "kind": "Shoot",
-                "metadata": {"name": f"s{i:04d}", "namespace": ns},
-                "spec": {"kubernetes": {"version": local_profile().kubernetes_versions[0]}},
-            }
-        )
+        spec = new_spec(PROJECT, f"s{i:04d}", local_profile().kubernetes_versions[0])
+        kube.apply(to_resource(spec, api_version=SHOOT_API_VERSION))
 
 
 def run() -> list[Table]:

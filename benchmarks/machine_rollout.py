@@ -33,7 +33,8 @@ from airflow_provider_garden.agent.shoot_delete import delete
 from airflow_provider_garden.agent.shoot_reconcile import reconcile
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
-from airflow_provider_garden.core.shoot_spec import parse_shoot
+from airflow_provider_garden.core.shoot_resource import to_resource
+from airflow_provider_garden.core.shoot_spec import MachineImage, Worker, new_spec
 from airflow_provider_garden.drivers.local import BOOT_DELAY_ANNOTATION
 from airflow_provider_garden.kube.bootstrap import install
 from airflow_provider_garden.kube.client import KubeClient
@@ -52,29 +53,19 @@ OLD, NEW = MACHINE_IMAGES["gardenlinux"][:2]
 
 
 def _shoot(kube: KubeClient, name: str) -> dict[str, Any]:
-    resource = {
-        "apiVersion": SHOOT_API_VERSION,
-        "kind": "Shoot",
-        "metadata": {
-            "name": name,
-            "namespace": naming.project_namespace(PROJECT),
-            "annotations": {BOOT_DELAY_ANNOTATION: BOOT},
-        },
-        "spec": {
-            "kubernetes": {"version": local_profile().kubernetes_versions[0]},
-            "networking": {"pods": "100.96.0.0/11", "services": "100.64.0.0/13"},
-            "workers": [
-                {
-                    "name": POOL,
-                    "machine": {"type": "local", "image": {"name": "gardenlinux", "version": OLD}},
-                    "minimum": MACHINES,
-                    "maximum": MACHINES + SURGE,
-                    "maxSurge": SURGE,
-                    "maxUnavailable": 0,
-                }
-            ],
-        },
-    }
+    pool = Worker(
+        name=POOL,
+        machine_type="local",
+        image=MachineImage(name="gardenlinux", version=OLD),
+        minimum=MACHINES,
+        maximum=MACHINES + SURGE,
+        max_surge=SURGE,
+        max_unavailable=0,
+    )
+    spec = new_spec(PROJECT, name, local_profile().kubernetes_versions[0], workers=[pool])
+    resource = to_resource(
+        spec, api_version=SHOOT_API_VERSION, annotations={BOOT_DELAY_ANNOTATION: BOOT}
+    )
     kube.apply(
         {
             "apiVersion": "v1",
@@ -88,7 +79,7 @@ def _shoot(kube: KubeClient, name: str) -> dict[str, Any]:
         kube,
         shoots,
         shoots.get(PROJECT, name),
-        control_plane_of(parse_shoot(resource)),
+        control_plane_of(spec),
         holder="bench",
         garden_namespace=DEFAULT_NAMESPACE,
     )

@@ -29,7 +29,8 @@ from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.controlplane import manifests as m
 from airflow_provider_garden.core.controlplane import secrets as cps
 from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
-from airflow_provider_garden.core.shoot_spec import parse_shoot
+from airflow_provider_garden.core.shoot_resource import to_resource
+from airflow_provider_garden.core.shoot_spec import new_spec
 from airflow_provider_garden.kube.bootstrap import install
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
@@ -214,20 +215,15 @@ def run() -> list[Table]:
     # one shoot kept up (reconciled by the agent from the host) for a memory reading at rest
     name = "mem"
     ns = naming.project_namespace("bench")
-    shoot = {
-        "apiVersion": SHOOT_API_VERSION,
-        "kind": "Shoot",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": SPEC,
-    }
+    spec = new_spec("bench", name, VERSION)
     kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
     shoots = Shoots(kube)
-    shoots.apply(shoot)
+    shoots.apply(to_resource(spec, api_version=SHOOT_API_VERSION))
     reconcile(
         kube,
         shoots,
         shoots.get("bench", name),
-        control_plane_of(parse_shoot(shoot)),
+        control_plane_of(spec),
         holder="bench",
         garden_namespace=DEFAULT_NAMESPACE,
     )

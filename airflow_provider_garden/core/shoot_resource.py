@@ -7,6 +7,7 @@ result: the stored Shoot carries every default explicitly, in the schema's shape
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from . import naming
 from .shoot_spec import ShootSpec, format_duration
@@ -77,7 +78,7 @@ def spec_to_dict(spec: ShootSpec) -> dict[str, object]:
 
 def envelope(
     project: str, name: str, spec: Mapping[str, object], *, api_version: str
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """A Shoot resource around a camelCase ``spec`` as written (to parse user input)."""
     return {
         "apiVersion": api_version,
@@ -87,6 +88,11 @@ def envelope(
     }
 
 
-def to_resource(spec: ShootSpec, *, api_version: str) -> dict[str, object]:
+def to_resource(
+    spec: ShootSpec, *, api_version: str, annotations: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """A complete Shoot resource for ``spec`` (``api_version`` is the CRD's group/version)."""
-    return envelope(spec.project, spec.name, spec_to_dict(spec), api_version=api_version)
+    resource = envelope(spec.project, spec.name, spec_to_dict(spec), api_version=api_version)
+    if annotations:
+        resource["metadata"]["annotations"] = dict(annotations)
+    return resource

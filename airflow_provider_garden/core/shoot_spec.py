@@ -33,7 +33,7 @@ import datetime as dt
 import enum
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -185,6 +185,31 @@ def default_window(project: str, name: str) -> tuple[str, str]:
     """
     hour = hashlib.sha256(f"{project}/{name}".encode()).digest()[0] % 24
     return f"{hour:02d}0000+0000", f"{(hour + 1) % 24:02d}0000+0000"
+
+
+def new_spec(
+    project: str,
+    name: str,
+    kubernetes_version: str,
+    *,
+    workers: Sequence[Worker] = (),
+    networking: Networking = Networking(),
+    addons: Addons | None = None,
+    backup: Backup | None = None,
+) -> ShootSpec:
+    """A ShootSpec as ``parse_shoot`` reads a Shoot that leaves out the maintenance
+    window (one hour picked from its name); for code that writes Shoots itself."""
+    begin, end = default_window(project, name)
+    return ShootSpec(
+        project=project,
+        name=name,
+        kubernetes_version=kubernetes_version,
+        workers=tuple(workers),
+        networking=networking,
+        maintenance=Maintenance(begin=begin, end=end),
+        addons=addons,
+        backup=backup,
+    )
 
 
 def parse_shoot(obj: Mapping[str, object]) -> ShootSpec:

@@ -21,7 +21,8 @@ from airflow_provider_garden.agent.shoot_delete import delete
 from airflow_provider_garden.agent.shoot_reconcile import reconcile
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
-from airflow_provider_garden.core.shoot_spec import parse_shoot
+from airflow_provider_garden.core.shoot_resource import to_resource
+from airflow_provider_garden.core.shoot_spec import new_spec
 from airflow_provider_garden.kube.bootstrap import install
 from airflow_provider_garden.kube.dynamic import DynamicClient
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
@@ -83,15 +84,8 @@ def shoot(garden: DynamicClient) -> Iterator[tuple[str, str]]:
     """A shoot of this module's own, reconciled by the agent code from the host."""
     project, name = "kustomize", f"s{uuid.uuid4().hex[:6]}"
     shoots = Shoots(garden)
-    resource = {
-        "apiVersion": SHOOT_API_VERSION,
-        "kind": "Shoot",
-        "metadata": {"name": name, "namespace": naming.project_namespace(project)},
-        "spec": {
-            "kubernetes": {"version": local_profile().kubernetes_versions[0]},
-            "networking": {"pods": "100.96.0.0/11", "services": "100.64.0.0/13"},
-        },
-    }
+    spec = new_spec(project, name, local_profile().kubernetes_versions[0])
+    resource = to_resource(spec, api_version=SHOOT_API_VERSION)
     garden.apply(
         {
             "apiVersion": "v1",
@@ -104,7 +98,7 @@ def shoot(garden: DynamicClient) -> Iterator[tuple[str, str]]:
         garden,
         shoots,
         shoots.get(project, name),
-        control_plane_of(parse_shoot(resource)),
+        control_plane_of(spec),
         holder="kustomize-tests",
         garden_namespace=DEFAULT_NAMESPACE,
     )

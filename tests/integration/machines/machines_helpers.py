@@ -23,7 +23,8 @@ from airflow_provider_garden.agent.shoot_delete import delete
 from airflow_provider_garden.agent.shoot_reconcile import reconcile
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
-from airflow_provider_garden.core.shoot_spec import parse_shoot
+from airflow_provider_garden.core.shoot_resource import to_resource
+from airflow_provider_garden.core.shoot_spec import MachineImage, Worker, new_spec
 from airflow_provider_garden.drivers.base import LABEL_IMAGE_VERSION, LABEL_POOL
 from airflow_provider_garden.drivers.local import BOOT_DELAY_ANNOTATION, NEVER_READY_ANNOTATION
 from airflow_provider_garden.kube.client import KubeClient
@@ -77,29 +78,17 @@ def create_shoot(
     annotations = {BOOT_DELAY_ANNOTATION: "1s"}
     if never_ready:
         annotations[NEVER_READY_ANNOTATION] = never_ready
-    resource = {
-        "apiVersion": SHOOT_API_VERSION,
-        "kind": "Shoot",
-        "metadata": {
-            "name": name,
-            "namespace": naming.project_namespace(PROJECT),
-            "annotations": annotations,
-        },
-        "spec": {
-            "kubernetes": {"version": local_profile().kubernetes_versions[0]},
-            "networking": {"pods": "100.96.0.0/11", "services": "100.64.0.0/13"},
-            "workers": [
-                {
-                    "name": POOL,
-                    "machine": {"type": "local", "image": {"name": "gardenlinux", "version": OLD}},
-                    "minimum": machines,
-                    "maximum": machines + surge,
-                    "maxSurge": surge,
-                    "maxUnavailable": 0,
-                }
-            ],
-        },
-    }
+    pool = Worker(
+        name=POOL,
+        machine_type="local",
+        image=MachineImage(name="gardenlinux", version=OLD),
+        minimum=machines,
+        maximum=machines + surge,
+        max_surge=surge,
+        max_unavailable=0,
+    )
+    spec = new_spec(PROJECT, name, local_profile().kubernetes_versions[0], workers=[pool])
+    resource = to_resource(spec, api_version=SHOOT_API_VERSION, annotations=annotations)
     seed.apply(
         {
             "apiVersion": "v1",
@@ -113,7 +102,7 @@ def create_shoot(
         seed,
         shoots,
         shoots.get(PROJECT, name),
-        control_plane_of(parse_shoot(resource)),
+        control_plane_of(spec),
         holder=HOLDER,
         garden_namespace=DEFAULT_NAMESPACE,
     )

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.shoot_resource import to_resource
+from airflow_provider_garden.core.shoot_spec import new_spec
 from airflow_provider_garden.core.status import (
     Condition,
     ConditionStatus,
@@ -55,17 +57,8 @@ def shoot(seed: KubeClient) -> Iterator[tuple[str, str]]:
     project, name = f"status-{uuid.uuid4().hex[:6]}", "conditions"
     namespace = naming.project_namespace(project)
     seed.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-    seed.apply(
-        {
-            "apiVersion": SHOOT_API_VERSION,
-            "kind": "Shoot",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": {
-                "kubernetes": {"version": local_profile().kubernetes_versions[0]},
-                "networking": {"pods": "100.96.0.0/11", "services": "100.64.0.0/13"},
-            },
-        }
-    )
+    spec = new_spec(project, name, local_profile().kubernetes_versions[0])
+    seed.apply(to_resource(spec, api_version=SHOOT_API_VERSION))
     yield project, name
     seed.delete("v1", "Namespace", namespace)
 

@@ -13,6 +13,7 @@ from airflow_provider_garden.core.shoot_spec import (
     RetentionPolicy,
     SnapstoreKind,
     default_window,
+    new_spec,
     parse_shoot,
 )
 from airflow_provider_garden.core.spec_fields import SpecError
@@ -131,6 +132,16 @@ def test_round_trip() -> None:
     assert again == spec
     minimal = parse_shoot(MINIMAL)
     assert parse_shoot({"metadata": MINIMAL["metadata"], "spec": spec_to_dict(minimal)}) == minimal
+
+
+def test_new_spec_is_what_parse_shoot_reads_from_a_minimal_shoot() -> None:
+    """Code that writes Shoots itself (benchmarks, test helpers) gets parse_shoot's defaults."""
+    minimal = parse_shoot(MINIMAL)
+    built = new_spec(minimal.project, minimal.name, minimal.kubernetes_version)
+    assert built == minimal
+    resource = to_resource(built, api_version="garden.airflow.io/v1alpha1", annotations={"a": "b"})
+    assert resource["metadata"]["annotations"] == {"a": "b"}
+    assert parse_shoot(resource) == minimal
 
 
 def with_change(path: str, value: object) -> dict[str, Any]:
