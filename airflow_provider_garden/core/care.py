@@ -255,38 +255,40 @@ def _constraint(
 _MAINTENANCE_RESOURCES = frozenset({"pods", "pods/eviction", "nodes"})
 
 
+def _webhook_problem(
+    t: ConstraintType, obs: Observation, resources: frozenset[str] | None, blocked: str
+) -> Constraint | None:
+    """Unknown when the webhooks were not observed, False when a fail-closed one would
+    block ``blocked`` (it matches ``resources``); None when no webhook is in the way."""
+    if obs.webhooks is None:
+        return _constraint(t, UNKNOWN, "NotObserved", obs.webhooks_error)
+    blocking = _blocking(obs.webhooks, resources)
+    if not blocking:
+        return None
+    return _constraint(
+        t,
+        FALSE,
+        "ProblematicWebhooks",
+        f"failurePolicy Fail {blocked}: {_listed(blocking)}",
+        (ErrorCode.PROBLEMATIC_WEBHOOK,),
+    )
+
+
 def hibernation_possible(obs: Observation) -> Constraint:
     """With the workers gone a fail-closed webhook has no backend: it would block waking up."""
     t = ConstraintType.HIBERNATION_POSSIBLE
-    if obs.webhooks is None:
-        return _constraint(t, UNKNOWN, "NotObserved", obs.webhooks_error)
-    blocking = _blocking(obs.webhooks, None)
-    if blocking:
-        return _constraint(
-            t,
-            FALSE,
-            "ProblematicWebhooks",
-            f"failurePolicy Fail would block hibernation: {_listed(blocking)}",
-            (ErrorCode.PROBLEMATIC_WEBHOOK,),
-        )
-    return _constraint(t, TRUE, "NoProblematicWebhooks", "no webhook fails closed")
+    problem = _webhook_problem(t, obs, None, "would block hibernation")
+    return problem or _constraint(t, TRUE, "NoProblematicWebhooks", "no webhook fails closed")
 
 
 def maintenance_preconditions(obs: Observation, control_plane: Condition) -> Constraint:
     """Maintenance drains and replaces nodes: it needs a healthy control plane and no
     fail-closed webhook on pods or nodes."""
     t = ConstraintType.MAINTENANCE_PRECONDITIONS_SATISFIED
-    if obs.webhooks is None:
-        return _constraint(t, UNKNOWN, "NotObserved", obs.webhooks_error)
-    blocking = _blocking(obs.webhooks, _MAINTENANCE_RESOURCES)
-    if blocking:
-        return _constraint(
-            t,
-            FALSE,
-            "ProblematicWebhooks",
-            f"failurePolicy Fail on pods or nodes would block draining: {_listed(blocking)}",
-            (ErrorCode.PROBLEMATIC_WEBHOOK,),
-        )
+    blocked = "on pods or nodes would block draining"
+    problem = _webhook_problem(t, obs, _MAINTENANCE_RESOURCES, blocked)
+    if problem is not None:
+        return problem
     if control_plane.status is not TRUE:
         return _constraint(
             t, FALSE, "ControlPlaneUnhealthy", f"control plane: {control_plane.message}"
