@@ -22,8 +22,12 @@ Puts the shoot's cluster state back to a snapshot: everything written after it i
 Leave **snapshot** empty for the newest good one (`garden backups ls <project>/<name>`
 lists them). The snapshot is verified again before anything is stopped; the shoot's
 kube-apiserver and etcd are then stopped, the snapshot restored into a new data
-directory that replaces the old one only on success, and both started again. The
-shoot's operation Lease keeps reconciles and rollouts away meanwhile.
+directory and swapped in; the old directory is kept aside until etcd is proven to
+serve the snapshot, and put back if it does not. Each phase is journaled (ConfigMap
+`etcd-restore-journal` in the control-plane namespace): a restore that was killed is
+finished or rolled back by the next run of this DAG, and reconcile refuses to start
+the control plane while the journal is open. The shoot's operation Lease keeps
+reconciles and rollouts away meanwhile.
 
 To confirm, type `<project>/<name>` into **confirm**.
 """,

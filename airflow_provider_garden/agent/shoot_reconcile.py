@@ -44,7 +44,8 @@ def reconcile_flow(c: ShootComponents, *, name: str) -> Flow:
     g = Graph(name)
     no_workers = not c.has_workers
     checked = g.add("Checking the spec and the Secrets it names", c.check_spec)
-    namespace = g.add("Deploying namespace", c.namespace.deploy, dependencies=[checked])
+    closed = g.add("Checking no etcd restore is open", c.restore_closed, dependencies=[checked])
+    namespace = g.add("Deploying namespace", c.namespace.deploy, dependencies=[closed])
     service = g.add(
         "Deploying kube-apiserver service", c.apiserver_service.deploy, dependencies=[namespace]
     )

@@ -29,6 +29,7 @@ from airflow_provider_garden.agent.components.secrets import (
     ControlPlaneSecrets,
     ShootAccess,
 )
+from airflow_provider_garden.agent.etcd_journal import refuse_open_restore
 from airflow_provider_garden.agent.preflight import check_spec
 from airflow_provider_garden.core.component import Component
 from airflow_provider_garden.core.controlplane.manifests import ControlPlane
@@ -65,6 +66,8 @@ class ShootComponents:
     shoot_reachable: Callable[[], bool]
     # Raises before anything is deployed when the spec or a Secret it names is wrong.
     check_spec: Callable[[], None]
+    # Raises naming the phase while an etcd restore of this shoot is open (its journal).
+    restore_closed: Callable[[], None]
 
 
 def shoot_components(
@@ -98,6 +101,7 @@ def shoot_components(
         has_workers=bool(workers),
         shoot_reachable=access.reachable,
         check_spec=lambda: check_spec(kube, parse_shoot(shoot), garden_namespace=garden_namespace),
+        restore_closed=lambda: refuse_open_restore(kube, cp.namespace),
     )
 
 

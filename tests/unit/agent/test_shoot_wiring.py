@@ -60,7 +60,7 @@ class FakeComponent:
         self.journal.write("gone", self.name)
 
 
-NOT_COMPONENTS = ("has_workers", "shoot_reachable", "check_spec")
+NOT_COMPONENTS = ("has_workers", "shoot_reachable", "check_spec", "restore_closed")
 COMPONENTS = [f.name for f in fields(ShootComponents) if f.name not in NOT_COMPONENTS]
 
 
@@ -70,6 +70,7 @@ def fakes(
     workers: bool = True,
     reachable: bool = True,
     check_spec: Callable[[], None] = lambda: None,
+    restore_closed: Callable[[], None] = lambda: None,
 ) -> ShootComponents:
     made = {name: FakeComponent(name, journal) for name in COMPONENTS}
     return ShootComponents(
@@ -77,6 +78,7 @@ def fakes(
         has_workers=workers,
         shoot_reachable=lambda: reachable,
         check_spec=check_spec,
+        restore_closed=restore_closed,
     )
 
 
@@ -134,6 +136,20 @@ def test_reconcile_deploys_nothing_when_the_spec_check_fails() -> None:
         flow.run(max_workers=2)
     assert failed.value.failed_tasks == ("Checking the spec and the Secrets it names",)
     assert failed.value.failed[0].attempts == 1
+    assert journal.entries == []
+
+
+def test_reconcile_deploys_nothing_while_a_restore_is_open() -> None:
+    journal = Journal()
+
+    def open_restore() -> None:
+        raise RuntimeError("an etcd restore of snapshot s is open at phase Swapped")
+
+    flow = reconcile_flow(fakes(journal, restore_closed=open_restore), name="Reconcile p/s")
+    with pytest.raises(FlowError) as failed:
+        flow.run(max_workers=2)
+    assert failed.value.failed_tasks == ("Checking no etcd restore is open",)
+    assert "phase Swapped" in str(failed.value)
     assert journal.entries == []
 
 
