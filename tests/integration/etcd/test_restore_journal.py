@@ -59,7 +59,8 @@ def shoot(
 
     Whatever a test leaves open is settled by a plain restore afterwards, so the shoot
     serves again for the next test (and is deleted with the session's shoots)."""
-    shoot_cleanup.append((PROJECT, NAME))
+    if (PROJECT, NAME) not in shoot_cleanup:  # one delete per session, not one per test
+        shoot_cleanup.append((PROJECT, NAME))
     if seed.find(SHOOT_API_VERSION, "Shoot", NAME, naming.project_namespace(PROJECT)) is None:
         assert run(bundled, "garden_provision", project=PROJECT, name=NAME) == "success"
     kubeconfig = shoot_kubeconfig(seed, PROJECT, NAME, tmp_path)
