@@ -64,10 +64,13 @@ REFUSED: dict[str, list[Request]] = {
         Request("list", "shoots", group="garden.airflow.io", namespace=OTHER),
     ],
     # Writes control-plane Secrets in namespaces made at run time: its Secret access
-    # is cluster-wide. What it must not touch: machines, pods, other roles.
+    # is cluster-wide, and so is reading pods and events (an unschedulable control-plane
+    # pod is named with its FailedScheduling reason). What it must not touch: machines,
+    # pods' lifecycle, other roles.
     "garden-shoot": [
         Request("delete", "nodes"),
-        Request("get", "pods", namespace=OTHER),
+        Request("delete", "pods", namespace=OTHER),
+        Request("create", "pods", namespace=OTHER, subresource="exec"),
         Request("create", "persistentvolumes"),
         Request("bind", "clusterroles", group=RBAC, name=f"{RELEASE}:garden-shoot"),
     ],
