@@ -26,7 +26,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_garden.agent.context import control_plane_of
 from airflow_provider_garden.agent.machine_rollout import MachineRollout, RolloutOptions
 from airflow_provider_garden.agent.shoot_access import client_from_kubeconfig
 from airflow_provider_garden.agent.shoot_delete import delete
@@ -78,8 +77,8 @@ def _shoot(kube: KubeClient, name: str) -> dict[str, Any]:
     reconcile(
         kube,
         shoots,
-        shoots.get(PROJECT, name),
-        control_plane_of(spec),
+        PROJECT,
+        name,
         holder="bench",
         garden_namespace=DEFAULT_NAMESPACE,
     )

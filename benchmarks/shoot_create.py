@@ -22,7 +22,6 @@ from typing import Any
 
 import yaml
 
-from airflow_provider_garden.agent.context import control_plane_of
 from airflow_provider_garden.agent.shoot_delete import delete
 from airflow_provider_garden.agent.shoot_reconcile import reconcile
 from airflow_provider_garden.core import naming
@@ -222,8 +221,8 @@ def run() -> list[Table]:
     reconcile(
         kube,
         shoots,
-        shoots.get("bench", name),
-        control_plane_of(spec),
+        "bench",
+        name,
         holder="bench",
         garden_namespace=DEFAULT_NAMESPACE,
     )

@@ -111,7 +111,7 @@ class MachineHealer(ShootMachinesJob):
         if all(self._plan(w, driver.list_machines(w.name)).idle for w in workers):
             return self.result
         try:
-            with self.operation_lease():
+            with self.operation_lease(wait=0):
                 for worker in workers:
                     self._heal_pool(driver, worker)
         except lease.LeaseHeld as err:

@@ -136,6 +136,14 @@ class MachineRollout(ShootMachinesJob):
 
     # --- the whole run --------------------------------------------------------------
     def run(self) -> dict[str, Any]:
+        """Take the shoot's operation Lease, then read the Shoot and roll the pool."""
+        try:
+            with self.operation_lease(wait=self.options.lease_wait):
+                return self._run_held()
+        except lease.LeaseHeld as err:
+            raise RolloutError(f"another operation runs on this shoot: {err}") from None
+
+    def _run_held(self) -> dict[str, Any]:
         resource = self.shoots.get(self.project, self.name)
         spec = parse_shoot(resource)
         worker = next((w for w in spec.workers if w.name == self.options.pool), None)
@@ -157,32 +165,30 @@ class MachineRollout(ShootMachinesJob):
         report = RolloutReport(
             shoots=self.shoots, project=self.project, name=self.name, worker=worker
         )
-        self._wait_for_lease()
         started = self.clock()
-        with self.operation_lease():
-            try:
-                self._rollout(driver, worker, resource, report)
-            except (RolloutError, DrainTimeout) as err:
-                state = err.state if isinstance(err, RolloutError) else OperationState.ERROR
-                self._report_end(driver, report, spec.workers, state=state, message=str(err))
-                raise
-            except (SystemExit, KeyboardInterrupt):  # SIGTERM ends the agent this way
-                self._report_end(
-                    driver,
-                    report,
-                    spec.workers,
-                    state=OperationState.ABORTED,
-                    message="interrupted; a re-run resumes where this one stopped",
-                )
-                raise
-            except Exception as err:
-                self._report_end(
-                    driver, report, spec.workers, state=OperationState.ERROR, message=str(err)
-                )
-                raise
-            summary = self._report_end(
-                driver, report, spec.workers, state=OperationState.SUCCEEDED, message=""
+        try:
+            self._rollout(driver, worker, resource, report)
+        except (RolloutError, DrainTimeout) as err:
+            state = err.state if isinstance(err, RolloutError) else OperationState.ERROR
+            self._report_end(driver, report, spec.workers, state=state, message=str(err))
+            raise
+        except (SystemExit, KeyboardInterrupt):  # SIGTERM ends the agent this way
+            self._report_end(
+                driver,
+                report,
+                spec.workers,
+                state=OperationState.ABORTED,
+                message="interrupted; a re-run resumes where this one stopped",
             )
+            raise
+        except Exception as err:
+            self._report_end(
+                driver, report, spec.workers, state=OperationState.ERROR, message=str(err)
+            )
+            raise
+        summary = self._report_end(
+            driver, report, spec.workers, state=OperationState.SUCCEEDED, message=""
+        )
         return {
             "project": self.project,
             "name": self.name,
@@ -204,18 +210,6 @@ class MachineRollout(ShootMachinesJob):
             ),
             "seconds": round(self.clock() - started, 1),
         }
-
-    def _wait_for_lease(self) -> None:
-        deadline = self.clock() + self.options.lease_wait
-        while True:
-            try:
-                self.try_acquire_lease()
-                return
-            except lease.LeaseHeld as err:
-                if self.clock() >= deadline:
-                    raise RolloutError(f"another operation runs on this shoot: {err}") from None
-                log.info("waiting for the shoot's operation lease: %s", err)
-                self.sleep(2.0)
 
     # --- the loop ---------------------------------------------------------------------
     def _rollout(

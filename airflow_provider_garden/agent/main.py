@@ -47,17 +47,17 @@ def version(_: argparse.Namespace) -> dict[str, Any]:
 def shoot_reconcile(args: argparse.Namespace) -> dict[str, Any]:
     """Bring a shoot's control plane to its spec (create or reconcile)."""
     from airflow_provider_garden.agent import shoot_reconcile as sr
-    from airflow_provider_garden.agent.context import shoot_context
+    from airflow_provider_garden.kube.client import KubeClient
+    from airflow_provider_garden.kube.shoots import Shoots
 
-    ctx = shoot_context(args.kubeconfig, args.project, args.name)
+    kube = KubeClient.from_kubeconfig(args.kubeconfig)
     return sr.reconcile(
-        ctx.kube,
-        ctx.shoots,
-        ctx.shoot,
-        ctx.control_plane,
+        kube,
+        Shoots(kube),
+        args.project,
+        args.name,
         holder=sr.holder_identity(),
         garden_namespace=args.garden_namespace,
-        backup=ctx.spec.backup,
     )
 
 

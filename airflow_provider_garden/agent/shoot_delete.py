@@ -13,7 +13,7 @@ from typing import Any
 
 from airflow_provider_garden.agent.components import WAIT, ShootComponents, shoot_components
 from airflow_provider_garden.agent.context import control_plane_of
-from airflow_provider_garden.agent.shoot_operation import run_reported
+from airflow_provider_garden.agent.shoot_operation import operation_lease, run_reported
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.component import Component, serving
 from airflow_provider_garden.core.flow import Flow, Graph, TaskID
@@ -65,30 +65,31 @@ def delete_flow(c: ShootComponents, *, name: str) -> Flow:
 def delete(
     kube: KubeClient, shoots: Shoots, project: str, name: str, *, holder: str
 ) -> dict[str, Any]:
+    """Take the shoot's operation Lease, then read the Shoot and delete what it made."""
     result = {"project": project, "name": name}
-    shoot = shoots.find(project, name)
-    if shoot is None:
+    if shoots.find(project, name) is None:  # before the Lease: its namespace may be gone
         return {**result, "state": "Absent"}
-    project_ns = naming.project_namespace(project)
-    spec = parse_shoot(shoot)
-    components = shoot_components(
-        kube,
-        shoot,
-        control_plane_of(spec),
-        workers=spec.workers,
-        backup=spec.backup,
-        garden_namespace=None,  # only reconcile binds roles in the install's namespace
-    )
-    flow = delete_flow(components, name=f"Delete shoot {project}/{name}")
-
-    run_reported(
-        kube,
-        shoots,
-        project=project,
-        name=name,
-        operation=OperationType.DELETE,
-        flow=flow,
-        holder=holder,
-        on_success=lambda: kube.delete(SHOOT_API_VERSION, "Shoot", name, project_ns),
-    )
+    with operation_lease(kube, project=project, name=name, holder=holder):
+        shoot = shoots.find(project, name)
+        if shoot is None:  # deleted by the operation that held the Lease before us
+            return {**result, "state": "Absent"}
+        project_ns = naming.project_namespace(project)
+        spec = parse_shoot(shoot)
+        components = shoot_components(
+            kube,
+            shoot,
+            control_plane_of(spec),
+            workers=spec.workers,
+            backup=spec.backup,
+            garden_namespace=None,  # only reconcile binds roles in the install's namespace
+        )
+        flow = delete_flow(components, name=f"Delete shoot {project}/{name}")
+        run_reported(
+            shoots,
+            project=project,
+            name=name,
+            operation=OperationType.DELETE,
+            flow=flow,
+            on_success=lambda: kube.delete(SHOOT_API_VERSION, "Shoot", name, project_ns),
+        )
     return {**result, "state": "Deleted"}

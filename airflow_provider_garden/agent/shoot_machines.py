@@ -8,13 +8,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_garden.core import naming
+from airflow_provider_garden.agent.shoot_operation import operation_lease
 from airflow_provider_garden.drivers.local import LocalDriver, LocalDriverConfig
 from airflow_provider_garden.kube import lease
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.shoots import Shoots
-
-LEASE_SECONDS = 60
 
 
 @dataclass(kw_only=True, eq=False)
@@ -40,17 +38,10 @@ class ShootMachinesJob:
             config=LocalDriverConfig.from_annotations(resource["metadata"].get("annotations")),
         )
 
-    def try_acquire_lease(self) -> None:
-        lease.try_acquire(self.seed, holder=self.holder, seconds=LEASE_SECONDS, **self._lease())
-
     @contextmanager
-    def operation_lease(self) -> Iterator[None]:
+    def operation_lease(self, *, wait: float) -> Iterator[lease.OperationLease]:
         """Hold the shoot's operation Lease (one operation on a shoot at a time)."""
-        with lease.held(self.seed, holder=self.holder, seconds=LEASE_SECONDS, **self._lease()):
-            yield
-
-    def _lease(self) -> dict[str, str]:
-        return {
-            "namespace": naming.project_namespace(self.project),
-            "name": naming.operation_lease(self.name),
-        }
+        with operation_lease(
+            self.seed, project=self.project, name=self.name, holder=self.holder, wait=wait
+        ) as held:
+            yield held

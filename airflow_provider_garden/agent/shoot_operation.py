@@ -1,5 +1,7 @@
 """How every shoot operation runs its flow: under the operation Lease, reported as it goes.
 
+An operation takes the Lease (:func:`operation_lease`) before it reads the Shoot, so
+the spec it applies is the newest one, and holds it until its last write.
 ``lastOperation`` says Processing with the running task names while the flow runs;
 a failure is reported with one ``lastErrors`` entry per failed task, each with the
 codes of its cause (``core/error_codes``), as Failed when a code says retrying cannot
@@ -9,7 +11,8 @@ writes is the caller's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.error_codes import ended_state, last_errors
@@ -24,19 +27,39 @@ from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.shoots import Shoots
 
 
-def run_reported(
+@contextmanager
+def operation_lease(
     kube: KubeClient,
+    *,
+    project: str,
+    name: str,
+    holder: str,
+    timing: lease.Timing | None = None,
+    wait: float = lease.OPERATION_WAIT,
+) -> Iterator[lease.OperationLease]:
+    """Hold the shoot's operation Lease; losing it ends this process (lease.abort_process)."""
+    with lease.held(
+        kube,
+        namespace=naming.project_namespace(project),
+        name=naming.operation_lease(name),
+        holder=holder,
+        timing=timing or lease.Timing(),
+        wait=wait,
+    ) as held:
+        yield held
+
+
+def run_reported(
     shoots: Shoots,
     *,
     project: str,
     name: str,
     operation: OperationType,
     flow: Flow,
-    holder: str,
     on_success: Callable[[], object],
     conditions_on_failure: Callable[[FlowError], Sequence[Condition]] = lambda _: (),
 ) -> None:
-    """Run ``flow`` holding the shoot's operation Lease; ``on_success`` still holds it."""
+    """Run ``flow`` (the caller holds the shoot's operation Lease), then ``on_success``."""
 
     def report(state: OperationState, progress: int, description: str) -> None:
         shoots.report(
@@ -51,26 +74,20 @@ def run_reported(
     def on_progress(p: Progress) -> None:
         report(OperationState.PROCESSING, min(p.percent, 99), p.description)
 
-    with lease.held(
-        kube,
-        namespace=naming.project_namespace(project),
-        name=naming.operation_lease(name),
-        holder=holder,
-    ):
-        report(OperationState.PROCESSING, 0, "Starting")
-        try:
-            flow.run(on_progress=on_progress, max_workers=2)
-        except FlowError as err:
-            errors = last_errors([(o.name, o.error) for o in err.failed if o.error])
-            shoots.report(
-                project,
-                name,
-                type_=operation,
-                state=ended_state(errors),
-                progress=0,
-                description=str(err),
-                errors=errors,
-                conditions=conditions_on_failure(err),
-            )
-            raise
-        on_success()
+    report(OperationState.PROCESSING, 0, "Starting")
+    try:
+        flow.run(on_progress=on_progress, max_workers=2)
+    except FlowError as err:
+        errors = last_errors([(o.name, o.error) for o in err.failed if o.error])
+        shoots.report(
+            project,
+            name,
+            type_=operation,
+            state=ended_state(errors),
+            progress=0,
+            description=str(err),
+            errors=errors,
+            conditions=conditions_on_failure(err),
+        )
+        raise
+    on_success()

@@ -15,8 +15,9 @@ from typing import Any
 from airflow_provider_garden.agent import workers as pools
 from airflow_provider_garden.agent.care import system_workloads
 from airflow_provider_garden.agent.components import WAIT, ShootComponents, shoot_components
+from airflow_provider_garden.agent.context import control_plane_of
 from airflow_provider_garden.agent.shoot_access import shoot_client
-from airflow_provider_garden.agent.shoot_operation import run_reported
+from airflow_provider_garden.agent.shoot_operation import operation_lease, run_reported
 from airflow_provider_garden.core import care, naming
 from airflow_provider_garden.core.component import wait_all
 from airflow_provider_garden.core.controlplane import manifests as m
@@ -105,13 +106,40 @@ def reconcile_flow(c: ShootComponents, *, name: str) -> Flow:
 def reconcile(
     kube: KubeClient,
     shoots: Shoots,
-    shoot: Manifest,
-    cp: m.ControlPlane,
+    project: str,
+    name: str,
     *,
     holder: str,
     garden_namespace: str,
+) -> dict[str, Any]:
+    """Take the shoot's operation Lease, then read the Shoot and apply it.
+
+    Read under the Lease, the spec applied is the newest: a change made while
+    another operation ran is not overwritten by one read before it.
+    """
+    with operation_lease(kube, project=project, name=name, holder=holder):
+        shoot = shoots.get(project, name)
+        spec = parse_shoot(shoot)
+        return reconcile_held(
+            kube,
+            shoots,
+            shoot,
+            control_plane_of(spec),
+            garden_namespace=garden_namespace,
+            backup=spec.backup,
+        )
+
+
+def reconcile_held(
+    kube: KubeClient,
+    shoots: Shoots,
+    shoot: Manifest,
+    cp: m.ControlPlane,
+    *,
+    garden_namespace: str,
     backup: Backup | None = None,
 ) -> dict[str, Any]:
+    """Reconcile ``shoot`` as read while holding its operation Lease."""
     project, name = cp.project, cp.shoot
     op = operation_type(ShootStatus.from_shoot(shoot).last_operation)
     workers = parse_shoot(shoot).workers
@@ -137,13 +165,11 @@ def reconcile(
         )
 
     run_reported(
-        kube,
         shoots,
         project=project,
         name=name,
         operation=op,
         flow=flow,
-        holder=holder,
         on_success=succeeded,
         # A failure observed the machines, if it got that far; the other conditions
         # keep what was last observed of them (care observes them every run).

@@ -145,12 +145,15 @@ class EtcdRestoreOperator(_EtcdOperator):
         return [volume], [{"name": "etcd-data", "mountPath": ETCD_DATA}], args
 
     def execute(self, context: Context) -> Any:
-        holder = f"airflow:{self.dag_id}/{self.task_id}/{context.get('run_id', '')}"
+        # The task process holds the Lease for its pod (the pod's account cannot reach
+        # the project namespace): losing it deletes the pod, which stops the restore.
         with lease.held(
             self.garden.kube,
             namespace=naming.project_namespace(self.project),
             name=naming.operation_lease(self.shoot_name),
-            holder=holder[:128],
+            holder=f"airflow:{self.dag_id}/{self.task_id}/{context.get('run_id', '')}",
+            wait=lease.OPERATION_WAIT,
+            on_lost=self._stop_pod,
         ):
             self._report(OperationState.PROCESSING, 0, "Restoring etcd from a snapshot")
             try:
@@ -168,6 +171,14 @@ class EtcdRestoreOperator(_EtcdOperator):
                 f"restored {result['snapshot']} (revision {result['revision']})",
             )
             return result
+
+    def _stop_pod(self, message: str) -> None:
+        self.log.error("%s: deleting the restore pod to stop it", message)
+        pod = self.pod
+        if pod is not None:
+            self.client.delete_namespaced_pod(
+                pod.metadata.name, pod.metadata.namespace, grace_period_seconds=0
+            )
 
     def _report(self, state: OperationState, progress: int, description: str) -> None:
         self.garden.shoots.report(

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from kustomize_helpers import ARTICLE, Agent
 
-from airflow_provider_garden.agent.context import control_plane_of
 from airflow_provider_garden.agent.shoot_delete import delete
 from airflow_provider_garden.agent.shoot_reconcile import reconcile
 from airflow_provider_garden.core import naming
@@ -97,8 +96,8 @@ def shoot(garden: DynamicClient) -> Iterator[tuple[str, str]]:
     reconcile(
         garden,
         shoots,
-        shoots.get(project, name),
-        control_plane_of(spec),
+        project,
+        name,
         holder="kustomize-tests",
         garden_namespace=DEFAULT_NAMESPACE,
     )

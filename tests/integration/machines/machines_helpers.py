@@ -17,7 +17,6 @@ from typing import Any
 from faults import fault
 from sampling import SampleLedger, Window, sampling
 
-from airflow_provider_garden.agent.context import control_plane_of
 from airflow_provider_garden.agent.shoot_access import client_from_kubeconfig
 from airflow_provider_garden.agent.shoot_delete import delete
 from airflow_provider_garden.agent.shoot_reconcile import reconcile
@@ -101,8 +100,8 @@ def create_shoot(
     reconcile(
         seed,
         shoots,
-        shoots.get(PROJECT, name),
-        control_plane_of(spec),
+        PROJECT,
+        name,
         holder=HOLDER,
         garden_namespace=DEFAULT_NAMESPACE,
     )

@@ -1,0 +1,313 @@
+"""The operation Lease on a fake clock and an in-memory API that keeps resourceVersions."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from airflow_provider_garden.kube import lease
+from airflow_provider_garden.kube.errors import Conflict, NotFound, Unavailable
+
+NS, NAME = "garden-p", "s.operation"
+TIMING = lease.Timing()  # 40 s lease, renew every 5 s, give up after 20 s
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class FakeApi:
+    """One Lease in memory; replace fails with 409 on a stale resourceVersion."""
+
+    def __init__(self) -> None:
+        self.obj: dict[str, Any] | None = None
+        self.version = 0
+        self.down = False  # every request fails, as a paused network would
+
+    def _check(self) -> None:
+        if self.down:
+            raise Unavailable({"code": 503, "message": "no route"})
+
+    def find(self, api_version: str, kind: str, name: str, namespace: str) -> Any:
+        self._check()
+        return copy.deepcopy(self.obj)
+
+    def create(self, manifest: dict[str, Any]) -> Any:
+        self._check()
+        if self.obj is not None:
+            raise Conflict({"code": 409, "message": "exists"})
+        return self._store(manifest)
+
+    def replace(self, manifest: dict[str, Any]) -> Any:
+        self._check()
+        if self.obj is None:
+            raise NotFound({"code": 404, "message": "gone"})
+        if manifest["metadata"].get("resourceVersion") != self.obj["metadata"]["resourceVersion"]:
+            raise Conflict({"code": 409, "message": "stale"})
+        return self._store(manifest)
+
+    def _store(self, manifest: dict[str, Any]) -> Any:
+        self.version += 1
+        self.obj = copy.deepcopy(manifest)
+        self.obj["metadata"]["resourceVersion"] = str(self.version)
+        return copy.deepcopy(self.obj)
+
+    @property
+    def holder(self) -> Any:
+        return (self.obj or {}).get("spec", {}).get("holderIdentity")
+
+
+def make(api: FakeApi, clock: Clock, holder: str) -> lease.OperationLease:
+    stamps = iter(range(10**6))
+    return lease.OperationLease(
+        api,  # type: ignore[arg-type]
+        namespace=NS,
+        name=NAME,
+        holder=holder,
+        timing=TIMING,
+        clock=clock,
+        wall=lambda: f"stamp-{next(stamps)}",  # a wall clock nobody may compare
+    )
+
+
+def test_acquire_free_lease_then_a_second_holder_is_refused() -> None:
+    api, clock = FakeApi(), Clock()
+    a, b = make(api, clock, "a"), make(api, clock, "b")
+    a.try_acquire()
+    assert api.holder == "a"
+    assert api.obj is not None
+    assert api.obj["spec"]["leaseDurationSeconds"] == 40
+    with pytest.raises(lease.LeaseHeld, match="held by a"):
+        b.try_acquire()
+
+
+def test_renewal_keeps_a_contender_out_however_long_it_waits() -> None:
+    api, clock = FakeApi(), Clock()
+    a, b = make(api, clock, "a"), make(api, clock, "b")
+    a.try_acquire()
+    for _ in range(40):  # 200 s of renewals every 5 s: five lease durations
+        clock.sleep(TIMING.renew_every)
+        a.renew()
+        with pytest.raises(lease.LeaseHeld):
+            b.try_acquire()
+    assert api.holder == "a"
+
+
+def test_expiry_is_judged_from_when_the_contender_saw_the_renewal_not_from_renew_time() -> None:
+    api, clock = FakeApi(), Clock()
+    a, b = make(api, clock, "a"), make(api, clock, "b")
+    a.try_acquire()
+    clock.sleep(300)  # the holder died long ago: a clock comparison would take over now
+    with pytest.raises(lease.LeaseHeld, match="unchanged for 0s of 40s"):
+        b.try_acquire()
+    clock.sleep(39.9)
+    with pytest.raises(lease.LeaseHeld):
+        b.try_acquire()
+    clock.sleep(0.1)
+    b.try_acquire()  # a full duration of seeing no change
+    assert api.holder == "b"
+    assert api.obj is not None
+    assert api.obj["spec"]["leaseTransitions"] == 1
+
+
+def test_a_renewal_seen_restarts_the_contenders_count() -> None:
+    api, clock = FakeApi(), Clock()
+    a, b = make(api, clock, "a"), make(api, clock, "b")
+    a.try_acquire()
+    with pytest.raises(lease.LeaseHeld):
+        b.try_acquire()
+    clock.sleep(35)
+    a.renew()
+    clock.sleep(10)  # 45 s since b first looked, but only 10 s since the renewal
+    with pytest.raises(lease.LeaseHeld, match="unchanged for 0s"):
+        b.try_acquire()
+    clock.sleep(40)
+    b.try_acquire()
+    assert api.holder == "b"
+
+
+def test_two_contenders_after_expiry_cannot_both_win() -> None:
+    api, clock = FakeApi(), Clock()
+    a, b, c = make(api, clock, "a"), make(api, clock, "b"), make(api, clock, "c")
+    a.try_acquire()
+    for contender in (b, c):
+        with pytest.raises(lease.LeaseHeld):
+            contender.try_acquire()
+    clock.sleep(40)
+    stale = api.find("", "", "", "")
+    b.try_acquire()
+    # c read the lease before b wrote it: its write carries the old resourceVersion.
+    api_find = api.find
+    api.find = lambda *args: stale  # type: ignore[method-assign]
+    with pytest.raises(lease.LeaseHeld, match="taken by another holder"):
+        c.try_acquire()
+    api.find = api_find  # type: ignore[method-assign]
+    assert api.holder == "b"
+
+
+def test_the_old_holder_learns_it_was_taken_over() -> None:
+    api, clock = FakeApi(), Clock()
+    a, b = make(api, clock, "a"), make(api, clock, "b")
+    a.try_acquire()
+    with pytest.raises(lease.LeaseHeld):
+        b.try_acquire()
+    clock.sleep(40)
+    b.try_acquire()
+    with pytest.raises(lease.LeaseLost, match="taken over by b"):
+        a.renew()
+
+
+def test_failed_renewals_abort_after_several_tries_and_before_anyone_may_take_over() -> None:
+    api, clock = FakeApi(), Clock()
+    a, b = make(api, clock, "a"), make(api, clock, "b")
+    a.try_acquire()
+    with pytest.raises(lease.LeaseHeld):
+        b.try_acquire()  # b saw the lease as a wrote it
+    lost: list[tuple[float, str]] = []
+    keeper = lease.Keeper(a, lambda why: lost.append((clock(), why)))
+    api.down = True
+    tries = 0
+    while not lost:
+        clock.sleep(TIMING.renew_every)
+        tries += 1
+        keeper.renew_tick()
+    assert tries >= 3, "the holder gave up before trying several times"
+    [(at, why)] = lost
+    assert "not renewed for 20.0s" in why
+    api.down = False
+    while True:  # b keeps looking: it may take over only after a full duration
+        try:
+            b.try_acquire()
+            break
+        except lease.LeaseHeld:
+            clock.sleep(TIMING.retry_every)
+    assert at <= clock() - (TIMING.duration - TIMING.give_up_after)
+
+
+def test_a_renewal_stuck_in_the_network_is_caught_by_the_watchdog() -> None:
+    api, clock = FakeApi(), Clock()
+    a = make(api, clock, "a")
+    a.try_acquire()
+    lost: list[str] = []
+    keeper = lease.Keeper(a, lost.append)
+    clock.sleep(19)
+    assert keeper.watch_tick()
+    assert not lost
+    clock.sleep(1)  # the renewer thread is still blocked: only the clock moved
+    assert not keeper.watch_tick()
+    assert len(lost) == 1
+    assert "lost by a" in lost[0]
+    keeper.watch_tick()
+    assert len(lost) == 1, "on_lost is called once"
+
+
+def test_a_takeover_seen_by_the_renewer_aborts_at_once() -> None:
+    api, clock = FakeApi(), Clock()
+    a = make(api, clock, "a")
+    a.try_acquire()
+    assert api.obj is not None
+    api._store({**api.obj, "spec": {**api.obj["spec"], "holderIdentity": "intruder"}})
+    lost: list[str] = []
+    assert not lease.Keeper(a, lost.append).renew_tick()
+    assert lost
+    assert "taken over by intruder" in lost[0]
+
+
+def test_renewal_survives_someone_else_touching_the_object() -> None:
+    api, clock = FakeApi(), Clock()
+    a = make(api, clock, "a")
+    a.try_acquire()
+    assert api.obj is not None
+    api._store({**api.obj, "metadata": {**api.obj["metadata"], "labels": {"x": "y"}}})
+    a.renew()
+    assert api.holder == "a"
+
+
+def test_release_frees_the_lease_for_the_next_holder_at_once() -> None:
+    api, clock = FakeApi(), Clock()
+    a, b = make(api, clock, "a"), make(api, clock, "b")
+    a.try_acquire()
+    assert a.release()
+    assert api.holder is None
+    b.try_acquire()
+    assert api.holder == "b"
+
+
+def test_release_after_a_takeover_logs_and_does_not_fail(caplog: pytest.LogCaptureFixture) -> None:
+    api, clock = FakeApi(), Clock()
+    a, b = make(api, clock, "a"), make(api, clock, "b")
+    a.try_acquire()
+    with pytest.raises(lease.LeaseHeld):
+        b.try_acquire()
+    clock.sleep(40)
+    b.try_acquire()
+    assert not a.release()
+    assert api.holder == "b", "the old holder released the new holder's lease"
+    assert "no longer ours (held by b)" in caplog.text
+
+
+def test_release_when_the_api_is_unreachable_does_not_fail(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    api, clock = FakeApi(), Clock()
+    a = make(api, clock, "a")
+    a.try_acquire()
+    api.down = True
+    assert not a.release()
+    assert "could not be released" in caplog.text
+
+
+def test_acquire_waits_for_a_dead_holders_lease_to_expire() -> None:
+    api, clock = FakeApi(), Clock()
+    make(api, clock, "dead").try_acquire()
+    b = make(api, clock, "b")
+    start = clock()
+    b.acquire(wait=60, sleep=clock.sleep)
+    assert api.holder == "b"
+    assert clock() - start >= TIMING.duration
+
+
+def test_acquire_gives_up_after_its_wait() -> None:
+    api, clock = FakeApi(), Clock()
+    make(api, clock, "a").try_acquire()
+    with pytest.raises(lease.LeaseHeld, match="gave up after waiting 10s"):
+        make(api, clock, "b").acquire(wait=10, sleep=clock.sleep)
+
+
+def test_holders_are_unique_and_fit_even_from_long_names_that_share_a_prefix() -> None:
+    long_a = "x" * 200 + "a"
+    long_b = "x" * 200 + "b"
+    holders = {lease.unique_holder(n) for n in (long_a, long_a, long_b, "pod", "pod")}
+    assert len(holders) == 5
+    assert all(len(h) <= lease.MAX_HOLDER for h in holders)
+    cut_a = {h.rsplit("_", 1)[0] for h in holders if h.startswith("x")}
+    assert len(cut_a) == 2, "two long names collapsed to one"
+
+
+@pytest.mark.parametrize(
+    ("fields", "rule"),
+    [
+        ({"renew_every": 5.0, "attempt_timeout": 5.0}, "attempt_timeout"),
+        ({"renew_every": 10.0, "attempt_timeout": 4.0, "give_up_after": 20.0}, "3 renewal"),
+        ({"duration": 30, "give_up_after": 20.0}, "half the duration"),
+    ],
+)
+def test_timing_that_would_not_stop_the_holder_first_is_refused(
+    fields: dict[str, Any], rule: str
+) -> None:
+    with pytest.raises(ValueError, match=rule):
+        lease.Timing(**fields)
+
+
+def test_scaled_timing_keeps_the_proportions() -> None:
+    t = lease.Timing.scaled(8)
+    assert (t.renew_every, t.attempt_timeout, t.give_up_after) == (1.0, 0.8, 4.0)
