@@ -5,6 +5,8 @@ request to the kubeconfig's API server over TLS with the kubeconfig's own
 credentials, counting each by verb. The code under test gets `proxy.kubeconfig()`
 (the same cluster, its server the proxy) and runs unchanged: nothing in the
 product counts its requests. Responses are streamed through (watches too).
+``pause()`` holds every request at the proxy until ``resume()``: a network that
+stops answering, for tests of what a client does then.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ class CountingProxy:
         self._lock = threading.Lock()
         self.counts: Counter[str] = Counter()
         self._server: ThreadingHTTPServer | None = None
+        self._open = threading.Event()
+        self._open.set()
 
     # --- counting ---------------------------------------------------------------
     def record(self, method: str) -> None:
@@ -71,6 +75,14 @@ class CountingProxy:
     def reset(self) -> None:
         with self._lock:
             self.counts.clear()
+
+    # --- a network that stops answering -------------------------------------------
+    def pause(self) -> None:
+        """Hold every request (new and already waiting) until ``resume()``."""
+        self._open.clear()
+
+    def resume(self) -> None:
+        self._open.set()
 
     # --- the listener -------------------------------------------------------------
     @property
@@ -113,6 +125,7 @@ class CountingProxy:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
+        self._open.set()  # held requests end, so the server can shut down
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -131,6 +144,7 @@ class _Forward(BaseHTTPRequestHandler):
         pass  # the counts are the output
 
     def _forward(self) -> None:
+        self.owner._open.wait()
         self.owner.record(self.command)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
@@ -160,6 +174,9 @@ class _Forward(BaseHTTPRequestHandler):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
                 self.wfile.flush()
             self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting
+            upstream.close()
+            self._upstream = None
         except BaseException:
             upstream.close()
             self._upstream = None
