@@ -112,6 +112,8 @@ class MachineHealer(ShootMachinesJob):
             return self.result
         try:
             with self.operation_lease(wait=0):
+                # The pools as the spec says under the Lease, not as read before it.
+                workers = parse_shoot(self.shoots.get(self.project, self.name)).workers
                 for worker in workers:
                     self._heal_pool(driver, worker)
         except lease.LeaseHeld as err:
