@@ -73,8 +73,8 @@ def reconcile_failing(seed: KubeClient, project: str, resource: dict[str, Any]) 
         reconcile(
             seed,
             shoots,
-            shoots.get(project, name),
-            control_plane_of(parse_shoot(resource)),
+            project,
+            name,
             holder=HOLDER,
             garden_namespace=DEFAULT_NAMESPACE,
         )
