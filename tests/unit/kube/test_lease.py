@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -311,3 +313,37 @@ def test_timing_that_would_not_stop_the_holder_first_is_refused(
 def test_scaled_timing_keeps_the_proportions() -> None:
     t = lease.Timing.scaled(8)
     assert (t.renew_every, t.attempt_timeout, t.give_up_after) == (1.0, 0.8, 4.0)
+
+
+SHORT = lease.Timing(duration=2, renew_every=0.1, attempt_timeout=0.05, give_up_after=0.5)
+
+
+def until(what: str, probe: Callable[[], bool]) -> None:
+    """Wait for the keeper's threads (real time, bounded so a broken keeper fails)."""
+    deadline = time.monotonic() + 10
+    while not probe():
+        assert time.monotonic() < deadline, f"no {what} within 10s"
+        time.sleep(0.01)
+
+
+def test_held_keeps_the_lease_in_background_threads_and_releases_it() -> None:
+    api = FakeApi()
+    with lease.held(api, namespace=NS, name=NAME, holder="pod", timing=SHORT) as held:  # type: ignore[arg-type]
+        assert held.holder.startswith("pod_")
+        first = api.version
+        until("three renewals", lambda: api.version >= first + 3)
+    assert api.holder is None, "not released"
+
+
+def test_held_calls_on_lost_from_its_threads_when_renewals_fail_and_does_not_release() -> None:
+    api = FakeApi()
+    lost: list[str] = []
+    with lease.held(
+        api, namespace=NS, name=NAME, holder="pod", timing=SHORT, on_lost=lost.append
+    ) as held:  # type: ignore[arg-type]
+        api.down = True
+        until("call of on_lost", lambda: bool(lost))
+        api.down = False
+    assert len(lost) == 1
+    assert "not renewed for" in lost[0]
+    assert api.holder == held.holder, "a lost lease was released as if it were still ours"
