@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_garden.agent.care import SHOOT_BACKOFF, SHOOT_TIMEOUT, Options, care_fleet
-from airflow_provider_garden.agent.context import control_plane_of
 from airflow_provider_garden.agent.shoot_access import client_from_kubeconfig
 from airflow_provider_garden.agent.shoot_delete import delete
 from airflow_provider_garden.agent.shoot_reconcile import reconcile
@@ -64,8 +63,8 @@ def _fleet(kube: KubeClient) -> list[str]:
     reconcile(
         kube,
         shoots,
-        shoots.get(PROJECT, REAL),
-        control_plane_of(_spec(REAL)),
+        PROJECT,
+        REAL,
         holder="bench",
         garden_namespace=DEFAULT_NAMESPACE,
     )
