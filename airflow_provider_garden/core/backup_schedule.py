@@ -14,8 +14,6 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
-from croniter import croniter
-
 from airflow_provider_garden.core.shoot_spec import Backup
 from airflow_provider_garden.core.status import (
     LastBackup,
@@ -78,6 +76,10 @@ def schedule_decision(
 ) -> BackupDecision:
     """Due when ``schedule`` ticks in ``(start, end]`` or a tick up to ``start`` has no
     verified backup (``newest``) at or after it."""
+    # Imported here: croniter comes with Airflow, and the toolbox image (no Airflow, which
+    # imports every core module when it is built) never evaluates a schedule.
+    from croniter import croniter
+
     start, end = _utc(start, "start"), _utc(end, "end")
     if end < start:
         raise ValueError(f"interval ({start}, {end}] ends before it starts")
