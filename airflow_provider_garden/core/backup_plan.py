@@ -98,6 +98,10 @@ def plan_backups(
     planned = [_plan_one(s, start=start, end=end, force=force) for s in shoots]
     if only:
         planned = [p for p in planned if p.shoot in only]
+        missing = sorted(set(only) - {p.shoot for p in planned})
+        planned += [
+            PlannedShoot(shoot=m, verdict=UNREADABLE, reason="no such Shoot") for m in missing
+        ]
     due = oldest_first((p.shoot, p.newest_backup) for p in planned if p.verdict == Verdict.DUE)
     mapped = set(due[:limit])
     order = {shoot: i for i, shoot in enumerate(due)}

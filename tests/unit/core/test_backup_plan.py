@@ -94,6 +94,10 @@ def test_past_the_mapping_limit_the_rest_are_named_oldest_backup_first() -> None
 def test_only_and_force() -> None:
     fleet = [shoot("six", schedule="0 */6 * * *"), shoot("other")]
     assert set(plan(fleet, only={"team/six"})) == {"team/six"}
+    typo = plan(fleet, only={"team/sxi"})  # asked for by name: its absence is a failure
+    assert [(k, p.verdict, p.reason) for k, p in typo.items()] == [
+        ("team/sxi", UNREADABLE, "no such Shoot")
+    ]
     forced = plan(fleet, only={"team/six"}, force=True)["team/six"]
     assert (forced.verdict, forced.mapped) == ("due", True)
     assert forced.reason.startswith("forced (")
