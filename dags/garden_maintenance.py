@@ -6,20 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, TriggerRule, task
+from airflow.sdk import DAG, Param, TriggerRule, task, task_group
 
 from airflow_provider_garden.operators.machines import MachineRolloutOperator
 from airflow_provider_garden.operators.shoot import ShootCreateOperator
 
 POOL = "garden_maintenance"  # create with include_deferred, like garden_backup's pool
-MAX_SHOOTS = 256
-
-
-def _with_version(spec: Any, version: str) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(spec, kubernetes_version=version.removeprefix("v"))
-
 
 with DAG(
     dag_id="garden_maintenance",
@@ -37,8 +29,19 @@ logical time:
 * **machine-image update** per worker pool — under the same two rules for
   `autoUpdate.machineImageVersion` — through `MachineRolloutOperator` (surge, drain, freeze).
 
-What was done, or why it failed, is recorded in each shoot's `status.lastMaintenance`.
-Tasks run in the pool `{POOL}`; at most {MAX_SHOOTS} shoots per run.
+Each shoot is one mapped task group (`shoot`): a broken shoot (a window the rules refuse, a
+machine image or version withdrawn with no successor, a spec that does not parse) fails its
+own `shoot.prepare` naming the field and is not changed; a shoot whose patch update fails
+holds back only its own rollouts. A shoot with a broken window is reported in every run.
+
+`record` reads every planned shoot back and writes `status.lastMaintenance`: Succeeded only
+when everything planned is so (the running Kubernetes version, each pool's machines on the
+target image), otherwise Failed naming what is not. The run then fails naming those shoots.
+No fleet size is cut off: past Airflow's `[core] max_map_length` the shoots (or rollouts)
+left over are recorded Failed, named, and the run fails.
+
+Tasks run in the pool `{POOL}`. Param `only`: maintain only these shoots (still only inside
+their windows).
 """,
     schedule="0 * * * *",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
@@ -46,110 +49,163 @@ Tasks run in the pool `{POOL}`; at most {MAX_SHOOTS} shoots per run.
     max_active_runs=1,
     dagrun_timeout=timedelta(minutes=55),
     tags=["garden", "maintenance"],
+    params={
+        "only": Param(
+            [],
+            type="array",
+            items={"type": "string", "pattern": r"^[a-z0-9-]+/[a-z0-9-]+$"},
+            description="Maintain only these shoots (<project>/<name>); empty: every shoot.",
+        )
+    },
 ) as dag:
 
     @task
-    def plan(logical_date: Any = None, data_interval_end: Any = None) -> list[dict[str, Any]]:
-        """Which shoots are in their window now, and what each needs."""
-        from airflow_provider_garden.core.maintenance_plan import plan_maintenance
-        from airflow_provider_garden.core.shoot_spec import parse_shoot
+    def plan(
+        params: dict[str, Any] | None = None,
+        logical_date: Any = None,
+        dag_run: Any = None,
+        ti: Any = None,
+    ) -> list[dict[str, Any]]:
+        """One entry per shoot in its window (or broken); the rest of the fleet is left alone."""
+        from airflow.sdk.configuration import conf
+
+        from airflow_provider_garden.core.maintenance_fleet import plan_shoot
+        from airflow_provider_garden.core.naming import shoot_key
         from airflow_provider_garden.hooks.garden import GardenHook
         from airflow_provider_garden.hooks.settings import garden_settings
         from airflow_provider_garden.kube import cloudprofile
 
-        at = logical_date or data_interval_end or pendulum.now("UTC")
+        at = logical_date or dag_run.run_after
+        only = set((params or {}).get("only") or [])
         settings = garden_settings()
         hook = GardenHook(settings.kubernetes_conn_id)
         profile = cloudprofile.read(hook.kube, settings.namespace)
-        plans = []
+        entries = []
         for shoot in hook.shoots.list():
-            spec = parse_shoot(shoot)
-            running = (shoot.get("status") or {}).get("kubernetesVersion")
-            if running:  # what runs, not what was asked for, decides expiry
-                spec = _with_version(spec, running)
-            p = plan_maintenance(
-                spec,
+            if only and shoot_key(shoot) not in only:
+                continue
+            entry = plan_shoot(
+                shoot,
                 at=at,
                 offered_versions=profile.kubernetes_versions,
                 offered_images=profile.machine_images,
             )
-            if p is None:
-                continue
-            print(f"{p.project}/{p.name}: in its window; {p.description}")
-            plans.append(
-                {
-                    "project": p.project,
-                    "name": p.name,
-                    "kubernetes_version": p.kubernetes_version,
-                    "pools": [{"pool": u.pool, "image_version": u.version} for u in p.pools],
-                    "description": p.description,
-                }
-            )
-        return plans[:MAX_SHOOTS]
+            if entry is not None:
+                print(f"{entry.shoot}: {entry.description}")
+                entries.append(entry.to_dict())
+        limit = conf.getint("core", "max_map_length")
+        ti.xcom_push(key="left_over", value=entries[limit:])
+        if entries[limit:]:
+            print(f"past the mapping limit {limit}: {[e['name'] for e in entries[limit:]]}")
+        return entries[:limit]
 
-    @task
-    def update_kubernetes(plans: list[dict[str, Any]]) -> list[dict[str, str]]:
-        """Write the target versions into the specs; return the shoots to reconcile."""
-        from airflow_provider_garden.core.status import LastMaintenance
-        from airflow_provider_garden.hooks.garden import GardenHook
+    @task_group
+    def shoot(entry: dict[str, Any]) -> None:
+        """One shoot's maintenance; its failure stays its own."""
 
-        hook = GardenHook()
-        targets = []
-        for p in plans:
-            if p["kubernetes_version"]:
-                hook.shoots.set_kubernetes_version(p["project"], p["name"], p["kubernetes_version"])
-                targets.append({"project": p["project"], "name": p["name"]})
-            hook.shoots.record_maintenance(
-                p["project"],
-                p["name"],
-                LastMaintenance(description=p["description"], triggered_time=hook.shoots.clock()),
-            )
-        return targets
+        @task(multiple_outputs=True)
+        def prepare(entry: dict[str, Any]) -> dict[str, str]:
+            """Record the start; write the target version; skip the reconcile when none."""
+            from airflow.sdk.exceptions import AirflowSkipException
 
-    @task
-    def rollouts(plans: list[dict[str, Any]]) -> list[dict[str, str]]:
-        return [
-            {
-                "project": p["project"],
-                "name": p["name"],
-                "worker_pool": u["pool"],
-                "image_version": u["image_version"],
-            }
-            for p in plans
-            for u in p["pools"]
-        ]
+            from airflow_provider_garden.core.maintenance_fleet import ShootMaintenance
+            from airflow_provider_garden.core.status import LastMaintenance, OperationState
+            from airflow_provider_garden.hooks.garden import GardenHook
+
+            m = ShootMaintenance.from_dict(entry)
+            shoots = GardenHook().shoots
+            record = LastMaintenance(description=m.description, triggered_time=shoots.clock())
+            if m.problem:
+                shoots.record_maintenance(
+                    m.project,
+                    m.name,
+                    LastMaintenance(
+                        description=m.description,
+                        state=OperationState.FAILED,
+                        triggered_time=record.triggered_time,
+                        failure_reason=m.problem,
+                    ),
+                )
+                raise ValueError(f"Shoot {m.shoot} is not maintained: {m.problem}")
+            shoots.record_maintenance(m.project, m.name, record)
+            if not m.kubernetes_version:
+                raise AirflowSkipException(f"{m.shoot}: no Kubernetes update ({m.description})")
+            shoots.set_kubernetes_version(m.project, m.name, m.kubernetes_version)
+            return {"project": m.project, "name": m.name}
+
+        target = prepare(entry)
+        ShootCreateOperator(
+            task_id="patch_update", pool=POOL, project=target["project"], name=target["name"]
+        )
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
-    def record(plans: list[dict[str, Any]]) -> None:
-        """status.lastMaintenance: Succeeded, or Failed with the shoot's last error."""
-        from dataclasses import replace
+    def rollouts(entries: list[dict[str, Any]], ti: Any = None) -> list[dict[str, str]]:
+        """Every pool to roll, of shoots whose own Kubernetes update (if any) is running."""
+        from airflow.sdk.configuration import conf
 
+        from airflow_provider_garden.core.maintenance_fleet import (
+            ShootMaintenance,
+            rollout_targets,
+        )
+        from airflow_provider_garden.core.naming import shoot_key
+        from airflow_provider_garden.hooks.garden import GardenHook
+
+        shoots = {shoot_key(s): s for s in GardenHook().shoots.list()}
+        targets, held = rollout_targets([ShootMaintenance.from_dict(e) for e in entries], shoots)
+        for name, why in held.items():
+            print(f"{name}: its pools are not rolled: {why}")
+        limit = conf.getint("core", "max_map_length")
+        ti.xcom_push(key="left_over", value=targets[limit:])
+        return targets[:limit]
+
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def record(entries: list[dict[str, Any]], ti: Any = None) -> None:
+        """status.lastMaintenance from what is so now; fail the run naming the failures."""
+        from airflow_provider_garden.core.maintenance_fleet import (
+            ShootMaintenance,
+            judge,
+            started,
+        )
+        from airflow_provider_garden.core.naming import shoot_key
         from airflow_provider_garden.core.status import LastMaintenance, OperationState
         from airflow_provider_garden.hooks.garden import GardenHook
 
         hook = GardenHook()
-        for p in plans or []:  # None when planning itself failed
-            status = hook.shoots.status(p["project"], p["name"])
-            last = status.last_operation
-            # The reconcile and every rollout report into lastOperation; the last word wins.
-            failed = last is None or not last.succeeded
-            hook.shoots.record_maintenance(
-                p["project"],
-                p["name"],
-                replace(
-                    status.last_maintenance or LastMaintenance(description=p["description"]),
-                    state=OperationState.FAILED if failed else OperationState.SUCCEEDED,
-                    failure_reason=(last.description if last else "no operation ran")
-                    if failed
-                    else None,
-                ),
-            )
+        shoots = {shoot_key(s): s for s in hook.shoots.list()}
+        left_over = ti.xcom_pull(task_ids="plan", key="left_over") or []
+        rollouts_left = ti.xcom_pull(task_ids="rollouts", key="left_over") or []
+        unmapped = {e["project"] + "/" + e["name"] for e in [*left_over, *rollouts_left]}
+        failed = []
+        for data in [*entries, *left_over]:
+            m = ShootMaintenance.from_dict(data)
+            state, why = judge(m, shoots.get(m.shoot))
+            if m.shoot in unmapped:
+                state, why = (
+                    OperationState.FAILED,
+                    f"not mapped (past [core] max_map_length); {why}",
+                )
+            print(f"{m.shoot}: {state}: {why}")
+            if state is not OperationState.SUCCEEDED:
+                failed.append(f"{m.shoot}: {why}")
+            if m.shoot in shoots:
+                hook.shoots.record_maintenance(
+                    m.project,
+                    m.name,
+                    LastMaintenance(
+                        description=m.description,
+                        state=state,
+                        triggered_time=started(shoots[m.shoot]),
+                        failure_reason=None if state is OperationState.SUCCEEDED else why,
+                    ),
+                )
+        if failed:
+            raise RuntimeError(f"{len(failed)} shoot(s) not maintained: " + " | ".join(failed))
 
-    plans = plan()
-    reconcile = ShootCreateOperator.partial(task_id="patch_update", pool=POOL).expand_kwargs(
-        update_kubernetes(plans)
-    )
+    entries = plan()
+    groups = shoot.expand(entry=entries)
+    pools = rollouts(entries)
+    groups >> pools
     roll = MachineRolloutOperator.partial(task_id="machine_image_rollout", pool=POOL).expand_kwargs(
-        rollouts(plans)
+        pools
     )
-    reconcile >> roll >> record(plans)
+    roll >> record(entries)

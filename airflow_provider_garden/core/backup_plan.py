@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from airflow_provider_garden.core.backup_schedule import BackupDecision, Verdict, backup_decision
-from airflow_provider_garden.core.shoot_spec import PROJECT_NAMESPACE_PREFIX, parse_shoot
+from airflow_provider_garden.core.naming import shoot_key
+from airflow_provider_garden.core.shoot_spec import parse_shoot
 from airflow_provider_garden.core.spec_fields import SpecError
 from airflow_provider_garden.core.status import ShootStatus, StatusError
 
@@ -119,13 +120,6 @@ def oldest_first(due: Iterable[tuple[str, dt.datetime | None]]) -> list[str]:
     """
     never = dt.datetime.min.replace(tzinfo=dt.UTC)
     return [shoot for shoot, _ in sorted(due, key=lambda d: (d[1] or never, d[0]))]
-
-
-def shoot_key(shoot: Mapping[str, Any]) -> str:
-    """``<project>/<name>`` of a Shoot resource."""
-    meta = shoot.get("metadata") or {}
-    project = str(meta.get("namespace", "")).removeprefix(PROJECT_NAMESPACE_PREFIX)
-    return f"{project}/{meta.get('name', '')}"
 
 
 def _plan_one(

@@ -13,8 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_garden.core.backup_plan import UNREADABLE, PlannedShoot, shoot_key
+from airflow_provider_garden.core.backup_plan import UNREADABLE, PlannedShoot
 from airflow_provider_garden.core.backup_schedule import Verdict
+from airflow_provider_garden.core.naming import shoot_key
 from airflow_provider_garden.core.status import LastBackup, ShootStatus, StatusError
 
 

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 
 def project_namespace(project: str) -> str:
     """Seed namespace holding a project's Shoot resources and kubeconfig Secrets."""
     return f"garden-{project}"
+
+
+def shoot_key(shoot: Mapping[str, Any]) -> str:
+    """``<project>/<name>`` of a Shoot resource (how Params and reports name a shoot)."""
+    meta = shoot.get("metadata") or {}
+    namespace = str(meta.get("namespace", ""))
+    return f"{namespace.removeprefix(project_namespace(''))}/{meta.get('name', '')}"
 
 
 def controlplane_namespace(project: str, name: str) -> str:

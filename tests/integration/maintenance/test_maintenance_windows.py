@@ -1,14 +1,25 @@
-"""garden_maintenance acts only on shoots whose window contains the run's logical time."""
+"""garden_maintenance acts only on shoots whose window contains the run's logical time,
+and one broken shoot fails only itself.
+
+Three real shoots (win-a: a Kubernetes patch update; win-b: outside the window; win-c:
+the newest Kubernetes and an outdated machine image) beside two bare Shoot objects (no
+control plane, nothing is ever built for them): win-broken, whose window the CRD accepts
+and the rules refuse (10 minutes), and win-badnet, whose pod network is the seed's own,
+so its patch update fails at validation. The run maintains win-a and win-c, records both
+broken ones Failed naming why, and fails.
+"""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
+from airflow.utils.state import TaskInstanceState
 
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.drivers.base import LABEL_IMAGE_VERSION
@@ -32,8 +43,18 @@ SHOOTS: dict[str, dict[str, Any]] = {
     # name: (window, workers)
     "win-a": {"window": {"begin": "030000+0000", "end": "040000+0000"}, "workers": []},
     "win-b": {"window": {"begin": "130000+0100", "end": "140000+0100"}, "workers": []},
-    "win-c": {"window": {"begin": "023000+0000", "end": "050000+0000"}, "workers": [POOL]},
+    "win-c": {
+        "window": {"begin": "023000+0000", "end": "050000+0000"},
+        "workers": [POOL],
+        "version": NEW,  # no Kubernetes update: the outdated image is still rolled
+    },
 }
+# Bare Shoots: name -> what is wrong, as a patch of win-a's spec.
+BROKEN: dict[str, dict[str, Any]] = {
+    "win-broken": {"maintenance": {"timeWindow": {"begin": "030000+0000", "end": "031000+0000"}}},
+    "win-badnet": {"networking": {"pods": "10.200.0.0/16"}},  # the local seed's pod network
+}
+EVERY = [f"maint/{n}" for n in (*SHOOTS, *BROKEN)]
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +70,33 @@ def fleet(seed: KubeClient, bundled: dict[str, Any], shoot_cleanup: list[tuple[s
             run_conf={
                 "project": "maint",
                 "name": name,
-                "kubernetes_version": OLD,
+                "kubernetes_version": s.get("version", OLD),
                 "maintenance_window": s["window"],
                 "workers": s["workers"],
             }
         )
         assert run.state == "success", name
+
+
+@pytest.fixture(scope="module")
+def broken(seed: KubeClient, fleet: None) -> Iterator[None]:
+    """The bare Shoots, from win-a's spec with one part broken; deleted afterwards."""
+    namespace = naming.project_namespace("maint")
+    spec = shoot(seed, "win-a")["spec"]
+    try:
+        for name, patch in BROKEN.items():
+            seed.apply(
+                {
+                    "apiVersion": SHOOT_API_VERSION,
+                    "kind": "Shoot",
+                    "metadata": {"name": name, "namespace": namespace},
+                    "spec": {**spec, "kubernetes": {"version": OLD}, **patch},
+                }
+            )
+        yield
+    finally:
+        for name in BROKEN:
+            seed.delete(SHOOT_API_VERSION, "Shoot", name, namespace)
 
 
 def shoot(seed: KubeClient, name: str) -> dict[str, Any]:
@@ -72,14 +114,21 @@ def machine_versions(seed: KubeClient, name: str, tmp: Path) -> list[str]:
     return sorted(n["metadata"]["labels"][LABEL_IMAGE_VERSION] for n in nodes)
 
 
-def test_only_in_window_shoots_are_maintained(
-    seed: KubeClient, bundled: dict[str, Any], fleet: None, tmp_path: Path
+def test_only_in_window_shoots_are_maintained_and_broken_ones_fail_alone(
+    seed: KubeClient, bundled: dict[str, Any], broken: None, tmp_path: Path
 ) -> None:
     maintenance = bundled["garden_maintenance"]
     # what an earlier (aborted) session may have left: only a change counts
     b_before = shoot(seed, "win-b").get("status", {}).get("lastMaintenance")
 
-    assert maintenance.test(logical_date=T1).state == "success"
+    run = maintenance.test(logical_date=T1, run_conf={"only": EVERY})
+    assert run.state == "failed"  # two shoots were not maintained: the run says so
+    states = [(t.task_id, t.state) for t in run.get_task_instances()]
+    failed = sorted(task for task, state in states if state == TaskInstanceState.FAILED)
+    # win-broken's own prepare, win-badnet's own patch update, and the record saying so
+    assert failed == ["record", "shoot.patch_update", "shoot.prepare"], states
+    # win-badnet's failed update held back no one else's rollout
+    assert [s for t, s in states if t == "machine_image_rollout"] == ["success"], states
     a, b, c = (shoot(seed, n) for n in ("win-a", "win-b", "win-c"))
     assert a["spec"]["kubernetes"]["version"] == NEW
     assert a["status"]["kubernetesVersion"] == "v" + NEW
@@ -90,8 +139,18 @@ def test_only_in_window_shoots_are_maintained(
     assert c["spec"]["workers"][0]["machine"]["image"]["version"] == "1592.2"
     assert c["status"]["lastMaintenance"]["state"] == "Succeeded"
     assert machine_versions(seed, "win-c", tmp_path) == ["1592.2", "1592.2"]
+    assert c["status"]["kubernetesVersion"] == "v" + NEW  # no reconcile was needed
+    # the broken ones: Failed, naming why; the window's shoot left as it was
+    bad_window = shoot(seed, "win-broken")
+    record = bad_window["status"]["lastMaintenance"]
+    assert record["state"] == "Failed"
+    assert "spec.maintenance.timeWindow" in record["failureReason"]
+    assert bad_window["spec"]["kubernetes"]["version"] == OLD
+    bad_net = shoot(seed, "win-badnet")["status"]["lastMaintenance"]
+    assert bad_net["state"] == "Failed"
+    assert f"Kubernetes {NEW} is not running" in bad_net["failureReason"]
 
-    assert maintenance.test(logical_date=T2).state == "success"
+    assert maintenance.test(logical_date=T2, run_conf={"only": ["maint/win-b"]}).state == "success"
     b = shoot(seed, "win-b")
     assert b["spec"]["kubernetes"]["version"] == NEW
     assert b["status"]["lastMaintenance"]["state"] == "Succeeded"
