@@ -80,8 +80,9 @@ their windows).
         settings = garden_settings()
         hook = GardenHook(settings.kubernetes_conn_id)
         profile = cloudprofile.read(hook.kube, settings.namespace)
+        fleet = hook.shoots.list()
         entries = []
-        for shoot in hook.shoots.list():
+        for shoot in fleet:
             if only and shoot_key(shoot) not in only:
                 continue
             entry = plan_shoot(
@@ -93,6 +94,8 @@ their windows).
             if entry is not None:
                 print(f"{entry.shoot}: {entry.description}")
                 entries.append(entry.to_dict())
+        for missing in sorted(only - {shoot_key(s) for s in fleet}):
+            print(f"{missing}: no such Shoot")
         limit = conf.getint("core", "max_map_length")
         ti.xcom_push(key="left_over", value=entries[limit:])
         if entries[limit:]:
