@@ -236,3 +236,17 @@ def test_a_rollout_of_a_pool_at_minimum_zero_is_refused_naming_the_field(
         assert sorted(n["metadata"]["name"] for n in shoot.nodes()) == before
     finally:
         set_pool(shoot, minimum=MINIMUM)
+
+
+def test_care_replaces_a_machine_not_ready_past_its_timeout(
+    shoot: Shoot, seed_kubeconfig: Path
+) -> None:
+    """Driven from care: one `garden-agent care` run hands the shoot to machine health."""
+    victim = sorted(n["metadata"]["name"] for n in at_rest(shoot))[0]
+    make_unhealthy(shoot, [victim])
+    argv = [AGENT, "--kubeconfig", str(seed_kubeconfig), "care", "--project", PROJECT]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=agent_env())
+    assert out.returncode == 0, out.stderr[-4000:]
+    assert victim not in {n["metadata"]["name"] for n in at_rest(shoot)}, out.stderr[-4000:]
+    recorded = shoot.status()["workers"][POOL]["replaced"]
+    assert victim in {r["machine"] for r in recorded}
