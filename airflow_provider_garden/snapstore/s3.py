@@ -106,6 +106,12 @@ class S3Store:
     def __repr__(self) -> str:
         return f"S3Store(endpoint={self.endpoint!r}, bucket={self.bucket!r}, prefix={self.base!r})"
 
+    def check(self) -> None:
+        """One request proving the endpoint answers, the credentials hold and the bucket
+        exists (raises as the other operations do; unreachable: from a BotoCoreError)."""
+        with self._errors("check bucket", ""):
+            self._client.head_bucket(Bucket=self.bucket)
+
     def list(self, prefix: str = "") -> list[ObjectInfo]:
         validate_prefix(prefix)
         found = []

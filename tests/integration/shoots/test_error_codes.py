@@ -260,3 +260,34 @@ def test_a_missing_s3_secret_is_a_configuration_problem_the_sensor_fails_on(
     # Started after the failure, the sensor fails in its first poke, before deferring.
     with pytest.raises(AirflowException, match=r"(?s)ERR_CONFIGURATION_PROBLEM.*absent-creds"):
         sensor.execute({})  # type: ignore[arg-type]
+
+
+# --- a snapshot store that does not answer ---------------------------------------------
+
+
+def test_an_unreachable_s3_store_is_an_infrastructure_dependency_found_before_deploying(
+    seed: KubeClient, project: str
+) -> None:
+    namespace = naming.project_namespace(project)
+    closed = "http://127.0.0.1:9"  # the discard port: nothing listens on the seed's host
+    seed.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "creds", "namespace": namespace},
+            "stringData": {"accessKeyID": "id", "secretAccessKey": "key", "endpoint": closed},
+        }
+    )
+    store = {"kind": "s3", "bucket": "backups", "secretRef": {"name": "creds"}}
+    resource = shoot_resource(project, "nostore", backup={"store": store})
+    failed = reconcile_failing(seed, project, resource)
+
+    assert failed.failed_tasks == ("Checking the spec and the Secrets it names",)
+    status = Shoots(seed).status(project, "nostore")
+    assert status.last_operation is not None
+    assert status.last_operation.state is OperationState.FAILED
+    (error,) = status.last_errors
+    assert error.codes == (ErrorCode.INFRA_DEPENDENCIES,)
+    assert f"snapshot store {closed} does not answer" in error.description
+    cp = control_plane_of(parse_shoot(resource))
+    assert seed.find("v1", "Namespace", cp.namespace) is None
