@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from botocore.exceptions import ConnectionError as NoConnection
 from botocore.exceptions import HTTPClientError
 
 from airflow_provider_garden.core.error_codes import Cause, KnownCause
@@ -39,7 +40,7 @@ def check_s3_store(store: SnapstoreRef, secret_data: Mapping[str, str]) -> None:
             ) from err
         except SnapStoreError as err:
             # Refused, timed out, reset: no answer at all (not an answer saying no).
-            if isinstance(err.__cause__, HTTPClientError):
+            if isinstance(err.__cause__, (NoConnection, HTTPClientError)):
                 raise KnownCause(
                     Cause.SNAPSTORE_UNREACHABLE,
                     f"snapshot store {client.endpoint or 'at the default endpoint'} "
