@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -304,7 +304,3 @@ class KubeClient:
 def _all_namespaces_path(r: Resource) -> str:
     base = "/api/v1" if r.api_version == "v1" else f"/apis/{r.api_version}"
     return f"{base}/{r.plural}"
-
-
-def iter_conditions(obj: Manifest) -> Iterator[Manifest]:
-    yield from (obj.get("status") or {}).get("conditions") or []
