@@ -222,6 +222,17 @@ def kubelet_config(layout: Layout) -> str:
         # containerd 1.6 does not pin the sandbox image and nothing can be pulled back.
         "imageGCHighThresholdPercent": 100,
         "imageGCLowThresholdPercent": 99,
+        # Absolute floors, not the default percentages: these machines' filesystems report
+        # a size far above used + available, so "15% available" tainted the node with
+        # disk-pressure while tens of GiB were free. A partial evictionHard drops the
+        # other defaults, so every signal is named.
+        "evictionHard": {
+            "memory.available": "100Mi",
+            "nodefs.available": "2Gi",
+            "nodefs.inodesFree": "5%",
+            "imagefs.available": "2Gi",
+            "imagefs.inodesFree": "5%",
+        },
         "failSwapOn": False,
         "clusterDNS": [CLUSTER_DNS_IP],
         "clusterDomain": CLUSTER_DOMAIN,

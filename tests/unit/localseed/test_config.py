@@ -64,6 +64,10 @@ def test_kubelet_config_fits_cgroup_v1_without_cap_sys_resource(layout: Layout) 
     assert conf["oomScoreAdj"] == 0
     assert conf["imageGCHighThresholdPercent"] == 100
     assert conf["imageGCLowThresholdPercent"] < 100
+    # Disk pressure only near a really full disk, whatever size the filesystem reports.
+    assert conf["evictionHard"]["nodefs.available"] == "2Gi"
+    assert conf["evictionHard"]["imagefs.available"] == "2Gi"
+    assert conf["evictionHard"]["memory.available"] == "100Mi"
     assert conf["containerRuntimeEndpoint"] == f"unix://{STATE}/containerd/containerd.sock"
     assert conf["clusterDNS"] == ["10.96.0.10"]
     assert conf["clusterDomain"] == "cluster.local"
