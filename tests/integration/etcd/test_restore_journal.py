@@ -1,6 +1,8 @@
 """A restore killed at a phase is settled by the next restore; reconcile waits for it.
 
-Reuses the etcd module's shoot (bk-local/db) and its bulk ConfigMaps. The restore pod
+Has a shoot of its own (rj/db, with COUNT bulk ConfigMaps): after test_backup_restore's
+restores of bk-local/db, a full run once saw the killed restore's pod fail before its journal
+opened, and the same case passed on a fresh shoot (under investigation). The restore pod
 is ended at a phase by the agent's test-only fault point (GARDEN_TEST_RESTORE_EXIT_AT:
 the process exits at once there, as under SIGKILL). Afterwards the journal is open at
 that phase, reconcile refuses to start the control plane naming it, and the next
@@ -38,7 +40,7 @@ from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("airflow_seed_connection")]
-PROJECT, NAME = "bk-local", "db"
+PROJECT, NAME = "rj", "db"
 CP_NS = naming.controlplane_namespace(PROJECT, NAME)
 MARKER = "written-after-the-snapshot"
 
