@@ -109,9 +109,13 @@ def airflow_seed_connection(seed_kubeconfig: Path) -> Iterator[None]:
     os.environ.pop("AIRFLOW_CONN_KUBERNETES_DEFAULT", None)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def shoot_cleanup(seed: KubeClient) -> Iterator[list[tuple[str, str]]]:
-    """Shoots a test module created; deleted when the session ends (they cost memory)."""
+    """Shoots a test module created; deleted when that module ends.
+
+    Each control plane holds CPU requests on the seed's one node: kept until the session
+    ends, a dozen of them fill it and the next shoot's pods cannot be scheduled (the
+    provider then fails fast with ERR_INFRA_QUOTA_EXCEEDED, as it should)."""
     from airflow_provider_garden.agent.shoot_delete import delete
     from airflow_provider_garden.kube.shoots import Shoots
 

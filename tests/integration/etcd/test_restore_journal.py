@@ -60,8 +60,8 @@ def shoot(
     """The module's shoot with COUNT bulk ConfigMaps, backed up just now; its kubeconfig.
 
     Whatever a test leaves open is settled by a plain restore afterwards, so the shoot
-    serves again for the next test (and is deleted with the session's shoots)."""
-    if (PROJECT, NAME) not in shoot_cleanup:  # one delete per session, not one per test
+    serves again for the next test (and is deleted with the module's shoots)."""
+    if (PROJECT, NAME) not in shoot_cleanup:  # one delete per module, not one per test
         shoot_cleanup.append((PROJECT, NAME))
     if seed.find(SHOOT_API_VERSION, "Shoot", NAME, naming.project_namespace(PROJECT)) is None:
         assert run(bundled, "garden_provision", project=PROJECT, name=NAME) == "success"
