@@ -16,7 +16,7 @@ import re
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -89,11 +89,56 @@ def namespace(kube_api: client.ApiClient, request: pytest.FixtureRequest) -> Ite
 GARDEN_NAMESPACE = "garden-system"
 
 
+_seed_for_reports: list[KubeClient] = []  # the session's seed, once a test asked for it
+
+
 @pytest.fixture(scope="session")
 def seed(seed_kubeconfig: Path) -> KubeClient:
     kube = KubeClient.from_kubeconfig(str(seed_kubeconfig))
     install(kube, namespace=GARDEN_NAMESPACE, profile=local_profile())
+    _seed_for_reports.append(kube)
     return kube
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test's report says what every Shoot on the seed last said about itself.
+
+    A DAG run that "failed" tells nothing by itself; the Shoot's last operation and error
+    codes name the cause (CI shows a report's end, not the task logs)."""
+    report = yield
+    if report.failed and _seed_for_reports:
+        report.sections.append(("Shoots on the seed", shoots_summary(_seed_for_reports[0])))
+    return report
+
+
+def shoots_summary(kube: KubeClient) -> str:
+    from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
+
+    try:
+        shoots = kube.list(SHOOT_API_VERSION, "Shoot")
+    except Exception as err:  # a report must not fail on a broken seed: say so instead
+        return f"(could not list Shoots: {err})"
+    lines = []
+    for shoot in shoots:
+        meta, status = shoot["metadata"], shoot.get("status") or {}
+        op = status.get("lastOperation") or {}
+        lines.append(
+            f"{meta['namespace']}/{meta['name']}: {op.get('type')} {op.get('state')}"
+            f" - {op.get('description', '')}"
+        )
+        lines += [
+            f"    error {', '.join(e.get('codes') or [])}: {e.get('description', '')}"
+            for e in status.get("lastErrors") or []
+        ]
+        lines += [
+            f"    {c['type']}={c['status']} ({c.get('reason', '')}): {c.get('message', '')}"
+            for c in status.get("conditions") or []
+            if c.get("status") != "True"
+        ]
+    return "\n".join(lines) or "(no Shoots)"
 
 
 @pytest.fixture(scope="session")
