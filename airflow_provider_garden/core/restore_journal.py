@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 
+from airflow_provider_garden.core.fields import Field, FieldTable, Record
 from airflow_provider_garden.core.status import wire
 
 
@@ -69,12 +68,24 @@ class JournalError(Exception):
 
 
 @dataclass(frozen=True, kw_only=True)
-class RestoreJournal:
+class RestoreJournal(Record):
     """``phase`` of the restore of ``snapshot`` (at ``revision``) started at ``started``.
 
     ``previous`` is the directory name the data before the restore is kept under;
     ``had_data`` says whether there was any (a shoot whose etcd never wrote has none).
     """
+
+    FIELDS = FieldTable(
+        Field("phase", wire.member_of(Phase)),
+        Field("snapshot", wire.text),
+        Field("revision", wire.integer),
+        Field("previous", wire.text),
+        Field("had_data", wire.flag),
+        Field("started", wire.time, wire.time_text),
+        Field("updated", wire.time, wire.time_text),
+        Field("message", wire.text),
+    )
+    PATH = "restore journal"
 
     phase: Phase
     snapshot: str
@@ -114,38 +125,6 @@ class RestoreJournal:
             f"(since {wire.time_text(self.started)}): run the restore again to finish "
             "or roll it back"
         )
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], path: str = "restore journal") -> RestoreJournal:
-        return cls(
-            phase=wire.member(Phase, data.get("phase"), f"{path}.phase"),
-            snapshot=wire.text(data, "snapshot", path),
-            revision=wire.integer(data, "revision", path),
-            previous=wire.text(data, "previous", path),
-            had_data=wire.flag(data, "hadData", path),
-            started=_time(data, "started", path),
-            updated=_time(data, "updated", path),
-            message=wire.text(data, "message", path),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "phase": self.phase.value,
-            "snapshot": self.snapshot,
-            "revision": self.revision,
-            "previous": self.previous,
-            "hadData": self.had_data,
-            "started": wire.time_text(self.started),
-            "updated": wire.time_text(self.updated),
-            "message": self.message,
-        }
-
-
-def _time(data: Mapping[str, Any], key: str, path: str) -> dt.datetime:
-    at = wire.time_or_none(data, key, path)
-    if at is None:
-        raise wire.StatusError(f"{path}.{key}", "is required")
-    return at
 
 
 def previous_name(started: dt.datetime) -> str:

@@ -10,16 +10,32 @@ and Gardener's ``UpdatedConditionWithClock`` follow the same rule.)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
+
+from airflow_provider_garden.core.fields import Field, FieldTable, Record
 
 from . import wire
 from .enums import ConditionStatus, ConditionType, ConstraintType, ErrorCode
 
 
+def _observed_fields(kind: type[enum.StrEnum]) -> FieldTable:
+    """A condition's or constraint's fields, ``type`` being a member of ``kind``."""
+    return FieldTable(
+        Field("type", wire.member_of(kind)),
+        Field("status", wire.member_of(ConditionStatus)),
+        Field("reason", wire.text),
+        Field("message", wire.text),
+        Field("last_transition_time", wire.time_or_none, wire.time_text),
+        Field("last_update_time", wire.time_or_none, wire.time_text),
+        Field("codes", wire.members_of(ErrorCode)),
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
-class _Observed:
+class _Observed(Record):
     status: ConditionStatus
     reason: str = ""
     message: str = ""
@@ -28,62 +44,31 @@ class _Observed:
     last_update_time: dt.datetime | None = None
     codes: tuple[ErrorCode, ...] = ()
 
-    def _to_dict(self, type_: str) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "type": type_,
-            "status": self.status.value,
-            "reason": self.reason,
-            "message": self.message,
-            "lastTransitionTime": wire.time_text(self.last_transition_time),
-            "lastUpdateTime": wire.time_text(self.last_update_time),
-        }
-        if self.codes:  # omitted when empty, as older versions wrote it
-            out["codes"] = [c.value for c in self.codes]
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        if not self.codes:  # omitted when empty, as older versions wrote it
+            del out["codes"]
         return {k: v for k, v in out.items() if v is not None}
-
-
-def _observed_fields(data: Mapping[str, Any], path: str) -> dict[str, Any]:
-    return {
-        "status": wire.member(ConditionStatus, data.get("status"), f"{path}.status"),
-        "reason": wire.text(data, "reason", path),
-        "message": wire.text(data, "message", path),
-        "last_transition_time": wire.time_or_none(data, "lastTransitionTime", path),
-        "last_update_time": wire.time_or_none(data, "lastUpdateTime", path),
-        "codes": tuple(
-            wire.member(ErrorCode, c, f"{path}.codes[{i}]")
-            for i, c in enumerate(wire.texts(data, "codes", path))
-        ),
-    }
 
 
 @dataclass(frozen=True, kw_only=True)
 class Condition(_Observed):
     """One entry of ``status.conditions``: how an aspect of the shoot is doing."""
 
+    FIELDS = _observed_fields(ConditionType)
+    PATH = "status.conditions[]"
+
     type: ConditionType
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], path: str = "status.conditions[]") -> Condition:
-        kind = wire.member(ConditionType, data.get("type"), f"{path}.type")
-        return cls(type=kind, **_observed_fields(data, path))
-
-    def to_dict(self) -> dict[str, Any]:
-        return self._to_dict(self.type.value)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Constraint(_Observed):
     """One entry of ``status.constraints``: a fact that limits what may be done."""
 
+    FIELDS = _observed_fields(ConstraintType)
+    PATH = "status.constraints[]"
+
     type: ConstraintType
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], path: str = "status.constraints[]") -> Constraint:
-        kind = wire.member(ConstraintType, data.get("type"), f"{path}.type")
-        return cls(type=kind, **_observed_fields(data, path))
-
-    def to_dict(self) -> dict[str, Any]:
-        return self._to_dict(self.type.value)
 
 
 Observed = TypeVar("Observed", Condition, Constraint)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 E = TypeVar("E", bound=enum.StrEnum)
@@ -58,6 +58,14 @@ def time_or_none(data: Mapping[str, Any], key: str, path: str) -> dt.datetime | 
     return truncated(parsed)
 
 
+def time(data: Mapping[str, Any], key: str, path: str) -> dt.datetime:
+    """A time that must be there."""
+    at = time_or_none(data, key, path)
+    if at is None:
+        raise StatusError(f"{path}.{key}", "is required")
+    return at
+
+
 def time_text(at: dt.datetime | None) -> str | None:
     return None if at is None else format_time(at)
 
@@ -73,6 +81,29 @@ def member(kind: type[E], value: Any, path: str) -> E:
 def member_or_none(kind: type[E], data: Mapping[str, Any], key: str, path: str) -> E | None:
     value = data.get(key)
     return None if value is None or value == "" else member(kind, value, f"{path}.{key}")
+
+
+def member_of(
+    kind: type[E], default: E | None = None
+) -> Callable[[Mapping[str, Any], str, str], E]:
+    """A reader of a ``kind`` member; an absent one is ``default``, or refused without one."""
+
+    def read(data: Mapping[str, Any], key: str, path: str) -> E:
+        if default is not None:
+            return member_or_none(kind, data, key, path) or default
+        return member(kind, data.get(key), f"{path}.{key}")
+
+    return read
+
+
+def members_of(kind: type[E]) -> Callable[[Mapping[str, Any], str, str], tuple[E, ...]]:
+    """A reader of a list of ``kind`` members (absent: empty)."""
+
+    def read(data: Mapping[str, Any], key: str, path: str) -> tuple[E, ...]:
+        values = texts(data, key, path)
+        return tuple(member(kind, v, f"{path}.{key}[{i}]") for i, v in enumerate(values))
+
+    return read
 
 
 def _typed(data: Mapping[str, Any], key: str, path: str, kind: type[T], rule: str) -> T | None:

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_garden.core.fields import Field, FieldTable, Record
+
 from . import wire
 from .enums import OperationState
 from .records import DESCRIPTION_LIMIT
@@ -19,8 +21,16 @@ class VersionCount:
 
 
 @dataclass(frozen=True, kw_only=True)
-class RolloutStatus:
+class RolloutStatus(Record):
     """A pool's last rollout; a re-run toward the same version reads it back."""
+
+    FIELDS = FieldTable(
+        Field("state", wire.member_of(OperationState)),
+        Field("target_version", wire.text),
+        Field("description", wire.text),
+        Field("failed_machines", wire.texts),
+    )
+    PATH = "status.workers.<pool>.rollout"
 
     state: OperationState
     target_version: str
@@ -31,49 +41,23 @@ class RolloutStatus:
         object.__setattr__(self, "description", self.description[:DESCRIPTION_LIMIT])
         object.__setattr__(self, "failed_machines", tuple(self.failed_machines))
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], path: str) -> RolloutStatus:
-        return cls(
-            state=wire.member(OperationState, data.get("state"), f"{path}.state"),
-            target_version=wire.text(data, "targetVersion", path),
-            description=wire.text(data, "description", path),
-            failed_machines=wire.texts(data, "failedMachines", path),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "state": self.state.value,
-            "targetVersion": self.target_version,
-            "description": self.description,
-            "failedMachines": list(self.failed_machines),
-        }
-
 
 @dataclass(frozen=True, kw_only=True)
-class ReplacedMachine:
+class ReplacedMachine(Record):
     """A machine the health check replaced: which, by what, why and when."""
+
+    FIELDS = FieldTable(
+        Field("machine", wire.text),
+        Field("replacement", wire.text),
+        Field("reason", wire.text, lambda reason: reason[:DESCRIPTION_LIMIT]),
+        Field("time", wire.time_or_none, wire.time_text),
+    )
+    PATH = "status.workers.<pool>.replaced[]"
 
     machine: str
     replacement: str
     reason: str  # the node's health when it was judged, e.g. "Ready=False: KubeletNotReady"
     time: dt.datetime | None = None
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], path: str) -> ReplacedMachine:
-        return cls(
-            machine=wire.text(data, "machine", path),
-            replacement=wire.text(data, "replacement", path),
-            reason=wire.text(data, "reason", path),
-            time=wire.time_or_none(data, "time", path),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "machine": self.machine,
-            "replacement": self.replacement,
-            "reason": self.reason[:DESCRIPTION_LIMIT],
-            "time": wire.time_text(self.time),
-        }
 
 
 REPLACED_KEPT = 10  # the latest replacements a pool's status lists

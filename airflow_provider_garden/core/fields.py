@@ -1,0 +1,85 @@
+"""A record's fields as one table: attribute, JSON key, how the value is read and written.
+
+``to_dict`` and ``from_dict`` of a record walk the same :class:`FieldTable`, so a
+field cannot be written under one key and read under another, or be added to one
+direction and forgotten in the other. Reading is the reader's rule (tolerant or
+strict, and which error names the field); the table only says which key and which
+rule. Keys the table does not name are ignored on reading.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
+
+# (the whole mapping, the field's key, the path of the mapping for messages) -> value
+Reader = Callable[[Mapping[str, Any], str, str], Any]
+Writer = Callable[[Any], Any]
+
+
+def camel(name: str) -> str:
+    """``last_update_time`` -> ``lastUpdateTime``."""
+    first, *rest = name.split("_")
+    return first + "".join(part.capitalize() for part in rest)
+
+
+def plain(value: Any) -> Any:
+    """The JSON form of a value that has an obvious one: an enum's value, a tuple as a
+    list; anything JSON has already (text, numbers, booleans, None) as it is. Other
+    types (a datetime: which format?) need a writer of their own."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple | list):
+        return [plain(v) for v in value]
+    if value is None or isinstance(value, str | int | float | dict):
+        return value
+    raise TypeError(f"no plain JSON form for {type(value).__name__}; give the field a writer")
+
+
+@dataclass(frozen=True)
+class Field:
+    """``name`` is the attribute; ``key`` its JSON key (default: ``name`` in camelCase)."""
+
+    name: str
+    read: Reader
+    write: Writer = plain
+    key: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", camel(self.name))
+
+
+class FieldTable:
+    def __init__(self, *fields: Field) -> None:
+        keys = [f.key for f in fields]
+        names = [f.name for f in fields]
+        if len(set(keys)) != len(keys) or len(set(names)) != len(names):
+            raise ValueError(f"a field table names each field and key once: {names} {keys}")
+        self.fields = fields
+
+    def read(self, data: Mapping[str, Any], path: str) -> dict[str, Any]:
+        """The record's constructor arguments: each field read by its rule, in order."""
+        return {f.name: f.read(data, f.key, path) for f in self.fields}
+
+    def write(self, record: object) -> dict[str, Any]:
+        """Every field under its key, an absent one as None (the record decides what to
+        leave out)."""
+        return {f.key: f.write(getattr(record, f.name)) for f in self.fields}
+
+
+class Record:
+    """A dataclass converted to and from JSON by its ``FIELDS``; ``PATH`` is where such a
+    record stands, for messages that name a field."""
+
+    FIELDS: ClassVar[FieldTable]
+    PATH: ClassVar[str]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], path: str | None = None) -> Self:
+        return cls(**cls.FIELDS.read(data, cls.PATH if path is None else path))
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.FIELDS.write(self)
