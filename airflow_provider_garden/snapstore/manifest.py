@@ -18,10 +18,12 @@ import hashlib
 import io
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from airflow_provider_garden.core.fields import Field, FieldTable, Reader, Record
 from airflow_provider_garden.core.retention import SnapshotName, parse_snapshot_name
 from airflow_provider_garden.snapstore.protocol import (
     ObjectInfo,
@@ -36,19 +38,6 @@ MAX_MANIFEST_BYTES = 64 * 1024
 HASH_CHUNK = 1 << 20
 _SHA256 = re.compile(r"[0-9a-f]{64}", re.ASCII)
 _KIND_NAMES = {int: "an integer", str: "a string", bool: "true or false"}
-# Manifest field -> its name in the JSON (camelCase like the Shoot status) and the JSON
-# type it must have there; compression and created are text, converted on the way.
-_JSON_FIELDS: dict[str, tuple[str, type]] = {
-    "snapshot": ("snapshot", str),
-    "start_revision": ("startRevision", int),
-    "end_revision": ("endRevision", int),
-    "size": ("size", int),
-    "sha256": ("sha256", str),
-    "etcd_version": ("etcdVersion", str),
-    "compression": ("compression", str),
-    "created": ("created", str),
-    "verified": ("verified", bool),
-}
 
 
 class ManifestError(SnapStoreError, ValueError):
@@ -64,8 +53,59 @@ class Compression(StrEnum):
     GZIP = "gzip"
 
 
+def _json(kind: type) -> Reader:
+    """A field that must be there with the JSON type ``kind``."""
+
+    def read(data: Mapping[str, Any], key: str, path: str) -> Any:
+        value = data.get(key)
+        # bool is an int in Python; a JSON true is no revision.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ManifestError(f"manifest field {key!r} must be {_KIND_NAMES[kind]}")
+        return value
+
+    return read
+
+
+def _parsed(parse: Callable[[str], Any]) -> Reader:
+    """A text field converted by ``parse``; its ValueError names the manifest."""
+
+    def read(data: Mapping[str, Any], key: str, path: str) -> Any:
+        try:
+            return parse(_json(str)(data, key, path))
+        except ValueError as error:
+            raise ManifestError(f"{path}: {error}") from None
+
+    return read
+
+
+def _aware_time(text: str) -> dt.datetime:
+    at = dt.datetime.fromisoformat(text)
+    if at.tzinfo is None:
+        raise ValueError("created has no time zone")
+    return at
+
+
+def _time_text(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
 @dataclass(frozen=True, kw_only=True)
-class Manifest:
+class Manifest(Record):
+    # to_dict is JSON-ready, camelCase like the Shoot status, fit for XCom (it holds no
+    # secret); from_dict wants every field with its JSON type.
+    FIELDS = FieldTable(
+        Field("snapshot", _json(str)),
+        Field("start_revision", _json(int)),
+        Field("end_revision", _json(int)),
+        Field("size", _json(int)),
+        Field("sha256", _json(str)),
+        Field("etcd_version", _json(str)),
+        Field("compression", _parsed(Compression)),
+        Field("created", _parsed(_aware_time), _time_text),
+        Field("verified", _json(bool)),
+    )
+    PATH = "manifest"
+
     snapshot: str
     start_revision: int
     end_revision: int
@@ -109,29 +149,9 @@ class Manifest:
             created=name.created,
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready, camelCase like the Shoot status; fit for XCom (it holds no secret)."""
-        data = {key: getattr(self, field) for field, (key, _) in _JSON_FIELDS.items()}
-        data["compression"] = self.compression.value
-        data["created"] = self.created.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-        return data
-
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Manifest:
-        for name, kind in _JSON_FIELDS.values():
-            value = data.get(name)
-            # bool is an int in Python; a JSON true is no revision.
-            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-                raise ManifestError(f"manifest field {name!r} must be {_KIND_NAMES[kind]}")
-        try:
-            created = dt.datetime.fromisoformat(data["created"])
-            compression = Compression(data["compression"])
-        except ValueError as error:
-            raise ManifestError(f"manifest of {data['snapshot']!r}: {error}") from None
-        if created.tzinfo is None:
-            raise ManifestError(f"manifest of {data['snapshot']!r}: created has no time zone")
-        values = {field: data[key] for field, (key, _) in _JSON_FIELDS.items()}
-        return cls(**{**values, "compression": compression, "created": created})
+    def from_dict(cls, data: Mapping[str, Any], path: str | None = None) -> Manifest:
+        return super().from_dict(data, path or f"manifest of {data.get('snapshot')!r}")
 
 
 def manifest_key(snapshot: str) -> str:
