@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from collections.abc import Callable
 
-from airflow_provider_garden.core.settings import DEFAULTS, SECTION, GardenSettings
+from airflow_provider_garden.core.settings import DEFAULTS, SECTION, GardenSettings, option_key
 
 
 def positive(value: str) -> float:
@@ -34,6 +34,5 @@ def add_setting_seconds(
         flag,
         type=type,
         default=getattr(DEFAULTS, setting).total_seconds(),
-        help=f"{help} (default: %(default).0f; operators pass "
-        f"[{SECTION}] {field.metadata['option']})",
+        help=f"{help} (default: %(default).0f; operators pass [{SECTION}] {option_key(field)})",
     )

@@ -26,8 +26,14 @@ DEFAULT_NAMESPACE = "garden-system"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
-def _doc(option: str, doc: str) -> dict[str, str]:
-    return {"option": option, "doc": doc}
+def _doc(doc: str, *, zero_allowed: bool = False) -> dict[str, Any]:
+    """A field's metadata: what it controls; a timeout may be 0 only if ``zero_allowed``."""
+    return {"doc": doc, "zero_allowed": zero_allowed}
+
+
+def option_key(setting: dataclasses.Field[Any]) -> str:
+    """The ``[garden]`` key of a field of :class:`GardenSettings`."""
+    return setting.name + ("_seconds" if setting.type == "dt.timedelta" else "")
 
 
 @dataclass(frozen=True)
@@ -35,60 +41,48 @@ class GardenSettings:
     """Everything configurable about the provider, as typed values (timeouts as timedelta).
 
     Each field's ``doc`` (in its metadata, shown by `OPTIONS` and in the README) says
-    what it controls; its ``option`` is the key in ``[garden]``.
+    what it controls; :func:`option_key` is its key in ``[garden]``.
     """
 
     kubernetes_conn_id: str = field(
         default="kubernetes_default",
-        metadata=_doc(
-            "kubernetes_conn_id", "Airflow connection (type kubernetes) of the seed cluster."
-        ),
+        metadata=_doc("Airflow connection (type kubernetes) of the seed cluster."),
     )
     namespace: str = field(
         default=DEFAULT_NAMESPACE,
         metadata=_doc(
-            "namespace",
             "Seed namespace of the provider's own objects: operator pods and their "
             "ServiceAccounts, the CloudProfile, kustomize inventories; the accounts' "
-            "ClusterRoles are named after it. `garden install --namespace` must match.",
+            "ClusterRoles are named after it. `garden install --namespace` must match."
         ),
     )
     toolbox_image: str = field(
         default=TOOLBOX_IMAGE,
-        metadata=_doc("toolbox_image", "Image every operator pod runs (garden-agent entry point)."),
+        metadata=_doc("Image every operator pod runs (garden-agent entry point)."),
     )
     startup_timeout: dt.timedelta = field(
         default=dt.timedelta(seconds=120),
         metadata=_doc(
-            "startup_timeout_seconds",
-            "How long an operator pod may stay Pending before the task fails with the pod's events.",
+            "How long an operator pod may stay Pending before the task fails with the pod's events."
         ),
     )
     shoot_ready_timeout: dt.timedelta = field(
         default=dt.timedelta(minutes=30),
-        metadata=_doc(
-            "shoot_ready_timeout_seconds",
-            "How long ShootReadySensor and ShootBackupSensor wait by default.",
-        ),
+        metadata=_doc("How long ShootReadySensor and ShootBackupSensor wait by default."),
     )
     machine_creation_timeout: dt.timedelta = field(
         default=CREATION_TIMEOUT,
-        metadata=_doc(
-            "machine_creation_timeout_seconds",
-            "How long a new machine of a rollout may take to become Ready.",
-        ),
+        metadata=_doc("How long a new machine of a rollout may take to become Ready."),
     )
     drain_timeout: dt.timedelta = field(
         default=dt.timedelta(hours=2),
-        metadata=_doc(
-            "drain_timeout_seconds", "How long one node drain of a machine rollout may take."
-        ),
+        metadata=_doc("How long one node drain of a machine rollout may take."),
     )
     kustomize_wait_timeout: dt.timedelta = field(
         default=dt.timedelta(minutes=5),
         metadata=_doc(
-            "kustomize_wait_timeout_seconds",
             "How long KustomizeApply waits for the applied workloads to be healthy (0: not at all).",
+            zero_allowed=True,
         ),
     )
 
@@ -106,15 +100,13 @@ class GardenSettings:
         values: dict[str, Any] = {}
         problems: list[str] = []
         for f in dataclasses.fields(cls):
-            text = options.get(f.metadata["option"])
+            text = options.get(option_key(f))
             if text is None or not text.strip():
                 continue
             try:
                 values[f.name] = _PARSERS[str(f.type)](text.strip())
             except ValueError:
-                problems.append(
-                    f"[{SECTION}] {f.metadata['option']}: {_RULES[str(f.type)]}, got {text!r}"
-                )
+                problems.append(f"[{SECTION}] {option_key(f)}: {_RULES[str(f.type)]}, got {text!r}")
         if problems:
             raise ValueError("; ".join(problems))
         return cls(**values)
@@ -131,9 +123,9 @@ _RULES = {"str": "must be text", "dt.timedelta": "must be a number of seconds"}
 
 def _check(settings: GardenSettings, f: dataclasses.Field[Any]) -> str | None:
     value = getattr(settings, f.name)
-    where = f"[{SECTION}] {f.metadata['option']}"
+    where = f"[{SECTION}] {option_key(f)}"
     if isinstance(value, dt.timedelta):
-        zero_allowed = f.name == "kustomize_wait_timeout"
+        zero_allowed = f.metadata["zero_allowed"]
         if value < dt.timedelta(0) or (value == dt.timedelta(0) and not zero_allowed):
             return f"{where}: must be {'0 or more' if zero_allowed else 'more than 0'} seconds"
         return None
@@ -165,7 +157,7 @@ def _option_text(value: Any) -> str:
 DEFAULTS = GardenSettings()
 OPTIONS = tuple(
     Option(
-        key=f.metadata["option"],
+        key=option_key(f),
         field=f.name,
         doc=f.metadata["doc"],
         type="float" if f.type == "dt.timedelta" else "string",

@@ -100,3 +100,16 @@ def test_no_namespace_literal_outside_the_settings() -> None:
         if "garden-system" in line
     ]
     assert offenders == []
+
+
+def test_option_keys_are_the_field_names_timeouts_in_seconds() -> None:
+    assert [o.key for o in OPTIONS] == [
+        "kubernetes_conn_id",
+        "namespace",
+        "toolbox_image",
+        "startup_timeout_seconds",
+        "shoot_ready_timeout_seconds",
+        "machine_creation_timeout_seconds",
+        "drain_timeout_seconds",
+        "kustomize_wait_timeout_seconds",
+    ]
