@@ -20,9 +20,9 @@ from airflow_provider_garden.core.controlplane import manifests as m
 from airflow_provider_garden.core.manifest import Manifest
 from airflow_provider_garden.core.shoot_spec import Backup, parse_shoot
 from airflow_provider_garden.core.status import LastBackup, OperationState, OperationType
-from airflow_provider_garden.hooks.garden import GardenHook
 from airflow_provider_garden.kube import lease
-from airflow_provider_garden.operators.pod import AgentPodOperator, AgentResultError
+from airflow_provider_garden.operators.pod import AgentResultError
+from airflow_provider_garden.operators.shoot_pod import ShootPodOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -30,18 +30,8 @@ if TYPE_CHECKING:
 ETCD_DATA = "/var/lib/etcd"
 
 
-class _EtcdOperator(AgentPodOperator):
-    template_fields = (*AgentPodOperator.template_fields, "project", "shoot_name")
+class _EtcdOperator(ShootPodOperator):
     service_account = "garden-etcd"
-
-    def __init__(self, *, project: str, name: str, **kwargs: Any) -> None:
-        self.project = project
-        self.shoot_name = name
-        super().__init__(**kwargs)
-
-    @cached_property
-    def garden(self) -> GardenHook:
-        return GardenHook(self.kubernetes_conn_id)
 
     @cached_property
     def backup_spec(self) -> Backup:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from kubernetes.client import models as k8s
@@ -32,11 +31,11 @@ from airflow_provider_garden.core.status import (
     OperationType,
     ShootStatus,
 )
-from airflow_provider_garden.hooks.garden import GardenHook
 from airflow_provider_garden.kube import cloudprofile
 from airflow_provider_garden.kube.rbac import controlplane_account
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
-from airflow_provider_garden.operators.pod import AgentPodOperator, AgentResultError, SecretMount
+from airflow_provider_garden.operators.pod import AgentResultError, SecretMount
+from airflow_provider_garden.operators.shoot_pod import ShootPodOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -47,7 +46,7 @@ _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _VERSION = re.compile(r"[0-9]+(\.[0-9]+)+")
 
 
-class MachineRolloutOperator(AgentPodOperator):
+class MachineRolloutOperator(ShootPodOperator):
     """Replace the machines of a worker pool with machines on a new image version.
 
     New machines are created first (at most ``maxSurge`` beyond the pool's size),
@@ -82,9 +81,7 @@ class MachineRolloutOperator(AgentPodOperator):
     """
 
     template_fields: Sequence[str] = (
-        *AgentPodOperator.template_fields,
-        "project",
-        "shoot_name",
+        *ShootPodOperator.template_fields,
         "worker_pool",
         "image_version",
     )
@@ -105,9 +102,7 @@ class MachineRolloutOperator(AgentPodOperator):
         freeze_after: int = 3,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        self.project = project
-        self.shoot_name = name
+        super().__init__(project=project, name=name, **kwargs)
         self.worker_pool = worker_pool
         self.image_version = image_version
         self.force_drain = force_drain
@@ -122,10 +117,6 @@ class MachineRolloutOperator(AgentPodOperator):
         )
         self.max_unhealthy = max_unhealthy
         self.freeze_after = freeze_after
-
-    @cached_property
-    def garden(self) -> GardenHook:
-        return GardenHook(self.kubernetes_conn_id)
 
     # --- before anything is created -----------------------------------------------------
     def validate_inputs(self) -> None:

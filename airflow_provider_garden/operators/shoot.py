@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_garden.core import naming
@@ -21,7 +20,8 @@ from airflow_provider_garden.core.validation import validate
 from airflow_provider_garden.hooks.garden import GardenHook
 from airflow_provider_garden.kube import cloudprofile
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
-from airflow_provider_garden.operators.pod import AgentPodOperator, AgentResultError
+from airflow_provider_garden.operators.pod import AgentResultError
+from airflow_provider_garden.operators.shoot_pod import ShootPodOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -43,18 +43,12 @@ def confirm_deletion(hook: GardenHook, project: str, name: str) -> bool:
     return True
 
 
-class _ShootOperator(AgentPodOperator):
-    template_fields = (*AgentPodOperator.template_fields, "project", "shoot_name")
+class _ShootOperator(ShootPodOperator):
     service_account = "garden-shoot"
 
     def __init__(self, *, project: str, name: str, **kwargs: Any) -> None:
-        self.project = project
-        self.shoot_name = name
-        super().__init__(agent_args=["--project", project, "--name", name], **kwargs)
-
-    @cached_property
-    def garden(self) -> GardenHook:
-        return GardenHook(self.kubernetes_conn_id)
+        agent_args = ["--project", project, "--name", name]
+        super().__init__(project=project, name=name, agent_args=agent_args, **kwargs)
 
     def _report_failure(self, op: OperationType, error: BaseException) -> None:
         """Leave the truth in the Shoot when the pod could not (it died, never started)."""
