@@ -81,10 +81,33 @@ def make(api: FakeApi, clock: Clock, holder: str) -> lease.OperationLease:
     )
 
 
-def test_acquire_free_lease_then_a_second_holder_is_refused() -> None:
-    api, clock = FakeApi(), Clock()
-    a, b = make(api, clock, "a"), make(api, clock, "b")
-    a.try_acquire()
+@pytest.fixture
+def api() -> FakeApi:
+    return FakeApi()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def a(api: FakeApi, clock: Clock) -> lease.OperationLease:
+    """Holder "a", which has taken the free lease."""
+    holder = make(api, clock, "a")
+    holder.try_acquire()
+    return holder
+
+
+@pytest.fixture
+def b(api: FakeApi, clock: Clock) -> lease.OperationLease:
+    """Contender "b", which has not looked yet."""
+    return make(api, clock, "b")
+
+
+def test_acquire_free_lease_then_a_second_holder_is_refused(
+    api: FakeApi, a: lease.OperationLease, b: lease.OperationLease
+) -> None:
     assert api.holder == "a"
     assert api.obj is not None
     assert api.obj["spec"]["leaseDurationSeconds"] == 40
@@ -92,10 +115,9 @@ def test_acquire_free_lease_then_a_second_holder_is_refused() -> None:
         b.try_acquire()
 
 
-def test_renewal_keeps_a_contender_out_however_long_it_waits() -> None:
-    api, clock = FakeApi(), Clock()
-    a, b = make(api, clock, "a"), make(api, clock, "b")
-    a.try_acquire()
+def test_renewal_keeps_a_contender_out_however_long_it_waits(
+    api: FakeApi, clock: Clock, a: lease.OperationLease, b: lease.OperationLease
+) -> None:
     for _ in range(40):  # 200 s of renewals every 5 s: five lease durations
         clock.sleep(TIMING.renew_every)
         a.renew()
@@ -104,10 +126,9 @@ def test_renewal_keeps_a_contender_out_however_long_it_waits() -> None:
     assert api.holder == "a"
 
 
-def test_expiry_is_judged_from_when_the_contender_saw_the_renewal_not_from_renew_time() -> None:
-    api, clock = FakeApi(), Clock()
-    a, b = make(api, clock, "a"), make(api, clock, "b")
-    a.try_acquire()
+def test_expiry_is_judged_from_when_the_contender_saw_the_renewal_not_from_renew_time(
+    api: FakeApi, clock: Clock, a: lease.OperationLease, b: lease.OperationLease
+) -> None:
     clock.sleep(300)  # the holder died long ago: a clock comparison would take over now
     with pytest.raises(lease.LeaseHeld, match="unchanged for 0s of 40s"):
         b.try_acquire()
@@ -121,10 +142,9 @@ def test_expiry_is_judged_from_when_the_contender_saw_the_renewal_not_from_renew
     assert api.obj["spec"]["leaseTransitions"] == 1
 
 
-def test_a_renewal_seen_restarts_the_contenders_count() -> None:
-    api, clock = FakeApi(), Clock()
-    a, b = make(api, clock, "a"), make(api, clock, "b")
-    a.try_acquire()
+def test_a_renewal_seen_restarts_the_contenders_count(
+    api: FakeApi, clock: Clock, a: lease.OperationLease, b: lease.OperationLease
+) -> None:
     with pytest.raises(lease.LeaseHeld):
         b.try_acquire()
     clock.sleep(35)
@@ -137,8 +157,7 @@ def test_a_renewal_seen_restarts_the_contenders_count() -> None:
     assert api.holder == "b"
 
 
-def test_two_contenders_after_expiry_cannot_both_win() -> None:
-    api, clock = FakeApi(), Clock()
+def test_two_contenders_after_expiry_cannot_both_win(api: FakeApi, clock: Clock) -> None:
     a, b, c = make(api, clock, "a"), make(api, clock, "b"), make(api, clock, "c")
     a.try_acquire()
     for contender in (b, c):
@@ -156,10 +175,9 @@ def test_two_contenders_after_expiry_cannot_both_win() -> None:
     assert api.holder == "b"
 
 
-def test_the_old_holder_learns_it_was_taken_over() -> None:
-    api, clock = FakeApi(), Clock()
-    a, b = make(api, clock, "a"), make(api, clock, "b")
-    a.try_acquire()
+def test_the_old_holder_learns_it_was_taken_over(
+    clock: Clock, a: lease.OperationLease, b: lease.OperationLease
+) -> None:
     with pytest.raises(lease.LeaseHeld):
         b.try_acquire()
     clock.sleep(40)
@@ -168,10 +186,9 @@ def test_the_old_holder_learns_it_was_taken_over() -> None:
         a.renew()
 
 
-def test_failed_renewals_abort_after_several_tries_and_before_anyone_may_take_over() -> None:
-    api, clock = FakeApi(), Clock()
-    a, b = make(api, clock, "a"), make(api, clock, "b")
-    a.try_acquire()
+def test_failed_renewals_abort_after_several_tries_and_before_anyone_may_take_over(
+    api: FakeApi, clock: Clock, a: lease.OperationLease, b: lease.OperationLease
+) -> None:
     with pytest.raises(lease.LeaseHeld):
         b.try_acquire()  # b saw the lease as a wrote it
     lost: list[tuple[float, str]] = []
@@ -196,10 +213,9 @@ def test_failed_renewals_abort_after_several_tries_and_before_anyone_may_take_ov
     assert at <= clock() - (TIMING.duration - TIMING.give_up_after)
 
 
-def test_a_renewal_stuck_in_the_network_is_caught_by_the_watchdog() -> None:
-    api, clock = FakeApi(), Clock()
-    a = make(api, clock, "a")
-    a.try_acquire()
+def test_a_renewal_stuck_in_the_network_is_caught_by_the_watchdog(
+    clock: Clock, a: lease.OperationLease
+) -> None:
     lost: list[str] = []
     keeper = lease.Keeper(a, lost.append)
     clock.sleep(19)
@@ -213,10 +229,9 @@ def test_a_renewal_stuck_in_the_network_is_caught_by_the_watchdog() -> None:
     assert len(lost) == 1, "on_lost is called once"
 
 
-def test_a_takeover_seen_by_the_renewer_aborts_at_once() -> None:
-    api, clock = FakeApi(), Clock()
-    a = make(api, clock, "a")
-    a.try_acquire()
+def test_a_takeover_seen_by_the_renewer_aborts_at_once(
+    api: FakeApi, a: lease.OperationLease
+) -> None:
     assert api.obj is not None
     api._store({**api.obj, "spec": {**api.obj["spec"], "holderIdentity": "intruder"}})
     lost: list[str] = []
@@ -225,30 +240,31 @@ def test_a_takeover_seen_by_the_renewer_aborts_at_once() -> None:
     assert "taken over by intruder" in lost[0]
 
 
-def test_renewal_survives_someone_else_touching_the_object() -> None:
-    api, clock = FakeApi(), Clock()
-    a = make(api, clock, "a")
-    a.try_acquire()
+def test_renewal_survives_someone_else_touching_the_object(
+    api: FakeApi, a: lease.OperationLease
+) -> None:
     assert api.obj is not None
     api._store({**api.obj, "metadata": {**api.obj["metadata"], "labels": {"x": "y"}}})
     a.renew()
     assert api.holder == "a"
 
 
-def test_release_frees_the_lease_for_the_next_holder_at_once() -> None:
-    api, clock = FakeApi(), Clock()
-    a, b = make(api, clock, "a"), make(api, clock, "b")
-    a.try_acquire()
+def test_release_frees_the_lease_for_the_next_holder_at_once(
+    api: FakeApi, a: lease.OperationLease, b: lease.OperationLease
+) -> None:
     assert a.release()
     assert api.holder is None
     b.try_acquire()
     assert api.holder == "b"
 
 
-def test_release_after_a_takeover_logs_and_does_not_fail(caplog: pytest.LogCaptureFixture) -> None:
-    api, clock = FakeApi(), Clock()
-    a, b = make(api, clock, "a"), make(api, clock, "b")
-    a.try_acquire()
+def test_release_after_a_takeover_logs_and_does_not_fail(
+    api: FakeApi,
+    clock: Clock,
+    a: lease.OperationLease,
+    b: lease.OperationLease,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     with pytest.raises(lease.LeaseHeld):
         b.try_acquire()
     clock.sleep(40)
@@ -259,18 +275,14 @@ def test_release_after_a_takeover_logs_and_does_not_fail(caplog: pytest.LogCaptu
 
 
 def test_release_when_the_api_is_unreachable_does_not_fail(
-    caplog: pytest.LogCaptureFixture,
+    api: FakeApi, a: lease.OperationLease, caplog: pytest.LogCaptureFixture
 ) -> None:
-    api, clock = FakeApi(), Clock()
-    a = make(api, clock, "a")
-    a.try_acquire()
     api.down = True
     assert not a.release()
     assert "could not be released" in caplog.text
 
 
-def test_acquire_waits_for_a_dead_holders_lease_to_expire() -> None:
-    api, clock = FakeApi(), Clock()
+def test_acquire_waits_for_a_dead_holders_lease_to_expire(api: FakeApi, clock: Clock) -> None:
     make(api, clock, "dead").try_acquire()
     b = make(api, clock, "b")
     start = clock()
@@ -279,8 +291,7 @@ def test_acquire_waits_for_a_dead_holders_lease_to_expire() -> None:
     assert clock() - start >= TIMING.duration
 
 
-def test_acquire_gives_up_after_its_wait() -> None:
-    api, clock = FakeApi(), Clock()
+def test_acquire_gives_up_after_its_wait(api: FakeApi, clock: Clock) -> None:
     make(api, clock, "a").try_acquire()
     with pytest.raises(lease.LeaseHeld, match="gave up after waiting 10s"):
         make(api, clock, "b").acquire(wait=10, sleep=clock.sleep)
@@ -327,8 +338,7 @@ def until(what: str, probe: Callable[[], bool]) -> None:
         time.sleep(0.01)
 
 
-def test_held_keeps_the_lease_in_background_threads_and_releases_it() -> None:
-    api = FakeApi()
+def test_held_keeps_the_lease_in_background_threads_and_releases_it(api: FakeApi) -> None:
     with lease.held(api, namespace=NS, name=NAME, holder="pod", timing=SHORT) as held:  # type: ignore[arg-type]
         assert held.holder.startswith("pod_")
         first = api.version
@@ -336,8 +346,9 @@ def test_held_keeps_the_lease_in_background_threads_and_releases_it() -> None:
     assert api.holder is None, "not released"
 
 
-def test_held_calls_on_lost_from_its_threads_when_renewals_fail_and_does_not_release() -> None:
-    api = FakeApi()
+def test_held_calls_on_lost_from_its_threads_when_renewals_fail_and_does_not_release(
+    api: FakeApi,
+) -> None:
     lost: list[str] = []
     with lease.held(
         api, namespace=NS, name=NAME, holder="pod", timing=SHORT, on_lost=lost.append
