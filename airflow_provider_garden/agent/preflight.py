@@ -23,12 +23,7 @@ def check_spec(kube: KubeClient, spec: ShootSpec, *, garden_namespace: str | Non
     if garden_namespace is None:
         raise RuntimeError("checking the spec needs the garden namespace (its cloud profile)")
     profile = cloudprofile.read(kube, garden_namespace)
-    errors = validate(
-        spec,
-        offered_versions=profile.kubernetes_versions,
-        reserved_cidrs=profile.seed_networks,
-        offered_machine_images=profile.machine_images,
-    )
+    errors = validate(spec, **profile.offer())
     data: dict[str, dict[str, str]] = {}
     for name in referenced_secrets(spec).values():
         found = kube.find("v1", "Secret", name, spec.project_namespace)

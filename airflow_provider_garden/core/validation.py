@@ -12,6 +12,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
 from itertools import combinations
+from typing import Required, TypedDict, Unpack
 
 from . import intstr, maintenance, shoot_schema
 from .cron import cron_problem
@@ -100,43 +101,27 @@ def validate(
     return errors
 
 
-def ensure_valid(
-    spec: ShootSpec,
-    *,
-    offered_versions: Sequence[str],
-    reserved_cidrs: Sequence[str],
-    offered_machine_images: Mapping[str, Sequence[str]] | None = None,
-    allow_remote_addons: bool = False,
-) -> None:
+class Offer(TypedDict, total=False):
+    """What a spec is validated against: :func:`validate`'s keyword arguments, for the
+    functions that pass them on."""
+
+    offered_versions: Required[Sequence[str]]
+    reserved_cidrs: Required[Sequence[str]]
+    offered_machine_images: Mapping[str, Sequence[str]] | None
+    allow_remote_addons: bool
+
+
+def ensure_valid(spec: ShootSpec, **offer: Unpack[Offer]) -> None:
     """Raise SpecError listing every violation (arguments as for ``validate``)."""
-    errors = validate(
-        spec,
-        offered_versions=offered_versions,
-        reserved_cidrs=reserved_cidrs,
-        offered_machine_images=offered_machine_images,
-        allow_remote_addons=allow_remote_addons,
-    )
+    errors = validate(spec, **offer)
     if errors:
         raise SpecError(f"Shoot {spec.project}/{spec.name}", errors)
 
 
-def load_shoot(
-    obj: Mapping[str, object],
-    *,
-    offered_versions: Sequence[str],
-    reserved_cidrs: Sequence[str],
-    offered_machine_images: Mapping[str, Sequence[str]] | None = None,
-    allow_remote_addons: bool = False,
-) -> ShootSpec:
+def load_shoot(obj: Mapping[str, object], **offer: Unpack[Offer]) -> ShootSpec:
     """Parse and validate a Shoot resource in one step."""
     spec = parse_shoot(obj)
-    ensure_valid(
-        spec,
-        offered_versions=offered_versions,
-        reserved_cidrs=reserved_cidrs,
-        offered_machine_images=offered_machine_images,
-        allow_remote_addons=allow_remote_addons,
-    )
+    ensure_valid(spec, **offer)
     return spec
 
 

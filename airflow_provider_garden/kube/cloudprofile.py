@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from airflow_provider_garden.core.validation import Offer
 from airflow_provider_garden.kube.client import KubeClient, Manifest
 
 CONFIGMAP = "garden-cloudprofile"
@@ -21,6 +22,14 @@ class CloudProfile:
     machine_images: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The seed's own networks (pods, services, nodes): shoot networks must not overlap them.
     seed_networks: tuple[str, ...] = ()
+
+    def offer(self) -> Offer:
+        """What a shoot's spec is validated against on this seed."""
+        return Offer(
+            offered_versions=self.kubernetes_versions,
+            reserved_cidrs=self.seed_networks,
+            offered_machine_images=self.machine_images,
+        )
 
     def to_configmap(self, namespace: str) -> Manifest:
         body = {

@@ -106,12 +106,7 @@ class ShootCreateOperator(_ShootOperator):
     def validate_inputs(self) -> None:
         spec = self.requested_spec()
         profile = cloudprofile.read(self.garden.kube, self.settings.namespace)
-        errors = validate(
-            spec,
-            offered_versions=profile.kubernetes_versions,
-            reserved_cidrs=profile.seed_networks,
-            offered_machine_images=profile.machine_images,
-        )
+        errors = validate(spec, **profile.offer())
         if errors:
             raise SpecError(f"Shoot {self.project}/{self.shoot_name}", errors)
 
