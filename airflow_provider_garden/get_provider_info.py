@@ -37,6 +37,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_garden.operators.pod",
                     "airflow_provider_garden.operators.selfcheck",
                     "airflow_provider_garden.operators.shoot",
+                    "airflow_provider_garden.operators.shoot_pod",
                 ],
             }
         ],
