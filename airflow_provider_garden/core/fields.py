@@ -26,14 +26,19 @@ def camel(name: str) -> str:
 
 
 def plain(value: Any) -> Any:
-    """The JSON form of a value that has an obvious one: an enum's value, a tuple as a
-    list; anything JSON has already (text, numbers, booleans, None) as it is. Other
-    types (a datetime: which format?) need a writer of their own."""
+    """The JSON form of a value that has an obvious one: an enum's value, a record's
+    ``to_dict``, a tuple as a list, a mapping's values in their JSON form; anything JSON
+    has already (text, numbers, booleans, None) as it is. Other types (a datetime:
+    which format?) need a writer of their own."""
     if isinstance(value, enum.Enum):
         return value.value
+    if isinstance(value, Record):
+        return value.to_dict()
     if isinstance(value, tuple | list):
         return [plain(v) for v in value]
-    if value is None or isinstance(value, str | int | float | dict):
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if value is None or isinstance(value, str | int | float):
         return value
     raise TypeError(f"no plain JSON form for {type(value).__name__}; give the field a writer")
 

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_garden.core.fields import Field, FieldTable, Record
+
 from . import wire
 from .conditions import Condition, Constraint
 from .enums import ConditionType, ConstraintType, ErrorCode
@@ -13,8 +15,35 @@ from .records import LastBackup, LastError, LastMaintenance, LastOperation
 from .workers import WorkerPoolStatus
 
 
+def _workers(data: Mapping[str, Any], key: str, path: str) -> dict[str, WorkerPoolStatus]:
+    pools = wire.mapping(data, key, path)
+    return {
+        name: WorkerPoolStatus.from_dict(
+            wire.mapping(pools, name, f"{path}.{key}"), f"{path}.{key}.{name}"
+        )
+        for name in pools
+    }
+
+
+def _workers_json(workers: Mapping[str, WorkerPoolStatus]) -> dict[str, Any]:
+    return {name: pool.to_dict() for name, pool in workers.items()}
+
+
 @dataclass(frozen=True, kw_only=True)
-class ShootStatus:
+class ShootStatus(Record):
+    FIELDS = FieldTable(
+        Field("observed_generation", wire.integer_or_none),
+        Field("kubernetes_version", wire.text_or_none),
+        Field("last_operation", wire.record_of(LastOperation)),
+        Field("last_errors", wire.records_of(LastError)),
+        Field("last_maintenance", wire.record_of(LastMaintenance)),
+        Field("last_backup", wire.record_of(LastBackup)),
+        Field("workers", _workers, _workers_json),
+        Field("conditions", wire.records_of(Condition)),
+        Field("constraints", wire.records_of(Constraint)),
+    )
+    PATH = "status"
+
     observed_generation: int | None = None
     kubernetes_version: str | None = None
     last_operation: LastOperation | None = None
@@ -33,59 +62,8 @@ class ShootStatus:
             raise wire.StatusError("status", f"must be an object, got {status!r}")
         return cls.from_dict(status)
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], path: str = "status") -> ShootStatus:
-        def record(key: str) -> Mapping[str, Any]:
-            return wire.mapping(data, key, path)
-
-        last_op, maintenance, backup = (
-            record("lastOperation"),
-            record("lastMaintenance"),
-            (record("lastBackup")),
-        )
-        return cls(
-            observed_generation=wire.integer_or_none(data, "observedGeneration", path),
-            kubernetes_version=wire.text_or_none(data, "kubernetesVersion", path),
-            last_operation=(
-                LastOperation.from_dict(last_op, f"{path}.lastOperation") if last_op else None
-            ),
-            last_errors=tuple(
-                LastError.from_dict(e, at) for at, e in wire.items(data, "lastErrors", path)
-            ),
-            last_maintenance=(
-                LastMaintenance.from_dict(maintenance, f"{path}.lastMaintenance")
-                if maintenance
-                else None
-            ),
-            last_backup=LastBackup.from_dict(backup, f"{path}.lastBackup") if backup else None,
-            workers={
-                name: WorkerPoolStatus.from_dict(
-                    wire.mapping(record("workers"), name, f"{path}.workers"),
-                    f"{path}.workers.{name}",
-                )
-                for name in record("workers")
-            },
-            conditions=tuple(
-                Condition.from_dict(c, at) for at, c in wire.items(data, "conditions", path)
-            ),
-            constraints=tuple(
-                Constraint.from_dict(c, at) for at, c in wire.items(data, "constraints", path)
-            ),
-        )
-
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "observedGeneration": self.observed_generation,
-            "kubernetesVersion": self.kubernetes_version,
-            "lastOperation": self.last_operation and self.last_operation.to_dict(),
-            "lastErrors": [e.to_dict() for e in self.last_errors] or None,
-            "lastMaintenance": self.last_maintenance and self.last_maintenance.to_dict(),
-            "lastBackup": self.last_backup and self.last_backup.to_dict(),
-            "workers": {n: w.to_dict() for n, w in self.workers.items()} or None,
-            "conditions": [c.to_dict() for c in self.conditions] or None,
-            "constraints": [c.to_dict() for c in self.constraints] or None,
-        }
-        return {k: v for k, v in out.items() if v is not None}
+        return {k: v for k, v in super().to_dict().items() if v not in (None, [], {})}
 
     def condition(self, type_: ConditionType) -> Condition | None:
         return next((c for c in self.conditions if c.type == type_), None)

@@ -12,8 +12,11 @@ import enum
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from airflow_provider_garden.core.fields import Record
+
 E = TypeVar("E", bound=enum.StrEnum)
 T = TypeVar("T")
+R = TypeVar("R", bound=Record)
 
 # Kubernetes' metav1.Time: RFC 3339 in UTC, whole seconds.
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -161,6 +164,25 @@ def items(data: Mapping[str, Any], key: str, path: str) -> list[tuple[str, Mappi
             raise StatusError(f"{path}.{key}[{i}]", f"must be an object, got {entry!r}")
         out.append((f"{path}.{key}[{i}]", entry))
     return out
+
+
+def record_of(kind: type[R]) -> Callable[[Mapping[str, Any], str, str], R | None]:
+    """A reader of a nested record; absent (or empty) is None."""
+
+    def read(data: Mapping[str, Any], key: str, path: str) -> R | None:
+        value = mapping(data, key, path)
+        return kind.from_dict(value, f"{path}.{key}") if value else None
+
+    return read
+
+
+def records_of(kind: type[R]) -> Callable[[Mapping[str, Any], str, str], tuple[R, ...]]:
+    """A reader of a list of records (absent: empty)."""
+
+    def read(data: Mapping[str, Any], key: str, path: str) -> tuple[R, ...]:
+        return tuple(kind.from_dict(entry, at) for at, entry in items(data, key, path))
+
+    return read
 
 
 def texts(data: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:

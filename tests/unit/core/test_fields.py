@@ -126,3 +126,32 @@ def test_a_table_names_each_field_and_key_once() -> None:
         FieldTable(Field("a", wire.text), Field("a", wire.text, key="b"))
     with pytest.raises(ValueError, match="once"):
         FieldTable(Field("a_b", wire.text), Field("x", wire.text, key="aB"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outer(Record):
+    FIELDS = FieldTable(
+        Field("inner", wire.record_of(Sample)),
+        Field("items", wire.records_of(Sample)),
+    )
+    PATH = "outer"
+
+    inner: Sample | None = None
+    items: tuple[Sample, ...] = ()
+
+
+def test_nested_records_are_read_at_their_path_and_written_by_their_to_dict() -> None:
+    outer = Outer(inner=FULL, items=(FULL, Sample(colour=Colour.RED, pool_name="b")))
+    data = outer.to_dict()
+    assert data["inner"] == FULL.to_dict()
+    assert [i["poolName"] for i in data["items"]] == ["a", "b"]
+    assert Outer.from_dict(data) == outer
+    assert Outer.from_dict({"inner": {}}) == Outer(), "an empty record is an absent one"
+    with pytest.raises(wire.StatusError, match=r"outer\.items\[1\]\.colour: must be one of"):
+        Outer.from_dict({"items": [data["inner"], {"colour": "Green"}]})
+    with pytest.raises(wire.StatusError, match=r"outer\.inner: must be an object"):
+        Outer.from_dict({"inner": "x"})
+
+
+def test_plain_writes_a_mappings_values_in_their_json_form() -> None:
+    assert plain({"a": FULL, "b": (Colour.BLUE,)}) == {"a": FULL.to_dict(), "b": ["Blue"]}
