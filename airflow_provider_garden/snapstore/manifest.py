@@ -70,8 +70,9 @@ def _parsed(parse: Callable[[str], Any]) -> Reader:
     """A text field converted by ``parse``; its ValueError names the manifest."""
 
     def read(data: Mapping[str, Any], key: str, path: str) -> Any:
+        text = _json(str)(data, key, path)
         try:
-            return parse(_json(str)(data, key, path))
+            return parse(text)
         except ValueError as error:
             raise ManifestError(f"{path}: {error}") from None
 

@@ -213,3 +213,10 @@ def test_list_is_oldest_first_and_good_filters(store: LocalStore) -> None:
         T0 + dt.timedelta(minutes=10),
         T0 + dt.timedelta(minutes=30),
     ]
+
+
+@pytest.mark.parametrize("key", ["created", "compression"])
+def test_a_converted_field_of_the_wrong_json_type_is_named_like_any_other(key: str) -> None:
+    good = Manifest.for_snapshot(name_at(0), size=1, sha256="b" * 64, etcd_version="3.5.16")
+    with pytest.raises(ManifestError, match=rf"^manifest field '{key}' must be a string$"):
+        Manifest.from_dict({**good.to_dict(), key: 5})
