@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from airflow_provider_garden.core.backup_schedule import BackupDecision, Verdict, backup_decision
+from airflow_provider_garden.core.fields import Field, FieldTable, Record, as_named, given
 from airflow_provider_garden.core.naming import shoot_key
 from airflow_provider_garden.core.shoot_spec import parse_shoot
 from airflow_provider_garden.core.spec_fields import SpecError
@@ -23,7 +24,18 @@ UNREADABLE = "unreadable"  # a verdict beside Verdict's: the shoot cannot be jud
 
 
 @dataclass(frozen=True, kw_only=True)
-class PlannedShoot:
+class PlannedShoot(Record):
+    # newest_backup stays out of the XCom: only planning orders by it.
+    FIELDS = FieldTable(
+        Field("shoot", given(str, required=True)),
+        Field("verdict", given(str, required=True)),
+        Field("reason", given(str, required=True)),
+        Field("snapshot_before", given()),
+        Field("mapped", given(bool)),
+        naming=as_named,
+    )
+    PATH = "planned shoot"
+
     shoot: str  # <project>/<name>
     verdict: str  # a Verdict value, or UNREADABLE
     reason: str
@@ -44,25 +56,6 @@ class PlannedShoot:
         if self.verdict == UNREADABLE:
             return None
         return BackupDecision(verdict=Verdict(self.verdict), reason=self.reason)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "shoot": self.shoot,
-            "verdict": self.verdict,
-            "reason": self.reason,
-            "snapshot_before": self.snapshot_before,
-            "mapped": self.mapped,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PlannedShoot:
-        return cls(
-            shoot=str(data["shoot"]),
-            verdict=str(data["verdict"]),
-            reason=str(data["reason"]),
-            snapshot_before=data.get("snapshot_before"),
-            mapped=bool(data.get("mapped")),
-        )
 
 
 @dataclass(frozen=True, kw_only=True)

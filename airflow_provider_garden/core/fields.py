@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Self
 
 # (the whole mapping, the field's key, the path of the mapping for messages) -> value
@@ -23,6 +23,10 @@ def camel(name: str) -> str:
     """``last_update_time`` -> ``lastUpdateTime``."""
     first, *rest = name.split("_")
     return first + "".join(part.capitalize() for part in rest)
+
+
+def as_is(value: Any) -> Any:
+    return value
 
 
 def plain(value: Any) -> Any:
@@ -43,22 +47,36 @@ def plain(value: Any) -> Any:
     raise TypeError(f"no plain JSON form for {type(value).__name__}; give the field a writer")
 
 
+def as_named(name: str) -> str:
+    """Keys that are the attribute names: records only this provider's own tasks read
+    (XCom), where no Kubernetes convention applies."""
+    return name
+
+
+def given(convert: Callable[[Any], Any] = as_is, *, required: bool = False) -> Reader:
+    """A reader for records this provider wrote itself (XCom between its own tasks): the
+    value as written (None when absent), through ``convert``; a ``required`` key that is
+    absent raises KeyError, as the writer always writes it."""
+
+    def read(data: Mapping[str, Any], key: str, path: str) -> Any:
+        return convert(data[key] if required else data.get(key))
+
+    return read
+
+
 @dataclass(frozen=True)
 class Field:
-    """``name`` is the attribute; ``key`` its JSON key (default: ``name`` in camelCase)."""
+    """``name`` is the attribute; ``key`` its JSON key (default: the table's naming)."""
 
     name: str
     read: Reader
     write: Writer = plain
-    key: str = field(default="")
-
-    def __post_init__(self) -> None:
-        if not self.key:
-            object.__setattr__(self, "key", camel(self.name))
+    key: str = ""
 
 
 class FieldTable:
-    def __init__(self, *fields: Field) -> None:
+    def __init__(self, *fields: Field, naming: Callable[[str], str] = camel) -> None:
+        fields = tuple(f if f.key else replace(f, key=naming(f.name)) for f in fields)
         keys = [f.key for f in fields]
         names = [f.name for f in fields]
         if len(set(keys)) != len(keys) or len(set(names)) != len(names):

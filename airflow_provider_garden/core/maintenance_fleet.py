@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from airflow_provider_garden.core.fields import Field, FieldTable, Record, as_named, given
 from airflow_provider_garden.core.maintenance import parse_window, patch_update_target
 from airflow_provider_garden.core.maintenance_plan import PoolUpdate, plan_maintenance
 from airflow_provider_garden.core.naming import shoot_key
@@ -30,8 +31,18 @@ WINDOW_FIELD = "spec.maintenance.timeWindow"
 
 
 @dataclass(frozen=True, kw_only=True)
-class ShootMaintenance:
+class ShootMaintenance(Record):
     """What one run does to one shoot (or why it cannot): one mapped task group."""
+
+    FIELDS = FieldTable(
+        Field("project", given(str, required=True)),
+        Field("name", given(str, required=True)),
+        Field("kubernetes_version", given()),
+        Field("pools", given(lambda pools: tuple(PoolUpdate.from_dict(u) for u in pools or ()))),
+        Field("problem", given()),
+        naming=as_named,
+    )
+    PATH = "shoot maintenance"
 
     project: str
     name: str
@@ -50,28 +61,6 @@ class ShootMaintenance:
         parts = [f"Kubernetes {self.kubernetes_version}"] if self.kubernetes_version else []
         parts += [f"pool {u.pool} to {u.image} {u.version}" for u in self.pools]
         return "; ".join(parts) or "nothing to update"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "project": self.project,
-            "name": self.name,
-            "kubernetes_version": self.kubernetes_version,
-            "pools": [{"pool": u.pool, "image": u.image, "version": u.version} for u in self.pools],
-            "problem": self.problem,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ShootMaintenance:
-        return cls(
-            project=str(data["project"]),
-            name=str(data["name"]),
-            kubernetes_version=data.get("kubernetes_version"),
-            pools=tuple(
-                PoolUpdate(pool=u["pool"], image=u["image"], version=u["version"])
-                for u in data.get("pools") or ()
-            ),
-            problem=data.get("problem"),
-        )
 
 
 def plan_shoot(

@@ -11,12 +11,21 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from airflow_provider_garden.core.fields import Field, FieldTable, Record, as_named, given
 from airflow_provider_garden.core.maintenance import parse_window, patch_update_target
 from airflow_provider_garden.core.shoot_spec import ShootSpec
 
 
 @dataclass(frozen=True, kw_only=True)
-class PoolUpdate:
+class PoolUpdate(Record):
+    FIELDS = FieldTable(
+        Field("pool", given(required=True)),
+        Field("image", given(required=True)),
+        Field("version", given(required=True)),
+        naming=as_named,
+    )
+    PATH = "pool update"
+
     pool: str
     image: str
     version: str

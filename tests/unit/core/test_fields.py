@@ -8,7 +8,15 @@ from dataclasses import dataclass
 
 import pytest
 
-from airflow_provider_garden.core.fields import Field, FieldTable, Record, camel, plain
+from airflow_provider_garden.core.fields import (
+    Field,
+    FieldTable,
+    Record,
+    as_named,
+    camel,
+    given,
+    plain,
+)
 from airflow_provider_garden.core.status import wire
 
 
@@ -155,3 +163,29 @@ def test_nested_records_are_read_at_their_path_and_written_by_their_to_dict() ->
 
 def test_plain_writes_a_mappings_values_in_their_json_form() -> None:
     assert plain({"a": FULL, "b": (Colour.BLUE,)}) == {"a": FULL.to_dict(), "b": ["Blue"]}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Task(Record):
+    """A record of the kind tasks hand each other through XCom."""
+
+    FIELDS = FieldTable(
+        Field("shoot_name", given(str, required=True)),
+        Field("retry_after", given()),
+        Field("mapped", given(bool)),
+        naming=as_named,
+    )
+    PATH = "task"
+
+    shoot_name: str
+    retry_after: int | None = None
+    mapped: bool = False
+
+
+def test_xcom_records_keep_the_attribute_names_and_take_what_was_written() -> None:
+    task = Task(shoot_name="p/s", retry_after=3, mapped=True)
+    assert task.to_dict() == {"shoot_name": "p/s", "retry_after": 3, "mapped": True}
+    assert Task.from_dict(task.to_dict()) == task
+    assert Task.from_dict({"shoot_name": 7, "other": 1}) == Task(shoot_name="7")
+    with pytest.raises(KeyError, match="shoot_name"):
+        Task.from_dict({"mapped": True})
