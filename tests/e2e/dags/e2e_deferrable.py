@@ -1,4 +1,8 @@
-"""e2e_deferrable: a task that defers to a timer, so only the triggerer can finish it."""
+"""e2e_deferrable: a task that defers to a timer, so only the triggerer can finish it.
+
+One retry: Airflow 3.3.2 can fail a resumed task on the stale executor event of its
+defer-exit (apache/airflow#67287, fixed after 3.3.2); the test accepts the retry only
+when the scheduler's log shows that race for the first try."""
 
 from __future__ import annotations
 
@@ -31,4 +35,4 @@ with DAG(
     catchup=False,
     tags=["e2e"],
 ):
-    WaitInTriggerer(task_id="wait", seconds=5)
+    WaitInTriggerer(task_id="wait", seconds=5, retries=1, retry_delay=timedelta(seconds=1))
