@@ -8,7 +8,7 @@ import pendulum
 from airflow.sdk import DAG, Param
 
 from airflow_provider_garden.core import care
-from airflow_provider_garden.core.shoot_schema import DNS_LABEL
+from airflow_provider_garden.core.name_rules import PROJECT_RULES
 from airflow_provider_garden.operators.care import ShootCareOperator
 
 DEFAULTS = {t.value: int(d.total_seconds()) for t, d in care.DEFAULT_THRESHOLDS.items()}
@@ -52,8 +52,7 @@ unhealthy shoots are its result (XCom), not a failure.
         "project": Param(
             "",
             type="string",
-            pattern=f"^$|{DNS_LABEL}",
-            description="Only this project's shoots; empty: every project.",
+            description=f"Only this project's shoots ({PROJECT_RULES}); empty: every project.",
         ),
         "thresholds": Param(
             DEFAULTS,

@@ -9,6 +9,7 @@ import pendulum
 from airflow.sdk import DAG, Param, task
 
 from airflow_provider_garden.core import shoot_schema
+from airflow_provider_garden.core.name_rules import PROJECT_RULES
 from airflow_provider_garden.localseed.profile import local_profile
 from airflow_provider_garden.operators.etcd import EtcdBackupOperator
 from airflow_provider_garden.operators.shoot import ShootCreateOperator
@@ -62,12 +63,12 @@ appears in XCom or logs. Get it with `garden kubeconfig <project>/<name>`.
     tags=["garden", "shoot"],
     render_template_as_native_obj=True,
     params={
+        # No pattern here: the first task checks the project and names the rule it breaks.
         "project": Param(
             "demo",
             type="string",
-            pattern=shoot_schema.DNS_LABEL,
-            maxLength=20,
-            description="Project (a team): shoots live in the seed namespace garden-<project>.",
+            description="Project (a team): shoots live in the seed namespace garden-<project>. "
+            f"Must be {PROJECT_RULES}.",
         ),
         "name": Param(
             "hello",

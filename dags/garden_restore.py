@@ -7,6 +7,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, Param, task
 
+from airflow_provider_garden.core.name_rules import PROJECT_RULES
 from airflow_provider_garden.operators.confirm import require_typed_confirmation
 from airflow_provider_garden.operators.etcd import EtcdRestoreOperator
 from airflow_provider_garden.sensors.shoot import ShootReadySensor
@@ -39,7 +40,7 @@ To confirm, type `<project>/<name>` into **confirm**.
     tags=["garden", "backup"],
     params={
         "project": Param(
-            "demo", type="string", pattern=DNS_LABEL, description="Project of the shoot."
+            "demo", type="string", description=f"Project of the shoot: {PROJECT_RULES}."
         ),
         "name": Param("hello", type="string", pattern=DNS_LABEL, description="Shoot to restore."),
         "snapshot": Param(

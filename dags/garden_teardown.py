@@ -7,6 +7,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, Param, task
 
+from airflow_provider_garden.core.name_rules import PROJECT_RULES
 from airflow_provider_garden.operators.confirm import require_typed_confirmation
 from airflow_provider_garden.operators.shoot import ShootDeleteOperator
 
@@ -33,7 +34,7 @@ requires; without a matching confirmation nothing is touched.
     tags=["garden", "shoot"],
     params={
         "project": Param(
-            "demo", type="string", pattern=DNS_LABEL, description="Project of the shoot."
+            "demo", type="string", description=f"Project of the shoot: {PROJECT_RULES}."
         ),
         "name": Param("hello", type="string", pattern=DNS_LABEL, description="Shoot to delete."),
         "confirm": Param(

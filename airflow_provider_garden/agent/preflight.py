@@ -23,7 +23,9 @@ def check_spec(kube: KubeClient, spec: ShootSpec, *, garden_namespace: str | Non
     if garden_namespace is None:
         raise RuntimeError("checking the spec needs the garden namespace (its cloud profile)")
     profile = cloudprofile.read(kube, garden_namespace)
-    errors = validate(spec, **profile.offer())
+    offer = profile.offer()
+    offer["provider_namespace"] = garden_namespace  # no project may map onto it
+    errors = validate(spec, **offer)
     data: dict[str, dict[str, str]] = {}
     for name in referenced_secrets(spec).values():
         found = kube.find("v1", "Secret", name, spec.project_namespace)

@@ -16,6 +16,8 @@ from typing import Required, TypedDict, Unpack
 
 from . import intstr, maintenance, shoot_schema
 from .cron import cron_problem
+from .name_rules import name_problem, project_problem
+from .settings import DEFAULT_NAMESPACE
 from .shoot_resource import spec_to_dict
 from .shoot_spec import (
     Addons,
@@ -31,7 +33,6 @@ from .spec_fields import FieldError, SpecError
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _Fail = Callable[[str, str], None]
 
-_DNS_LABEL = re.compile(shoot_schema.DNS_LABEL[1:-1])
 _GIT_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,254}")
 _HOST_PATH = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/")  # github.com/org
 _NAMESPACE_MAX = 63
@@ -48,6 +49,7 @@ def validate(
     reserved_cidrs: Sequence[str],
     offered_machine_images: Mapping[str, Sequence[str]] | None = None,
     allow_remote_addons: bool = False,
+    provider_namespace: str = DEFAULT_NAMESPACE,
 ) -> list[FieldError]:
     """Every rule ``spec`` breaks (empty when valid).
 
@@ -56,6 +58,7 @@ def validate(
         networks must not overlap.
     :param offered_machine_images: image name -> versions; None skips the check.
     :param allow_remote_addons: whether kustomize sources may come from a remote URL.
+    :param provider_namespace: ``[garden] namespace``; no project may map onto it.
     """
     errors = shoot_schema.value_errors(shoot_schema.SPEC, spec_to_dict(spec), "spec")
     failed = {e.path for e in errors}
@@ -65,10 +68,12 @@ def validate(
             failed.add(path)
             errors.append(FieldError(path, rule))
 
-    for path, value in (("metadata.namespace", spec.project), ("metadata.name", spec.name)):
-        problem = _name_problem(value)
-        if problem:
-            fail(path, f"{'project' if path == 'metadata.namespace' else 'name'} {problem}")
+    project = project_problem(spec.project, provider_namespace=provider_namespace)
+    if project:
+        fail("metadata.namespace", f"project {project}")
+    name = name_problem(spec.name)
+    if name:
+        fail("metadata.name", f"name {name}")
     if len(spec.namespace) > _NAMESPACE_MAX:
         fail(
             "metadata.name",
@@ -109,6 +114,7 @@ class Offer(TypedDict, total=False):
     reserved_cidrs: Required[Sequence[str]]
     offered_machine_images: Mapping[str, Sequence[str]] | None
     allow_remote_addons: bool
+    provider_namespace: str
 
 
 def ensure_valid(spec: ShootSpec, **offer: Unpack[Offer]) -> None:
@@ -123,17 +129,6 @@ def load_shoot(obj: Mapping[str, object], **offer: Unpack[Offer]) -> ShootSpec:
     spec = parse_shoot(obj)
     ensure_valid(spec, **offer)
     return spec
-
-
-def _name_problem(value: str) -> str | None:
-    if not _DNS_LABEL.fullmatch(value) or len(value) > 63:
-        return (
-            f"{value!r} must be a DNS-1123 label: lowercase letters, digits and '-', "
-            "starting and ending with a letter or digit, at most 63 characters"
-        )
-    if "--" in value:
-        return f"{value!r} must not contain '--' (it separates project and name in namespaces)"
-    return None
 
 
 def _check_worker(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow_provider_garden.core import care
@@ -45,6 +45,9 @@ class ShootCareOperator(AgentPodOperator):
         parsed = json.loads(raw) if isinstance(raw, str) else dict(raw)
         care.parse_thresholds(parsed)  # raises naming the field and the rule
         return {str(k): float(v) for k, v in parsed.items()}
+
+    def projects(self) -> Sequence[tuple[str, object]]:
+        return [("project", self.project)] if self.project != "" else []
 
     def validate_inputs(self) -> None:
         parallelism = int(self.parallelism)

@@ -6,9 +6,18 @@ from collections.abc import Mapping
 
 from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_garden.core.name_rules import project_errors
+from airflow_provider_garden.hooks.settings import garden_settings
+
 
 def require_typed_confirmation(params: Mapping[str, str], action: str) -> tuple[str, str]:
-    """Fail (without retries) unless ``params.confirm`` is exactly ``<project>/<name>``."""
+    """Fail (without retries) unless ``params.project`` is a project and ``params.confirm``
+    is exactly ``<project>/<name>``."""
+    errors = project_errors(
+        [("params.project", params["project"])], provider_namespace=garden_settings().namespace
+    )
+    if errors:
+        raise AirflowFailException(f"{errors[0]}. Nothing was changed.")
     target = f"{params['project']}/{params['name']}"
     if params.get("confirm") != target:
         raise AirflowFailException(

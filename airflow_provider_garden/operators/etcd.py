@@ -135,6 +135,7 @@ class EtcdRestoreOperator(_EtcdOperator):
         return [volume], [{"name": "etcd-data", "mountPath": ETCD_DATA}], args
 
     def execute(self, context: Context) -> Any:
+        self.check_projects()  # before the Lease: it is taken in the project's namespace
         # The task process holds the Lease for its pod (the pod's account cannot reach
         # the project namespace): losing it deletes the pod, which stops the restore.
         with lease.held(

@@ -239,6 +239,10 @@ class KustomizeApplyOperator(AgentPodOperator):
         return GardenHook(self.kubernetes_conn_id)
 
     # --- before anything is created -------------------------------------------
+    def projects(self) -> Sequence[tuple[str, object]]:
+        shoot = _shoot_of(self.target)
+        return [] if shoot is None else [("target", shoot[0])]
+
     def validate_inputs(self) -> None:
         errors = self._check_fields()
         if not errors and self.source_path is not None:

@@ -60,6 +60,7 @@ from kubernetes.client import ApiClient
 from kubernetes.client import models as k8s
 
 from airflow_provider_garden.core import pod_status
+from airflow_provider_garden.core.name_rules import ensure_projects
 from airflow_provider_garden.core.pod_attach import TERMINAL_PHASES, plan_attach
 from airflow_provider_garden.core.pod_startup import Outcome, startup_verdict
 from airflow_provider_garden.core.settings import GardenSettings
@@ -244,6 +245,18 @@ class AgentPodOperator(KubernetesPodOperator):
         """The pod's arguments: what the agent needs from the settings, the verb, `args`."""
         return _agent_command(self.settings, self.verb, args)
 
+    def projects(self) -> Sequence[tuple[str, object]]:
+        """The projects this task acts on, as ``(argument, rendered value)``.
+
+        Checked against the project rules (:mod:`..core.name_rules`) before
+        ``validate_inputs`` and before anything is read or created.
+        """
+        return ()
+
+    def check_projects(self) -> None:
+        """Raise SpecError naming the argument and rule of each project that breaks one."""
+        ensure_projects(self.projects(), provider_namespace=self.settings.namespace)
+
     def validate_inputs(self) -> None:
         """Check rendered inputs before anything is created; raise naming field and rule."""
 
@@ -271,6 +284,7 @@ class AgentPodOperator(KubernetesPodOperator):
     # (tests/unit/operators/test_pod_upstream.py records their upstream signatures):
     # override: no callback runs before the manifest, on a failed try, or can return the result.
     def execute(self, context: Context) -> Any:
+        self.check_projects()
         self.validate_inputs()
         self.before_pod(context)
         # TaskDeferred is a BaseException: deferring is not a failure.

@@ -106,7 +106,9 @@ class ShootCreateOperator(_ShootOperator):
     def validate_inputs(self) -> None:
         spec = self.requested_spec()
         profile = cloudprofile.read(self.garden.kube, self.settings.namespace)
-        errors = validate(spec, **profile.offer())
+        offer = profile.offer()
+        offer["provider_namespace"] = self.settings.namespace  # no project may map onto it
+        errors = validate(spec, **offer)
         if errors:
             raise SpecError(f"Shoot {self.project}/{self.shoot_name}", errors)
 

@@ -29,3 +29,6 @@ class ShootPodOperator(AgentPodOperator):
     @cached_property
     def garden(self) -> GardenHook:
         return GardenHook(self.kubernetes_conn_id)
+
+    def projects(self) -> Sequence[tuple[str, object]]:
+        return [("project", self.project)]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.sdk import BaseSensorOperator
 from airflow.sdk.exceptions import AirflowException
 
+from airflow_provider_garden.core.name_rules import ensure_projects
 from airflow_provider_garden.core.shoot_health import Verdict
 from airflow_provider_garden.hooks.garden import GardenHook
 from airflow_provider_garden.hooks.settings import garden_settings
@@ -41,6 +42,7 @@ class _ShootStatusSensor(BaseSensorOperator):
         self.shoot_name = name
         self.kubernetes_conn_id = kubernetes_conn_id or settings.kubernetes_conn_id
         self.deferrable = deferrable
+        self.provider_namespace = settings.namespace
 
     @property
     def max_backup_age(self) -> float | None:
@@ -51,6 +53,7 @@ class _ShootStatusSensor(BaseSensorOperator):
         return GardenHook(self.kubernetes_conn_id)
 
     def execute(self, context: Context) -> Any:
+        ensure_projects([("project", self.project)], provider_namespace=self.provider_namespace)
         if not self.deferrable:
             return super().execute(context)
         if self.poke(context):
