@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_garden.core import pod_overrides
 from airflow_provider_garden.core.rollout import CREATION_TIMEOUT
 from airflow_provider_garden.core.toolbox import TOOLBOX_IMAGE
 
@@ -85,6 +86,16 @@ class GardenSettings:
             zero_allowed=True,
         ),
     )
+    allowed_pod_overrides: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "Pod arguments a DAG may pass to garden operators, comma-separated: ARG (any "
+            "value) or ARG=VALUE (that value only). Governs image, service_account_name, "
+            "security_context, container_security_context, init_containers, full_pod_spec, "
+            "pod_template_file, pod_template_dict, the xcom sidecar's image and security "
+            "context, and every host* argument; empty: none, each operator chooses its own.",
+        ),
+    )
 
     def __post_init__(self) -> None:
         problems = [p for p in (_check(self, f) for f in dataclasses.fields(self)) if p]
@@ -116,9 +127,21 @@ def _seconds(text: str) -> dt.timedelta:
     return dt.timedelta(seconds=float(text))
 
 
+def _list(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
 # Field types as written in the class body (`from __future__ import annotations`).
-_PARSERS: dict[str, Callable[[str], Any]] = {"str": str, "dt.timedelta": _seconds}
-_RULES = {"str": "must be text", "dt.timedelta": "must be a number of seconds"}
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "str": str,
+    "dt.timedelta": _seconds,
+    "tuple[str, ...]": _list,
+}
+_RULES = {
+    "str": "must be text",
+    "dt.timedelta": "must be a number of seconds",
+    "tuple[str, ...]": "must be a comma-separated list",
+}
 
 
 def _check(settings: GardenSettings, f: dataclasses.Field[Any]) -> str | None:
@@ -129,6 +152,9 @@ def _check(settings: GardenSettings, f: dataclasses.Field[Any]) -> str | None:
         if value < dt.timedelta(0) or (value == dt.timedelta(0) and not zero_allowed):
             return f"{where}: must be {'0 or more' if zero_allowed else 'more than 0'} seconds"
         return None
+    if isinstance(value, tuple):
+        problems = [p for p in map(pod_overrides.entry_problem, value) if p]
+        return f"{where}: {'; '.join(problems)}" if problems else None
     if not value:
         return f"{where}: must not be empty"
     if f.name == "namespace" and (len(value) > 63 or not _DNS_LABEL.match(value)):
@@ -148,6 +174,8 @@ class Option:
 
 
 def _option_text(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(value)
     if isinstance(value, dt.timedelta):
         seconds = value.total_seconds()
         return str(int(seconds)) if seconds.is_integer() else str(seconds)

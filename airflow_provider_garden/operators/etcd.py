@@ -121,11 +121,13 @@ class EtcdRestoreOperator(_EtcdOperator):
 
     def __init__(self, *, snapshot: str | None = None, **kwargs: Any) -> None:
         kwargs["deferrable"] = False
-        # etcd (the upstream image) runs as root: its data directory and the `data.old`
-        # a previous restore left are root's, so the restore that swaps them must be too.
-        kwargs.setdefault("security_context", {"runAsUser": 0, "runAsGroup": 0})
         super().__init__(**kwargs)
         self.snapshot = snapshot
+
+    def own_pod_arguments(self) -> dict[str, Any]:
+        # etcd (the upstream image) runs as root: its data directory and the `data.old`
+        # a previous restore left are root's, so the restore that swaps them must be too.
+        return {"security_context": {"runAsUser": 0, "runAsGroup": 0}}
 
     def pod_extras(self, cp_ns: str) -> tuple[list[Manifest], list[Manifest], list[str]]:
         args = ["--namespace", cp_ns, "--data-mount", ETCD_DATA]

@@ -214,7 +214,6 @@ class KustomizeApplyOperator(AgentPodOperator):
                     f"a pod for shoot {target} must run in {pod_namespace}, where its "
                     "kubeconfig Secret is"
                 )
-            kwargs.setdefault("service_account_name", "default")
             kwargs.setdefault("automount_service_account_token", False)
             mounts.append(
                 SecretMount(secret_name=naming.kubeconfig_secret(name), mount_path=TARGET_MOUNT)
@@ -237,6 +236,11 @@ class KustomizeApplyOperator(AgentPodOperator):
     @cached_property
     def garden(self) -> GardenHook:
         return GardenHook(self.kubernetes_conn_id)
+
+    def own_pod_arguments(self) -> dict[str, Any]:
+        # A shoot target's pod runs in the project namespace with no seed account at
+        # all: everything it does is in the shoot, through the mounted kubeconfig.
+        return {} if _shoot_of(self.target) is None else {"service_account_name": "default"}
 
     # --- before anything is created -------------------------------------------
     def projects(self) -> Sequence[tuple[str, object]]:

@@ -4,8 +4,12 @@ An operator of this provider is a KubernetesPodOperator that runs one
 `garden-agent` verb in the toolbox image. This module composes that pod spec in
 one place; operators only say which verb, which arguments, which Secrets to
 mount and how to check the result. Precedence, lowest first: the `[garden]`
-config section, this class's defaults, the operator's own values, then what the
-DAG author passed explicitly.
+config section, this class's defaults, the operator's own values
+(`own_pod_arguments`), then what the DAG author passed explicitly. Who the pod
+runs as and with what (image, ServiceAccount, security contexts, host*, pod
+templates: `core/pod_overrides.py`) is the operator's: a DAG author's value for
+one of these is refused when the operator is built, naming the argument and
+`[garden] allowed_pod_overrides`, unless that option lists it.
 
 What this path guarantees, in sync and deferrable mode alike:
 
@@ -62,6 +66,7 @@ from kubernetes.client import models as k8s
 from airflow_provider_garden.core import pod_status
 from airflow_provider_garden.core.name_rules import ensure_projects
 from airflow_provider_garden.core.pod_attach import TERMINAL_PHASES, plan_attach
+from airflow_provider_garden.core.pod_overrides import refused_overrides
 from airflow_provider_garden.core.pod_startup import Outcome, startup_verdict
 from airflow_provider_garden.core.settings import GardenSettings
 from airflow_provider_garden.core.toolbox import TOOLBOX_UID
@@ -120,6 +125,10 @@ class AgentInterruptedError(AirflowException):
 
 class AgentKilledError(AirflowException):
     """The task was stopped (SIGTERM) while its pod ran: the pod is deleted, no result."""
+
+
+class PodOverrideError(ValueError):
+    """A DAG passed a pod argument the operator chooses itself (not in the allow-list)."""
 
 
 def _agent_command(settings: GardenSettings, verb: Sequence[str], args: Sequence[str]) -> list[str]:
@@ -182,6 +191,12 @@ class AgentPodOperator(KubernetesPodOperator):
         operation = "-".join(self.verb)
         mounts = list(secret_mounts)
         settings: GardenSettings = kwargs.pop("settings", None) or garden_settings()
+        refused = refused_overrides(kwargs, settings.allowed_pod_overrides)
+        if refused:
+            raise PodOverrideError(
+                f"{type(self).__name__} {kwargs.get('task_id')!r}: " + "; ".join(refused)
+            )
+        kwargs = {**self.own_pod_arguments(), **kwargs}
         kwargs.setdefault("kubernetes_conn_id", settings.kubernetes_conn_id)
         kwargs.setdefault("namespace", settings.namespace)
         kwargs.setdefault("image", settings.toolbox_image)
@@ -240,6 +255,14 @@ class AgentPodOperator(KubernetesPodOperator):
         self._stopped = False
 
     # --- hooks for operators ------------------------------------------------
+
+    def own_pod_arguments(self) -> dict[str, Any]:
+        """Pod arguments this operator sets beyond the defaults (e.g. a root security context).
+
+        Called while the operator is built, before the allow-list of DAG-passed
+        arguments applies to what the DAG author passed; these are not checked by it.
+        """
+        return {}
 
     def agent_command(self, *args: str) -> list[str]:
         """The pod's arguments: what the agent needs from the settings, the verb, `args`."""

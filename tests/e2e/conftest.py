@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from airflow_stack import AirflowStack
 from integration import conftest as integration_fixtures
+from kill_matrix.operators import MISSING_IMAGE
 
 from airflow_provider_garden.cli.packaging import install_chart
 from airflow_provider_garden.kube.client import KubeClient
@@ -48,7 +49,12 @@ def stack_home() -> Path:
 
 @pytest.fixture(scope="session")
 def airflow_stack(request: pytest.FixtureRequest) -> Iterator[AirflowStack]:
-    stack = AirflowStack(home=stack_home(), bundles={"garden": REPO / "dags", "e2e": E2E_DAGS})
+    stack = AirflowStack(
+        home=stack_home(),
+        bundles={"garden": REPO / "dags", "e2e": E2E_DAGS},
+        # The kill matrix's startup-failure path runs an operator on an image that is not there.
+        env={"AIRFLOW__GARDEN__ALLOWED_POD_OVERRIDES": f"image={MISSING_IMAGE}"},
+    )
     stack.start()
     memory = stack.memory()
     report = request.config.stash.setdefault(_STACK_REPORT, [])

@@ -64,6 +64,14 @@ def test_bad_values_name_the_option_and_the_rule(options: dict[str, str], messag
         GardenSettings.from_options(options)
 
 
+def test_allowed_pod_overrides_are_a_checked_comma_separated_list() -> None:
+    s = GardenSettings.from_options({"allowed_pod_overrides": " image=a:1 ,, hostnetwork "})
+    assert s.allowed_pod_overrides == ("image=a:1", "hostnetwork")
+    assert DEFAULTS.allowed_pod_overrides == ()
+    with pytest.raises(ValueError, match=r"\[garden\] allowed_pod_overrides: 'env_vars' is not"):
+        GardenSettings.from_options({"allowed_pod_overrides": "env_vars"})
+
+
 def test_zero_means_do_not_wait_for_kustomize_only() -> None:
     s = GardenSettings.from_options({"kustomize_wait_timeout_seconds": "0"})
     assert s.kustomize_wait_timeout == dt.timedelta(0)
@@ -81,9 +89,11 @@ def test_every_field_is_an_option_with_a_doc() -> None:
 
 def test_readme_configuration_table_lists_every_option_with_its_default() -> None:
     readme = (ROOT / "README.md").read_text()
-    rows = dict(re.findall(r"^\| `(\w+)` \| `([^`]*)` \|", readme, flags=re.MULTILINE))
+    rows = dict(re.findall(r"^\| `(\w+)` \| (`[^`]*`|\(empty\)) \|", readme, flags=re.MULTILINE))
     expected = {
-        o.key: o.default.replace(TOOLBOX_IMAGE, "localhost/garden/toolbox:<version>")
+        o.key: f"`{o.default}`".replace(TOOLBOX_IMAGE, "localhost/garden/toolbox:<version>")
+        if o.default
+        else "(empty)"
         for o in OPTIONS
     }
     assert {k: v for k, v in rows.items() if k in expected or k.endswith("_seconds")} == expected
@@ -112,4 +122,5 @@ def test_option_keys_are_the_field_names_timeouts_in_seconds() -> None:
         "machine_creation_timeout_seconds",
         "drain_timeout_seconds",
         "kustomize_wait_timeout_seconds",
+        "allowed_pod_overrides",
     ]
