@@ -18,15 +18,19 @@ none of the operator's code: a worker killed with SIGKILL or lost with its machi
 or a deferred task finished from the UI in the moment its trigger fired. Their pods
 outlive the task; this DAG deletes them every hour.
 
-It lists the pods labelled `garden.airflow.io/managed-by=airflow-provider-garden`
-in the seed of the `[garden] kubernetes_conn_id` connection and deletes those whose
-task instance (read from the pod's `garden.airflow.io/*` annotations) is **finished**
+It lists the pods of **this installation**: labelled
+`garden.airflow.io/managed-by=airflow-provider-garden` and
+`garden.airflow.io/instance=<[garden] instance>` (several Airflows may share the
+seed, with the same DAG ids; another installation's pods are never listed), in the
+seed of the `[garden] kubernetes_conn_id` connection, and deletes those whose task
+instance (read from the pod's `garden.airflow.io/*` annotations) is **finished**
 (success, failed, skipped, upstream_failed, removed) or **no longer exists**. It never
 deletes a pod whose task instance is running, queued, deferred, up for retry or
 waiting to run (a retry reattaches to its pod), nor a pod kept on request
-(`on_finish_action`), nor one of a DAG this Airflow does not know (another Airflow
-may share the seed) unless **reap_unknown_dags** is set. Each decision is logged
-with its reason; the task returns the deleted pods as XCom.
+(`on_finish_action`), nor one of a DAG this Airflow does not know unless
+`[garden] reap_unknown_dags` is true. Which pods may go is configuration, not a Param:
+triggering the DAG cannot widen it (the Params only narrow the sweep). Each decision
+is logged with its reason; the task returns the deleted pods and the instance as XCom.
 
 The task asks Airflow about task instances through the Task SDK (the Execution
 API), and it runs in the Airflow worker, not in a pod: there is **no**
@@ -51,11 +55,6 @@ API), and it runs in the Airflow worker, not in a pod: there is **no**
             description="Extra label selector narrowing the sweep (e.g. one team's pods).",
         ),
         "dry_run": Param(False, type="boolean", description="Log the decisions, delete nothing."),
-        "reap_unknown_dags": Param(
-            False,
-            type="boolean",
-            description="Also delete pods of DAGs this Airflow does not know.",
-        ),
     },
 ):
 

@@ -8,8 +8,11 @@ is finished or no longer exists; never one whose task instance is running,
 queued, deferred or waiting for a retry (a retry reattaches to its pod), nor one
 without a task identity, nor one kept on request.
 
-A pod of a DAG this Airflow does not know is kept by default: several Airflow
-installations may share a seed namespace, and their pods are not ours to judge.
+Several Airflow installations may share a seed, with the same DAG ids: a pod is
+judged only by the installation that launched it (its ``[garden] instance`` label),
+so one installation's reaper never deletes another's in-flight pod. Within its own
+installation, a pod of a DAG this Airflow does not know (deleted since) is kept
+unless ``[garden] reap_unknown_dags`` says otherwise.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ class ReapCandidate:
     #: None when the pod carries no task identity
     owner: TaskKey | None
     kept: bool = False
+    #: the installation that launched the pod (``[garden] instance``); None when unlabelled
+    instance: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,13 +54,25 @@ class ReapDecision:
 def plan_reap(
     pods: Sequence[ReapCandidate],
     *,
+    instance: str,
     known_dags: Collection[str],
     states: Mapping[TaskKey, str | None],
     reap_unknown_dags: bool = False,
 ) -> list[ReapDecision]:
-    """Decide for each pod; ``states`` holds every task instance that exists (state may be None)."""
+    """Decide for each pod; ``states`` holds every task instance that exists (state may be None).
+
+    :param instance: this installation's ``[garden] instance``: only its pods may go.
+    """
+    if not instance:
+        raise ValueError("[garden] instance: must not be empty (whose pods would be judged?)")
     return [
-        _decide(pod, known_dags=known_dags, states=states, reap_unknown_dags=reap_unknown_dags)
+        _decide(
+            pod,
+            instance=instance,
+            known_dags=known_dags,
+            states=states,
+            reap_unknown_dags=reap_unknown_dags,
+        )
         for pod in pods
     ]
 
@@ -63,10 +80,14 @@ def plan_reap(
 def _decide(
     pod: ReapCandidate,
     *,
+    instance: str,
     known_dags: Collection[str],
     states: Mapping[TaskKey, str | None],
     reap_unknown_dags: bool,
 ) -> ReapDecision:
+    if pod.instance != instance:
+        launched_by = "no installation" if pod.instance is None else f"installation {pod.instance}"
+        return ReapDecision(pod, False, f"launched by {launched_by}, not this one ({instance})")
     owner = pod.owner
     if owner is None:
         return ReapDecision(pod, False, "no task identity: not launched by a garden operator")

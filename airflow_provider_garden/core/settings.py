@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_garden.core import pod_overrides
+from airflow_provider_garden.core import installation, pod_overrides
 from airflow_provider_garden.core.rollout import CREATION_TIMEOUT
 from airflow_provider_garden.core.toolbox import TOOLBOX_IMAGE
 
@@ -96,6 +96,22 @@ class GardenSettings:
             "context, and every host* argument; empty: none, each operator chooses its own.",
         ),
     )
+    instance: str = field(
+        default="",
+        metadata=_doc(
+            "Id of this Airflow installation, set as a label on every operator pod; the orphan "
+            "reaper touches only pods with its own. Empty: derived from the metadata "
+            "database's address in [database] sql_alchemy_conn (airflow-<digest>; no "
+            "credentials), the same on every worker and across restarts.",
+        ),
+    )
+    reap_unknown_dags: bool = field(
+        default=False,
+        metadata=_doc(
+            "Whether the orphan reaper also deletes this installation's pods of DAGs it no "
+            "longer knows (deleted DAGs); pods of other installations are never touched.",
+        ),
+    )
 
     def __post_init__(self) -> None:
         problems = [p for p in (_check(self, f) for f in dataclasses.fields(self)) if p]
@@ -131,16 +147,25 @@ def _list(text: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in text.split(",") if item.strip())
 
 
+def _bool(text: str) -> bool:
+    words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+    if text.lower() not in words:
+        raise ValueError(text)
+    return words[text.lower()]
+
+
 # Field types as written in the class body (`from __future__ import annotations`).
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "str": str,
     "dt.timedelta": _seconds,
     "tuple[str, ...]": _list,
+    "bool": _bool,
 }
 _RULES = {
     "str": "must be text",
     "dt.timedelta": "must be a number of seconds",
     "tuple[str, ...]": "must be a comma-separated list",
+    "bool": "must be true or false",
 }
 
 
@@ -152,6 +177,12 @@ def _check(settings: GardenSettings, f: dataclasses.Field[Any]) -> str | None:
         if value < dt.timedelta(0) or (value == dt.timedelta(0) and not zero_allowed):
             return f"{where}: must be {'0 or more' if zero_allowed else 'more than 0'} seconds"
         return None
+    if isinstance(value, bool):
+        return None
+    if f.name == "instance":
+        # Empty until the Airflow side derives it (hooks/settings.py).
+        problem = installation.instance_problem(value) if value else None
+        return f"{where}: {problem}" if problem else None
     if isinstance(value, tuple):
         problems = [p for p in map(pod_overrides.entry_problem, value) if p]
         return f"{where}: {'; '.join(problems)}" if problems else None
@@ -169,11 +200,13 @@ class Option:
     key: str
     field: str
     doc: str
-    type: str  # "string" or "integer" / "float" as Airflow's config schema names them
+    type: str  # "string", "float" or "boolean" as Airflow's config schema names them
     default: str
 
 
 def _option_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
     if isinstance(value, tuple):
         return ",".join(value)
     if isinstance(value, dt.timedelta):
@@ -188,7 +221,7 @@ OPTIONS = tuple(
         key=option_key(f),
         field=f.name,
         doc=f.metadata["doc"],
-        type="float" if f.type == "dt.timedelta" else "string",
+        type={"dt.timedelta": "float", "bool": "boolean"}.get(str(f.type), "string"),
         default=_option_text(getattr(DEFAULTS, f.name)),
     )
     for f in dataclasses.fields(GardenSettings)

@@ -81,6 +81,8 @@ if TYPE_CHECKING:
 OPERATION_LABEL = "garden.airflow.io/operation"
 PROVIDER_LABEL = "garden.airflow.io/managed-by"
 PROVIDER_LABEL_VALUE = "airflow-provider-garden"
+#: the Airflow installation that launched the pod (``[garden] instance``): its reaper's own
+INSTANCE_LABEL = "garden.airflow.io/instance"
 #: set on a pod kept after its task ended because `on_finish_action` asked so
 KEPT_LABEL = "garden.airflow.io/kept"
 DAG_ANNOTATION = "garden.airflow.io/dag-id"
@@ -227,9 +229,11 @@ class AgentPodOperator(KubernetesPodOperator):
             cmds=["garden-agent"],
             arguments=_agent_command(settings, self.verb, agent_args),
             labels={
-                PROVIDER_LABEL: PROVIDER_LABEL_VALUE,
                 OPERATION_LABEL: operation,
                 **(labels or {}),
+                # After the DAG's labels: whose pod this is is not the DAG's to say.
+                PROVIDER_LABEL: PROVIDER_LABEL_VALUE,
+                INSTANCE_LABEL: settings.instance,
             },
             volumes=[
                 k8s.V1Volume(

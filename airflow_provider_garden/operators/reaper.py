@@ -22,10 +22,12 @@ from airflow_provider_garden.core.pod_reaper import (
     plan_reap,
 )
 from airflow_provider_garden.hooks.garden import GardenHook
+from airflow_provider_garden.hooks.settings import garden_settings
 from airflow_provider_garden.kube.client import KubeClient, Manifest, NotFound
 from airflow_provider_garden.kube.resources import resource_for
 from airflow_provider_garden.operators.pod import (
     DAG_ANNOTATION,
+    INSTANCE_LABEL,
     KEPT_LABEL,
     MAP_INDEX_ANNOTATION,
     PROVIDER_LABEL,
@@ -65,11 +67,13 @@ def candidate(pod: Manifest) -> ReapCandidate:
             task_id=notes[TASK_ANNOTATION],
             map_index=int(notes.get(MAP_INDEX_ANNOTATION) or -1),
         )
+    labels = meta.get("labels") or {}
     return ReapCandidate(
         namespace=meta["namespace"],
         name=meta["name"],
         owner=owner,
-        kept=(meta.get("labels") or {}).get(KEPT_LABEL) == "true",
+        kept=labels.get(KEPT_LABEL) == "true",
+        instance=labels.get(INSTANCE_LABEL),
     )
 
 
@@ -111,18 +115,27 @@ def reap_orphan_pods(
     *,
     kube: KubeClient,
     airflow: TaskInstanceLookup,
+    instance: str,
     namespace: str | None = None,
     label_selector: str = "",
     dry_run: bool = False,
     reap_unknown_dags: bool = False,
 ) -> list[ReapDecision]:
-    """Delete this provider's pods whose task instance is over; return every decision."""
-    selector = ",".join(filter(None, [f"{PROVIDER_LABEL}={PROVIDER_LABEL_VALUE}", label_selector]))
+    """Delete this installation's pods whose task instance is over; return every decision.
+
+    :param instance: this installation's ``[garden] instance``; pods of another are not
+        even listed (and would be kept if they were).
+    """
+    if not instance:
+        raise ValueError("[garden] instance: must not be empty (whose pods would be judged?)")
+    own = [f"{PROVIDER_LABEL}={PROVIDER_LABEL_VALUE}", f"{INSTANCE_LABEL}={instance}"]
+    selector = ",".join(filter(None, [*own, label_selector]))
     pods = [candidate(p) for p in kube.list("v1", "Pod", namespace, label_selector=selector)]
     owners = [p.owner for p in pods if p.owner is not None]
     known = known_dags(airflow, (o.dag_id for o in owners))
     decisions = plan_reap(
         pods,
+        instance=instance,
         known_dags=known,
         states=task_states(airflow, (o for o in owners if o.dag_id in known)),
         reap_unknown_dags=reap_unknown_dags,
@@ -140,17 +153,23 @@ def reap_orphan_pods(
 
 
 def reap_task(params: Mapping[str, Any], airflow: TaskInstanceLookup) -> dict[str, Any]:
-    """The reaper task's body (``garden_reaper``): its Params in, a summary (XCom) out."""
+    """The reaper task's body (``garden_reaper``): its Params in, a summary (XCom) out.
+
+    Whose pods and whether unknown DAGs' pods go are ``[garden]`` settings, not Params:
+    whoever may trigger the DAG must not widen what it deletes.
+    """
+    settings = garden_settings()
     dry_run = bool(params.get("dry_run"))
     decisions = reap_orphan_pods(
-        kube=GardenHook().kube,
+        kube=GardenHook(settings.kubernetes_conn_id).kube,
         airflow=airflow,
+        instance=settings.instance,
         namespace=params.get("namespace") or None,
         label_selector=params.get("label_selector") or "",
         dry_run=dry_run,
-        reap_unknown_dags=bool(params.get("reap_unknown_dags")),
+        reap_unknown_dags=settings.reap_unknown_dags,
     )
-    return summary(decisions, dry_run=dry_run)
+    return {"instance": settings.instance, **summary(decisions, dry_run=dry_run)}
 
 
 def summary(decisions: Sequence[ReapDecision], *, dry_run: bool) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from airflow_stack import AirflowStack
 from integration import conftest as integration_fixtures
-from kill_matrix.operators import MISSING_IMAGE
+from kill_matrix.operators import INSTANCE, MISSING_IMAGE
 
 from airflow_provider_garden.cli.packaging import install_chart
 from airflow_provider_garden.kube.client import KubeClient
@@ -53,7 +53,10 @@ def airflow_stack(request: pytest.FixtureRequest) -> Iterator[AirflowStack]:
         home=stack_home(),
         bundles={"garden": REPO / "dags", "e2e": E2E_DAGS},
         # The kill matrix's startup-failure path runs an operator on an image that is not there.
-        env={"AIRFLOW__GARDEN__ALLOWED_POD_OVERRIDES": f"image={MISSING_IMAGE}"},
+        env={
+            "AIRFLOW__GARDEN__ALLOWED_POD_OVERRIDES": f"image={MISSING_IMAGE}",
+            "AIRFLOW__GARDEN__INSTANCE": INSTANCE,
+        },
     )
     stack.start()
     memory = stack.memory()

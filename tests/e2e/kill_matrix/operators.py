@@ -69,6 +69,8 @@ SHOOT_SPEC: dict[str, Any] = {
 KUSTOMIZE_NAMESPACE = "kmx-kustomize"
 OVERLAY = Path(__file__).resolve().parent / "overlay"
 MISSING_IMAGE = "localhost/garden/kill-matrix-missing:0"
+#: `[garden] instance` of the e2e Airflow: the reaper test labels its hand-made pods with it
+INSTANCE = "garden-e2e"
 NOWHERE = {"garden.airflow.io/kill-matrix": "nowhere"}
 # Long enough that only the test ends the hold (by killing the task, or by creating the
 # agent's hold-release file once a retry runs beside the pod).

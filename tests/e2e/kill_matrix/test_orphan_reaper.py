@@ -7,8 +7,9 @@ seed that other Airflows share in CI.
 The orphan is made the way orphans happen: a task process killed with SIGKILL (no
 `on_kill`, no retry) while its pod runs. Around it stand pods the reaper must leave:
 one whose task still runs, one of a DAG this Airflow does not know, one kept on
-request, one without a task identity. One more must go with the orphan: a pod whose
-task instance never existed (its run is gone). The reaper run is scoped to the pods
+request, one without a task identity, one of another installation (another
+`[garden] instance`) with the identity of a pod that goes. One more must go with the
+orphan: a pod whose task instance never existed (its run is gone). The reaper run is scoped to the pods
 of this test by a label selector (the seed is shared with other tests and people).
 """
 
@@ -20,11 +21,12 @@ from contextlib import suppress
 from typing import Any
 
 from kill_matrix.harness import MatrixRunner
-from kill_matrix.operators import GARDEN_NAMESPACE
+from kill_matrix.operators import GARDEN_NAMESPACE, INSTANCE
 
 from airflow_provider_garden.kube.client import KubeClient, NotFound
 from airflow_provider_garden.operators.pod import (
     DAG_ANNOTATION,
+    INSTANCE_LABEL,
     KEPT_LABEL,
     MAP_INDEX_ANNOTATION,
     PROVIDER_LABEL,
@@ -38,10 +40,15 @@ LABEL, VALUE = "garden.airflow.io/e2e-reaper", "kill-matrix"
 
 
 def hand_made_pod(
-    kube: KubeClient, name: str, owner: tuple[str, str, str] | None, *, kept: bool = False
+    kube: KubeClient,
+    name: str,
+    owner: tuple[str, str, str] | None,
+    *,
+    kept: bool = False,
+    instance: str = INSTANCE,
 ) -> str:
     """A pod of this provider (a sleeping toolbox container) with the given task identity."""
-    labels = {PROVIDER_LABEL: PROVIDER_LABEL_VALUE, LABEL: VALUE}
+    labels = {PROVIDER_LABEL: PROVIDER_LABEL_VALUE, LABEL: VALUE, INSTANCE_LABEL: instance}
     if kept:
         labels[KEPT_LABEL] = "true"
     annotations = {}
@@ -113,8 +120,11 @@ def test_the_reaper_removes_the_orphan_and_nothing_else(
     stranger = hand_made_pod(kube, "kmx-reaper-stranger", ("not_in_this_airflow", "r", "t"))
     kept = hand_made_pod(kube, "kmx-reaper-kept", (DAG_ID, run_id, "orphan"), kept=True)
     anonymous = hand_made_pod(kube, "kmx-reaper-anonymous", None)
+    foreign = hand_made_pod(
+        kube, "kmx-reaper-foreign", (DAG_ID, "manual__gone", "orphan"), instance="other-airflow"
+    )
     before = pods_of_this_test(kube)
-    alive = next(iter(before - {orphan_pod, gone_run, stranger, kept, anonymous}))
+    alive = next(iter(before - {orphan_pod, gone_run, stranger, kept, anonymous, foreign}))
     try:
         began = time.monotonic()
         reaper_run = matrix_runner.trigger("kmx_reaper", {"label_selector": f"{LABEL}={VALUE}"})
@@ -133,10 +143,10 @@ def test_the_reaper_removes_the_orphan_and_nothing_else(
         deadline = time.monotonic() + 40
         while {orphan_pod, gone_run} & pods_of_this_test(kube) and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert pods_of_this_test(kube) == {alive, stranger, kept, anonymous}
+        assert pods_of_this_test(kube) == {alive, stranger, kept, anonymous, foreign}
         assert api.task_instance(DAG_ID, run_id, "alive")["state"] == "running"
     finally:
         api.set_task_state(DAG_ID, run_id, "alive", "failed")
-        for name in (stranger, kept, anonymous, gone_run):
+        for name in (stranger, kept, anonymous, gone_run, foreign):
             with suppress(NotFound):
                 kube.raw("DELETE", f"/api/v1/namespaces/{GARDEN_NAMESPACE}/pods/{name}")

@@ -10,6 +10,7 @@ from airflow_provider_garden.core.pod_reaper import (
     plan_reap,
 )
 
+HERE = "airflow-here"
 KEY = TaskKey(dag_id="d", run_id="manual__1", task_id="t")
 MAPPED = TaskKey(dag_id="d", run_id="manual__1", task_id="t", map_index=3)
 
@@ -18,13 +19,15 @@ def decide(
     pod: ReapCandidate, states: dict[TaskKey, str | None], *, reap_unknown_dags: bool = False
 ) -> tuple[bool, str]:
     [decision] = plan_reap(
-        [pod], known_dags={"d"}, states=states, reap_unknown_dags=reap_unknown_dags
+        [pod], instance=HERE, known_dags={"d"}, states=states, reap_unknown_dags=reap_unknown_dags
     )
     return decision.delete, decision.why
 
 
-def candidate(owner: TaskKey | None = KEY, *, kept: bool = False) -> ReapCandidate:
-    return ReapCandidate(namespace="ns", name="p", owner=owner, kept=kept)
+def candidate(
+    owner: TaskKey | None = KEY, *, kept: bool = False, instance: str | None = HERE
+) -> ReapCandidate:
+    return ReapCandidate(namespace="ns", name="p", owner=owner, kept=kept, instance=instance)
 
 
 @pytest.mark.parametrize("state", ["success", "failed", "skipped", "upstream_failed", "removed"])
@@ -80,3 +83,22 @@ def test_unknown_dags_are_kept_unless_asked() -> None:
         True,
         "DAG elsewhere does not exist here",
     )
+
+
+def test_pods_of_another_installation_are_never_judged_here() -> None:
+    # The same DAG id and task instance, finished here: still not this installation's pod.
+    assert decide(candidate(instance="airflow-there"), {KEY: "failed"}) == (
+        False,
+        "launched by installation airflow-there, not this one (airflow-here)",
+    )
+    assert decide(candidate(instance=None), {}, reap_unknown_dags=True) == (
+        False,
+        "launched by no installation, not this one (airflow-here)",
+    )
+    foreign_unknown = candidate(TaskKey("elsewhere", "r", "t"), instance="airflow-there")
+    assert decide(foreign_unknown, {}, reap_unknown_dags=True)[0] is False
+
+
+def test_an_empty_instance_judges_nothing() -> None:
+    with pytest.raises(ValueError, match=r"\[garden\] instance: must not be empty"):
+        plan_reap([candidate(instance="")], instance="", known_dags={"d"}, states={})

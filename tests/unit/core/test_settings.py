@@ -123,4 +123,16 @@ def test_option_keys_are_the_field_names_timeouts_in_seconds() -> None:
         "drain_timeout_seconds",
         "kustomize_wait_timeout_seconds",
         "allowed_pod_overrides",
+        "instance",
+        "reap_unknown_dags",
     ]
+
+
+def test_instance_and_reap_unknown_dags_are_settings() -> None:
+    s = GardenSettings.from_options({"instance": "team-airflow", "reap_unknown_dags": "True"})
+    assert (s.instance, s.reap_unknown_dags) == ("team-airflow", True)
+    assert (DEFAULTS.instance, DEFAULTS.reap_unknown_dags) == ("", False)
+    with pytest.raises(ValueError, match=r"\[garden\] reap_unknown_dags: must be true or false"):
+        GardenSettings.from_options({"reap_unknown_dags": "sometimes"})
+    with pytest.raises(ValueError, match=r"\[garden\] instance: must be a Kubernetes label value"):
+        GardenSettings.from_options({"instance": "two words"})

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from airflow_provider_garden.agent import main as agent_main
+from airflow_provider_garden.core.installation import derive_instance
 from airflow_provider_garden.core.settings import OPTIONS, GardenSettings
 from airflow_provider_garden.get_provider_info import get_provider_info
 from airflow_provider_garden.hooks.settings import garden_settings
 from airflow_provider_garden.operators.kustomize import KustomizeApplyOperator
 from airflow_provider_garden.operators.machines import MachineRolloutOperator
-from airflow_provider_garden.operators.pod import AgentPodOperator
+from airflow_provider_garden.operators.pod import INSTANCE_LABEL, AgentPodOperator
 from airflow_provider_garden.sensors.shoot import ShootReadySensor
 
 ARTICLE = Path(__file__).parents[2] / "integration" / "kustomize" / "someapp"
@@ -33,8 +35,21 @@ def fleet_ops(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW__GARDEN__SHOOT_READY_TIMEOUT_SECONDS", "90")
 
 
-def test_unset_section_gives_the_defaults() -> None:
-    assert garden_settings() == GardenSettings()
+def test_unset_section_gives_the_defaults_and_an_instance_from_the_database(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = "postgresql://airflow:pw@db.example:5432/airflow"
+    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", url)
+    assert garden_settings() == dataclasses.replace(GardenSettings(), instance=derive_instance(url))
+
+
+def test_a_configured_instance_is_kept_and_labels_every_pod(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AIRFLOW__GARDEN__INSTANCE", "team-b-airflow")
+    assert garden_settings().instance == "team-b-airflow"
+    labels = _Check(task_id="t", labels={INSTANCE_LABEL: "forged"}).labels
+    assert labels[INSTANCE_LABEL] == "team-b-airflow"  # a DAG's labels cannot change whose it is
 
 
 @pytest.mark.usefixtures("fleet_ops")

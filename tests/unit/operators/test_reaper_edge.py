@@ -11,6 +11,7 @@ from airflow.sdk.execution_time.comms import ErrorResponse
 from airflow_provider_garden.core.pod_reaper import ReapCandidate, TaskKey
 from airflow_provider_garden.operators.pod import (
     DAG_ANNOTATION,
+    INSTANCE_LABEL,
     KEPT_LABEL,
     MAP_INDEX_ANNOTATION,
     RUN_ANNOTATION,
@@ -64,12 +65,16 @@ IDENTITY = {
 
 
 def test_the_identity_comes_from_the_exact_annotations() -> None:
-    assert candidate(pod(IDENTITY, {KEPT_LABEL: "true"})) == ReapCandidate(
-        namespace="ns",
-        name="p",
-        owner=TaskKey(dag_id="d", run_id=IDENTITY[RUN_ANNOTATION], task_id="t", map_index=4),
-        kept=True,
+    assert candidate(pod(IDENTITY, {KEPT_LABEL: "true", INSTANCE_LABEL: "airflow-a"})) == (
+        ReapCandidate(
+            namespace="ns",
+            name="p",
+            owner=TaskKey(dag_id="d", run_id=IDENTITY[RUN_ANNOTATION], task_id="t", map_index=4),
+            kept=True,
+            instance="airflow-a",
+        )
     )
+    assert candidate(pod(IDENTITY)).instance is None
     assert candidate(pod({DAG_ANNOTATION: "d"})).owner is None
 
 
