@@ -20,8 +20,13 @@ with DAG(
 ### Restore a shoot's etcd
 
 Puts the shoot's cluster state back to a snapshot: everything written after it is lost.
-Leave **snapshot** empty for the newest good one (`garden backups ls <project>/<name>`
-lists them). The snapshot is verified again before anything is stopped; the shoot's
+Leave **snapshot** empty for the newest good one *of this shoot* (`garden backups ls
+<project>/<name>` lists them). Snapshots carry the UID of the shoot that wrote them: a
+shoot deleted and created again under the same name is another shoot, and its
+snapshots are never restored by default. To restore one anyway, set **from_uid** to
+its UID (`garden backups ls --deleted` shows it; `unmarked` for snapshots written
+before UIDs were recorded); a snapshot of another UID without it is refused, naming
+the UID. The snapshot is verified again before anything is stopped; the shoot's
 kube-apiserver and etcd are then stopped, the snapshot restored into a new data
 directory and swapped in; the old directory is kept aside until etcd is proven to
 serve the snapshot, and put back if it does not. Each phase is journaled (ConfigMap
@@ -48,6 +53,13 @@ To confirm, type `<project>/<name>` into **confirm**.
             type="string",
             description="Snapshot key (Backup-<ts>/Full-...); empty: newest good.",
         ),
+        "from_uid": Param(
+            "",
+            type="string",
+            pattern=r"^$|^unmarked$|^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+            description="Restore a snapshot of another shoot UID (a deleted shoot of the same "
+            "name; 'unmarked': written before UIDs were recorded); empty: this shoot's only.",
+        ),
         "confirm": Param("", type="string", description="Type <project>/<name> to confirm."),
     },
 ) as dag:
@@ -61,6 +73,7 @@ To confirm, type `<project>/<name>` into **confirm**.
         project="{{ params.project }}",
         name="{{ params.name }}",
         snapshot="{{ params.snapshot or '' }}",
+        from_uid="{{ params.from_uid or '' }}",
     )
     ready = ShootReadySensor(
         task_id="wait_until_ready",

@@ -4,7 +4,9 @@ Order matters, so that a pod killed at any point leaves nothing that looks good:
 snapshot to local disk -> `etcdutl snapshot status` (integrity, revision) ->
 optional gzip -> manifest written *unverified* -> object uploaded -> object re-read
 and its sha256 compared -> manifest marked verified. Only then is retention applied,
-and it never deletes the newest good snapshot.
+and it never deletes the newest good snapshot. Every manifest records the shoot's UID;
+retention looks only at snapshots of that UID (another shoot of the same name, deleted
+or re-created, keeps its own).
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ from airflow_provider_garden.core.retention import (
     snapshot_name,
 )
 from airflow_provider_garden.core.shoot_spec import RetentionPolicy
+from airflow_provider_garden.core.snapshot_owner import of_uid
 from airflow_provider_garden.snapstore.manifest import (
     Manifest,
     digest,
     good_snapshots,
     list_snapshots,
     manifest_key,
+    owned,
     verify,
     write_manifest,
 )
@@ -108,6 +112,7 @@ def backup(
     compress: bool,
     policy: RetentionPolicy | None,
     keep_last: int,
+    shoot_uid: str,
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     db, status = take_snapshot(endpoint, work)
@@ -121,7 +126,11 @@ def backup(
     write_manifest(
         store,
         Manifest.for_snapshot(
-            name, size=size, sha256=sha256, etcd_version=str(status.get("version", "unknown"))
+            name,
+            size=size,
+            sha256=sha256,
+            etcd_version=str(status.get("version", "unknown")),
+            shoot_uid=shoot_uid,
         ),
     )
     with payload.open("rb") as stream:
@@ -130,7 +139,9 @@ def backup(
     log.info("stored %s (%d bytes, sha256 %s), verified", name, size, sha256[:12])
     for f in {db, payload}:
         f.unlink(missing_ok=True)
-    deleted = apply_retention(store, policy, keep_last=keep_last) if policy else []
+    deleted = (
+        apply_retention(store, policy, keep_last=keep_last, shoot_uid=shoot_uid) if policy else []
+    )
     return {
         **manifest.to_dict(),
         "dbSize": db_size,
@@ -145,11 +156,14 @@ def apply_retention(
     policy: RetentionPolicy,
     *,
     keep_last: int,
+    shoot_uid: str,
     now: dt.datetime | None = None,
 ) -> list[str]:
-    entries = list_snapshots(store)
+    """Retention over the snapshots of ``shoot_uid`` only: never another shoot's keys,
+    nor unmarked ones (nothing proves whose they are)."""
+    mine = of_uid(owned(list_snapshots(store)), shoot_uid)
     plan = plan_retention(
-        [Snapshot(name=e.key, created=e.name.created, good=e.good) for e in entries],
+        [Snapshot(name=s.key, created=s.created, good=s.good) for s in mine],
         policy=policy,
         now=now or dt.datetime.now(dt.UTC),
         keep_last=keep_last,

@@ -45,9 +45,10 @@ from airflow_provider_garden.core.restore_journal import (
     proven,
     rollback_steps,
 )
+from airflow_provider_garden.core.snapshot_owner import SnapshotChoiceError, choose_restore
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.workload import deployment_available, statefulset_ready
-from airflow_provider_garden.snapstore.manifest import good_snapshots, verify
+from airflow_provider_garden.snapstore.manifest import list_snapshots, owned, verify
 from airflow_provider_garden.snapstore.protocol import SnapStore
 
 log = logging.getLogger(__name__)
@@ -95,13 +96,15 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def choose(store: SnapStore, snapshot: str | None) -> str:
-    if snapshot:
-        return snapshot
-    good = good_snapshots(store)
-    if not good:
-        raise PermanentError("no good snapshot to restore from")
-    return good[-1].key
+def choose(store: SnapStore, snapshot: str | None, *, shoot_uid: str, from_uid: str | None) -> str:
+    """The snapshot to restore: only this shoot's (its UID) unless ``from_uid`` names another."""
+    try:
+        chosen = choose_restore(
+            owned(list_snapshots(store)), shoot_uid=shoot_uid, snapshot=snapshot, from_uid=from_uid
+        )
+    except SnapshotChoiceError as err:
+        raise PermanentError(str(err)) from None
+    return chosen.key
 
 
 class _Restore:
@@ -254,8 +257,11 @@ class _Restore:
 
     # --- a new restore ------------------------------------------------------
 
-    def run(self, store: SnapStore, work: Path, snapshot: str | None) -> RestoreJournal:
-        name = choose(store, snapshot)
+    def run(
+        self, store: SnapStore, work: Path, snapshot: str | None, *, shoot_uid: str,
+        from_uid: str | None,
+    ) -> RestoreJournal:  # fmt: skip
+        name = choose(store, snapshot, shoot_uid=shoot_uid, from_uid=from_uid)
         verify(store, name)  # the bytes, not only the flag: corrupt means no restore
         db = work / "restore.db"
         with store.fetch(name) as stream, db.open("wb") as out:
@@ -341,6 +347,8 @@ def restore(
     data_mount: Path,
     work: Path,
     snapshot: str | None,
+    shoot_uid: str,
+    from_uid: str | None = None,
     clock: Callable[[], dt.datetime] = utc_now,
 ) -> dict[str, Any]:
     r = _Restore(kube, endpoint, namespace=namespace, data_mount=data_mount, clock=clock)
@@ -351,7 +359,7 @@ def restore(
             settled = r.settle(open_)
         if settled.phase is Phase.DONE and snapshot in (None, settled.snapshot):
             return _result(settled, settled_open=open_.phase)
-    journal = r.run(store, work, snapshot)
+    journal = r.run(store, work, snapshot, shoot_uid=shoot_uid, from_uid=from_uid)
     return _result(journal, settled_open=open_.phase if open_ and open_.open else None)
 
 

@@ -37,6 +37,7 @@ def backup(args: argparse.Namespace) -> dict[str, Any]:
         compress=args.compress,
         policy=policy,
         keep_last=args.max_backups,
+        shoot_uid=args.shoot_uid,
     )
 
 
@@ -53,6 +54,8 @@ def restore(args: argparse.Namespace) -> dict[str, Any]:
         data_mount=Path(args.data_mount),
         work=Path(args.work_dir),
         snapshot=args.snapshot,
+        shoot_uid=args.shoot_uid,
+        from_uid=args.from_uid,
     )
 
 
@@ -62,7 +65,15 @@ def ls(args: argparse.Namespace) -> dict[str, Any]:
 
     entries = list_snapshots(_store(args))
     return {
-        "snapshots": [{"key": e.key, "good": e.good, "problem": e.problem} for e in entries[-40:]],
+        "snapshots": [
+            {
+                "key": e.key,
+                "good": e.good,
+                "problem": e.problem,
+                "shootUID": e.manifest.shoot_uid if e.manifest else None,
+            }
+            for e in entries[-40:]
+        ],
         "count": len(entries),
     }
 
@@ -81,6 +92,7 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         p.add_argument("--prefix", default="", help="key prefix of this shoot's snapshots")
         if name == "ls":
             continue
+        p.add_argument("--shoot-uid", required=True, help="UID of the shoot (metadata.uid)")
         p.add_argument("--etcd-url", required=True)
         p.add_argument("--etcd-tls-dir", required=True, help="mounted etcd client certificate")
         p.add_argument("--work-dir", default="/work", help="scratch space for the snapshot file")
@@ -92,5 +104,10 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     b.add_argument("--max-backups", type=int, default=7)
     r = etcd.choices["restore"]
     r.add_argument("--snapshot", help="key of the snapshot (default: newest good)")
+    r.add_argument(
+        "--from-uid",
+        help="restore a snapshot another shoot UID wrote (a deleted shoot of the same name; "
+        "'unmarked': one written before snapshots carried a UID)",
+    )
     r.add_argument("--namespace", required=True, help="the shoot's control-plane namespace")
     r.add_argument("--data-mount", required=True, help="where etcd's volume is mounted")

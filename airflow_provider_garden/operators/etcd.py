@@ -34,8 +34,17 @@ class _EtcdOperator(ShootPodOperator):
     service_account = "garden-etcd"
 
     @cached_property
+    def shoot(self) -> Manifest:
+        return self.garden.shoots.get(self.project, self.shoot_name)
+
+    @property
+    def shoot_uid(self) -> str:
+        """Snapshots are marked with it, and only its own are chosen (core/snapshot_owner)."""
+        return str(self.shoot["metadata"]["uid"])
+
+    @cached_property
     def backup_spec(self) -> Backup:
-        spec = parse_shoot(self.garden.shoots.get(self.project, self.shoot_name))
+        spec = parse_shoot(self.shoot)
         if spec.backup is None:
             raise AgentResultError(
                 f"Shoot {self.project}/{self.shoot_name} has no spec.backup: nothing says "
@@ -57,7 +66,8 @@ class _EtcdOperator(ShootPodOperator):
         mounts = [*etcd_m, *store_m, *extra_m]
         self.volumes = [*self.volumes, *(_model(v, "V1Volume") for v in volumes)]
         self.volume_mounts = [*self.volume_mounts, *(_model(v, "V1VolumeMount") for v in mounts)]
-        self.arguments = self.agent_command(*store_args, *etcd_args, *extra_args)
+        uid_args = ["--shoot-uid", self.shoot_uid]
+        self.arguments = self.agent_command(*store_args, *etcd_args, *uid_args, *extra_args)
 
     def pod_extras(self, cp_ns: str) -> tuple[list[Manifest], list[Manifest], list[str]]:
         return [], [], []
@@ -113,16 +123,23 @@ class EtcdRestoreOperator(_EtcdOperator):
 
     :param project: project of the shoot (templated).
     :param name: shoot name (templated).
-    :param snapshot: key of the snapshot to restore (templated); default: newest good.
+    :param snapshot: key of the snapshot to restore (templated); default: the newest good
+        one of this shoot (its UID).
+    :param from_uid: restore a snapshot written by another shoot UID, e.g. a deleted shoot
+        of the same name, or ``unmarked`` for one written before snapshots carried a UID
+        (templated). Without it, a snapshot of another UID is refused, naming that UID.
     """
 
-    template_fields = (*_EtcdOperator.template_fields, "snapshot")
+    template_fields = (*_EtcdOperator.template_fields, "snapshot", "from_uid")
     verb = ("etcd", "restore")
 
-    def __init__(self, *, snapshot: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, snapshot: str | None = None, from_uid: str | None = None, **kwargs: Any
+    ) -> None:
         kwargs["deferrable"] = False
         super().__init__(**kwargs)
         self.snapshot = snapshot
+        self.from_uid = from_uid
 
     def own_pod_arguments(self) -> dict[str, Any]:
         # etcd (the upstream image) runs as root: its data directory and the `data.old`
@@ -133,6 +150,8 @@ class EtcdRestoreOperator(_EtcdOperator):
         args = ["--namespace", cp_ns, "--data-mount", ETCD_DATA]
         if self.snapshot:
             args += ["--snapshot", self.snapshot]
+        if self.from_uid:
+            args += ["--from-uid", self.from_uid]
         volume = {"name": "etcd-data", "persistentVolumeClaim": {"claimName": m.ETCD_VOLUME_CLAIM}}
         return [volume], [{"name": "etcd-data", "mountPath": ETCD_DATA}], args
 

@@ -18,13 +18,14 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from airflow_provider_garden.core.fields import Field, FieldTable, Reader, Record
 from airflow_provider_garden.core.retention import SnapshotName, parse_snapshot_name
+from airflow_provider_garden.core.snapshot_owner import OwnedSnapshot, newest_good
 from airflow_provider_garden.snapstore.protocol import (
     ObjectInfo,
     ObjectNotFoundError,
@@ -37,6 +38,7 @@ MANIFEST_SUFFIX = ".manifest.json"
 MAX_MANIFEST_BYTES = 64 * 1024
 HASH_CHUNK = 1 << 20
 _SHA256 = re.compile(r"[0-9a-f]{64}", re.ASCII)
+_UID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.ASCII)
 _KIND_NAMES = {int: "an integer", str: "a string", bool: "true or false"}
 
 
@@ -64,6 +66,11 @@ def _json(kind: type) -> Reader:
         return value
 
     return read
+
+
+def _optional_text(data: Mapping[str, Any], key: str, path: str) -> str | None:
+    """Absent (or null) in manifests written before the field existed."""
+    return None if data.get(key) is None else _json(str)(data, key, path)  # type: ignore[no-any-return]
 
 
 def _parsed(parse: Callable[[str], Any]) -> Reader:
@@ -104,6 +111,7 @@ class Manifest(Record):
         Field("compression", _parsed(Compression)),
         Field("created", _parsed(_aware_time), _time_text),
         Field("verified", _json(bool)),
+        Field("shoot_uid", _optional_text, key="shootUID"),
     )
     PATH = "manifest"
 
@@ -116,6 +124,9 @@ class Manifest(Record):
     compression: Compression
     created: dt.datetime
     verified: bool = False
+    # UID of the shoot that wrote the snapshot (core/snapshot_owner.py); None in
+    # manifests written before it was recorded.
+    shoot_uid: str | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -134,9 +145,19 @@ class Manifest(Record):
             raise ManifestError(f"{self.snapshot}: sha256 must be 64 lowercase hex digits")
         if not self.etcd_version:
             raise ManifestError(f"{self.snapshot}: etcd_version must not be empty")
+        if self.shoot_uid is not None and not _UID.fullmatch(self.shoot_uid):
+            raise ManifestError(f"{self.snapshot}: shootUID {self.shoot_uid!r} is not a UID")
 
     @classmethod
-    def for_snapshot(cls, snapshot: str, *, size: int, sha256: str, etcd_version: str) -> Manifest:
+    def for_snapshot(
+        cls,
+        snapshot: str,
+        *,
+        size: int,
+        sha256: str,
+        etcd_version: str,
+        shoot_uid: str | None = None,
+    ) -> Manifest:
         """An unverified manifest whose revisions, compression and time come from the name."""
         name = parse_snapshot_name(snapshot)
         return cls(
@@ -148,6 +169,7 @@ class Manifest(Record):
             etcd_version=etcd_version,
             compression=_compression_of(name),
             created=name.created,
+            shoot_uid=shoot_uid,
         )
 
     @classmethod
@@ -285,6 +307,27 @@ def list_snapshots(store: SnapStore, prefix: str = "") -> list[SnapshotEntry]:
 def good_snapshots(store: SnapStore, prefix: str = "") -> list[SnapshotEntry]:
     """Snapshots whose manifest says verified and whose object has the manifest's size."""
     return [entry for entry in list_snapshots(store, prefix) if entry.good]
+
+
+def owned(entries: Iterable[SnapshotEntry]) -> list[OwnedSnapshot]:
+    """The entries as the ownership rules see them (core/snapshot_owner.py)."""
+    return [
+        OwnedSnapshot(
+            key=e.key,
+            created=e.name.created,
+            good=e.good,
+            shoot_uid=e.manifest.shoot_uid if e.manifest else None,
+        )
+        for e in entries
+    ]
+
+
+def newest_good_of(store: SnapStore, shoot_uid: str) -> SnapshotEntry | None:
+    """The newest good snapshot the shoot with ``shoot_uid`` wrote to ``store``, or None:
+    what a default restore takes and what the etcd init check compares against."""
+    entries = list_snapshots(store)
+    chosen = newest_good(owned(entries), shoot_uid=shoot_uid)
+    return next((e for e in entries if chosen and e.key == chosen.key), None)
 
 
 def _entry_problem(manifest: Manifest | None, obj: ObjectInfo | None) -> str | None:

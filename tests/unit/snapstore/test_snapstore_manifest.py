@@ -21,6 +21,7 @@ from airflow_provider_garden.snapstore.manifest import (
     good_snapshots,
     list_snapshots,
     manifest_key,
+    newest_good_of,
     read_manifest,
     verify,
     write_manifest,
@@ -220,3 +221,50 @@ def test_a_converted_field_of_the_wrong_json_type_is_named_like_any_other(key: s
     good = Manifest.for_snapshot(name_at(0), size=1, sha256="b" * 64, etcd_version="3.5.16")
     with pytest.raises(ManifestError, match=rf"^manifest field '{key}' must be a string$"):
         Manifest.from_dict({**good.to_dict(), key: 5})
+
+
+UID_A = "aaaaaaaa-0000-4000-8000-000000000001"
+UID_B = "bbbbbbbb-0000-4000-8000-000000000002"
+
+
+def backup_of(store: LocalStore, snapshot: str, uid: str | None) -> Manifest:
+    manifest = Manifest.for_snapshot(
+        snapshot,
+        size=len(DATA),
+        sha256=hashlib.sha256(DATA).hexdigest(),
+        etcd_version="3.5.16",
+        shoot_uid=uid,
+    )
+    write_manifest(store, manifest)
+    store.save(snapshot, io.BytesIO(DATA))
+    return verify(store, snapshot)
+
+
+def test_the_shoot_uid_round_trips_and_old_manifests_read_as_unmarked(store: LocalStore) -> None:
+    assert backup_of(store, name_at(0), UID_A).shoot_uid == UID_A
+    stored = json.loads(store.fetch(manifest_key(name_at(0))).read())
+    assert stored["shootUID"] == UID_A
+    del stored["shootUID"]  # as written before manifests carried the UID
+    store.save(manifest_key(name_at(0)), io.BytesIO(json.dumps(stored).encode()))
+    assert read_manifest(store, name_at(0)).shoot_uid is None
+
+
+@pytest.mark.parametrize("uid", ["", "ABC", "aaaaaaaa-0000-4000-8000-00000000000"])
+def test_a_malformed_shoot_uid_is_refused(uid: str) -> None:
+    with pytest.raises(ManifestError, match="is not a UID"):
+        Manifest.for_snapshot(
+            name_at(0), size=1, sha256="0" * 64, etcd_version="3.5", shoot_uid=uid
+        )
+
+
+def test_newest_good_of_takes_only_the_uids_own_snapshots(store: LocalStore) -> None:
+    backup_of(store, name_at(0), UID_A)
+    backup_of(store, name_at(1), UID_B)  # newer, but another shoot's
+    backup_of(store, name_at(2), None)  # newer still, unmarked
+    chosen = newest_good_of(store, UID_A)
+    assert chosen is not None
+    assert chosen.key == name_at(0)
+    chosen = newest_good_of(store, UID_B)
+    assert chosen is not None
+    assert chosen.key == name_at(1)
+    assert newest_good_of(store, "cccccccc-0000-4000-8000-000000000003") is None
