@@ -72,6 +72,7 @@ def spec_to_dict(spec: ShootSpec) -> dict[str, object]:
                     else {}
                 ),
             },
+            "retentionAfterDeletion": format_duration(spec.backup.retention_after_deletion),
         }
     return out
 

@@ -105,6 +105,8 @@ def _enum(kind: type[enum.StrEnum], default: enum.StrEnum, description: str) -> 
 
 DURATION_PATTERN = "^[0-9]+(s|m|h)$"
 DEFAULT_MACHINE_HEALTH_TIMEOUT = "10m"
+# How long a deleted shoot's snapshots stay (7 days), in DURATION_PATTERN's units.
+DEFAULT_RETENTION_AFTER_DELETION = "168h"
 
 _TIME = Str(
     pattern="^[0-9]{6}[+-][0-9]{4}$",
@@ -299,6 +301,13 @@ SPEC = Obj(
                             minimum=1, description="Full snapshots kept by LimitBased (default 7)."
                         ),
                     },
+                ),
+                "retentionAfterDeletion": Str(
+                    default=DEFAULT_RETENTION_AFTER_DELETION,
+                    pattern=DURATION_PATTERN,
+                    rule="must be a number with s, m or h (e.g. 168h)",
+                    description="How long the snapshots stay after the shoot is deleted "
+                    "(default 168h, 7 days); garden_backup expires them after that.",
                 ),
             },
         ),

@@ -43,6 +43,7 @@ from .shoot_schema import (
     DEFAULT_MACHINE_HEALTH_TIMEOUT,
     DEFAULT_MAX_BACKUPS,
     DEFAULT_PODS_CIDR,
+    DEFAULT_RETENTION_AFTER_DELETION,
     DEFAULT_SERVICES_CIDR,
     DURATION_PATTERN,
     RetentionPolicy,
@@ -79,6 +80,7 @@ def format_duration(value: dt.timedelta) -> str:
 
 
 DEFAULT_HEALTH_TIMEOUT = parse_duration(DEFAULT_MACHINE_HEALTH_TIMEOUT)
+DEFAULT_KEEP_AFTER_DELETION = parse_duration(DEFAULT_RETENTION_AFTER_DELETION)
 
 
 PROJECT_NAMESPACE_PREFIX = naming.project_namespace("")
@@ -148,6 +150,7 @@ class Backup:
     schedule: str = DEFAULT_BACKUP_SCHEDULE
     policy: RetentionPolicy = RetentionPolicy.EXPONENTIAL
     max_backups: int | None = None
+    retention_after_deletion: dt.timedelta = DEFAULT_KEEP_AFTER_DELETION
 
     @property
     def keep_last(self) -> int:
@@ -396,6 +399,13 @@ def _backup(r: FieldReader, spec: Mapping[str, object], project: str, name: str)
             RetentionPolicy.EXPONENTIAL,
         ),
         max_backups=r.optional(retention, "maxBackups", "spec.backup.retention", int, "an integer"),
+        retention_after_deletion=_duration(
+            r,
+            b,
+            "retentionAfterDeletion",
+            "spec.backup",
+            default=DEFAULT_RETENTION_AFTER_DELETION,
+        ),
     )
 
 

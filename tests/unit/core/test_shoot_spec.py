@@ -53,6 +53,7 @@ FULL: dict[str, Any] = {
             },
             "schedule": "*/30 * * * *",
             "retention": {"policy": "LimitBased", "maxBackups": 5},
+            "retentionAfterDeletion": "36h",
         },
     },
     "status": {"lastOperation": {"state": "Succeeded"}},
@@ -89,6 +90,7 @@ def test_parse_full_resource() -> None:
     assert spec.backup.store.secret_name == "s3-creds"
     assert spec.backup.policy is RetentionPolicy.LIMIT_BASED
     assert spec.backup.keep_last == 5
+    assert spec.backup.retention_after_deletion == dt.timedelta(hours=36)
 
 
 def test_defaults() -> None:
@@ -114,6 +116,7 @@ def test_defaults() -> None:
     assert spec.backup.store.kind is SnapstoreKind.LOCAL
     assert spec.backup.store.prefix == "shoot--team-a--dev"
     assert spec.backup.schedule == "0 * * * *"
+    assert spec.backup.retention_after_deletion == dt.timedelta(days=7)  # the default
     assert spec.backup.policy is RetentionPolicy.EXPONENTIAL
     assert spec.backup.keep_last == 7
 
@@ -182,6 +185,11 @@ DELETE = object()
         ("spec.workers.0.maxSurge", "25", "spec.workers[0].maxSurge: '25' is neither"),
         ("spec.workers.0.maxUnavailable", -1, "spec.workers[0].maxUnavailable: -1 is negative"),
         ("spec.workers.0.machine", DELETE, "spec.workers[0].machine: required"),
+        (
+            "spec.backup.retentionAfterDeletion",
+            "7d",
+            "spec.backup.retentionAfterDeletion: '7d' must be a number with s, m or h",
+        ),
         (
             "spec.workers.0.machineHealthTimeout",
             "10min",
