@@ -47,8 +47,18 @@ the rest and fails.
 Concurrency: the tasks run in the pool `{POOL}` (create it with `include_deferred`), so N
 shoots never run more backup pods than the pool has slots.
 
+**Deleted shoots' snapshots.** A teardown keeps a shoot's snapshots for its
+`spec.backup.retentionAfterDeletion` (default 168h), recorded in its project namespace
+(`garden backups ls --deleted <project>/<name>` lists them). The task `expire_deleted`
+drops every record whose period has passed at this run's **logical time** (a local
+store's kept volume is released, an S3 store's keys of that shoot UID deleted; never a
+key of another UID), whatever `only` says, and logs one line per record (XCom
+`return_value` of that task). To drop one before its time, set `drop_uid` to the
+deleted shoot's UID and type `<project>/<name>@<uid>` into `drop_confirm`; a wrong
+confirmation fails the task before anything is deleted.
+
 Params: `only` (back up only these shoots), `force` (back them up even when their schedule
-is not due).
+is not due), `drop_uid` and `drop_confirm` (see above).
 """,
     schedule=CronTriggerTimetable("15 * * * *", timezone="UTC", interval=PERIOD),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
@@ -68,6 +78,17 @@ is not due).
             type="boolean",
             description="Back up the chosen shoots even when their schedule is not due "
             "(a shoot being created or deleted is still skipped).",
+        ),
+        "drop_uid": Param(
+            "",
+            type="string",
+            description="UID of a deleted shoot whose kept snapshots go now, before their "
+            "retentionAfterDeletion ends (needs drop_confirm).",
+        ),
+        "drop_confirm": Param(
+            "",
+            type="string",
+            description="Type <project>/<name>@<uid> of that deleted shoot to confirm.",
         ),
     },
 ) as dag:
@@ -134,6 +155,31 @@ is not due).
             )
         return result
 
+    @task
+    def expire_deleted(
+        params: dict[str, Any] | None = None, logical_date: Any = None, dag_run: Any = None
+    ) -> list[dict[str, str]]:
+        """Drop deleted shoots' snapshots whose period passed at the run's logical time."""
+        from airflow_provider_garden.hooks.garden import GardenHook
+        from airflow_provider_garden.kube.kept_backups import expire
+
+        p = params or {}
+        now = logical_date or dag_run.run_after
+        report = expire(
+            GardenHook().kube,
+            now=now,
+            drop_uid=p.get("drop_uid") or None,
+            confirm=p.get("drop_confirm") or None,
+        )
+        print(f"deleted shoots' snapshots at {now.isoformat()}:")
+        for line in report:
+            print(f"{line['shoot']}@{line['uid']}: {line['outcome']} - {line['reason']}")
+        failed = [f"{x['shoot']}@{x['uid']}" for x in report if x["outcome"] == "failed"]
+        if failed:
+            raise RuntimeError(f"could not drop the snapshots of {', '.join(failed)}")
+        return report
+
+    expire_deleted()
     planned = plan()
     backups = EtcdBackupOperator.partial(
         task_id="backup", pool=POOL, max_active_tis_per_dag=8, retries=1

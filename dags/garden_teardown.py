@@ -19,8 +19,12 @@ with DAG(
 ### Delete a shoot
 
 Deletes the shoot's control plane (etcd and its volume, API server, controllers), its
-Secrets and the `Shoot` resource. **Its data is gone afterwards** (take a backup first
-with `garden_backup` if you may need it).
+Secrets and the `Shoot` resource. Its etcd snapshots are **kept** for the shoot's
+`spec.backup.retentionAfterDeletion` (default 168h), marked with its UID, in its project
+namespace (`garden backups ls --deleted <project>/<name>` lists them; for an `s3` store,
+`garden_restore` with `from_uid` restores one into a new shoot of the name);
+`garden_backup` drops them after that. Anything written since the newest backup is gone (take a backup first with
+`garden_backup` if you may need it).
 
 To confirm, type `<project>/<name>` into **confirm**. The first task then annotates the
 Shoot with `confirmation.garden.airflow.io/deletion=true`, which `ShootDeleteOperator`

@@ -177,3 +177,14 @@ def apply_retention(
 
 def list_good(store: SnapStore) -> list[dict[str, Any]]:
     return [e.manifest.to_dict() for e in good_snapshots(store) if e.manifest]
+
+
+def drop_snapshots_of(store: SnapStore, shoot_uid: str) -> list[str]:
+    """Delete every snapshot (object and manifest) the shoot with ``shoot_uid`` wrote:
+    a deleted shoot's kept snapshots once they expire. Other UIDs' keys are untouched."""
+    mine = of_uid(owned(list_snapshots(store)), shoot_uid)
+    for snap in mine:
+        log.info("dropping %s of deleted shoot UID %s", snap.key, shoot_uid)
+        store.delete(snap.key)
+        store.delete(manifest_key(snap.key))
+    return [s.key for s in mine]

@@ -78,11 +78,19 @@ def ls(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def drop(args: argparse.Namespace) -> dict[str, Any]:
+    """Delete every snapshot of one (deleted) shoot UID from the store; no other key."""
+    from airflow_provider_garden.agent.etcd_backup import drop_snapshots_of
+
+    dropped = drop_snapshots_of(_store(args), args.shoot_uid)
+    return {"shootUID": args.shoot_uid, "dropped": dropped[:40], "droppedCount": len(dropped)}
+
+
 def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     etcd = verbs.add_parser("etcd", help="etcd snapshots of shoots").add_subparsers(
         dest="etcd_verb", required=True
     )
-    for name, fn in (("backup", backup), ("restore", restore), ("ls", ls)):
+    for name, fn in (("backup", backup), ("restore", restore), ("ls", ls), ("drop", drop)):
         p = etcd.add_parser(name, help=fn.__doc__)
         p.set_defaults(run=fn)
         p.add_argument("--store-kind", choices=[k.value for k in StoreKind], required=True)
@@ -93,6 +101,8 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         if name == "ls":
             continue
         p.add_argument("--shoot-uid", required=True, help="UID of the shoot (metadata.uid)")
+        if name == "drop":
+            continue
         p.add_argument("--etcd-url", required=True)
         p.add_argument("--etcd-tls-dir", required=True, help="mounted etcd client certificate")
         p.add_argument("--work-dir", default="/work", help="scratch space for the snapshot file")

@@ -1,99 +1,92 @@
-"""`garden backups ls PROJECT/NAME`: a shoot's etcd snapshots, good or not and why.
+"""`garden backups ls [--deleted] PROJECT/NAME`: a shoot's etcd snapshots, good or not and why.
 
 Snapshots live where only the seed can read them (a volume in the seed, or a bucket
 whose credentials are a Secret there), so this runs `garden-agent etcd ls` in a
-short-lived pod beside the shoot's control plane and prints its result.
+short-lived pod beside the shoot's control plane (for ``--deleted``: in the project
+namespace, where a teardown kept them) and prints its result.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import uuid
+from typing import Any
 
 from airflow_provider_garden.cli.shoots import project_and_name
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.controlplane import etcd_pod
 from airflow_provider_garden.core.shoot_spec import parse_shoot
-from airflow_provider_garden.core.toolbox import TOOLBOX_IMAGE, TOOLBOX_UID
-from airflow_provider_garden.kube.client import KubeClient, Manifest
+from airflow_provider_garden.core.snapshot_owner import UNMARKED
+from airflow_provider_garden.kube import kept_backups
+from airflow_provider_garden.kube.agent_pod import AgentPodError, agent_pod, run_agent_pod
+from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.shoots import Shoots
 
 
-def _pod(
-    namespace: str, args: list[str], volumes: list[Manifest], mounts: list[Manifest]
-) -> Manifest:
-    image = os.environ.get("GARDEN_TOOLBOX_IMAGE", TOOLBOX_IMAGE)
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": f"garden-backups-ls-{uuid.uuid4().hex[:6]}", "namespace": namespace},
-        "spec": {
-            "restartPolicy": "Never",
-            "serviceAccountName": "garden-etcd",
-            "automountServiceAccountToken": False,
-            "securityContext": {
-                "runAsNonRoot": True,
-                "runAsUser": TOOLBOX_UID,
-                "runAsGroup": TOOLBOX_UID,
-                "fsGroup": TOOLBOX_UID,
-            },
-            "containers": [
-                {
-                    "name": "ls",
-                    "image": image,
-                    "imagePullPolicy": "IfNotPresent",
-                    "command": ["garden-agent", *args],
-                    "volumeMounts": mounts,
-                    "terminationMessagePolicy": "FallbackToLogsOnError",
-                }
-            ],
-            "volumes": volumes,
-        },
-    }
-
-
 def backups_ls(args: argparse.Namespace) -> int:
-    """List a shoot's etcd snapshots (newest last): good, or why not."""
+    """List a shoot's etcd snapshots (newest last): good, or why not, and whose (UID)."""
     project, name = args.shoot
     kube = KubeClient.from_kubeconfig(args.kubeconfig)
-    spec = parse_shoot(Shoots(kube).get(project, name))
+    if args.deleted:
+        return _ls_deleted(kube, project, name)
+    shoot = Shoots(kube).get(project, name)
+    spec = parse_shoot(shoot)
     if spec.backup is None:
         print(f"{project}/{name} has no spec.backup: no snapshots are taken")
         return 1
     volumes, mounts, store_args = etcd_pod.store_volumes(spec.backup)
-    pod = _pod(
-        naming.controlplane_namespace(project, name), ["etcd", "ls", *store_args], volumes, mounts
+    pod = agent_pod(
+        naming.controlplane_namespace(project, name),
+        ["etcd", "ls", *store_args],
+        volumes,
+        mounts,
+        name="garden-backups-ls",
+        service_account="garden-etcd",
     )
-    namespace, pod_name = pod["metadata"]["namespace"], pod["metadata"]["name"]
-    kube.create(pod)
     try:
-        kube.wait_for(
-            f"pod {namespace}/{pod_name}",
-            lambda: (
-                (kube.get("v1", "Pod", pod_name, namespace).get("status") or {}).get("phase")
-                in ("Succeeded", "Failed")
-            ),
-            timeout=120,
-        )
-        done = kube.get("v1", "Pod", pod_name, namespace)
-        state = done["status"]["containerStatuses"][0]["state"].get("terminated") or {}
-        if done["status"]["phase"] != "Succeeded":
-            print(f"listing failed: {state.get('message', '').strip()[-500:]}")
-            return 1
-        result = json.loads(state["message"])
-    finally:
-        kube.delete("v1", "Pod", pod_name, namespace)
+        result = run_agent_pod(kube, pod)
+    except AgentPodError as err:
+        print(f"listing failed: {err}")
+        return 1
     last = Shoots(kube).status(project, name).last_backup
     recorded = last.snapshot if last else "-"
-    print(f"{result['count']} snapshot(s) of {project}/{name}; newest good recorded: {recorded}")
-    for snap in result["snapshots"]:
+    uid = shoot["metadata"]["uid"]
+    print(
+        f"{result['count']} snapshot(s) of {project}/{name} (UID {uid}); "
+        f"newest good recorded: {recorded}"
+    )
+    _print_snapshots(result["snapshots"])
+    return 0
+
+
+def _ls_deleted(kube: KubeClient, project: str, name: str) -> int:
+    """The kept snapshots of every deleted shoot that had this name."""
+    kept = [r for r in kept_backups.records(kube, project) if r.name == name]
+    if not kept:
+        print(f"no deleted shoot named {project}/{name} has kept snapshots")
+        return 0
+    status = 0
+    for record in kept:
+        print(
+            f"deleted {project}/{name} UID {record.uid}: {record.kind} store, deleted "
+            f"{record.deleted:%Y-%m-%dT%H:%M:%SZ}, kept until {record.expires:%Y-%m-%dT%H:%M:%SZ}"
+        )
+        try:
+            result = kept_backups.list_snapshots(kube, record)
+        except AgentPodError as err:
+            print(f"  listing failed: {err}")
+            status = 1
+            continue
+        _print_snapshots([s for s in result["snapshots"] if s.get("shootUID") == record.uid])
+    return status
+
+
+def _print_snapshots(snapshots: list[dict[str, Any]]) -> None:
+    for snap in snapshots:
         print(
             f"  {'good' if snap['good'] else 'BAD '}  {snap['key']}"
+            f"  uid={snap.get('shootUID') or UNMARKED}"
             + (f"  ({snap['problem']})" if snap["problem"] else "")
         )
-    return 0
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -102,4 +95,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     ls = backups.add_parser("ls", help=backups_ls.__doc__)
     ls.add_argument("shoot", type=project_and_name, metavar="PROJECT/NAME")
+    ls.add_argument(
+        "--deleted",
+        action="store_true",
+        help="the snapshots a teardown kept of deleted shoots of that name (with their UIDs "
+        "and until when they are kept)",
+    )
     ls.set_defaults(run=backups_ls)

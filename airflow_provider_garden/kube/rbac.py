@@ -105,6 +105,9 @@ ACCOUNTS = (
             _rule("", ["namespaces"], ["get", "list", "create", "patch", "delete"]),
             _rule("", ["secrets", "services", "configmaps"], WRITE),
             _rule("", ["persistentvolumeclaims"], ["get", "list", "create", "patch", "delete"]),
+            # Teardown keeps a local store's volume: Retain, then re-bound to a claim in the
+            # project namespace (kube/kept_backups.py); no create, no delete.
+            _rule("", ["persistentvolumes"], ["get", "patch"]),
             _rule("", ["nodes"], ["list"]),
             # Why a control-plane pod waits: its PodScheduled condition and the scheduler's
             # FailedScheduling events (ERR_INFRA_QUOTA_EXCEEDED names both).

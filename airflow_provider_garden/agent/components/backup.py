@@ -2,15 +2,20 @@
 
 The ``local`` store is a volume in the control-plane namespace; for ``s3`` the
 user's store credentials are copied next to etcd, because pods mount Secrets of
-their own namespace only.
+their own namespace only. Destroying it keeps the snapshots first (core/kept_backups.py):
+a record in the project namespace and, for ``local``, the volume itself, moved there.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 from airflow_provider_garden.agent.components.seed_objects import Ref, SeedObjects
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.controlplane import manifests as m
+from airflow_provider_garden.core.kept_backups import KeptBackups, kept_claim_name
 from airflow_provider_garden.core.shoot_spec import Backup, SnapstoreKind
+from airflow_provider_garden.kube import kept_backups
 from airflow_provider_garden.kube.client import KubeClient, Manifest
 from airflow_provider_garden.kube.rbac import controlplane_account
 
@@ -27,10 +32,12 @@ class BackupInfrastructure(SeedObjects):
         backup: Backup | None,
         *,
         garden_namespace: str | None,
+        shoot_uid: str | None = None,
     ) -> None:
         super().__init__(kube, cp)
         self.backup = backup
         self.garden_namespace = garden_namespace
+        self.shoot_uid = shoot_uid
 
     def _account(self) -> list[Manifest]:
         if self.garden_namespace is None:
@@ -56,6 +63,36 @@ class BackupInfrastructure(SeedObjects):
             )
             objs.append(m.secret(self.cp, m.BACKUP_STORE_SECRET, source.get("data") or {}))
         return objs
+
+    def kept(self, now: dt.datetime) -> KeptBackups | None:
+        """What a teardown keeps now; None: no backups, or a local store never written."""
+        if self.backup is None or self.shoot_uid is None:
+            return None
+        earlier = kept_backups.find(self.kube, self.cp.project, self.cp.shoot, self.shoot_uid)
+        if earlier is not None:
+            return earlier  # an earlier try of this teardown wrote it: keep its time
+        store = self.backup.store
+        local = store.kind is SnapstoreKind.LOCAL
+        if local and kept_backups.bound_volume(self.kube, self.cp.namespace) is None:
+            return None  # the claim never bound: no snapshot was ever written
+        return KeptBackups(
+            project=self.cp.project,
+            name=self.cp.shoot,
+            uid=self.shoot_uid,
+            kind=store.kind,
+            prefix=store.prefix,
+            bucket=store.bucket,
+            secret_name=store.secret_name,
+            claim=kept_claim_name(self.cp.shoot, self.shoot_uid) if local else None,
+            deleted=now,
+            keep_for=self.backup.retention_after_deletion,
+        )
+
+    def destroy(self) -> None:
+        record = self.kept(dt.datetime.now(dt.UTC).replace(microsecond=0))
+        if record is not None:
+            kept_backups.keep(self.kube, record, controlplane_namespace=self.cp.namespace)
+        super().destroy()
 
     def owned(self) -> list[Ref]:
         # Every store kind's objects: the spec may have changed since they were made.

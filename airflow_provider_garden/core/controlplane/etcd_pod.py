@@ -7,6 +7,7 @@ ls` (for people): one description of volumes, mounts and arguments, as plain dic
 from __future__ import annotations
 
 from airflow_provider_garden.core.controlplane import manifests as m
+from airflow_provider_garden.core.kept_backups import KeptBackups
 from airflow_provider_garden.core.manifest import Manifest
 from airflow_provider_garden.core.shoot_spec import Backup, SnapstoreKind
 
@@ -32,6 +33,24 @@ def store_volumes(backup: Backup) -> tuple[list[Manifest], list[Manifest], list[
         [{"name": "store", "secret": secret}],
         [{"name": "store", "mountPath": STORE_SECRET, "readOnly": True}],
         [*args, "--bucket", store.bucket or "", "--secret-dir", STORE_SECRET],
+    )
+
+
+def kept_store_volumes(record: KeptBackups) -> tuple[list[Manifest], list[Manifest], list[str]]:
+    """The same for a deleted shoot's kept snapshots, from a pod in its project namespace:
+    the kept volume (local) or the project's store Secret (s3)."""
+    args = ["--store-kind", record.kind.value, "--prefix", record.prefix]
+    if record.claim is not None:
+        return (
+            [{"name": "store", "persistentVolumeClaim": {"claimName": record.claim}}],
+            [{"name": "store", "mountPath": STORE_ROOT}],
+            [*args, "--store-root", STORE_ROOT],
+        )
+    secret = {"secretName": record.secret_name or "", "defaultMode": 0o400}
+    return (
+        [{"name": "store", "secret": secret}],
+        [{"name": "store", "mountPath": STORE_SECRET, "readOnly": True}],
+        [*args, "--bucket", record.bucket or "", "--secret-dir", STORE_SECRET],
     )
 
 

@@ -7,7 +7,7 @@ import hashlib
 import io
 from pathlib import Path
 
-from airflow_provider_garden.agent.etcd_backup import apply_retention
+from airflow_provider_garden.agent.etcd_backup import apply_retention, drop_snapshots_of
 from airflow_provider_garden.core.retention import snapshot_name
 from airflow_provider_garden.core.shoot_spec import RetentionPolicy
 from airflow_provider_garden.snapstore.local import LocalStore
@@ -52,3 +52,15 @@ def test_retention_deletes_only_the_shoots_own_snapshots(tmp_path: Path) -> None
 
     assert deleted == mine[:2]
     assert [e.key for e in list_snapshots(store)] == [legacy, *foreign, mine[2]]
+
+
+def test_dropping_a_deleted_shoots_snapshots_leaves_every_other_key(tmp_path: Path) -> None:
+    store = LocalStore(root=tmp_path)
+    legacy = put(store, 0, None)
+    deleted = [put(store, m, DELETED) for m in (1, 2)]
+    mine = put(store, 3, MINE)
+
+    assert drop_snapshots_of(store, DELETED) == deleted
+
+    assert [e.key for e in list_snapshots(store)] == [legacy, mine]
+    assert not any(i.key.startswith(tuple(deleted)) for i in store.list())  # manifests too

@@ -1,0 +1,233 @@
+"""Keep a deleted shoot's snapshots in its project namespace, find them, let them go.
+
+The rules (what is kept, for how long, who may drop it early) are in
+``core/kept_backups.py``; this module only talks to the seed. A record is a
+ConfigMap in ``garden-<project>``; a ``local`` store's volume is kept by setting its
+PersistentVolume to Retain and re-binding it to a claim there (no data is copied).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.controlplane import etcd_pod
+from airflow_provider_garden.core.controlplane.manifests import BACKUP_VOLUME_CLAIM, MANAGED_BY
+from airflow_provider_garden.core.kept_backups import (
+    RECORD_LABEL,
+    KeptBackups,
+    KeptBackupsError,
+    plan_expiry,
+    record_name,
+)
+from airflow_provider_garden.kube.agent_pod import agent_pod, run_agent_pod
+from airflow_provider_garden.kube.client import KubeClient, Manifest
+
+log = logging.getLogger(__name__)
+PVC = ("v1", "PersistentVolumeClaim")
+PV = ("v1", "PersistentVolume")
+CONFIGMAP = ("v1", "ConfigMap")
+KEEP_WAIT = 120.0  # seconds for the kept claim to bind
+
+
+def _labels(record: KeptBackups) -> dict[str, str]:
+    return {
+        **MANAGED_BY,
+        RECORD_LABEL: "true",
+        "garden.airflow.io/project": record.project,
+        "garden.airflow.io/shoot": record.name,
+        "garden.airflow.io/shoot-uid": record.uid,
+    }
+
+
+def record_manifest(record: KeptBackups) -> Manifest:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": record.record_name,
+            "namespace": naming.project_namespace(record.project),
+            "labels": _labels(record),
+        },
+        "data": record.to_data(),
+    }
+
+
+def bound_volume(kube: KubeClient, controlplane_namespace: str) -> str | None:
+    """The PersistentVolume behind the shoot's local store; None: nothing was ever
+    written there (the claim never bound) or it is gone."""
+    claim = kube.find(*PVC, BACKUP_VOLUME_CLAIM, controlplane_namespace)
+    if claim is None:
+        return None
+    return (claim.get("spec") or {}).get("volumeName") or None
+
+
+def keep(kube: KubeClient, record: KeptBackups, *, controlplane_namespace: str) -> None:
+    """Write the record, then (local) move the store's volume to the project namespace.
+
+    Safe to repeat: each step is an apply or a patch to the same end. The volume is set
+    to Retain before anything else, so no later step (nor the namespace's deletion) can
+    delete its data.
+    """
+    kube.apply(record_manifest(record))
+    claim_name = record.claim
+    if claim_name is None:
+        return
+    volume = bound_volume(kube, controlplane_namespace)
+    if volume is None:
+        kept = kube.find(*PVC, claim_name, naming.project_namespace(record.project))
+        if kept is None:
+            raise KeptBackupsError(
+                f"{controlplane_namespace}/{BACKUP_VOLUME_CLAIM} has no volume to keep"
+            )
+        return  # moved by an earlier try
+    kube.merge_patch(
+        *PV,
+        volume,
+        {
+            "metadata": {"labels": _labels(record)},
+            "spec": {"persistentVolumeReclaimPolicy": "Retain"},
+        },
+    )
+    source = kube.get(*PVC, BACKUP_VOLUME_CLAIM, controlplane_namespace)
+    project_ns = naming.project_namespace(record.project)
+    spec = source["spec"]
+    claim: Manifest = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": claim_name, "namespace": project_ns, "labels": _labels(record)},
+        "spec": {
+            "accessModes": spec["accessModes"],
+            "resources": {"requests": spec["resources"]["requests"]},
+            "volumeName": volume,
+            "storageClassName": spec.get("storageClassName") or "",
+        },
+    }
+    if kube.find(*PVC, claim_name, project_ns) is None:
+        kube.create(claim)
+    # Point the volume at the kept claim (null drops the old claim's uid and version).
+    kube.merge_patch(
+        *PV,
+        volume,
+        {
+            "spec": {
+                "claimRef": {
+                    "apiVersion": "v1",
+                    "kind": "PersistentVolumeClaim",
+                    "namespace": project_ns,
+                    "name": claim_name,
+                    "uid": None,
+                    "resourceVersion": None,
+                }
+            }
+        },
+    )
+    kube.wait_for(
+        f"claim {project_ns}/{record.claim} bound to {volume}",
+        lambda: (
+            (kube.get(*PVC, claim_name, project_ns).get("status") or {}).get("phase") == "Bound"
+        ),
+        timeout=KEEP_WAIT,
+    )
+    log.info(
+        "kept %s's local snapshots: volume %s as %s/%s",
+        record.shoot,
+        volume,
+        project_ns,
+        record.claim,
+    )
+
+
+def records(kube: KubeClient, project: str | None = None) -> list[KeptBackups]:
+    """Every deleted shoot's kept snapshots (of one project, or all), oldest expiry first."""
+    namespace = naming.project_namespace(project) if project else None
+    found = []
+    for cm in kube.list(*CONFIGMAP, namespace, label_selector=f"{RECORD_LABEL}=true"):
+        meta = cm["metadata"]
+        where = f"ConfigMap {meta.get('namespace')}/{meta['name']}"
+        found.append(KeptBackups.from_data(cm.get("data") or {}, where=where))
+    return sorted(found, key=lambda r: (r.expires, r.uid))
+
+
+def find(kube: KubeClient, project: str, name: str, uid: str) -> KeptBackups | None:
+    """The record of one deleted incarnation, or None."""
+    namespace = naming.project_namespace(project)
+    cm = kube.find(*CONFIGMAP, record_name(name, uid), namespace)
+    if cm is None:
+        return None
+    where = f"ConfigMap {namespace}/{record_name(name, uid)}"
+    return KeptBackups.from_data(cm.get("data") or {}, where=where)
+
+
+def release_volume(kube: KubeClient, record: KeptBackups) -> None:
+    """Local: give the kept volume back to its provisioner (reclaim Delete), then delete
+    the claim: the provisioner deletes the data with the volume."""
+    claim_name = record.claim
+    if claim_name is None:
+        raise KeptBackupsError(f"{record.shoot}@{record.uid} has no kept volume")
+    project_ns = naming.project_namespace(record.project)
+    claim = kube.find(*PVC, claim_name, project_ns)
+    volume = (claim or {}).get("spec", {}).get("volumeName")
+    if volume:
+        kube.merge_patch(*PV, volume, {"spec": {"persistentVolumeReclaimPolicy": "Delete"}})
+    kube.delete(*PVC, claim_name, project_ns)
+
+
+def forget(kube: KubeClient, record: KeptBackups) -> None:
+    kube.delete(*CONFIGMAP, record.record_name, naming.project_namespace(record.project))
+
+
+def _store_pod(record: KeptBackups, *verb: str) -> Any:
+    volumes, mounts, store_args = etcd_pod.kept_store_volumes(record)
+    return agent_pod(
+        naming.project_namespace(record.project),
+        ["etcd", *verb, *store_args],
+        volumes,
+        mounts,
+        name=f"garden-kept-{verb[0]}",
+    )
+
+
+def list_snapshots(kube: KubeClient, record: KeptBackups) -> dict[str, Any]:
+    """`garden-agent etcd ls` over the kept store, from a pod in the project namespace."""
+    return run_agent_pod(kube, _store_pod(record, "ls"))
+
+
+def drop(kube: KubeClient, record: KeptBackups) -> str:
+    """Delete one deleted shoot's kept snapshots, then its record; says what went."""
+    if record.claim is not None:
+        release_volume(kube, record)  # the whole volume was that shoot's
+        what = f"volume claim {record.claim} released"
+    else:
+        result = run_agent_pod(kube, _store_pod(record, "drop", "--shoot-uid", record.uid))
+        what = f"{result['droppedCount']} snapshot(s) deleted"
+    forget(kube, record)
+    return what
+
+
+def expire(
+    kube: KubeClient, *, now: dt.datetime, drop_uid: str | None = None, confirm: str | None = None
+) -> list[dict[str, str]]:
+    """Drop what expired at ``now`` (and ``drop_uid`` when confirmed); one line per record
+    with its ``outcome`` (kept, dropped, failed). Every record is tried."""
+    report = []
+    for decision in plan_expiry(records(kube), now=now, drop_uid=drop_uid, confirm=confirm):
+        r = decision.record
+        outcome, reason = "kept", decision.reason
+        if decision.goes:
+            try:
+                outcome, reason = "dropped", f"{reason}: {drop(kube, r)}"
+            except Exception as err:
+                outcome, reason = "failed", f"{reason}: {type(err).__name__}: {err}"
+        report.append(
+            {
+                "shoot": r.shoot,
+                "uid": r.uid,
+                "verdict": str(decision.verdict),
+                "outcome": outcome,
+                "reason": reason,
+            }
+        )
+    return report
