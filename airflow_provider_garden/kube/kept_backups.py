@@ -102,7 +102,8 @@ def keep(kube: KubeClient, record: KeptBackups, *, controlplane_namespace: str) 
             "accessModes": spec["accessModes"],
             "resources": {"requests": spec["resources"]["requests"]},
             "volumeName": volume,
-            "storageClassName": spec.get("storageClassName") or "",
+            # A pre-bound claim binds only with its volume's class.
+            "storageClassName": kube.get(*PV, volume)["spec"].get("storageClassName") or "",
         },
     }
     if kube.find(*PVC, claim_name, project_ns) is None:
