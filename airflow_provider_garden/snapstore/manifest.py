@@ -172,6 +172,12 @@ class Manifest(Record):
             shoot_uid=shoot_uid,
         )
 
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        if data["shootUID"] is None:  # unmarked: written as it was before UIDs
+            del data["shootUID"]
+        return data
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], path: str | None = None) -> Manifest:
         return super().from_dict(data, path or f"manifest of {data.get('snapshot')!r}")

@@ -62,7 +62,13 @@ def test_for_snapshot_takes_revisions_compression_and_time_from_the_name() -> No
 
 def test_json_round_trip_is_camel_case_and_lossless() -> None:
     manifest = dataclasses.replace(
-        Manifest.for_snapshot(name_at(5), size=7, sha256="a" * 64, etcd_version="3.5.16"),
+        Manifest.for_snapshot(
+            name_at(5),
+            size=7,
+            sha256="a" * 64,
+            etcd_version="3.5.16",
+            shoot_uid="aaaaaaaa-0000-4000-8000-000000000001",
+        ),
         verified=True,
     )
     data = manifest.to_dict()
@@ -76,6 +82,7 @@ def test_json_round_trip_is_camel_case_and_lossless() -> None:
         "compression": "none",
         "created": "2026-11-30T12:05:00Z",
         "verified": True,
+        "shootUID": "aaaaaaaa-0000-4000-8000-000000000001",
     }
     assert Manifest.from_dict(json.loads(json.dumps(data))) == manifest
 
