@@ -174,6 +174,13 @@ def release_volume(kube: KubeClient, record: KeptBackups) -> None:
     if volume:
         kube.merge_patch(*PV, volume, {"spec": {"persistentVolumeReclaimPolicy": "Delete"}})
     kube.delete(*PVC, claim_name, project_ns)
+    # A claim stays until no pod mounts it (e.g. a listing pod still ending): the record
+    # goes only once the claim did, so a failed wait leaves both for the next run.
+    kube.wait_for(
+        f"claim {project_ns}/{claim_name} deleted",
+        lambda: kube.find(*PVC, claim_name, project_ns) is None,
+        timeout=KEEP_WAIT,
+    )
 
 
 def forget(kube: KubeClient, record: KeptBackups) -> None:
