@@ -71,7 +71,8 @@ REFUSED: dict[str, list[Request]] = {
         Request("delete", "nodes"),
         Request("delete", "pods", namespace=OTHER),
         Request("create", "pods", namespace=OTHER, subresource="exec"),
-        Request("create", "persistentvolumes"),
+        Request("create", "persistentvolumes"),  # it keeps a volume (get, patch), never makes one
+        Request("delete", "persistentvolumes"),
         Request("bind", "clusterroles", group=RBAC, name=f"{RELEASE}:garden-shoot"),
     ],
     "garden-kustomize": [
