@@ -75,9 +75,9 @@ def ls(seed_kubeconfig: Path, capsys: pytest.CaptureFixture[str], *, deleted: bo
 
 def expiry(bundled: dict[str, Any], at: dt.datetime, **conf: Any) -> tuple[str, dict[str, Any]]:
     """garden_backup at logical time ``at``: run state, expire_deleted's line per UID."""
-    run = bundled["garden_backup"].test(
-        logical_date=at, run_conf={"only": [f"{PROJECT}/{NAME}"], **conf}
-    )
+    # Every Param named: dag.test keeps the previous run's conf in the DAG's params.
+    conf = {"only": [f"{PROJECT}/{NAME}"], "drop_uid": "", "drop_confirm": "", **conf}
+    run = bundled["garden_backup"].test(logical_date=at, run_conf=conf)
     if run.state != "success":
         return str(run.state), {}
     report = xcom("garden_backup", run.run_id, "expire_deleted")
