@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import socket
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_garden.core.shoot_spec import RetentionPolicy
 from airflow_provider_garden.snapstore.factory import StoreKind, open_store
 from airflow_provider_garden.snapstore.protocol import SnapStore
+
+if TYPE_CHECKING:
+    from airflow_provider_garden.kube.client import KubeClient
 
 
 def _store(args: argparse.Namespace) -> SnapStore:
@@ -42,21 +46,57 @@ def backup(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def restore(args: argparse.Namespace) -> dict[str, Any]:
-    """Restore a verified snapshot (default: the newest good one) into a shoot's etcd."""
+    """Restore a verified snapshot (default: the newest good one) into a shoot's etcd.
+
+    Holds the shoot's operation Lease from before the first read of the journal to the
+    last write: this process is the holder, so a restore never runs unlocked and a lock
+    never outlives its restore (losing it ends the process: the journal settles that).
+    """
     from airflow_provider_garden.agent import etcd_restore
+    from airflow_provider_garden.agent.shoot_operation import operation_lease
     from airflow_provider_garden.kube.client import KubeClient
 
-    return etcd_restore.restore(
-        KubeClient.from_kubeconfig(args.kubeconfig),
-        _store(args),
-        _endpoint(args),
-        namespace=args.namespace,
-        data_mount=Path(args.data_mount),
-        work=Path(args.work_dir),
-        snapshot=args.snapshot,
-        shoot_uid=args.shoot_uid,
-        from_uid=args.from_uid,
-    )
+    kube = KubeClient.from_kubeconfig(args.kubeconfig)
+    _check_lease_access(kube, args.project, args.name)
+    with operation_lease(kube, project=args.project, name=args.name, holder=socket.gethostname()):
+        return etcd_restore.restore(
+            kube,
+            _store(args),
+            _endpoint(args),
+            namespace=args.namespace,
+            data_mount=Path(args.data_mount),
+            work=Path(args.work_dir),
+            snapshot=args.snapshot,
+            shoot_uid=args.shoot_uid,
+            from_uid=args.from_uid,
+        )
+
+
+def _check_lease_access(kube: KubeClient, project: str, name: str) -> None:
+    """Fail naming the cause when this account cannot hold the shoot's Lease: it may
+    get and update that one Lease (granted by reconcile), never create it."""
+    from airflow_provider_garden.core import naming
+    from airflow_provider_garden.kube import lease
+    from airflow_provider_garden.kube.errors import Forbidden
+
+    where = f"Lease {naming.project_namespace(project)}/{naming.operation_lease(name)}"
+    try:
+        found = kube.find(
+            lease.API_VERSION,
+            "Lease",
+            naming.operation_lease(name),
+            naming.project_namespace(project),
+        )
+    except Forbidden as err:
+        raise SystemExit(
+            f"garden-agent etcd restore: may not read {where} ({err}); reconcile shoot "
+            f"{project}/{name}: it grants the restore's account that Lease"
+        ) from None
+    if found is None:
+        raise SystemExit(
+            f"garden-agent etcd restore: {where} does not exist; reconcile shoot "
+            f"{project}/{name} first (reconcile creates it)"
+        )
 
 
 def ls(args: argparse.Namespace) -> dict[str, Any]:
@@ -120,4 +160,6 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "'unmarked': one written before snapshots carried a UID)",
     )
     r.add_argument("--namespace", required=True, help="the shoot's control-plane namespace")
+    r.add_argument("--project", required=True, help="the shoot's project (its Lease is there)")
+    r.add_argument("--name", required=True, help="the shoot's name")
     r.add_argument("--data-mount", required=True, help="where etcd's volume is mounted")

@@ -31,3 +31,8 @@ def kubeconfig_secret(name: str) -> str:
 def operation_lease(name: str) -> str:
     """Lease (in the project namespace) serialising operations on one shoot."""
     return f"{name}.operation"
+
+
+def operation_lease_access(name: str, account: str) -> str:
+    """Role and RoleBinding (project namespace) letting ``account`` hold the shoot's Lease."""
+    return f"{name}.{account}.operation-lease"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from airflow_provider_garden.core import naming
 from airflow_provider_garden.kube.client import Manifest
 from airflow_provider_garden.kube.resources import GROUP
 
@@ -116,14 +117,19 @@ ACCOUNTS = (
             # delete: shoot delete removes what reconcile made, component by component.
             _rule("", ["serviceaccounts"], ["get", "create", "patch", "delete"]),
             _rule("apps", ["deployments", "statefulsets"], WRITE),
-            # Grants per-control-plane accounts their role inside the shoot's namespace.
+            # Grants per-control-plane accounts their role inside the shoot's namespace, and
+            # the restore's account its shoot's Lease by name (operation_lease_access): the
+            # API lets it grant only what it holds itself (LEASES above).
             _rule(
-                "rbac.authorization.k8s.io", ["rolebindings"], ["get", "create", "patch", "delete"]
+                "rbac.authorization.k8s.io",
+                ["roles", "rolebindings"],
+                ["get", "create", "patch", "delete"],
             ),
         ),
         binds=("garden-etcd",),
     ),
-    # Backup and restore of a shoot's etcd, in its control-plane namespace only.
+    # Backup and restore of a shoot's etcd, in its control-plane namespace only; the
+    # restore holds its shoot's operation Lease (one Lease, by name: operation_lease_access).
     Account(
         "garden-etcd",
         (
@@ -197,6 +203,51 @@ def controlplane_account(
             },
             "subjects": [
                 {"kind": "ServiceAccount", "name": name, "namespace": controlplane_namespace}
+            ],
+        },
+    ]
+
+
+def operation_lease_access(
+    account_name: str, *, project: str, name: str, controlplane_namespace: str
+) -> list[Manifest]:
+    """Role + RoleBinding letting one shoot's per-control-plane ``account_name`` hold that
+    shoot's operation Lease: get and update of that one Lease in the project namespace.
+
+    The pod holding the Lease is then the pod doing the work (a restore), not the Airflow
+    worker that started it. No ``create``: RBAC cannot limit it to a name, and the Lease
+    exists once the shoot was reconciled (reconcile holds it first).
+    """
+    acc = account(account_name)
+    if not acc.per_controlplane:
+        raise ValueError(f"{account_name} is not a per-control-plane account")
+    project_ns = naming.project_namespace(project)
+    role = naming.operation_lease_access(name, account_name)
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": role, "namespace": project_ns},
+            "rules": [
+                {
+                    "apiGroups": ["coordination.k8s.io"],
+                    "resources": ["leases"],
+                    "verbs": ["get", "update"],
+                    "resourceNames": [naming.operation_lease(name)],
+                }
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": role, "namespace": project_ns},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+            "subjects": [
+                {
+                    "kind": "ServiceAccount",
+                    "name": account_name,
+                    "namespace": controlplane_namespace,
+                }
             ],
         },
     ]

@@ -20,7 +20,6 @@ from airflow_provider_garden.core.controlplane import manifests as m
 from airflow_provider_garden.core.manifest import Manifest
 from airflow_provider_garden.core.shoot_spec import Backup, parse_shoot
 from airflow_provider_garden.core.status import LastBackup, OperationState, OperationType
-from airflow_provider_garden.kube import lease
 from airflow_provider_garden.operators.pod import AgentResultError
 from airflow_provider_garden.operators.shoot_pod import ShootPodOperator
 
@@ -117,9 +116,9 @@ class EtcdRestoreOperator(_EtcdOperator):
 
     Stops the shoot's kube-apiserver and etcd, restores into a new data directory,
     swaps it in only when the restore succeeded, starts both again and waits until
-    they are healthy. Holds the shoot's operation Lease for the whole run, so no
-    reconcile, rollout or second restore runs beside it; runs synchronously for that
-    reason (the Lease is renewed by this task).
+    they are healthy. The restore pod holds the shoot's operation Lease for its whole
+    run, so no reconcile, rollout or second restore runs beside it; a worker that dies
+    meanwhile leaves neither a restore running unlocked nor a lock without its restore.
 
     :param project: project of the shoot (templated).
     :param name: shoot name (templated).
@@ -136,7 +135,7 @@ class EtcdRestoreOperator(_EtcdOperator):
     def __init__(
         self, *, snapshot: str | None = None, from_uid: str | None = None, **kwargs: Any
     ) -> None:
-        kwargs["deferrable"] = False
+        kwargs["deferrable"] = False  # execute() reports the pod's end in lastOperation
         super().__init__(**kwargs)
         self.snapshot = snapshot
         self.from_uid = from_uid
@@ -148,6 +147,7 @@ class EtcdRestoreOperator(_EtcdOperator):
 
     def pod_extras(self, cp_ns: str) -> tuple[list[Manifest], list[Manifest], list[str]]:
         args = ["--namespace", cp_ns, "--data-mount", ETCD_DATA]
+        args += ["--project", self.project, "--name", self.shoot_name]
         if self.snapshot:
             args += ["--snapshot", self.snapshot]
         if self.from_uid:
@@ -156,41 +156,25 @@ class EtcdRestoreOperator(_EtcdOperator):
         return [volume], [{"name": "etcd-data", "mountPath": ETCD_DATA}], args
 
     def execute(self, context: Context) -> Any:
-        self.check_projects()  # before the Lease: it is taken in the project's namespace
-        # The task process holds the Lease for its pod (the pod's account cannot reach
-        # the project namespace): losing it deletes the pod, which stops the restore.
-        with lease.held(
-            self.garden.kube,
-            namespace=naming.project_namespace(self.project),
-            name=naming.operation_lease(self.shoot_name),
-            holder=f"airflow:{self.dag_id}/{self.task_id}/{context.get('run_id', '')}",
-            wait=lease.OPERATION_WAIT,
-            on_lost=self._stop_pod,
-        ):
-            self._report(OperationState.PROCESSING, 0, "Restoring etcd from a snapshot")
-            try:
-                result = super().execute(context)
-            except Exception as err:
-                self._report(
-                    OperationState.ERROR,
-                    0,
-                    f"restore failed: {type(err).__name__}: {str(err)[:300]}",
-                )
-                raise
+        self.check_projects()  # the project named before anything is read or started
+        # The pod takes the shoot's operation Lease (it may wait for another operation);
+        # this task only reports what the pod did.
+        self._report(OperationState.PROCESSING, 0, "Restoring etcd from a snapshot")
+        try:
+            result = super().execute(context)
+        except Exception as err:
             self._report(
-                OperationState.SUCCEEDED,
-                100,
-                f"restored {result['snapshot']} (revision {result['revision']})",
+                OperationState.ERROR,
+                0,
+                f"restore failed: {type(err).__name__}: {str(err)[:300]}",
             )
-            return result
-
-    def _stop_pod(self, message: str) -> None:
-        self.log.error("%s: deleting the restore pod to stop it", message)
-        pod = self.pod
-        if pod is not None:
-            self.client.delete_namespaced_pod(
-                pod.metadata.name, pod.metadata.namespace, grace_period_seconds=0
-            )
+            raise
+        self._report(
+            OperationState.SUCCEEDED,
+            100,
+            f"restored {result['snapshot']} (revision {result['revision']})",
+        )
+        return result
 
     def _report(self, state: OperationState, progress: int, description: str) -> None:
         self.garden.shoots.report(

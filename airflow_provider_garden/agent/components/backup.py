@@ -1,5 +1,8 @@
 """What etcd's backups need beside it: the garden-etcd account, and the store.
 
+The account may also hold the shoot's operation Lease (that one Lease, in the project
+namespace), so a restore pod holds it itself while it works.
+
 The ``local`` store is a volume in the control-plane namespace; for ``s3`` the
 user's store credentials are copied next to etcd, because pods mount Secrets of
 their own namespace only. Destroying it keeps the snapshots first (core/kept_backups.py):
@@ -10,14 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow_provider_garden.agent.components.seed_objects import Ref, SeedObjects
+from airflow_provider_garden.agent.components.seed_objects import Ref, SeedObjects, ref
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.controlplane import manifests as m
 from airflow_provider_garden.core.kept_backups import KeptBackups, kept_claim_name
 from airflow_provider_garden.core.shoot_spec import Backup, SnapstoreKind
 from airflow_provider_garden.kube import kept_backups
 from airflow_provider_garden.kube.client import KubeClient, Manifest
-from airflow_provider_garden.kube.rbac import controlplane_account
+from airflow_provider_garden.kube.rbac import controlplane_account, operation_lease_access
 
 ACCOUNT = "garden-etcd"
 
@@ -42,10 +45,21 @@ class BackupInfrastructure(SeedObjects):
     def _account(self) -> list[Manifest]:
         if self.garden_namespace is None:
             raise RuntimeError("deploying the backup account needs the garden namespace")
-        return controlplane_account(
+        return [
+            *controlplane_account(
+                ACCOUNT,
+                controlplane_namespace=self.cp.namespace,
+                garden_namespace=self.garden_namespace,
+            ),
+            *self._lease_access(),
+        ]
+
+    def _lease_access(self) -> list[Manifest]:
+        return operation_lease_access(
             ACCOUNT,
+            project=self.cp.project,
+            name=self.cp.shoot,
             controlplane_namespace=self.cp.namespace,
-            garden_namespace=self.garden_namespace,
         )
 
     def manifests(self) -> list[Manifest]:
@@ -98,6 +112,7 @@ class BackupInfrastructure(SeedObjects):
         # Every store kind's objects: the spec may have changed since they were made.
         ns = self.cp.namespace
         return [
+            *(ref(obj) for obj in self._lease_access()),
             ("v1", "ServiceAccount", ACCOUNT, ns),
             ("rbac.authorization.k8s.io/v1", "RoleBinding", ACCOUNT, ns),
             ("v1", "PersistentVolumeClaim", m.BACKUP_VOLUME_CLAIM, ns),

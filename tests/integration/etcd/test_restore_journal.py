@@ -13,12 +13,15 @@ cluster, and nothing but `data` on the etcd volume.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
+from kubernetes import client
 from kubernetes.client import models as k8s
 from test_backup_restore import (
     COUNT,
@@ -36,6 +39,7 @@ from airflow_provider_garden.agent.etcd_restore import BETWEEN_RENAMES, EXIT_AT_
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.controlplane.manifests import ETCD_VOLUME_CLAIM
 from airflow_provider_garden.core.restore_journal import Phase
+from airflow_provider_garden.kube import lease
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 
@@ -145,3 +149,57 @@ def test_killed_restore_is_settled_by_the_next_one(
     assert count_configmaps(shoot) == COUNT  # every ConfigMap of the snapshot, not empty
     names = kubectl(shoot, "get", "configmaps", "-n", "bulk", "-o", "name").split()
     assert f"configmap/{MARKER}" not in names  # the snapshot's data, not the data before
+
+
+def restore_pod(seed: KubeClient) -> str | None:
+    pods = seed.list("v1", "Pod", CP_NS, label_selector="task_id=restore")
+    running = [p for p in pods if (p.get("status") or {}).get("phase") == "Running"]
+    return running[0]["metadata"]["name"] if running else None
+
+
+def test_the_restore_pod_holds_the_shoots_lease_itself(
+    seed: KubeClient, bundled: dict[str, Any], shoot: Path, kube_api: client.ApiClient
+) -> None:
+    """The restore waits in its pod while another operation holds the Lease, then holds
+    it itself (renewing it) until it is done: the Airflow worker holds nothing."""
+    project_ns, name = naming.project_namespace(PROJECT), naming.operation_lease(NAME)
+    journal_before = JournalStore(seed, CP_NS).read()
+    outcome: list[str] = []
+    restoring = threading.Thread(
+        target=lambda: outcome.append(
+            run(bundled, "garden_restore", project=PROJECT, name=NAME, confirm=f"{PROJECT}/{NAME}")
+        )
+    )
+    lost: list[str] = []
+    with lease.held(
+        seed, namespace=project_ns, name=name, holder="restore-lock-test", on_lost=lost.append
+    ):
+        restoring.start()
+        pod, waited, deadline = None, "", time.monotonic() + 300
+        while "waiting for the shoot's operation lease" not in waited:
+            assert restoring.is_alive(), (
+                f"the restore ended while the test held the Lease: {outcome}"
+            )
+            assert time.monotonic() < deadline, f"the restore pod never waited: {pod}: {waited}"
+            time.sleep(1)
+            pod = pod or restore_pod(seed)
+            if pod:
+                waited = client.CoreV1Api(kube_api).read_namespaced_pod_log(pod, CP_NS)
+        assert JournalStore(seed, CP_NS).read() == journal_before, "it restored without the Lease"
+    assert not lost, lost
+    holders: dict[str, set[str]] = {}  # holder -> the renewTimes seen
+    while restoring.is_alive():  # every look must succeed: a failed one is not a sample
+        spec = seed.get("coordination.k8s.io/v1", "Lease", name, project_ns)["spec"]
+        if spec.get("holderIdentity"):
+            holders.setdefault(spec["holderIdentity"], set()).add(spec.get("renewTime", ""))
+        time.sleep(0.5)
+    restoring.join()
+    assert outcome == ["success"]
+    assert pod is not None
+    ours = {h: r for h, r in holders.items() if h.startswith(f"{pod}_")}
+    assert ours, f"the restore pod {pod} never held the Lease; holders seen: {sorted(holders)}"
+    assert set(holders) == set(ours), f"others held it during the restore: {sorted(holders)}"
+    assert max(len(r) for r in ours.values()) >= 2, "the pod never renewed the Lease"
+    finished = JournalStore(seed, CP_NS).read()
+    assert finished is not None
+    assert finished.phase is Phase.DONE

@@ -18,8 +18,15 @@ import pytest
 from helm_release import Release
 from kubernetes import client
 
+from airflow_provider_garden.core import naming
 from airflow_provider_garden.kube.client import KubeClient
-from airflow_provider_garden.kube.rbac import ACCOUNTS, Account, controlplane_account
+from airflow_provider_garden.kube.rbac import (
+    ACCOUNTS,
+    Account,
+    controlplane_account,
+    operation_lease_access,
+)
+from airflow_provider_garden.kube.rbac import account as rbac_account
 
 pytestmark = pytest.mark.integration
 
@@ -74,6 +81,7 @@ REFUSED: dict[str, list[Request]] = {
         Request("create", "persistentvolumes"),  # it keeps a volume (get, patch), never makes one
         Request("delete", "persistentvolumes"),
         Request("bind", "clusterroles", group=RBAC, name=f"{RELEASE}:garden-shoot"),
+        Request("escalate", "roles", group=RBAC, namespace=OTHER),  # grants only what it holds
     ],
     "garden-kustomize": [
         Request("get", "secrets", namespace=OTHER),  # another project's Secrets
@@ -86,6 +94,7 @@ REFUSED: dict[str, list[Request]] = {
         Request("patch", "statefulsets", group="apps", namespace=OTHER),  # another shoot's etcd
         Request("delete", "pods", namespace=HOME),
         Request("delete", "namespaces"),
+        Request("update", "leases", group="coordination.k8s.io", namespace=OTHER),
     ],
     # Reads the fleet; writes only Shoot status and the status label.
     "garden-care": [
@@ -210,3 +219,34 @@ def test_account_is_refused_what_it_must_not_do(
     requests = [places.resolve(r, account) for r in EVERYONE_REFUSED + REFUSED[account.name]]
     allowed_ = [r for r in requests if allowed(kube_api, account, places, r)]
     assert allowed_ == [], f"{account.name} may: {', '.join(map(str, allowed_))}"
+
+
+def test_the_restore_account_may_hold_its_shoots_lease_and_no_other(
+    places: Places, kube_api: client.ApiClient, seed_kubeconfig: Path
+) -> None:
+    """What shoot reconcile grants garden-etcd in the project namespace: that shoot's
+    operation Lease, read and renewed by name; another shoot's Lease there is refused,
+    and so is creating one."""
+    kube = KubeClient.from_kubeconfig(str(seed_kubeconfig))
+    etcd = rbac_account("garden-etcd")
+    project_ns = f"garden-{places.bound['garden-etcd']}"  # a project namespace of its own
+    kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": project_ns}})
+    try:
+        for obj in operation_lease_access(
+            etcd.name,
+            project=project_ns.removeprefix("garden-"),
+            name="db",
+            controlplane_namespace=places.home(etcd),
+        ):
+            kube.apply(obj)
+
+        def may(verb: str, name: str | None) -> bool:
+            request = Request(verb, "leases", "coordination.k8s.io", project_ns, name=name)
+            return allowed(kube_api, etcd, places, request)
+
+        mine, other = naming.operation_lease("db"), naming.operation_lease("other")
+        assert [may(verb, mine) for verb in ("get", "update", "delete")] == [True, True, False]
+        assert [may(verb, other) for verb in ("get", "update")] == [False, False]
+        assert [may(verb, None) for verb in ("create", "list")] == [False, False]
+    finally:
+        kube.delete("v1", "Namespace", project_ns)

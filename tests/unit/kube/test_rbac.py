@@ -17,3 +17,43 @@ def test_bind_rights_name_the_roles_of_the_install_namespace(namespace: str) -> 
             "resourceNames": [f"{namespace}:garden-etcd"],
         }
     ]
+
+
+def test_the_restore_account_may_hold_its_shoots_lease_and_nothing_else_there() -> None:
+    from airflow_provider_garden.kube.rbac import operation_lease_access
+
+    role, binding = operation_lease_access(
+        "garden-etcd", project="team-a", name="dev", controlplane_namespace="shoot--team-a--dev"
+    )
+    assert (role["kind"], role["metadata"]["namespace"]) == ("Role", "garden-team-a")
+    assert role["rules"] == [
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "verbs": ["get", "update"],  # never create: RBAC cannot limit that to a name
+            "resourceNames": ["dev.operation"],
+        }
+    ]
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": role["metadata"]["name"],
+    }
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "garden-etcd", "namespace": "shoot--team-a--dev"}
+    ]
+
+
+def test_only_per_controlplane_accounts_get_a_shoots_lease() -> None:
+    from airflow_provider_garden.kube.rbac import operation_lease_access
+
+    with pytest.raises(ValueError, match="garden-care is not a per-control-plane account"):
+        operation_lease_access("garden-care", project="p", name="n", controlplane_namespace="x")
+
+
+def test_shoot_reconcile_may_grant_the_lease_role_only_with_rights_it_holds() -> None:
+    rules = account("garden-shoot").rules
+    [leases] = [r for r in rules if r["resources"] == ["leases"]]
+    assert {"get", "update"} <= set(leases["verbs"])
+    [roles] = [r for r in rules if "roles" in r["resources"]]
+    assert not {"escalate", "bind"} & set(roles["verbs"])
