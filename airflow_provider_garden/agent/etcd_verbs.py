@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import socket
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow_provider_garden.core.shoot_spec import RetentionPolicy
 from airflow_provider_garden.snapstore.factory import StoreKind, open_store
 from airflow_provider_garden.snapstore.protocol import SnapStore
-
-if TYPE_CHECKING:
-    from airflow_provider_garden.kube.client import KubeClient
 
 
 def _store(args: argparse.Namespace) -> SnapStore:
@@ -46,20 +42,18 @@ def backup(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def restore(args: argparse.Namespace) -> dict[str, Any]:
-    """Restore a verified snapshot (default: the newest good one) into a shoot's etcd.
-
-    Holds the shoot's operation Lease from before the first read of the journal to the
-    last write: this process is the holder, so a restore never runs unlocked and a lock
-    never outlives its restore (losing it ends the process: the journal settles that).
-    """
+    """Restore a verified snapshot (default: the newest good one) into a shoot's etcd,
+    holding the shoot's operation Lease (see agent/etcd_restore_locked.py)."""
     from airflow_provider_garden.agent import etcd_restore
-    from airflow_provider_garden.agent.shoot_operation import operation_lease
+    from airflow_provider_garden.agent.etcd_restore_locked import restore_locked
     from airflow_provider_garden.kube.client import KubeClient
 
     kube = KubeClient.from_kubeconfig(args.kubeconfig)
-    _check_lease_access(kube, args.project, args.name)
-    with operation_lease(kube, project=args.project, name=args.name, holder=socket.gethostname()):
-        return etcd_restore.restore(
+    return restore_locked(
+        kube,
+        args.project,
+        args.name,
+        lambda: etcd_restore.restore(
             kube,
             _store(args),
             _endpoint(args),
@@ -69,34 +63,8 @@ def restore(args: argparse.Namespace) -> dict[str, Any]:
             snapshot=args.snapshot,
             shoot_uid=args.shoot_uid,
             from_uid=args.from_uid,
-        )
-
-
-def _check_lease_access(kube: KubeClient, project: str, name: str) -> None:
-    """Fail naming the cause when this account cannot hold the shoot's Lease: it may
-    get and update that one Lease (granted by reconcile), never create it."""
-    from airflow_provider_garden.core import naming
-    from airflow_provider_garden.kube import lease
-    from airflow_provider_garden.kube.errors import Forbidden
-
-    where = f"Lease {naming.project_namespace(project)}/{naming.operation_lease(name)}"
-    try:
-        found = kube.find(
-            lease.API_VERSION,
-            "Lease",
-            naming.operation_lease(name),
-            naming.project_namespace(project),
-        )
-    except Forbidden as err:
-        raise SystemExit(
-            f"garden-agent etcd restore: may not read {where} ({err}); reconcile shoot "
-            f"{project}/{name}: it grants the restore's account that Lease"
-        ) from None
-    if found is None:
-        raise SystemExit(
-            f"garden-agent etcd restore: {where} does not exist; reconcile shoot "
-            f"{project}/{name} first (reconcile creates it)"
-        )
+        ),
+    )
 
 
 def ls(args: argparse.Namespace) -> dict[str, Any]:

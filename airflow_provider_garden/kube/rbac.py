@@ -129,7 +129,8 @@ ACCOUNTS = (
         binds=("garden-etcd",),
     ),
     # Backup and restore of a shoot's etcd, in its control-plane namespace only; the
-    # restore holds its shoot's operation Lease (one Lease, by name: operation_lease_access).
+    # restore holds its shoot's operation Lease and reports on that Shoot (by name, in the
+    # project namespace: operation_lease_access).
     Account(
         "garden-etcd",
         (
@@ -212,7 +213,8 @@ def operation_lease_access(
     account_name: str, *, project: str, name: str, controlplane_namespace: str
 ) -> list[Manifest]:
     """Role + RoleBinding letting one shoot's per-control-plane ``account_name`` hold that
-    shoot's operation Lease: get and update of that one Lease in the project namespace.
+    shoot's operation Lease and report the operation: get and update of that one Lease,
+    patch of that one Shoot's status, in the project namespace.
 
     The pod holding the Lease is then the pod doing the work (a restore), not the Airflow
     worker that started it. No ``create``: RBAC cannot limit it to a name, and the Lease
@@ -234,7 +236,13 @@ def operation_lease_access(
                     "resources": ["leases"],
                     "verbs": ["get", "update"],
                     "resourceNames": [naming.operation_lease(name)],
-                }
+                },
+                {
+                    "apiGroups": [GROUP],
+                    "resources": ["shoots/status"],
+                    "verbs": ["patch"],
+                    "resourceNames": [name],
+                },
             ],
         },
         {

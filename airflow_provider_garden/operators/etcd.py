@@ -8,6 +8,7 @@ Where the snapshots go is read from the Shoot's `spec.backup` when the task runs
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,12 @@ from airflow_provider_garden.core.controlplane import etcd_pod
 from airflow_provider_garden.core.controlplane import manifests as m
 from airflow_provider_garden.core.manifest import Manifest
 from airflow_provider_garden.core.shoot_spec import Backup, parse_shoot
-from airflow_provider_garden.core.status import LastBackup, OperationState, OperationType
+from airflow_provider_garden.core.status import (
+    LastBackup,
+    OperationState,
+    OperationType,
+    ShootStatus,
+)
 from airflow_provider_garden.operators.pod import AgentResultError
 from airflow_provider_garden.operators.shoot_pod import ShootPodOperator
 
@@ -135,7 +141,7 @@ class EtcdRestoreOperator(_EtcdOperator):
     def __init__(
         self, *, snapshot: str | None = None, from_uid: str | None = None, **kwargs: Any
     ) -> None:
-        kwargs["deferrable"] = False  # execute() reports the pod's end in lastOperation
+        kwargs["deferrable"] = False  # execute() reports a pod that died unreported
         super().__init__(**kwargs)
         self.snapshot = snapshot
         self.from_uid = from_uid
@@ -157,24 +163,30 @@ class EtcdRestoreOperator(_EtcdOperator):
 
     def execute(self, context: Context) -> Any:
         self.check_projects()  # the project named before anything is read or started
-        # The pod takes the shoot's operation Lease (it may wait for another operation);
-        # this task only reports what the pod did.
-        self._report(OperationState.PROCESSING, 0, "Restoring etcd from a snapshot")
+        # The pod holds the shoot's operation Lease (it may wait for another operation)
+        # and reports lastOperation itself; this task only reports a pod that could not.
+        started = self.garden.shoots.clock()
         try:
-            result = super().execute(context)
+            return super().execute(context)
         except Exception as err:
-            self._report(
-                OperationState.ERROR,
-                0,
-                f"restore failed: {type(err).__name__}: {str(err)[:300]}",
-            )
+            if not self._pod_reported_failure(since=started):
+                self._report(
+                    OperationState.ERROR,
+                    0,
+                    f"restore failed: {type(err).__name__}: {str(err)[:300]}",
+                )
             raise
-        self._report(
-            OperationState.SUCCEEDED,
-            100,
-            f"restored {result['snapshot']} (revision {result['revision']})",
+
+    def _pod_reported_failure(self, *, since: dt.datetime) -> bool:
+        shoot = self.garden.shoots.find(self.project, self.shoot_name)
+        last = ShootStatus.from_shoot(shoot).last_operation if shoot else None
+        return bool(
+            last
+            and last.type is OperationType.RESTORE
+            and last.state.ended_badly
+            and last.last_update_time is not None
+            and last.last_update_time >= since.replace(microsecond=0)  # stored in seconds
         )
-        return result
 
     def _report(self, state: OperationState, progress: int, description: str) -> None:
         self.garden.shoots.report(

@@ -39,6 +39,12 @@ from airflow_provider_garden.agent.etcd_restore import BETWEEN_RENAMES, EXIT_AT_
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.controlplane.manifests import ETCD_VOLUME_CLAIM
 from airflow_provider_garden.core.restore_journal import Phase
+from airflow_provider_garden.core.status import (
+    LastOperation,
+    OperationState,
+    OperationType,
+    ShootStatus,
+)
 from airflow_provider_garden.kube import lease
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
@@ -157,44 +163,90 @@ def restore_pod(seed: KubeClient) -> str | None:
     return running[0]["metadata"]["name"] if running else None
 
 
+class LeaseBlocker(threading.Thread):
+    """Holds the shoot's Lease until the restore pod says it waits for it, notes what the
+    shoot looked like meanwhile, releases it, then samples the Lease until ``stop``.
+
+    A thread beside the test: dag.test() must run in the main thread (it sets signal
+    handlers). Every error (a failed sample too) is kept for the test to raise."""
+
+    def __init__(self, seed: KubeClient, kube_api: client.ApiClient) -> None:
+        super().__init__(name="lease-blocker", daemon=True)
+        self.seed, self.kube_api = seed, kube_api
+        self.namespace, self.lease = naming.project_namespace(PROJECT), naming.operation_lease(NAME)
+        self.holding, self.stop = threading.Event(), threading.Event()
+        self.errors: list[BaseException] = []
+        self.lost: list[str] = []
+        self.pod: str | None = None
+        self.journal_while_waiting: Any = None
+        self.operation_while_waiting: LastOperation | None = None
+        self.holders: dict[str, set[str]] = {}  # holder -> the renewTimes seen
+
+    def run(self) -> None:
+        try:
+            self._block()
+            while not self.stop.is_set():
+                spec = self.seed.get("coordination.k8s.io/v1", "Lease", self.lease, self.namespace)
+                holder = spec["spec"].get("holderIdentity")
+                if holder:
+                    self.holders.setdefault(holder, set()).add(spec["spec"].get("renewTime", ""))
+                time.sleep(0.5)
+        except BaseException as err:
+            self.errors.append(err)
+            self.holding.set()
+
+    def _block(self) -> None:
+        with lease.held(
+            self.seed,
+            namespace=self.namespace,
+            name=self.lease,
+            holder="restore-lock-test",
+            on_lost=self.lost.append,
+        ):
+            self.holding.set()
+            waited, deadline = "", time.monotonic() + 300
+            while "waiting for the shoot's operation lease" not in waited:
+                if self.stop.is_set():
+                    raise AssertionError("the restore ended while the test held the Lease")
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"the restore pod never waited: {self.pod}: {waited}")
+                time.sleep(1)
+                self.pod = self.pod or restore_pod(self.seed)
+                if self.pod:
+                    core = client.CoreV1Api(self.kube_api)
+                    waited = core.read_namespaced_pod_log(self.pod, CP_NS)
+            self.journal_while_waiting = JournalStore(self.seed, CP_NS).read()
+            self.operation_while_waiting = last_operation(self.seed)
+
+
 def test_the_restore_pod_holds_the_shoots_lease_itself(
     seed: KubeClient, bundled: dict[str, Any], shoot: Path, kube_api: client.ApiClient
 ) -> None:
     """The restore waits in its pod while another operation holds the Lease, then holds
-    it itself (renewing it) until it is done: the Airflow worker holds nothing."""
-    project_ns, name = naming.project_namespace(PROJECT), naming.operation_lease(NAME)
+    it itself (renewing it) and reports until it is done: the Airflow worker holds
+    nothing, and reports nothing while the pod waits."""
     journal_before = JournalStore(seed, CP_NS).read()
-    outcome: list[str] = []
-    restoring = threading.Thread(
-        target=lambda: outcome.append(
-            run(bundled, "garden_restore", project=PROJECT, name=NAME, confirm=f"{PROJECT}/{NAME}")
+    blocker = LeaseBlocker(seed, kube_api)
+    blocker.start()
+    assert blocker.holding.wait(timeout=60), "the test never took the Lease"
+    try:
+        state = run(
+            bundled, "garden_restore", project=PROJECT, name=NAME, confirm=f"{PROJECT}/{NAME}"
         )
+    finally:
+        blocker.stop.set()
+        blocker.join(timeout=60)
+    if blocker.errors:
+        raise blocker.errors[0]
+    assert not blocker.lost, blocker.lost
+    assert state == "success"
+    assert blocker.journal_while_waiting == journal_before, "it restored without the Lease"
+    waiting = blocker.operation_while_waiting
+    assert waiting is not None
+    assert (waiting.type, waiting.state) != (OperationType.RESTORE, OperationState.PROCESSING), (
+        "the restore reported itself running before it held the Lease"
     )
-    lost: list[str] = []
-    with lease.held(
-        seed, namespace=project_ns, name=name, holder="restore-lock-test", on_lost=lost.append
-    ):
-        restoring.start()
-        pod, waited, deadline = None, "", time.monotonic() + 300
-        while "waiting for the shoot's operation lease" not in waited:
-            assert restoring.is_alive(), (
-                f"the restore ended while the test held the Lease: {outcome}"
-            )
-            assert time.monotonic() < deadline, f"the restore pod never waited: {pod}: {waited}"
-            time.sleep(1)
-            pod = pod or restore_pod(seed)
-            if pod:
-                waited = client.CoreV1Api(kube_api).read_namespaced_pod_log(pod, CP_NS)
-        assert JournalStore(seed, CP_NS).read() == journal_before, "it restored without the Lease"
-    assert not lost, lost
-    holders: dict[str, set[str]] = {}  # holder -> the renewTimes seen
-    while restoring.is_alive():  # every look must succeed: a failed one is not a sample
-        spec = seed.get("coordination.k8s.io/v1", "Lease", name, project_ns)["spec"]
-        if spec.get("holderIdentity"):
-            holders.setdefault(spec["holderIdentity"], set()).add(spec.get("renewTime", ""))
-        time.sleep(0.5)
-    restoring.join()
-    assert outcome == ["success"]
+    pod, holders = blocker.pod, blocker.holders
     assert pod is not None
     ours = {h: r for h, r in holders.items() if h.startswith(f"{pod}_")}
     assert ours, f"the restore pod {pod} never held the Lease; holders seen: {sorted(holders)}"
@@ -203,3 +255,14 @@ def test_the_restore_pod_holds_the_shoots_lease_itself(
     finished = JournalStore(seed, CP_NS).read()
     assert finished is not None
     assert finished.phase is Phase.DONE
+    done = last_operation(seed)  # reported by the pod, under the Lease
+    assert (done.type, done.state) == (OperationType.RESTORE, OperationState.SUCCEEDED)
+    assert done.description.startswith(f"restored {finished.snapshot}"), done
+    print(f"restore pod {pod}: {sum(len(r) for r in ours.values())} renewals seen")
+
+
+def last_operation(seed: KubeClient) -> LastOperation:
+    shoot = seed.get(SHOOT_API_VERSION, "Shoot", NAME, naming.project_namespace(PROJECT))
+    found = ShootStatus.from_shoot(shoot).last_operation
+    assert found is not None
+    return found

@@ -225,8 +225,8 @@ def test_the_restore_account_may_hold_its_shoots_lease_and_no_other(
     places: Places, kube_api: client.ApiClient, seed_kubeconfig: Path
 ) -> None:
     """What shoot reconcile grants garden-etcd in the project namespace: that shoot's
-    operation Lease, read and renewed by name; another shoot's Lease there is refused,
-    and so is creating one."""
+    operation Lease, read and renewed by name, and a patch of that Shoot's status;
+    another shoot's Lease or status there is refused, and so is creating a Lease."""
     kube = KubeClient.from_kubeconfig(str(seed_kubeconfig))
     etcd = rbac_account("garden-etcd")
     project_ns = f"garden-{places.bound['garden-etcd']}"  # a project namespace of its own
@@ -248,5 +248,13 @@ def test_the_restore_account_may_hold_its_shoots_lease_and_no_other(
         assert [may(verb, mine) for verb in ("get", "update", "delete")] == [True, True, False]
         assert [may(verb, other) for verb in ("get", "update")] == [False, False]
         assert [may(verb, None) for verb in ("create", "list")] == [False, False]
+
+        def may_report(verb: str, shoot: str, sub: str | None = "status") -> bool:
+            request = Request(verb, "shoots", "garden.airflow.io", project_ns, sub, shoot)
+            return allowed(kube_api, etcd, places, request)
+
+        assert may_report("patch", "db")  # its own shoot's status, by name
+        assert not may_report("patch", "other")
+        assert not may_report("patch", "db", sub=None)  # never the spec
     finally:
         kube.delete("v1", "Namespace", project_ns)

@@ -32,7 +32,13 @@ def test_the_restore_account_may_hold_its_shoots_lease_and_nothing_else_there() 
             "resources": ["leases"],
             "verbs": ["get", "update"],  # never create: RBAC cannot limit that to a name
             "resourceNames": ["dev.operation"],
-        }
+        },
+        {
+            "apiGroups": ["garden.airflow.io"],
+            "resources": ["shoots/status"],
+            "verbs": ["patch"],  # it reports the restore while it holds the Lease
+            "resourceNames": ["dev"],
+        },
     ]
     assert binding["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io",
