@@ -23,7 +23,8 @@ Safety, in the order it applies:
   shoot's API cannot be read, the rollout stops; machines that vanish without
   this rollout deleting them stop it too;
 * the shoot's operation Lease is held throughout, so no reconcile, restore or
-  second rollout runs beside it.
+  second rollout runs beside it; a new target version (``--image-version``) is
+  written into the Shoot's spec under it, read back, and only then rolled to.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from airflow_provider_garden.agent.workers import observe
 from airflow_provider_garden.core import intstr
 from airflow_provider_garden.core import rollout as planner
 from airflow_provider_garden.core.drain import blocking_budgets, pods_to_drain
-from airflow_provider_garden.core.shoot_spec import Worker, parse_shoot
+from airflow_provider_garden.core.shoot_spec import ShootSpec, Worker, parse_shoot
 from airflow_provider_garden.core.status import OperationState, ShootStatus
 from airflow_provider_garden.drivers.base import MachineDriver, MachineState
 from airflow_provider_garden.kube import lease
@@ -94,6 +95,7 @@ class RolloutOptions:
     freeze_after: int = DEFAULT_FREEZE_AFTER
     interval: float = 1.0  # seconds between looks while waiting
     lease_wait: float = 120.0  # seconds to wait for another operation's Lease
+    image_version: str | None = None  # written into the pool's spec first (under the Lease)
 
 
 @dataclass
@@ -153,6 +155,8 @@ class MachineRollout(ShootMachinesJob):
                 f"shoot {self.project}/{self.name} has no worker pool {self.options.pool!r} "
                 f"(pools: {pools})"
             )
+        if self.options.image_version:
+            resource, spec, worker = self._set_image_version(resource, worker)
         driver = self.driver(resource)
         refusal = planner.scale_to_zero_problem(
             f"spec.workers[{spec.workers.index(worker)}]",
@@ -210,6 +214,25 @@ class MachineRollout(ShootMachinesJob):
             ),
             "seconds": round(self.clock() - started, 1),
         }
+
+    def _set_image_version(
+        self, resource: Manifest, worker: Worker
+    ) -> tuple[Manifest, ShootSpec, Worker]:
+        """Write the target version into the pool's spec (this process holds the Lease),
+        then roll to the spec as the API returned it."""
+        version = str(self.options.image_version)
+        patch = planner.image_version_patch(resource, worker.name, version)
+        if patch is not None:
+            log.info(
+                "pool %s: machine image %s %s -> %s",
+                worker.name,
+                worker.image.name,
+                worker.image.version,
+                version,
+            )
+            resource = self.shoots.patch_spec(self.project, self.name, patch)
+        spec = parse_shoot(resource)
+        return resource, spec, next(w for w in spec.workers if w.name == worker.name)
 
     # --- the loop ---------------------------------------------------------------------
     def _rollout(

@@ -6,7 +6,8 @@ verb writes) and the shoot's operation Lease; the shoot holds the machines
 (Nodes), the pods to drain and their budgets. Credentials for each:
 
 - seed: in-cluster (the ``garden-machines`` ServiceAccount of the project
-  namespace, allowed only Shoot status and the Lease there) or ``--kubeconfig``;
+  namespace, allowed only the Shoots (read, and patch: a rollout's target version),
+  their status and the Lease there) or ``--kubeconfig``;
 - shoot: ``--shoot-kubeconfig``, the admin kubeconfig Secret the operator pod
   mounts; from a shell, omitted, it is read from that Secret through the seed API
   with the caller's own credentials.
@@ -46,6 +47,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         freeze_after=args.freeze_after,
         interval=args.interval,
         lease_wait=args.lease_wait,
+        image_version=args.image_version,
     )
     return MachineRollout(
         seed=seed,
@@ -111,6 +113,11 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = machines.add_parser("rollout", help=run.__doc__)
     _add_shoot_options(p)
     p.add_argument("--pool", required=True, help="worker pool name")
+    p.add_argument(
+        "--image-version",
+        help="write this machine image version into the pool's spec first, holding the "
+        "shoot's Lease (default: roll to the version the spec names)",
+    )
     p.add_argument(
         "--force-drain",
         action="store_true",

@@ -18,8 +18,9 @@ version stay, and machines already cordoned carry on draining.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from . import intstr
 
@@ -224,3 +225,26 @@ def _waiting(machines: Sequence[Machine], new: list[Machine], old: list[Machine]
 
 def _older_than(machine: Machine, now: dt.datetime, limit: dt.timedelta) -> bool:
     return machine.created is not None and now - machine.created >= limit
+
+
+def image_version_patch(shoot: Mapping[str, Any], pool: str, version: str) -> dict[str, Any] | None:
+    """The merge patch that sets ``pool``'s machine image version in a Shoot, or None when
+    the spec already names it. It carries the Shoot's resourceVersion, so the write is a
+    compare-and-swap: an edit made since ``shoot`` was read fails it (409) instead of being
+    overwritten. ``spec.workers`` is a list: a merge patch replaces it whole."""
+    workers = [dict(w) for w in (shoot.get("spec") or {}).get("workers") or []]
+    changed = False
+    for i, worker in enumerate(workers):
+        image = dict((worker.get("machine") or {}).get("image") or {})
+        if worker.get("name") == pool and image.get("version") != version:
+            workers[i] = {
+                **worker,
+                "machine": {**worker["machine"], "image": {**image, "version": version}},
+            }
+            changed = True
+    if not changed:
+        return None
+    return {
+        "metadata": {"resourceVersion": shoot["metadata"]["resourceVersion"]},
+        "spec": {"workers": workers},
+    }

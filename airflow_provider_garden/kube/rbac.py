@@ -146,7 +146,9 @@ ACCOUNTS = (
     Account(
         "garden-machines",
         (
-            _rule(GROUP, ["shoots"], ["get"]),
+            # patch: the rollout writes its target image version into the spec, under the
+            # shoot's Lease (the spec changes only while the operation is locked).
+            _rule(GROUP, ["shoots"], ["get", "patch"]),
             _rule(GROUP, ["shoots/status"], ["patch"]),
             LEASES,
         ),

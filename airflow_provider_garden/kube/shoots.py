@@ -84,6 +84,13 @@ class Shoots:
             naming.project_namespace(project),
         )
 
+    def patch_spec(self, project: str, name: str, patch: Manifest) -> Manifest:
+        """Merge ``patch`` into the Shoot (its spec); a resourceVersion in it makes the
+        write fail (Conflict) when the Shoot changed since it was read."""
+        return self.kube.merge_patch(
+            SHOOT_API_VERSION, "Shoot", name, patch, naming.project_namespace(project)
+        )
+
     def _patch(self, project: str, name: str, body: Manifest) -> Manifest:
         return self.kube.merge_patch(
             SHOOT_API_VERSION,

@@ -10,8 +10,9 @@ Secrets of its own namespace (reading it through the seed API instead would need
 a seed role that reads every project's kubeconfig Secrets: RBAC cannot scope
 Secrets by name pattern). Its ServiceAccount ``garden-machines`` is created in
 that namespace right before the pod, bound to the ``garden-machines`` ClusterRole
-that ``garden install`` ships: read the Shoot, patch its status, hold its
-operation Lease, nothing else in the seed. Everything else happens in the shoot.
+that ``garden install`` ships: read the Shoot, patch it (the target image version,
+written by the pod under the Lease) and its status, hold its operation Lease,
+nothing else in the seed. Everything else happens in the shoot.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from airflow_provider_garden.core.status import (
 )
 from airflow_provider_garden.kube import cloudprofile
 from airflow_provider_garden.kube.rbac import controlplane_account
-from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 from airflow_provider_garden.operators.pod import AgentResultError, SecretMount
 from airflow_provider_garden.operators.shoot_pod import ShootPodOperator
 
@@ -66,7 +66,8 @@ class MachineRolloutOperator(ShootPodOperator):
     :param worker_pool: worker pool to roll (templated). Not ``pool``: that is the
         Airflow pool every operator already takes.
     :param image_version: target machine image version (templated); when given, the
-        Shoot's spec is updated to it first (it must be offered by the CloudProfile);
+        pod writes it into the Shoot's spec first, holding the shoot's operation Lease
+        (it must be offered by the CloudProfile, checked before the pod starts);
         default: roll to the version the spec already names.
     :param force_drain: after ``drain_timeout`` delete the pods left past their
         budgets, start even when a budget allows no disruption, and evict bare pods
@@ -182,7 +183,7 @@ class MachineRolloutOperator(ShootPodOperator):
         return []
 
     def before_pod(self, context: Context) -> None:
-        """The account, the target version in the spec, and the pod's place and mounts."""
+        """The account, and the pod's place, mounts and arguments (the Shoot is not written)."""
         project_ns = naming.project_namespace(self.project)
         for obj in controlplane_account(
             ACCOUNT,
@@ -190,8 +191,6 @@ class MachineRolloutOperator(ShootPodOperator):
             garden_namespace=self.settings.namespace,
         ):
             self.garden.kube.apply(obj)
-        if self.image_version:
-            self._set_image_version(str(self.image_version))
         mount = SecretMount(
             secret_name=naming.kubeconfig_secret(self.shoot_name), mount_path=SHOOT_MOUNT
         )
@@ -218,39 +217,9 @@ class MachineRolloutOperator(ShootPodOperator):
             *("--freeze-after", str(self.freeze_after)),
         ]
         args += ["--force-drain"] if self.force_drain else []
+        # The pod writes it into the spec, holding the shoot's Lease: nothing here does.
+        args += ["--image-version", str(self.image_version)] if self.image_version else []
         self.arguments = self.agent_command(*args)
-
-    def _set_image_version(self, version: str) -> None:
-        """Write the target version into the Shoot's spec (the rollout reads it there)."""
-        shoot = self.garden.shoots.get(self.project, self.shoot_name)
-        workers = shoot["spec"]["workers"]
-        changed = False
-        for worker in workers:
-            image = worker["machine"]["image"]
-            if worker["name"] == self.worker_pool and image["version"] != version:
-                self.log.info(
-                    "pool %s: machine image %s %s -> %s",
-                    self.worker_pool,
-                    image["name"],
-                    image["version"],
-                    version,
-                )
-                image["version"] = version
-                changed = True
-        if not changed:
-            return
-        # resourceVersion makes this a compare-and-swap: a concurrent edit of the spec
-        # fails this task (409) instead of being overwritten.
-        self.garden.kube.merge_patch(
-            SHOOT_API_VERSION,
-            "Shoot",
-            self.shoot_name,
-            {
-                "metadata": {"resourceVersion": shoot["metadata"]["resourceVersion"]},
-                "spec": {"workers": workers},
-            },
-            naming.project_namespace(self.project),
-        )
 
     # --- after the pod -------------------------------------------------------------------
     def validate_result(self, result: dict[str, Any]) -> dict[str, Any]:

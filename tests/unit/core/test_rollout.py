@@ -3,9 +3,11 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
+from airflow_provider_garden.core import rollout
 from airflow_provider_garden.core.intstr import IntOrPercent
 from airflow_provider_garden.core.rollout import (
     Machine,
@@ -303,3 +305,46 @@ def test_scale_to_zero_is_refused_naming_the_fields_unless_allowed() -> None:
     assert scale_to_zero_problem("spec.workers[0]", desired=0, machines=3, allowed=True) is None
     assert scale_to_zero_problem("spec.workers[0]", desired=0, machines=0, allowed=False) is None
     assert scale_to_zero_problem("spec.workers[0]", desired=1, machines=3, allowed=False) is None
+
+
+def _shoot(*versions: tuple[str, str]) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "dev", "resourceVersion": "41"},
+        "spec": {
+            "workers": [
+                {
+                    "name": n,
+                    "minimum": 1,
+                    "machine": {"type": "m", "image": {"name": "gl", "version": v}},
+                }
+                for n, v in versions
+            ]
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("pools", "pool", "version", "expected"),
+    [
+        ((("a", "1"), ("b", "1")), "a", "2", [("a", "2"), ("b", "1")]),  # only that pool
+        ((("a", "1"),), "a", "1", None),  # already there: nothing to write
+        ((("a", "1"),), "c", "2", None),  # no such pool: nothing to write
+    ],
+)
+def test_image_version_patch(
+    pools: tuple[tuple[str, str], ...],
+    pool: str,
+    version: str,
+    expected: list[tuple[str, str]] | None,
+) -> None:
+    shoot = _shoot(*pools)
+    patch = rollout.image_version_patch(shoot, pool, version)
+    if expected is None:
+        assert patch is None
+        return
+    assert patch is not None
+    assert patch["metadata"] == {"resourceVersion": "41"}  # a compare-and-swap
+    got = [(w["name"], w["machine"]["image"]["version"]) for w in patch["spec"]["workers"]]
+    assert got == expected
+    assert patch["spec"]["workers"][0]["machine"]["type"] == "m"  # the rest kept
+    assert shoot == _shoot(*pools)  # the input is not changed

@@ -70,3 +70,16 @@ def test_pod_runs_in_the_project_namespace_beside_the_kubeconfig() -> None:
     kinds = [(o["kind"], o["metadata"]["namespace"]) for o in garden.kube.applied]
     assert kinds == [("ServiceAccount", "garden-team-a"), ("RoleBinding", "garden-team-a")]
     assert garden.kube.applied[1]["roleRef"]["name"] == "garden-system:garden-machines"
+
+
+def test_a_new_image_version_is_the_pods_to_write_not_the_workers() -> None:
+    """_Garden has no Shoot access: a write of the spec from here would fail the test."""
+    from airflow_provider_garden.agent.main import build_parser
+
+    task = op(image_version="1592.3")
+    garden = _Garden()
+    task.__dict__["garden"] = garden
+    task.before_pod(context={})  # type: ignore[arg-type]
+    assert {o["kind"] for o in garden.kube.applied} == {"ServiceAccount", "RoleBinding"}
+    parsed = build_parser().parse_args(task.arguments)
+    assert (parsed.pool, parsed.image_version) == ("pool-a", "1592.3")
