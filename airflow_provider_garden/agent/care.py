@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,11 +26,13 @@ from typing import Any
 
 from cryptography import x509
 
+from airflow_provider_garden.agent.options import positive
 from airflow_provider_garden.agent.shoot_access import client_from_kubeconfig, kubeconfig_key
 from airflow_provider_garden.core import care, naming
 from airflow_provider_garden.core.shoot_spec import ShootSpec, parse_shoot
 from airflow_provider_garden.core.status import ConditionType, ShootStatus
 from airflow_provider_garden.drivers.base import LABEL_IMAGE_NAME, LABEL_IMAGE_VERSION, LABEL_POOL
+from airflow_provider_garden.kube import lease
 from airflow_provider_garden.kube.client import Backoff, KubeClient, Manifest
 from airflow_provider_garden.kube.shoots import Shoots
 
@@ -40,6 +43,9 @@ PROJECT_LABEL = "garden.airflow.io/project"
 SHOOT_BACKOFF = Backoff(attempts=2, first=0.5, most=1.0)
 SHOOT_TIMEOUT = 10.0
 _WEBHOOKS = ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")
+# A run's time: garden_care runs every 5 minutes with a 5-minute dagrun_timeout, and
+# its pod needs some of that to start and to report.
+TIME_BUDGET = 240.0
 
 
 @dataclass(frozen=True)
@@ -55,31 +61,50 @@ class CareTarget:
     shoot_api: KubeClient | None
     observation: care.Observation
     verdict: care.Verdict
+    deadline: float | None = None  # monotonic seconds: when a hook must have returned
 
 
 # Called once per shoot after it was observed and judged, before its status is
-# written (machine health replacement plugs in here). An exception is reported
-# for that shoot and does not stop the run.
-ShootHook = Callable[[CareTarget], None]
+# written (machine health replacement plugs in here); returns a note for the run's
+# result, or None. An exception is reported for that shoot and does not stop the run.
+ShootHook = Callable[[CareTarget], str | None]
+# Time kept back from a hook's deadline for the shoot's status write after it.
+WRITE_MARGIN = 15.0
 
 
-def heal_machines(target: CareTarget) -> None:
+class NotHealed(RuntimeError):
+    """Machine health of one shoot stopped: its Lease was lost (the message says to whom)."""
+
+
+def heal_machines(target: CareTarget) -> str | None:
     """Machine health, driven from care: replace machines NotReady past their pool's
     machineHealthTimeout. Only a shoot with a node seen not Ready is handed over (the
-    healer takes the shoot's Lease only when it has work)."""
-    from airflow_provider_garden.agent.machine_health import heal_shoot
+    healer takes the shoot's Lease only when it has work).
+
+    One pod heals many shoots: losing one shoot's Lease stops that shoot's healing
+    (NotHealed, naming the holder), never the pod (lease.StopWork). Healing is bounded
+    by the run's deadline; what is in flight then continues next run (the note says so).
+    """
+    from airflow_provider_garden.agent.machine_health import HealOptions, heal_shoot
 
     nodes = target.observation.nodes
     if target.shoot_api is None or not nodes or all(n.ready for n in nodes):
-        return
+        return None
+    stop = lease.StopWork()
+    deadline = None if target.deadline is None else target.deadline - WRITE_MARGIN
     result = heal_shoot(
-        target.seed,
-        target.shoot_api,
+        stop.guard(target.seed),
+        stop.guard(target.shoot_api),
         target.spec.project,
         target.spec.name,
         holder=f"{socket.gethostname()}/{os.getpid()}/care",
+        options=HealOptions(deadline=deadline),
+        on_lease_lost=stop,
     )
     log.info("care %s/%s: machine health %s", target.spec.project, target.spec.name, result)
+    if result.lost:
+        raise NotHealed(f"machines not healed: {result.lost}")
+    return result.continues or None
 
 
 # The hooks the care verb runs for every shoot.
@@ -296,6 +321,7 @@ class Options:
     thresholds: Mapping[ConditionType, dt.timedelta]
     parallelism: int = 8
     project: str | None = None  # only this project's shoots
+    deadline: float | None = None  # monotonic seconds: the run's end (bounds healing)
 
 
 def care_shoot(
@@ -319,11 +345,13 @@ def care_shoot(
         return {"shoot": where, "error": f"unreadable Shoot: {_error(err)}"}
     observation, api = observe(seed, spec, seed_view, shoot_client)
     verdict = care.judge(observation, old, now=shoots.clock(), thresholds=options.thresholds)
-    hook_errors = []
-    target = CareTarget(seed, manifest, spec, api, observation, verdict)
+    hook_errors, notes = [], []
+    target = CareTarget(seed, manifest, spec, api, observation, verdict, options.deadline)
     for hook in hooks:
         try:
-            hook(target)
+            note = hook(target)
+            if note:
+                notes.append(note)
         except Exception as err:
             log.exception("care %s: hook %s failed", where, getattr(hook, "__name__", hook))
             hook_errors.append(_error(err))
@@ -345,6 +373,8 @@ def care_shoot(
         out["conditions"] = unhealthy
     if hook_errors:
         out["hookErrors"] = hook_errors
+    if notes:
+        out["notes"] = notes
     return out
 
 
@@ -390,6 +420,7 @@ def summary(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         counts[r.get("status", "error")] += 1
     failed = [r for r in results if "error" in r or "hookErrors" in r]
     unhealthy = [r for r in results if r.get("status") in ("unhealthy", "unknown")]
+    noted = [r for r in results if r.get("notes")]
 
     def line(r: Mapping[str, Any], what: object) -> str:
         return f"{r['shoot']}: {what}"[:_LINE]
@@ -400,6 +431,7 @@ def summary(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "errorCount": len(failed),
         "errors": [line(r, r.get("error") or r.get("hookErrors")) for r in failed[:_SUMMARY_LINES]],
         "unhealthy": [line(r, r.get("conditions")) for r in unhealthy[:_SUMMARY_LINES]],
+        "notes": [line(r, "; ".join(r["notes"])) for r in noted[:_SUMMARY_LINES]],
     }
 
 
@@ -424,7 +456,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit(f"garden-agent care: {err}") from None
     seed = KubeClient.from_kubeconfig(args.kubeconfig)
     options = Options(
-        thresholds=thresholds, parallelism=args.parallelism, project=args.project or None
+        thresholds=thresholds,
+        parallelism=args.parallelism,
+        project=args.project or None,
+        deadline=time.monotonic() + args.time_budget,
     )
     return care_fleet(seed, Shoots(seed), options, hooks=SHOOT_HOOKS)
 
@@ -435,6 +470,13 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--project", help="only this project's shoots (default: every project)")
     p.add_argument(
         "--parallelism", type=int, default=8, help="shoots observed at once (default: 8)"
+    )
+    p.add_argument(
+        "--time-budget",
+        type=positive,
+        default=TIME_BUDGET,
+        help="seconds this run may take: machine health stops waiting before then and "
+        "continues next run (default: %(default).0f, inside garden_care's 5-minute runs)",
     )
     p.add_argument(
         "--threshold",

@@ -12,21 +12,30 @@ bare pods and emptyDir data would be lost by the drain, so unless
 
 Only a shoot with work to do takes its operation Lease (machines are created and
 deleted); a shoot whose Lease another operation holds (a rollout, a reconcile) is
-skipped this time and says so.
+skipped this time and says so. Losing the Lease ends the process (``machines heal``)
+or, given ``on_lease_lost=lease.StopWork`` and its guarded clients (care), stops this
+shoot's healing with ``lost`` naming who holds the Lease now.
+
+``deadline`` (care: the run's end) bounds the call: once it passes, nothing new is
+started and waiting stops (a drain in progress is stopped, its node left cordoned);
+the result says healing continues next run, which picks up what is in flight.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Collection, Sequence
+import threading
+import time
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from airflow_provider_garden.agent.drain import Drainer, DrainOptions, DrainRefused
+from airflow_provider_garden.agent.drain import Drainer, DrainOptions, DrainRefused, DrainStopped
 from airflow_provider_garden.agent.shoot_machines import ShootMachinesJob
 from airflow_provider_garden.agent.workers import pool_status
-from airflow_provider_garden.core import machine_health
+from airflow_provider_garden.core import machine_health, naming
 from airflow_provider_garden.core.settings import DEFAULTS
 from airflow_provider_garden.core.shoot_spec import Worker, parse_shoot
 from airflow_provider_garden.core.status import ReplacedMachine, ShootStatus, StatusPatch
@@ -49,6 +58,7 @@ class HealOptions:
     creation_timeout: dt.timedelta = DEFAULTS.machine_creation_timeout
     drain_timeout: dt.timedelta = DEFAULTS.drain_timeout
     interval: float = 1.0  # seconds between looks while a replacement boots
+    deadline: float | None = None  # monotonic seconds: stop looking, continue next run
 
 
 @dataclass
@@ -59,6 +69,8 @@ class HealResult:
     refused: list[str] = field(default_factory=list)  # machines left in place, and why
     most_in_flight: int = 0  # replacements in flight at once, at most, over the call
     skipped: str = ""  # why nothing was tried (another operation holds the Lease)
+    lost: str = ""  # the Lease was lost while healing: why, and who holds it now
+    continues: str = ""  # the deadline came first: what is left for the next run
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +78,8 @@ class HealResult:
             "refused": self.refused,
             "mostInFlight": self.most_in_flight,
             "skipped": self.skipped,
+            "lost": self.lost,
+            "continues": self.continues,
         }
 
 
@@ -77,17 +91,29 @@ def heal_shoot(
     *,
     holder: str,
     options: HealOptions = HealOptions(),
+    on_lease_lost: Callable[[str], None] = lease.abort_process,
 ) -> HealResult:
     """Replace the shoot's machines unhealthy past their pool's machineHealthTimeout."""
     return MachineHealer(
-        seed=seed, shoot=shoot, project=project, name=name, holder=holder, options=options
+        seed=seed,
+        shoot=shoot,
+        project=project,
+        name=name,
+        holder=holder,
+        options=options,
+        on_lease_lost=on_lease_lost,
     ).run()
+
+
+class OutOfTime(Exception):
+    """The call's deadline passed: healing continues next run (not a failure)."""
 
 
 @dataclass(kw_only=True, eq=False)
 class MachineHealer(ShootMachinesJob):
     options: HealOptions
     now: Callable[[], dt.datetime] = utc_now
+    clock: Callable[[], float] = time.monotonic  # for ``options.deadline``
     result: HealResult = field(init=False, default_factory=HealResult)
 
     def __post_init__(self) -> None:
@@ -111,7 +137,7 @@ class MachineHealer(ShootMachinesJob):
         if all(self._plan(w, driver.list_machines(w.name)).idle for w in workers):
             return self.result
         try:
-            with self.operation_lease(wait=0):
+            with self.operation_lease(wait=0), self._stop_drains_at_deadline():
                 # The pools as the spec says under the Lease, not as read before it.
                 workers = parse_shoot(self.shoots.get(self.project, self.name)).workers
                 for worker in workers:
@@ -119,7 +145,38 @@ class MachineHealer(ShootMachinesJob):
         except lease.LeaseHeld as err:
             self.result.skipped = f"another operation runs on this shoot: {err}"
             log.info("shoot %s/%s: %s", self.project, self.name, self.result.skipped)
+        except lease.LeaseLost as err:
+            holder = lease.holder_of(
+                self.seed,
+                namespace=naming.project_namespace(self.project),
+                name=naming.operation_lease(self.name),
+            )
+            self.result.lost = f"the shoot's Lease is now held by {holder}; {err}"
+            log.error("shoot %s/%s: healing stopped: %s", self.project, self.name, self.result.lost)
+        except (OutOfTime, DrainStopped) as err:
+            self.result.continues = f"healing continues next run: {err}"
+            log.info("shoot %s/%s: %s", self.project, self.name, self.result.continues)
         return self.result
+
+    @contextmanager
+    def _stop_drains_at_deadline(self) -> Iterator[None]:
+        """A drain waits on evictions: it is stopped when the deadline passes."""
+        if self.options.deadline is None:
+            yield
+            return
+        timer = threading.Timer(
+            max(0.0, self.options.deadline - self.clock()), self.drainer.stop.set
+        )
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+
+    def _check_time(self, worker: Worker, what: str) -> None:
+        if self.options.deadline is not None and self.clock() >= self.options.deadline:
+            raise OutOfTime(f"pool {worker.name}: {what} at the end of this run's time")
 
     def _plan(
         self, worker: Worker, machines: Sequence[MachineState], exclude: Collection[str] = ()
@@ -150,8 +207,10 @@ class MachineHealer(ShootMachinesJob):
                     "no more machines are replaced until the next run"
                 )
             for old in step.retire:
+                self._check_time(worker, f"{old} not yet drained")
                 self._retire(driver, worker, by_name, old)
             for old in step.replace:
+                self._check_time(worker, f"{old} not yet replaced")
                 try:
                     if not self.options.force_drain:
                         self.drainer.refuse_unsafe([by_name[old].node_name])
@@ -172,6 +231,7 @@ class MachineHealer(ShootMachinesJob):
                 continue  # look again at once: what was just done changed the pool
             if not (step.in_flight or step.waiting):
                 return
+            self._check_time(worker, f"{step.in_flight} replacement(s) in flight")
             self.sleep(self.options.interval)
 
     def _retire(

@@ -25,6 +25,10 @@ class ShootMachinesJob:
     name: str
     holder: str
     sleep: Callable[[float], None] = time.sleep
+    # What losing the Lease does: end the process (one shoot per process, exit 75), or,
+    # where one process works on many shoots, a lease.StopWork whose guarded clients
+    # the job was given (only this shoot's work stops, with LeaseLost).
+    on_lease_lost: Callable[[str], None] = lease.abort_process
     shoots: Shoots = field(init=False)
 
     def __post_init__(self) -> None:
@@ -42,6 +46,11 @@ class ShootMachinesJob:
     def operation_lease(self, *, wait: float) -> Iterator[lease.OperationLease]:
         """Hold the shoot's operation Lease (one operation on a shoot at a time)."""
         with operation_lease(
-            self.seed, project=self.project, name=self.name, holder=self.holder, wait=wait
+            self.seed,
+            project=self.project,
+            name=self.name,
+            holder=self.holder,
+            wait=wait,
+            on_lost=self.on_lease_lost,
         ) as held:
             yield held

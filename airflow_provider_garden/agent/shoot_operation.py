@@ -36,8 +36,10 @@ def operation_lease(
     holder: str,
     timing: lease.Timing | None = None,
     wait: float = lease.OPERATION_WAIT,
+    on_lost: Callable[[str], None] = lease.abort_process,
 ) -> Iterator[lease.OperationLease]:
-    """Hold the shoot's operation Lease; losing it ends this process (lease.abort_process)."""
+    """Hold the shoot's operation Lease; losing it ends this process (lease.abort_process)
+    unless ``on_lost`` says otherwise (care: lease.StopWork, that shoot's work stops)."""
     with lease.held(
         kube,
         namespace=naming.project_namespace(project),
@@ -45,6 +47,7 @@ def operation_lease(
         holder=holder,
         timing=timing or lease.Timing(),
         wait=wait,
+        on_lost=on_lost,
     ) as held:
         yield held
 

@@ -141,6 +141,9 @@ class KubeClient:
         self.backoff = backoff
         self._sleep = sleep
         self._draw = draw
+        # Called before every attempt of every request; raising stops the request (a
+        # lease-guarded copy raises LeaseLost once its operation lost the lease).
+        self.before_request: Callable[[], None] | None = None
 
     @classmethod
     def from_kubeconfig(cls, kubeconfig: str | None = None) -> KubeClient:
@@ -161,6 +164,8 @@ class KubeClient:
         reloaded = False
         retries = 0  # a credential reload is not a retry: it does not count
         while True:
+            if self.before_request is not None:
+                self.before_request()
             try:
                 data, _, _ = self.api.call_api(
                     path,

@@ -23,6 +23,7 @@ Writes carry the object's resourceVersion, so two contenders cannot both win.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import os
@@ -110,6 +111,51 @@ def abort_process(message: str) -> None:
         handler.flush()
     sys.stderr.flush()
     os._exit(LEASE_LOST_EXIT)  # no finally, no further write of any thread
+
+
+class StopWork:
+    """``on_lost`` for a process that works on many shoots (care heals each under its own
+    Lease): losing one shoot's lease stops that shoot's work, not the process.
+
+    The loss is remembered; every request of a client made by :meth:`guard` then raises
+    :class:`LeaseLost` before it is sent, so no write of that shoot's work starts after
+    the loss (one already sent finishes or times out), and the work unwinds through its
+    own exception handling. ``kube`` (unguarded) is kept to name the holder afterwards.
+    """
+
+    def __init__(self) -> None:
+        self._lost = threading.Event()
+        self.why = ""
+
+    def __call__(self, message: str) -> None:
+        self.why = message
+        self._lost.set()
+        log.error("%s; stopping this shoot's operation (the process goes on)", message)
+
+    @property
+    def lost(self) -> bool:
+        return self._lost.is_set()
+
+    def check(self) -> None:
+        if self._lost.is_set():
+            raise LeaseLost(self.why)
+
+    def guard(self, kube: KubeClient) -> KubeClient:
+        """A copy of ``kube`` (same connection) whose requests stop once the lease is lost."""
+        guarded = copy.copy(kube)
+        guarded.before_request = self.check
+        return guarded
+
+
+def holder_of(kube: KubeClient, *, namespace: str, name: str) -> str:
+    """Who holds the lease now, for messages (read unguarded); never raises."""
+    reader = copy.copy(kube)
+    reader.before_request = None
+    try:
+        current = reader.find(API_VERSION, "Lease", name, namespace)
+    except Exception as err:  # a message part: the caller reports the loss regardless
+        return f"unknown ({type(err).__name__}: {err})"[:200]
+    return str(_spec(current).get("holderIdentity") or "nobody")
 
 
 def _wall() -> str:

@@ -9,6 +9,7 @@ function care calls, run as a process.
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from machines_helpers import (
     AGENT,
     MAX_LOST_SHARE,
@@ -34,10 +36,19 @@ from machines_helpers import (
 )
 from sampling import SampleLedger, Window, sampling
 
-from airflow_provider_garden.core import naming
-from airflow_provider_garden.drivers.local import NODE_REPLACES, inject_not_ready
+from airflow_provider_garden.agent.care import Options, care_fleet, heal_machines
+from airflow_provider_garden.core import care, naming
+from airflow_provider_garden.drivers.local import (
+    BOOT_DELAY_ANNOTATION,
+    NODE_REPLACES,
+    inject_not_ready,
+)
+from airflow_provider_garden.kube import lease
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
+from airflow_provider_garden.kube.shoots import Shoots
+from airflow_provider_garden.localseed.profile import local_profile
+from benchmarks.api_count import CountingProxy
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
@@ -250,3 +261,117 @@ def test_care_replaces_a_machine_not_ready_past_its_timeout(
     assert victim not in {n["metadata"]["name"] for n in at_rest(shoot)}, out.stderr[-4000:]
     recorded = shoot.status()["workers"][POOL]["replaced"]
     assert victim in {r["machine"] for r in recorded}
+
+
+def test_a_lost_lease_stops_that_shoots_healing_and_care_goes_on(
+    shoot: Shoot, seed_kubeconfig: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Care heals in-process here (so a process exit would end pytest) through a proxy to
+    the seed that the test pauses: the heal's renewals fail, its Lease is lost, and only
+    that shoot's healing stops (naming the new holder) before another holder takes the
+    Lease; care still writes every shoot of the run, a bare Shoot beside it included."""
+    victim = sorted(n["metadata"]["name"] for n in at_rest(shoot))[0]
+    project_ns, lease_name = naming.project_namespace(PROJECT), naming.operation_lease(shoot.name)
+    bare = f"{shoot.name}-bare"
+    Shoots(shoot.seed).apply(
+        {
+            "apiVersion": SHOOT_API_VERSION,
+            "kind": "Shoot",
+            "metadata": {"name": bare, "namespace": project_ns},
+            "spec": {
+                "kubernetes": {"version": local_profile().kubernetes_versions[0]},
+                "networking": {"pods": "100.96.0.0/11", "services": "100.64.0.0/13"},
+            },
+        }
+    )
+    boot_delay(shoot, "10m")  # the replacement boots for longer than the test takes
+    contender = lease.OperationLease(
+        shoot.seed, namespace=project_ns, name=lease_name, holder="lease-test-contender"
+    )
+    try:
+        make_unhealthy(shoot, [victim])
+        with CountingProxy(seed_kubeconfig.read_text()) as proxy:
+            proxied = tmp_path / "proxied.kubeconfig"
+            proxied.write_text(yaml.safe_dump(proxy.kubeconfig()))
+            seed = KubeClient.from_kubeconfig(str(proxied))
+            options = Options(
+                thresholds=care.DEFAULT_THRESHOLDS,
+                parallelism=2,
+                project=PROJECT,
+                deadline=time.monotonic() + 600,
+            )
+            results: list[dict[str, Any]] = []
+            caring = threading.Thread(
+                target=lambda: results.append(
+                    care_fleet(seed, Shoots(seed), options, hooks=(heal_machines,))
+                )
+            )
+            caring.start()
+            wait_until(
+                "care's heal holding the Lease with a replacement booting",
+                lambda: (
+                    "/care_" in lease.holder_of(shoot.seed, namespace=project_ns, name=lease_name)
+                    and replacement_of(shoot, victim) is not None
+                ),
+                timeout=180,
+            )
+            proxy.pause()
+            paused = time.time()
+            try:
+                deadline = time.monotonic() + 150
+                while True:  # judged by observation, as every contender: >= 40 s from here
+                    try:
+                        contender.try_acquire()
+                        break
+                    except lease.LeaseHeld:
+                        assert time.monotonic() < deadline, "the contender never got the Lease"
+                        time.sleep(1)
+                taken = time.time()
+            finally:
+                proxy.resume()
+            caring.join(timeout=180)
+            assert not caring.is_alive(), "care did not finish after the proxy resumed"
+        [result] = results
+        lost = [r for r in caplog.records if "stopping this shoot's operation" in r.getMessage()]
+        assert lost, "the heal never learned it lost the Lease"
+        assert lost[0].created < taken, "the heal stopped only after another holder took over"
+        assert result["shoots"] >= 2, result  # the bare Shoot was cared for too
+        [error] = [e for e in result["errors"] if e.startswith(f"{project_ns}/{shoot.name}: ")]
+        assert "machines not healed: the shoot's Lease is now held by lease-test-contender" in error
+        bare_labels = Shoots(shoot.seed).get(PROJECT, bare)["metadata"].get("labels") or {}
+        assert care.STATUS_LABEL in bare_labels, "the bare Shoot was not cared for"
+        print(  # shown by pytest -s: the numbers behind the report
+            f"paused at 0s; heal stopped at {lost[0].created - paused:.1f}s; "
+            f"contender took over at {taken - paused:.1f}s"
+        )
+        names = {n["metadata"]["name"] for n in shoot.nodes()}
+        assert victim in names, "the heal retired the old machine without its Lease"
+        holder = lease.holder_of(shoot.seed, namespace=project_ns, name=lease_name)
+        assert holder == "lease-test-contender", holder  # the lost Lease was not released
+    finally:
+        contender.release()
+        boot_delay(shoot, "1s")
+        shoot.seed.delete(SHOOT_API_VERSION, "Shoot", bare, project_ns)
+        slow = replacement_of(shoot, victim)
+        if slow is not None:
+            shoot.api.delete("v1", "Node", slow)
+        # The pool back at rest for the tests after this one, however this one ended.
+        assert heal(seed_kubeconfig, shoot).returncode == 0
+        at_rest(shoot)
+
+
+def boot_delay(shoot: Shoot, delay: str) -> None:
+    shoot.seed.merge_patch(
+        SHOOT_API_VERSION,
+        "Shoot",
+        shoot.name,
+        {"metadata": {"annotations": {BOOT_DELAY_ANNOTATION: delay}}},
+        naming.project_namespace(PROJECT),
+    )
+
+
+def replacement_of(shoot: Shoot, victim: str) -> str | None:
+    for node in shoot.nodes():
+        if (node["metadata"].get("annotations") or {}).get(NODE_REPLACES) == victim:
+            return str(node["metadata"]["name"])
+    return None

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import urllib3
 
 from airflow_provider_garden.kube import lease
 from airflow_provider_garden.kube.errors import Conflict, NotFound, Unavailable
@@ -359,3 +360,60 @@ def test_held_calls_on_lost_from_its_threads_when_renewals_fail_and_does_not_rel
     assert len(lost) == 1
     assert "not renewed for" in lost[0]
     assert api.holder == held.holder, "a lost lease was released as if it were still ours"
+
+
+def _unreachable_client() -> Any:
+    """A real KubeClient whose every request is refused at once (nothing listens on port 9)."""
+    from kubernetes import client as k8s_client
+
+    from airflow_provider_garden.kube.client import Backoff, KubeClient
+
+    configuration = k8s_client.Configuration()
+    configuration.host = "http://127.0.0.1:9"
+    return KubeClient(
+        api_client=k8s_client.ApiClient(configuration), backoff=Backoff(attempts=1), timeout=2
+    )
+
+
+def test_a_guarded_client_sends_nothing_once_the_lease_is_lost() -> None:
+    kube = _unreachable_client()
+    stop = lease.StopWork()
+    guarded = stop.guard(kube)
+    with pytest.raises(urllib3.exceptions.HTTPError):  # sent: the refused connection says so
+        guarded.list("v1", "Node")
+    stop("lease garden-p/s.operation lost by care_1: taken over by rollout_2")
+    with pytest.raises(lease.LeaseLost, match="taken over by rollout_2"):
+        guarded.list("v1", "Node")
+    with pytest.raises(urllib3.exceptions.HTTPError):  # the original is untouched
+        kube.list("v1", "Node")
+
+
+def test_stop_work_ends_the_shoots_work_not_the_process() -> None:
+    """held() with StopWork: renewals fail, the work's next request raises LeaseLost,
+    and this (test) process goes on; the lost lease is not released."""
+    api = FakeApi()
+    stop = lease.StopWork()
+    work = stop.guard(_unreachable_client())
+    with lease.held(
+        api, namespace=NS, name=NAME, holder="care", timing=SHORT, on_lost=stop
+    ) as held:  # type: ignore[arg-type]
+        api.down = True
+        until("the loss", lambda: stop.lost)
+        with pytest.raises(lease.LeaseLost, match="not renewed for"):
+            work.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "m"}})
+        api.down = False
+    assert api.holder == held.holder, "a lost lease was released as if it were still ours"
+
+
+def test_the_holder_is_named_after_a_loss_even_through_a_guarded_client() -> None:
+    api = FakeApi()
+    make(api, Clock(), "rollout_2").try_acquire()
+    assert lease.holder_of(api, namespace=NS, name=NAME) == "rollout_2"  # type: ignore[arg-type]
+    api.down = True
+    assert lease.holder_of(api, namespace=NS, name=NAME).startswith("unknown (Unavailable")  # type: ignore[arg-type]
+    stop = lease.StopWork()
+    guarded = stop.guard(_unreachable_client())
+    stop("lost")
+    asked = lease.holder_of(guarded, namespace=NS, name=NAME)
+    assert asked.startswith("unknown (")
+    assert "LeaseLost" not in asked  # the request was sent: the guard does not apply
