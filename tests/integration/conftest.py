@@ -162,16 +162,9 @@ def shoot_cleanup(seed: KubeClient) -> Iterator[list[tuple[str, str]]]:
     Each control plane holds CPU requests on the seed's one node: kept until the session
     ends, a dozen of them fill it and the next shoot's pods cannot be scheduled (the
     provider then fails fast with ERR_INFRA_QUOTA_EXCEEDED, as it should)."""
-    from airflow_provider_garden.agent.shoot_delete import delete
-    from airflow_provider_garden.kube import kept_backups
-    from airflow_provider_garden.kube.shoots import Shoots
+    from shoot_cleanup import delete_shoot
 
     created: list[tuple[str, str]] = []
     yield created
     for project, name in created:
-        delete(seed, Shoots(seed), project, name, holder="integration-tests")
-        # A teardown keeps snapshots for days; a test's are worth nothing, and kept
-        # volumes of every run would pile up on the one seed.
-        for record in kept_backups.records(seed, project):
-            if record.name == name:
-                kept_backups.drop(seed, record)
+        delete_shoot(seed, project, name)

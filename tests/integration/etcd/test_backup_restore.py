@@ -20,6 +20,7 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 from s3server import S3Server, start
 from seed_kubectl import kubectl as seed_kubectl
+from shoot_cleanup import delete_shoot
 
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.controlplane.manifests import BACKUP_VOLUME_CLAIM
@@ -146,15 +147,25 @@ def s3_for_pods(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def s3_shoots(seed: KubeClient, s3_for_pods: S3Server) -> Iterator[list[tuple[str, str]]]:
+    """Shoots on the S3 store: deleted, kept snapshots dropped, while the store still runs
+    (the module's `shoot_cleanup` ends after `s3_for_pods` has stopped it)."""
+    created: list[tuple[str, str]] = []
+    yield created
+    for project, name in created:
+        delete_shoot(seed, project, name)
+
+
 def test_s3_store_round_trip(
     seed: KubeClient,
     bundled: dict[str, Any],
     s3_for_pods: S3Server,
     tmp_path: Path,
-    shoot_cleanup: list[tuple[str, str]],
+    s3_shoots: list[tuple[str, str]],
 ) -> None:
     project, name = "bk-s3", "db"
-    shoot_cleanup.append((project, name))
+    s3_shoots.append((project, name))
     bucket = f"etcd-{uuid.uuid4().hex[:8]}"
     s3_for_pods.client().create_bucket(Bucket=bucket)
     secret_dir = s3_for_pods.write_secret_dir(tmp_path / "creds")
