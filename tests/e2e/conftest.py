@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import kept_sweep
 import pytest
 from airflow_stack import AirflowStack
 from integration import conftest as integration_fixtures
@@ -86,10 +87,14 @@ def e2e_report(request: pytest.FixtureRequest) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def airflow_seed(airflow_stack: AirflowStack, seed_kubeconfig: Path) -> KubeClient:
+def airflow_seed(
+    airflow_stack: AirflowStack, seed_kubeconfig: Path, e2e_report: list[str]
+) -> Iterator[KubeClient]:
     """The seed with the provider installed by its Helm chart (so the operators run under
-    exactly the shipped accounts), reachable from Airflow as `kubernetes_default`."""
+    exactly the shipped accounts), reachable from Airflow as `kubernetes_default`. The
+    backups that the DAGs' teardowns keep are let go when the session ends."""
     kube = KubeClient.from_kubeconfig(str(seed_kubeconfig))
+    before = kept_sweep.seen(kube)
     install_chart(
         kubeconfig=seed_kubeconfig,
         namespace=GARDEN_NAMESPACE,
@@ -99,7 +104,9 @@ def airflow_seed(airflow_stack: AirflowStack, seed_kubeconfig: Path) -> KubeClie
     airflow_stack.api.connection_set(
         "kubernetes_default", "kubernetes", {"kube_config_path": str(seed_kubeconfig)}
     )
-    return kube
+    yield kube
+    for line in kept_sweep.sweep(kube, before):
+        e2e_report.append(f"kept backups swept: {line}")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

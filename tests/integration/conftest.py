@@ -19,6 +19,7 @@ import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
+import kept_sweep
 import pytest
 from kubernetes import client, config
 
@@ -93,11 +94,16 @@ _seed_for_reports: list[KubeClient] = []  # the session's seed, once a test aske
 
 
 @pytest.fixture(scope="session")
-def seed(seed_kubeconfig: Path) -> KubeClient:
+def seed(seed_kubeconfig: Path) -> Iterator[KubeClient]:
+    """The seed with the provider installed; backups kept by the session's teardowns are
+    let go when it ends (tests/kept_sweep.py)."""
     kube = KubeClient.from_kubeconfig(str(seed_kubeconfig))
     install(kube, namespace=GARDEN_NAMESPACE, profile=local_profile())
     _seed_for_reports.append(kube)
-    return kube
+    before = kept_sweep.seen(kube)
+    yield kube
+    for line in kept_sweep.sweep(kube, before):
+        print(f"kept backups swept: {line}")
 
 
 @pytest.hookimpl(wrapper=True)
