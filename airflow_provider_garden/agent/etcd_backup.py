@@ -3,7 +3,9 @@
 Order matters, so that a pod killed at any point leaves nothing that looks good:
 snapshot to local disk -> `etcdutl snapshot status` (integrity, revision) ->
 optional gzip -> manifest written *unverified* -> object uploaded -> object re-read
-and its sha256 compared -> manifest marked verified. Only then is retention applied,
+and its sha256 compared -> manifest marked verified. Each backup writes under a key
+of its own (core.retention.unique_snapshot_name), so concurrent backups of one shoot
+never pair one's manifest with the other's object. Only then is retention applied,
 and it never deletes the newest good snapshot. Every manifest records the shoot's UID;
 retention looks only at snapshots of that UID (another shoot of the same name, deleted
 or re-created, keeps its own).
@@ -24,7 +26,7 @@ from typing import Any
 from airflow_provider_garden.core.retention import (
     Snapshot,
     plan_retention,
-    snapshot_name,
+    unique_snapshot_name,
 )
 from airflow_provider_garden.core.shoot_spec import RetentionPolicy
 from airflow_provider_garden.core.snapshot_owner import of_uid
@@ -121,8 +123,12 @@ def backup(
     payload = _gzip(db) if compress else db
     with payload.open("rb") as stream:
         sha256, size = digest(stream)
-    created = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
-    name = snapshot_name(0, revision, created, compressed=compress)
+    # A key of its own: another backup of this shoot running now (backups hold no Lease)
+    # never writes this object or its manifest, so the manifest describes exactly the
+    # object saved below. The manifest still goes first: a backup killed after it leaves
+    # a record marked with the shoot's UID, which retention expires (an object without
+    # a manifest would be unmarked, and retention leaves those alone).
+    name = unique_snapshot_name(0, revision, now or dt.datetime.now(dt.UTC), compress)
     write_manifest(
         store,
         Manifest.for_snapshot(

@@ -1,7 +1,12 @@
 """etcd snapshot names and retention, as pure functions of the snapshot list and ``now``.
 
 Names follow etcd-backup-restore: ``Backup-<unix ts>/Full-<start:08d>-<end:08d>-<unix ts>``
-with ``.gz`` when compressed. Retention policies (REQUIREMENTS.md):
+with ``.gz`` when compressed; a backup writes them with a unique tail,
+``...-<unix ts>-<microseconds:06d>-<8 hex nonce>[.gz]``, because two backups of one
+shoot may run at once (two DagRuns, a manual one beside the scheduled one; backups
+do not take the operation Lease) and, at the same revision in the same second, would
+otherwise write each other's object and manifest under one key. Names without the
+tail (stores written before it) are read as before. Retention policies (REQUIREMENTS.md):
 
 * Exponential: keep the newest good full snapshot; every full of the current hour;
   the newest full of each hour for 24 hours, of each day for 7 days, of each week for
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
@@ -33,32 +39,59 @@ _DAILY_FOR = dt.timedelta(days=7)
 _WEEKLY_FOR = dt.timedelta(weeks=4)
 _NAME = re.compile(
     r"Backup-(?P<dir>[0-9]{1,12})/Full-(?P<start>[0-9]{8,19})-(?P<end>[0-9]{8,19})"
-    r"-(?P<ts>[0-9]{1,12})(?P<gz>\.gz)?",
+    r"-(?P<ts>[0-9]{1,12})(?:-(?P<usec>[0-9]{6})-(?P<nonce>[0-9a-f]{8}))?(?P<gz>\.gz)?",
     re.ASCII,
 )
+NONCE_BYTES = 4  # 8 hex digits: one collision in ~4e9 backups of one shoot in one microsecond
 
 
 @dataclass(frozen=True, kw_only=True)
 class SnapshotName:
     start_revision: int
     end_revision: int
-    created: dt.datetime
+    created: dt.datetime  # to the microsecond in a unique name, to the second otherwise
     compressed: bool
+    nonce: str | None = None  # None: a name written before names were unique
 
     def __str__(self) -> str:
         return snapshot_name(
-            self.start_revision, self.end_revision, self.created, compressed=self.compressed
+            self.start_revision,
+            self.end_revision,
+            self.created,
+            compressed=self.compressed,
+            nonce=self.nonce,
         )
 
 
-def snapshot_name(start_rev: int, end_rev: int, created: dt.datetime, compressed: bool) -> str:
-    """``Backup-<ts>/Full-<start:08d>-<end:08d>-<ts>[.gz]`` with ``ts`` in Unix seconds."""
+def snapshot_name(
+    start_rev: int,
+    end_rev: int,
+    created: dt.datetime,
+    compressed: bool,
+    nonce: str | None = None,
+) -> str:
+    """``Backup-<ts>/Full-<start:08d>-<end:08d>-<ts>[.gz]`` with ``ts`` in Unix seconds;
+    with ``nonce``, ``<ts>`` is followed by ``-<microseconds:06d>-<nonce>``."""
     if created.tzinfo is None:
         raise ValueError("created must be timezone-aware")
     if not 0 <= start_rev <= end_rev:
         raise ValueError(f"revisions must satisfy 0 <= start <= end, got {start_rev}, {end_rev}")
+    if nonce is not None and not re.fullmatch(r"[0-9a-f]{8}", nonce, re.ASCII):
+        raise ValueError(f"nonce must be 8 lowercase hex digits, got {nonce!r}")
     ts = int(created.timestamp())
-    return f"Backup-{ts}/Full-{start_rev:08d}-{end_rev:08d}-{ts}{'.gz' if compressed else ''}"
+    tail = f"-{created.microsecond:06d}-{nonce}" if nonce else ""
+    return f"Backup-{ts}/Full-{start_rev:08d}-{end_rev:08d}-{ts}{tail}{'.gz' if compressed else ''}"
+
+
+def unique_snapshot_name(
+    start_rev: int, end_rev: int, created: dt.datetime, compressed: bool
+) -> str:
+    """A name no other backup takes, even of the same revision in the same microsecond
+    (random nonce): what a backup writes. Names still sort by time (``created`` to the
+    microsecond), and its manifest names exactly this one object."""
+    return snapshot_name(
+        start_rev, end_rev, created, compressed, nonce=secrets.token_hex(NONCE_BYTES)
+    )
 
 
 def parse_snapshot_name(key: str) -> SnapshotName:
@@ -70,18 +103,23 @@ def parse_snapshot_name(key: str) -> SnapshotName:
     match = _NAME.fullmatch(key)
     if not match:
         raise ValueError(
-            f"{key!r} is not a snapshot name like Backup-<ts>/Full-<start>-<end>-<ts>[.gz]"
+            f"{key!r} is not a snapshot name like "
+            "Backup-<ts>/Full-<start>-<end>-<ts>[-<usec>-<nonce>][.gz]"
         )
     start, end, ts = int(match["start"]), int(match["end"]), int(match["ts"])
     if match["dir"] != match["ts"]:
         raise ValueError(f"{key!r}: directory and file timestamps differ")
     if start > end:
         raise ValueError(f"{key!r}: start revision {start} is after end revision {end}")
+    created = dt.datetime.fromtimestamp(ts, dt.UTC)
+    if match["usec"]:
+        created += dt.timedelta(microseconds=int(match["usec"]))
     return SnapshotName(
         start_revision=start,
         end_revision=end,
-        created=dt.datetime.fromtimestamp(ts, dt.UTC),
+        created=created,
         compressed=match["gz"] is not None,
+        nonce=match["nonce"],
     )
 
 

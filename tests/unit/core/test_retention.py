@@ -9,6 +9,7 @@ from airflow_provider_garden.core.retention import (
     parse_snapshot_name,
     plan_retention,
     snapshot_name,
+    unique_snapshot_name,
 )
 from airflow_provider_garden.core.shoot_spec import RetentionPolicy
 
@@ -91,6 +92,56 @@ def test_snapshot_name_uses_the_instant_not_the_wall_clock() -> None:
 def test_parse_rejects_garbage_and_traversal(key: str) -> None:
     with pytest.raises(ValueError, match=r"snapshot name|differ|after end"):
         parse_snapshot_name(key)
+
+
+def test_unique_names_of_one_revision_in_one_second_differ_and_round_trip() -> None:
+    created = at("2024-06-01T12:00:00.250000")
+    first, second = (unique_snapshot_name(1, 4200, created, True) for _ in range(2))
+    assert first != second
+    for name in (first, second):
+        assert name.startswith("Backup-1717243200/Full-00000001-00004200-1717243200-250000-")
+        assert name.endswith(".gz")
+        parsed = parse_snapshot_name(name)
+        assert parsed.created == created  # to the microsecond: backups sort by time
+        assert parsed.nonce is not None
+        assert name.endswith(f"-{parsed.nonce}.gz")
+        assert str(parsed) == name
+
+
+def test_unique_names_sort_by_time_within_a_second() -> None:
+    earlier = unique_snapshot_name(1, 9, at("2024-06-01T12:00:00.000999"), False)
+    later = unique_snapshot_name(1, 9, at("2024-06-01T12:00:00.001000"), False)
+    assert parse_snapshot_name(earlier).created < parse_snapshot_name(later).created
+    assert earlier < later  # same revisions: the key sorts the same way
+
+
+def test_names_written_before_the_unique_tail_still_parse() -> None:
+    parsed = parse_snapshot_name("Backup-1717243200/Full-00000001-00004200-1717243200.gz")
+    assert (parsed.created, parsed.nonce, parsed.compressed) == (
+        at("2024-06-01T12:00:00"),
+        None,
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "Backup-1/Full-00000001-00000002-1-000001",  # microseconds without a nonce
+        "Backup-1/Full-00000001-00000002-1-1-0123abcd",  # microseconds not 6 digits
+        "Backup-1/Full-00000001-00000002-1-000001-0123ABCD",  # nonce not lowercase hex
+        "Backup-1/Full-00000001-00000002-1-000001-0123abc",  # nonce not 8 digits
+        "Backup-1/Full-00000001-00000002-1-000001-0123abcd.gz.gz",
+    ],
+)
+def test_parse_rejects_a_malformed_unique_tail(key: str) -> None:
+    with pytest.raises(ValueError, match="snapshot name"):
+        parse_snapshot_name(key)
+
+
+def test_snapshot_name_rejects_a_malformed_nonce() -> None:
+    with pytest.raises(ValueError, match="nonce must be 8 lowercase hex digits"):
+        snapshot_name(1, 2, at("2024-06-01T12:00"), False, nonce="../x")
 
 
 @pytest.mark.parametrize(("start", "end"), [(-1, 2), (3, 2)])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_garden.core.retention import snapshot_name
+from airflow_provider_garden.core.retention import snapshot_name, unique_snapshot_name
 from airflow_provider_garden.snapstore.local import LocalStore
 from airflow_provider_garden.snapstore.manifest import (
     Compression,
@@ -58,6 +58,21 @@ def test_for_snapshot_takes_revisions_compression_and_time_from_the_name() -> No
     assert manifest.compression is Compression.GZIP
     assert manifest.created == T0
     assert manifest.verified is False
+
+
+def test_a_unique_name_s_manifest_keeps_its_microseconds_and_names_only_its_object(
+    store: LocalStore,
+) -> None:
+    created = T0 + dt.timedelta(microseconds=123456)
+    mine, other = (unique_snapshot_name(1, 100, created, False) for _ in range(2))
+    manifest = backup(store, mine)
+    assert manifest.created == created
+    with store.fetch(manifest_key(mine)) as stream:
+        assert json.load(stream)["created"] == "2026-11-30T12:00:00.123456Z"
+    assert read_manifest(store, mine) == manifest
+    backup(store, other, DATA + b"longer")  # same revision, same instant: its own key
+    assert [e.key for e in good_snapshots(store)] == sorted([mine, other])
+    assert read_manifest(store, mine).size == len(DATA)
 
 
 def test_json_round_trip_is_camel_case_and_lossless() -> None:
