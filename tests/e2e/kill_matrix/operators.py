@@ -113,8 +113,8 @@ class MatrixOperator:
     :param key: short name used in DAG ids.
     :param build: constructor arguments (besides task_id and the path's own) for a case.
     :param pod_namespace: where its pods run.
-    :param lease_bound: the task holds the shoot's operation Lease on the Airflow side
-        for its whole run, so its cases run one at a time.
+    :param lease_bound: the task's pod holds the shoot's operation Lease for its whole
+        run, so its cases run one at a time (a second would wait for the Lease).
     """
 
     key: str
@@ -166,7 +166,7 @@ REGISTRY: tuple[MatrixOperator, ...] = (
         cls=EtcdRestoreOperator,
         build=lambda case: {"project": PROJECT, "name": SHOOT},
         needs=frozenset({Needs.SHOOT}),
-        modes=(Mode.SYNC,),  # it forces sync: it renews the shoot's Lease while it runs
+        modes=(Mode.SYNC,),  # it forces sync: the task reports the pod's end itself
         pod_namespace=CONTROL_PLANE,
         lease_bound=True,
     ),
