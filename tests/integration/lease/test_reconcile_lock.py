@@ -38,6 +38,8 @@ PROJECT = "lease"
 # The agent's own time stamp, at the start of its line or inside a task log line that
 # carries a pod's output.
 STAMP = re.compile(r"(?:^|\s)(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (?:INFO|WARNING|ERROR) ")
+# etcd_backup's line once a snapshot is stored and re-read: its key.
+STORED = re.compile(r"stored (Backup-\S+) \(\d+ bytes, sha256 [0-9a-f]+\), verified")
 
 
 def reconcile(seed_kubeconfig: Path, name: str, log: Path) -> subprocess.Popen[bytes]:
@@ -185,3 +187,9 @@ def test_two_garden_provision_runs_of_one_shoot_never_reconcile_at_once(
         assert log.read_text().rstrip().endswith("DAGRUN-STATE success"), log.read_text()[-4000:]
     first, second = sorted(logs, key=lambda log: min(times(log, "acquired by")))
     assert_one_after_the_other(first, second)
+    # Both first_backups ran (backups take no Lease, so maybe at once): each stored and
+    # verified a snapshot of its own; one key for both paired one's manifest with the
+    # other's object ("has 35344 bytes, its manifest says 35345").
+    stored = [set(STORED.findall(log.read_text())) for log in logs]
+    assert [len(keys) for keys in stored] == [1, 1], stored
+    assert stored[0] != stored[1], f"both runs' first backups wrote {stored[0]}"
