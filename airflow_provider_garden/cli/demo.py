@@ -15,12 +15,16 @@ import sys
 import time
 from pathlib import Path
 
+from airflow_provider_garden.core.project import Member, Project, Role
 from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
 from airflow_provider_garden.kube.bootstrap import install
 from airflow_provider_garden.kube.client import KubeClient
+from airflow_provider_garden.kube.projects import Projects
 from airflow_provider_garden.localseed.profile import local_profile
 
 CONN_ENV = "AIRFLOW_CONN_KUBERNETES_DEFAULT"
+#: `airflow dags test` triggers its run as this user: the demo project's owner and admin
+DAG_TEST_USER = "dag_test"
 
 
 def _say(text: str) -> None:
@@ -47,10 +51,16 @@ def main() -> int:
         os.environ[CONN_ENV] = json.dumps(
             {"conn_type": "kubernetes", "extra": {"kube_config_path": kubeconfig}}
         )
-    _say("installing the provider into the seed (Shoot CRD, accounts, CloudProfile)")
-    install(
-        KubeClient.from_kubeconfig(kubeconfig), namespace=DEFAULT_NAMESPACE, profile=local_profile()
+    _say("installing the provider into the seed (CRDs, accounts, CloudProfile)")
+    kube = KubeClient.from_kubeconfig(kubeconfig)
+    install(kube, namespace=DEFAULT_NAMESPACE, profile=local_profile())
+    demo = Project("demo", owner=DAG_TEST_USER, members=(Member(DAG_TEST_USER, Role.ADMIN),))
+    _say(
+        f"creating project demo (owner and admin: {DAG_TEST_USER}, who `airflow dags test` runs as)"
     )
+    projects = Projects(kube, provider_namespace=DEFAULT_NAMESPACE)
+    projects.apply(demo)
+    projects.ensure_namespace(demo)
 
     airflow = str(Path(sys.executable).with_name("airflow"))
     _say("preparing Airflow's database")

@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 
 from airflow_provider_garden import __version__
-from airflow_provider_garden.cli import backups, local_seed, shoots
+from airflow_provider_garden.cli import backups, local_seed, projects, shoots
 from airflow_provider_garden.localseed.errors import SeedError
 from airflow_provider_garden.localseed.paths import SeedPaths
 
-COMMAND_MODULES = (local_seed, shoots, backups)
+COMMAND_MODULES = (local_seed, shoots, projects, backups)
 
 
 def build_parser() -> argparse.ArgumentParser:

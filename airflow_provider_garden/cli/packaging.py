@@ -8,8 +8,9 @@
 The code is the one source of what the chart installs; `chart-sync` writes the
 generated files and a unit test fails while they drift: the ServiceAccounts and
 roles render from files/accounts.yaml (from `kube.rbac.ACCOUNTS`); the Shoot CRD
-is generated from `core/shoot_schema.py` into the package (kube/crds/, which
-`garden install` applies) and the chart's crds/.
+is generated from `core/shoot_schema.py` and the Project CRD from
+`core/project_crd.py` into the package (kube/crds/, which `garden install`
+applies) and the chart's crds/.
 Copies rather than symlinks: helm warns about every symlink on every command,
 and `docker build` copies a symlink that points out of the package as dangling.
 """
@@ -27,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from airflow_provider_garden.core import project_crd
 from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
 from airflow_provider_garden.core.shoot_crd import CRD_FILE, HEADER, shoot_crd
 from airflow_provider_garden.kube.cloudprofile import CloudProfile
@@ -88,20 +90,32 @@ def shoot_crd_text() -> str:
     return header + _REFRESH + HEADER + _yaml(shoot_crd(), flow=False)
 
 
-def package_crd_path() -> Path:
-    return Path(__file__).resolve().parents[1] / "kube" / "crds" / CRD_FILE
+def project_crd_text() -> str:
+    header = "# Generated from airflow_provider_garden/core/project_crd.py: do not edit.\n"
+    return header + _REFRESH + project_crd.HEADER + _yaml(project_crd.project_crd(), flow=False)
+
+
+def package_crd_path(name: str = CRD_FILE) -> Path:
+    return Path(__file__).resolve().parents[1] / "kube" / "crds" / name
+
+
+def crd_texts() -> dict[str, str]:
+    """CRD file name -> its text, in the order `garden install` applies them."""
+    return {CRD_FILE: shoot_crd_text(), project_crd.CRD_FILE: project_crd_text()}
 
 
 def generated_files() -> dict[str, str]:
     """Path in the chart -> the text `chart-sync` writes there."""
-    return {ACCOUNTS_FILE: accounts_file_text(), f"crds/{CRD_FILE}": shoot_crd_text()}
+    crds = {f"crds/{name}": text for name, text in crd_texts().items()}
+    return {ACCOUNTS_FILE: accounts_file_text(), **crds}
 
 
 def sync_chart(chart: Path) -> list[Path]:
     """Write the generated files (the chart's and the package's CRD); return those that changed."""
     changed = []
     targets = {chart / name: text for name, text in generated_files().items()}
-    targets[package_crd_path()] = shoot_crd_text()
+    for name, text in crd_texts().items():
+        targets[package_crd_path(name)] = text
     for target, text in targets.items():
         if target.exists() and target.read_text() == text:
             continue

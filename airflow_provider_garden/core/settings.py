@@ -105,6 +105,14 @@ class GardenSettings:
             "credentials), the same on every worker and across restarts.",
         ),
     )
+    project_admins: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "Airflow user names that are admins of every project, comma-separated (the "
+            "installation's operators); everyone else needs a membership in the shoot's "
+            "Project. Empty: project members only.",
+        ),
+    )
     reap_unknown_dags: bool = field(
         default=False,
         metadata=_doc(
@@ -183,9 +191,11 @@ def _check(settings: GardenSettings, f: dataclasses.Field[Any]) -> str | None:
         # Empty until the Airflow side derives it (hooks/settings.py).
         problem = installation.instance_problem(value) if value else None
         return f"{where}: {problem}" if problem else None
-    if isinstance(value, tuple):
+    if f.name == "allowed_pod_overrides":
         problems = [p for p in map(pod_overrides.entry_problem, value) if p]
         return f"{where}: {'; '.join(problems)}" if problems else None
+    if isinstance(value, tuple):
+        return None  # project_admins: any Airflow user names
     if not value:
         return f"{where}: must not be empty"
     if f.name == "namespace" and (len(value) > 63 or not _DNS_LABEL.match(value)):

@@ -1,4 +1,4 @@
-"""Install what the provider needs in a seed: CRD, namespace, accounts, CloudProfile.
+"""Install what the provider needs in a seed: CRDs, namespace, accounts, CloudProfile.
 
 `garden install` runs this against any cluster; the Helm chart ships the same
 objects for clusters managed with Helm.
@@ -11,12 +11,14 @@ from importlib import resources as pkg_resources
 
 import yaml
 
+from airflow_provider_garden.core import project_crd
 from airflow_provider_garden.core.shoot_crd import CRD_FILE
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.cloudprofile import CloudProfile
 from airflow_provider_garden.kube.rbac import ACCOUNTS
 
-CRD_FILES = (CRD_FILE,)  # generated from core/shoot_schema.py (cli/packaging.py chart-sync)
+# generated from core/shoot_schema.py and core/project_crd.py (cli/packaging.py chart-sync)
+CRD_FILES = (CRD_FILE, project_crd.CRD_FILE)
 
 
 def crds() -> list[dict[str, object]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from airflow_provider_garden.core import project_crd
 from airflow_provider_garden.core.shoot_crd import GROUP, PLURAL, VERSION
 
 __all__ = ["GROUP", "SHOOT_API_VERSION", "VERSION", "Resource", "resource_for"]
@@ -64,6 +65,7 @@ _TABLE = [
         namespaced=False,
     ),
     Resource(SHOOT_API_VERSION, "Shoot", PLURAL, namespaced=True),
+    Resource(SHOOT_API_VERSION, project_crd.KIND, project_crd.PLURAL, namespaced=False),
     # Read by care in each shoot (HibernationPossible, MaintenancePreconditionsSatisfied).
     Resource(
         "admissionregistration.k8s.io/v1",

@@ -68,8 +68,10 @@ from airflow_provider_garden.core.name_rules import ensure_projects
 from airflow_provider_garden.core.pod_attach import TERMINAL_PHASES, plan_attach
 from airflow_provider_garden.core.pod_overrides import refused_overrides
 from airflow_provider_garden.core.pod_startup import Outcome, startup_verdict
+from airflow_provider_garden.core.project import Project, Role
 from airflow_provider_garden.core.settings import GardenSettings
 from airflow_provider_garden.core.toolbox import TOOLBOX_UID
+from airflow_provider_garden.hooks.project_access import authorize
 from airflow_provider_garden.hooks.settings import garden_settings
 from airflow_provider_garden.kube.client import Backoff, KubeClient, Manifest
 from airflow_provider_garden.kube.errors import Conflict, NotFound
@@ -179,6 +181,8 @@ class AgentPodOperator(KubernetesPodOperator):
     verb: ClassVar[tuple[str, ...]] = ()
     #: ServiceAccount of this operator kind (least privilege, one per kind)
     service_account: ClassVar[str | None] = None
+    #: the role the run's user needs in each project of `projects()` (viewer: read only)
+    required_role: ClassVar[Role] = Role.ADMIN
 
     def __init__(
         self,
@@ -252,6 +256,8 @@ class AgentPodOperator(KubernetesPodOperator):
             **kwargs,
         )
         self.settings = settings
+        #: the projects of `projects()` as read from the seed once the run's user may act in them
+        self.allowed_projects: dict[str, Project] = {}
         self._final_pod: Manifest | None = None
         self._final_events: list[Manifest] = []
         self._failure_recorded = False
@@ -284,6 +290,20 @@ class AgentPodOperator(KubernetesPodOperator):
         """Raise SpecError naming the argument and rule of each project that breaks one."""
         ensure_projects(self.projects(), provider_namespace=self.settings.namespace)
 
+    def authorize(self, context: Context) -> None:
+        """Refuse unless each project of `projects()` exists and the run's user holds
+        `required_role` in it (a scheduled run acts as the project's owner)."""
+        projects = self.projects()
+        if projects:
+            self.allowed_projects = authorize(
+                self._kube,
+                self.settings,
+                context,
+                projects,
+                needed=self.required_role,
+                operation=f"{type(self).__name__} {self.task_id!r}",
+            )
+
     def validate_inputs(self) -> None:
         """Check rendered inputs before anything is created; raise naming field and rule."""
 
@@ -312,6 +332,7 @@ class AgentPodOperator(KubernetesPodOperator):
     # override: no callback runs before the manifest, on a failed try, or can return the result.
     def execute(self, context: Context) -> Any:
         self.check_projects()
+        self.authorize(context)
         self.validate_inputs()
         self.before_pod(context)
         # TaskDeferred is a BaseException: deferring is not a failure.

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.project import quota_problem, shoot_machines
 from airflow_provider_garden.core.shoot_resource import envelope, to_resource
 from airflow_provider_garden.core.shoot_spec import ShootSpec, parse_shoot
 from airflow_provider_garden.core.spec_fields import FieldError, SpecError
@@ -18,7 +19,9 @@ from airflow_provider_garden.core.status import (
 )
 from airflow_provider_garden.core.validation import validate
 from airflow_provider_garden.hooks.garden import GardenHook
+from airflow_provider_garden.hooks.project_access import ProjectAccessError
 from airflow_provider_garden.kube import cloudprofile
+from airflow_provider_garden.kube.projects import Projects
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 from airflow_provider_garden.operators.pod import AgentResultError
 from airflow_provider_garden.operators.shoot_pod import ShootPodOperator
@@ -71,8 +74,11 @@ class _ShootOperator(ShootPodOperator):
 class ShootCreateOperator(_ShootOperator):
     """Create a shoot, or reconcile it to ``spec`` when it exists.
 
-    The spec is validated before anything is created; the Shoot resource is then
-    applied in ``garden-<project>`` and a pod runs ``garden-agent shoot reconcile``.
+    The run's user must be an admin of the project (a Project resource; a scheduled
+    run acts as its owner), the spec valid and within the project's quota before
+    anything is created; the project's namespace ``garden-<project>`` is then made
+    from the Project, the Shoot resource applied in it and a pod runs
+    ``garden-agent shoot reconcile``.
     Returns the reconcile summary (no credentials): the admin kubeconfig is in the
     Secret ``garden-<project>/<name>.kubeconfig``.
 
@@ -111,14 +117,27 @@ class ShootCreateOperator(_ShootOperator):
         errors = validate(spec, **offer)
         if errors:
             raise SpecError(f"Shoot {self.project}/{self.shoot_name}", errors)
+        self._check_quota()
+
+    def _projects(self) -> Projects:
+        return Projects(self.garden.kube, provider_namespace=self.settings.namespace)
+
+    def _check_quota(self) -> None:
+        project = self.allowed_projects[self.project]
+        problem = quota_problem(
+            project,
+            self._projects().machines_by_shoot(project),
+            shoot=self.shoot_name,
+            machines=shoot_machines(self.shoot_resource()["spec"]),
+        )
+        if problem is not None:
+            raise ProjectAccessError(problem)
 
     def before_pod(self, context: Context) -> None:
         if self.spec is None:
             return  # the stored spec is the desired state
-        namespace = naming.project_namespace(self.project)
-        self.garden.kube.apply(
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
-        )
+        # The namespace comes from the Project (checked in authorize), never from a Param alone.
+        self._projects().ensure_namespace(self.allowed_projects[self.project])
         self.garden.shoots.apply(self.shoot_resource())
 
     def on_failure(self, error: Exception) -> None:

@@ -10,8 +10,10 @@ from airflow.sdk import BaseSensorOperator
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_garden.core.name_rules import ensure_projects
+from airflow_provider_garden.core.project import Role
 from airflow_provider_garden.core.shoot_health import Verdict
 from airflow_provider_garden.hooks.garden import GardenHook
+from airflow_provider_garden.hooks.project_access import authorize
 from airflow_provider_garden.hooks.settings import garden_settings
 from airflow_provider_garden.triggers.shoot import Check, ShootStatusTrigger, evaluate
 
@@ -42,6 +44,7 @@ class _ShootStatusSensor(BaseSensorOperator):
         self.shoot_name = name
         self.kubernetes_conn_id = kubernetes_conn_id or settings.kubernetes_conn_id
         self.deferrable = deferrable
+        self.settings = settings
         self.provider_namespace = settings.namespace
 
     @property
@@ -53,7 +56,17 @@ class _ShootStatusSensor(BaseSensorOperator):
         return GardenHook(self.kubernetes_conn_id)
 
     def execute(self, context: Context) -> Any:
-        ensure_projects([("project", self.project)], provider_namespace=self.provider_namespace)
+        projects = [("project", self.project)]
+        ensure_projects(projects, provider_namespace=self.provider_namespace)
+        # Reading a shoot's status needs a viewer of its project (an admin is one too).
+        authorize(
+            self.garden.kube,
+            self.settings,
+            context,
+            projects,
+            needed=Role.VIEWER,
+            operation=f"{type(self).__name__} {self.task_id!r}",
+        )
         if not self.deferrable:
             return super().execute(context)
         if self.poke(context):

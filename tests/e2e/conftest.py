@@ -19,6 +19,7 @@ from pathlib import Path
 import kept_sweep
 import pytest
 from airflow_stack import AirflowStack
+from garden_projects import ensure_projects
 from integration import conftest as integration_fixtures
 from kill_matrix.operators import INSTANCE, MISSING_IMAGE
 
@@ -104,6 +105,7 @@ def airflow_seed(
     airflow_stack.api.connection_set(
         "kubernetes_default", "kubernetes", {"kube_config_path": str(seed_kubeconfig)}
     )
+    ensure_projects(kube)  # the Projects the e2e runs' shoots live in (tests/garden_projects.py)
     yield kube
     for line in kept_sweep.sweep(kube, before):
         e2e_report.append(f"kept backups swept: {line}")

@@ -95,10 +95,14 @@ _seed_for_reports: list[KubeClient] = []  # the session's seed, once a test aske
 
 @pytest.fixture(scope="session")
 def seed(seed_kubeconfig: Path) -> Iterator[KubeClient]:
-    """The seed with the provider installed; backups kept by the session's teardowns are
-    let go when it ends (tests/kept_sweep.py)."""
+    """The seed with the provider installed and the Projects the tests' shoots live in
+    (tests/garden_projects.py); backups kept by the session's teardowns are let go when
+    it ends (tests/kept_sweep.py)."""
+    from garden_projects import ensure_projects
+
     kube = KubeClient.from_kubeconfig(str(seed_kubeconfig))
     install(kube, namespace=GARDEN_NAMESPACE, profile=local_profile())
+    ensure_projects(kube)
     _seed_for_reports.append(kube)
     before = kept_sweep.seen(kube)
     yield kube
@@ -148,8 +152,9 @@ def shoots_summary(kube: KubeClient) -> str:
 
 
 @pytest.fixture(scope="session")
-def airflow_seed_connection(seed_kubeconfig: Path) -> Iterator[None]:
-    """Point Airflow's `kubernetes_default` at the seed and make sure its DB exists."""
+def airflow_seed_connection(seed_kubeconfig: Path, seed: KubeClient) -> Iterator[None]:
+    """Point Airflow's `kubernetes_default` at the seed (installed, with the tests'
+    Projects: `seed`) and make sure its DB exists."""
     conn = json.dumps(
         {"conn_type": "kubernetes", "extra": {"kube_config_path": str(seed_kubeconfig)}}
     )

@@ -11,10 +11,11 @@ import yaml
 
 from airflow_provider_garden import __version__
 from airflow_provider_garden.cli.packaging import (
+    crd_texts,
     generated_files,
     package_crd_path,
-    shoot_crd_text,
 )
+from airflow_provider_garden.core.project_crd import project_crd
 from airflow_provider_garden.core.shoot_crd import shoot_crd
 from airflow_provider_garden.kube.bootstrap import crds
 from airflow_provider_garden.localseed import versions
@@ -33,11 +34,12 @@ def test_generated_file_matches_the_code(chart: Path, name: str) -> None:
 
 def test_packaged_crd_is_generated_from_the_schema() -> None:
     """`garden install` applies kube/crds/: the same bytes `chart-sync` writes."""
-    assert package_crd_path().read_text() == shoot_crd_text(), (
-        f"{package_crd_path()} differs from core/shoot_schema.py: run "
-        "`python -m airflow_provider_garden.cli.packaging chart-sync` and commit the result"
-    )
-    assert crds() == [shoot_crd()]
+    for name, text in crd_texts().items():
+        assert package_crd_path(name).read_text() == text, (
+            f"{package_crd_path(name)} differs from the code it is generated from: run "
+            "`python -m airflow_provider_garden.cli.packaging chart-sync` and commit the result"
+        )
+    assert crds() == [shoot_crd(), project_crd()]
 
 
 def test_chart_and_app_version_follow_the_package(chart: Path) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
+from garden_projects import ensure_projects
 
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.kube.bootstrap import install
@@ -74,6 +75,7 @@ def alt(seed_kubeconfig: Path) -> Iterator[Alt]:
     a = Alt(kube, unique("garden-alt"), unique("nsalt"))
     try:
         install(kube, namespace=a.namespace, profile=local_profile())
+        ensure_projects(kube, (a.project,), provider_namespace=a.namespace)
         env.setenv("AIRFLOW__GARDEN__NAMESPACE", a.namespace)
         # Operators take their defaults when the DAG files are parsed: parse after the setting.
         a.dags = DagBag(dag_folder=str(DAGS)).dags

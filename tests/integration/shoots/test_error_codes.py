@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from airflow.sdk.exceptions import AirflowException
+from garden_projects import ensure_projects
 
 from airflow_provider_garden.agent.components import WAIT
 from airflow_provider_garden.agent.context import control_plane_of
@@ -28,6 +29,7 @@ from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
 from airflow_provider_garden.core.shoot_spec import parse_shoot
 from airflow_provider_garden.core.status import ErrorCode, OperationState, ShootStatus
 from airflow_provider_garden.kube.client import KubeClient
+from airflow_provider_garden.kube.projects import PROJECT_API_VERSION
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 from airflow_provider_garden.kube.shoots import Shoots
 from airflow_provider_garden.localseed.build import PAUSE_REF
@@ -54,15 +56,18 @@ def shoot_resource(project: str, name: str, **spec: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def project(seed: KubeClient) -> Iterator[str]:
-    """A project namespace of its own; its shoots' control planes are deleted afterwards."""
+    """A project (Project and namespace) of its own; its shoots' control planes are deleted
+    afterwards."""
     project = f"codes-{uuid.uuid4().hex[:6]}"
     namespace = naming.project_namespace(project)
+    ensure_projects(seed, (project,))
     seed.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     yield project
     shoots = Shoots(seed)
     for shoot in shoots.list(project):
         delete(seed, shoots, project, shoot["metadata"]["name"], holder=HOLDER)
     seed.delete("v1", "Namespace", namespace)
+    seed.delete(PROJECT_API_VERSION, "Project", project)
 
 
 def reconcile_failing(seed: KubeClient, project: str, resource: dict[str, Any]) -> FlowError:

@@ -124,6 +124,7 @@ def test_option_keys_are_the_field_names_timeouts_in_seconds() -> None:
         "kustomize_wait_timeout_seconds",
         "allowed_pod_overrides",
         "instance",
+        "project_admins",
         "reap_unknown_dags",
     ]
 

@@ -1,0 +1,97 @@
+"""`garden projects create NAME --owner USER`, `garden projects ls`: projects for people.
+
+A project's namespace ``garden-<project>`` is made here (and by ShootCreate from
+the Project), never from a DAG Param alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from airflow_provider_garden.core.project import Member, Project, Quota, Role, parse_project
+from airflow_provider_garden.core.project import project_resource as to_resource
+from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
+from airflow_provider_garden.core.spec_fields import SpecError
+from airflow_provider_garden.kube.client import KubeClient
+from airflow_provider_garden.kube.projects import PROJECT_API_VERSION, Projects
+
+
+def requested_project(args: argparse.Namespace) -> Project:
+    """The Project the arguments describe; the owner is an admin unless named otherwise.
+
+    Raises SpecError naming each field and rule (the same checks as reading one back).
+    """
+    members = [Member(name, Role.ADMIN) for name in args.admin]
+    members += [Member(name, Role.VIEWER) for name in args.viewer]
+    if args.owner not in {m.name for m in members}:
+        members.insert(0, Member(args.owner, Role.ADMIN))
+    project = Project(
+        name=args.name,
+        owner=args.owner,
+        members=tuple(members),
+        quota=Quota(max_shoots=args.max_shoots, max_machines=args.max_machines),
+    )
+    # Through the resource's own reader: the name rules and the fields, in one place.
+    return parse_project(
+        to_resource(project, api_version=PROJECT_API_VERSION),
+        provider_namespace=args.garden_namespace,
+    )
+
+
+def projects_create(args: argparse.Namespace) -> int:
+    try:
+        project = requested_project(args)
+    except SpecError as err:
+        print(f"garden: error: {err}", file=sys.stderr)
+        return 2
+    projects = Projects(
+        KubeClient.from_kubeconfig(args.kubeconfig), provider_namespace=args.garden_namespace
+    )
+    projects.apply(project)
+    projects.ensure_namespace(project)
+    print(f"project {project.name}: namespace {project.namespace}, owner {project.owner}")
+    return 0
+
+
+def projects_ls(args: argparse.Namespace) -> int:
+    kube = KubeClient.from_kubeconfig(args.kubeconfig)
+    rows: list[tuple[str, ...]] = [("PROJECT", "OWNER", "MEMBERS", "MAXSHOOTS", "MAXMACHINES")]
+    for item in kube.list(PROJECT_API_VERSION, "Project"):
+        try:
+            p = parse_project(item, provider_namespace=args.garden_namespace)
+        except SpecError as err:
+            rows.append((str(item["metadata"]["name"]), f"(invalid: {err.errors[0]})", "", "", ""))
+            continue
+        members = ",".join(f"{m.name}={m.role}" for m in p.members)
+        limits = (p.quota.max_shoots, p.quota.max_machines)
+        rows.append((p.name, p.owner, members, *("-" if v is None else str(v) for v in limits)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = commands.add_parser("projects", help="create and list projects (who may act, quota)")
+    verbs = group.add_subparsers(dest="verb", required=True, metavar="VERB")
+    create = verbs.add_parser("create", help="create or update a Project and its namespace")
+    create.add_argument("name", help="project name (garden-<name> becomes its namespace)")
+    create.add_argument(
+        "--owner", required=True, help="Airflow user scheduled runs act as (an admin)"
+    )
+    create.add_argument("--admin", action="append", default=[], help="Airflow user with role admin")
+    create.add_argument(
+        "--viewer", action="append", default=[], help="Airflow user with role viewer"
+    )
+    create.add_argument("--max-shoots", type=int, default=None, help="quota: most shoots")
+    create.add_argument("--max-machines", type=int, default=None, help="quota: most machines")
+    create.set_defaults(run=projects_create)
+    ls = verbs.add_parser("ls", help="list projects, owners, members and quotas")
+    ls.set_defaults(run=projects_ls)
+    for parser in (create, ls):
+        parser.add_argument(
+            "--garden-namespace",
+            default=DEFAULT_NAMESPACE,
+            help=f"the provider's namespace ([garden] namespace; default {DEFAULT_NAMESPACE})",
+        )
