@@ -163,6 +163,8 @@ class EtcdRestoreOperator(_EtcdOperator):
 
     def execute(self, context: Context) -> Any:
         self.check_projects()  # the project named before anything is read or started
+        # A refused user's failure must not be reported into the Shoot either.
+        self.authorize(context)
         # The pod holds the shoot's operation Lease (it may wait for another operation)
         # and reports lastOperation itself; this task only reports a pod that could not.
         started = self.garden.shoots.clock()

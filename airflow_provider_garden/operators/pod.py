@@ -294,7 +294,7 @@ class AgentPodOperator(KubernetesPodOperator):
         """Refuse unless each project of `projects()` exists and the run's user holds
         `required_role` in it (a scheduled run acts as the project's owner)."""
         projects = self.projects()
-        if projects:
+        if projects and not self.allowed_projects:  # once per try, however often asked
             self.allowed_projects = authorize(
                 self._kube,
                 self.settings,

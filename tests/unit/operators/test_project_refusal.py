@@ -6,12 +6,14 @@ seed (read a Shoot, created a namespace) would raise that error instead of SpecE
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_garden.core.project import Role
 from airflow_provider_garden.core.spec_fields import SpecError
 from airflow_provider_garden.operators.care import ShootCareOperator
 from airflow_provider_garden.operators.confirm import require_typed_confirmation
@@ -88,3 +90,39 @@ def test_typed_confirmation_refuses_a_bad_project_first(project: str) -> None:
     params = {"project": project, "name": "dev", "confirm": f"{project}/dev"}
     with pytest.raises(AirflowFailException, match=rf"params.project: project .*{BAD[project]}"):
         require_typed_confirmation(params, "delete")
+
+
+# --- who may act: checked after the name rules, before anything else -----------------
+#: the role each kind needs in its project: the sensors only read
+NEEDED = {kind: Role.ADMIN for kind in KINDS} | {
+    "ready": Role.VIEWER,
+    "backup-sensor": Role.VIEWER,
+}
+
+
+class _Refused(Exception):
+    pass
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_access_is_checked_with_the_kinds_role_before_any_other_io(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The access check gets the project and the role; nothing else reached the seed first."""
+    seen: list[tuple[list[tuple[str, object]], Role]] = []
+
+    def refuse(
+        kube: object, settings: object, context: object, projects: Any, *, needed: Role, **_: Any
+    ) -> None:
+        seen.append((list(projects), needed))
+        raise _Refused
+
+    monkeypatch.setattr("airflow_provider_garden.operators.pod.authorize", refuse)
+    monkeypatch.setattr("airflow_provider_garden.sensors.shoot.authorize", refuse)
+    task = KINDS[kind][0]("team-a")
+    task.__dict__["garden"] = types.SimpleNamespace(kube=_NoSeed(), shoots=_NoSeed())
+    task.__dict__["_kube"] = _NoSeed()
+    with pytest.raises(_Refused):
+        task.execute(context={})
+    field = KINDS[kind][1]
+    assert seen == [([(field, "team-a")], NEEDED[kind])]
