@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pendulum
 from airflow.sdk import DAG, Param, task
@@ -50,12 +51,16 @@ requires; without a matching confirmation nothing is touched.
 ) as dag:
 
     @task
-    def confirm_deletion(params: dict[str, str] | None = None) -> None:
+    def confirm_deletion(params: dict[str, str] | None = None, dag_run: Any = None) -> None:
         from airflow_provider_garden.hooks.garden import GardenHook
+        from airflow_provider_garden.operators.confirm import require_project_admin
         from airflow_provider_garden.operators.shoot import confirm_deletion as annotate
 
         project, name = require_typed_confirmation(params or {}, "delete")
-        annotate(GardenHook(), project, name)
+        hook = GardenHook()
+        # The annotation is a write: only an admin of the project may make it.
+        require_project_admin(hook, project, dag_run, "garden_teardown's confirm_deletion")
+        annotate(hook, project, name)
 
     confirm_deletion() >> ShootDeleteOperator(
         task_id="delete_shoot", project="{{ params.project }}", name="{{ params.name }}"

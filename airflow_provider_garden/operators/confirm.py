@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_garden.core.name_rules import project_errors
+from airflow_provider_garden.core.project import Role
+from airflow_provider_garden.hooks.garden import GardenHook
+from airflow_provider_garden.hooks.project_access import authorize
 from airflow_provider_garden.hooks.settings import garden_settings
 
 
@@ -25,3 +29,16 @@ def require_typed_confirmation(params: Mapping[str, str], action: str) -> tuple[
             f"got {params.get('confirm')!r}. Nothing was changed."
         )
     return params["project"], params["name"]
+
+
+def require_project_admin(hook: GardenHook, project: str, dag_run: Any, operation: str) -> None:
+    """Fail (without retries) unless the run's user is an admin of ``project``: a task that
+    writes before the operator (the deletion annotation) checks first, like the operator."""
+    authorize(
+        hook.kube,
+        garden_settings(),
+        {"dag_run": dag_run},  # type: ignore[typeddict-item]
+        [("params.project", project)],
+        needed=Role.ADMIN,
+        operation=operation,
+    )
