@@ -137,3 +137,9 @@ def test_instance_and_reap_unknown_dags_are_settings() -> None:
         GardenSettings.from_options({"reap_unknown_dags": "sometimes"})
     with pytest.raises(ValueError, match=r"\[garden\] instance: must be a Kubernetes label value"):
         GardenSettings.from_options({"instance": "two words"})
+
+
+def test_project_admins_is_a_list_of_user_names() -> None:
+    s = GardenSettings.from_options({"project_admins": " root, ops-team ,"})
+    assert s.project_admins == ("root", "ops-team")
+    assert GardenSettings.from_options({}).project_admins == ()
