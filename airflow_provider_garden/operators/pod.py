@@ -11,6 +11,11 @@ templates: `core/pod_overrides.py`) is the operator's: a DAG author's value for
 one of these is refused when the operator is built, naming the argument and
 `[garden] allowed_pod_overrides`, unless that option lists it.
 
+Before anything is read or created for a task, its projects (`projects()`) are
+checked against the name rules, then against the seed's Project resources: the
+run's triggering user (a scheduled run: the Project's owner) must hold the
+operator's `required_role` there (`authorize`, `core/project.py`).
+
 What this path guarantees, in sync and deferrable mode alike:
 
 - One active pod per task instance. Pods carry the task instance in their labels
