@@ -25,6 +25,7 @@ from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk.exceptions import TaskDeferred
 from garden_projects import DAG_TEST_USER
 
+from airflow_provider_garden.cli.main import main as garden_cli
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.project import Member, Project, Quota, Role
 from airflow_provider_garden.core.settings import DEFAULTS
@@ -32,7 +33,7 @@ from airflow_provider_garden.core.shoot_resource import to_resource
 from airflow_provider_garden.core.shoot_spec import MachineImage, Worker, new_spec
 from airflow_provider_garden.hooks.project_access import ProjectAccessError
 from airflow_provider_garden.kube.client import KubeClient
-from airflow_provider_garden.kube.projects import PROJECT_API_VERSION, Projects
+from airflow_provider_garden.kube.projects import PROJECT_API_VERSION, PROJECT_LABEL, Projects
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 from airflow_provider_garden.localseed.profile import local_profile
 from airflow_provider_garden.operators.pod import OPERATION_LABEL
@@ -93,16 +94,22 @@ def _bare_shoot(project: str, name: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def quota(seed: KubeClient, projects: Projects) -> Iterator[Project]:
-    """A Project with quota maxShoots 2 holding two bare Shoots (never reconciled)."""
+def quota(seed: KubeClient, seed_kubeconfig: Path, projects: Projects) -> Iterator[Project]:
+    """A Project with quota maxShoots 2 (made by `garden projects create`, as a person
+    does) holding two bare Shoots (never reconciled)."""
     project = Project(
         name=f"quota-{secrets.token_hex(3)}",
         owner=OWNER,
         members=_members(),
         quota=Quota(max_shoots=2),
     )
-    projects.apply(project)
-    projects.ensure_namespace(project)
+    argv = ["--kubeconfig", str(seed_kubeconfig), "projects", "create", project.name]
+    argv += ["--owner", OWNER, "--admin", ADMIN, "--viewer", VIEWER, "--max-shoots", "2"]
+    assert garden_cli(argv) == 0
+    assert projects.find(project.name) == project
+    assert seed.get("v1", "Namespace", project.namespace)["metadata"]["labels"][PROJECT_LABEL] == (
+        project.name
+    )
     for name in ("one", "two"):
         seed.apply(_bare_shoot(project.name, name))
     yield project
