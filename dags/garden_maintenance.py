@@ -24,8 +24,11 @@ logical time:
 
 * **Kubernetes patch update** of the control plane — when
   `autoUpdate.kubernetesVersion` is set, or the running version is no longer offered by the
-  seed's CloudProfile (expired) — by writing the version into the spec and reconciling
-  (`ShootCreateOperator` without a spec: kube-apiserver rolls without downtime);
+  seed's CloudProfile (expired) — by a reconcile whose pod, holding the shoot's operation
+  Lease, writes the version into the spec and rolls to it (`ShootCreateOperator` with
+  `kubernetes_version`: kube-apiserver rolls without downtime). The write is a
+  compare-and-swap: a spec whose version changed since the plan is refused, naming
+  `spec.kubernetes.version`, not overwritten;
 * **machine-image update** per worker pool — under the same two rules for
   `autoUpdate.machineImageVersion` — through `MachineRolloutOperator` (surge, drain, freeze).
 
@@ -107,8 +110,8 @@ their windows).
         """One shoot's maintenance; its failure stays its own."""
 
         @task(multiple_outputs=True)
-        def prepare(entry: dict[str, Any]) -> dict[str, str]:
-            """Record the start; write the target version; skip the reconcile when none."""
+        def prepare(entry: dict[str, Any]) -> dict[str, str | None]:
+            """Record the start; skip the reconcile when there is no Kubernetes update."""
             from airflow.sdk.exceptions import AirflowSkipException
 
             from airflow_provider_garden.core.maintenance_fleet import ShootMaintenance
@@ -133,12 +136,22 @@ their windows).
             shoots.record_maintenance(m.project, m.name, record)
             if not m.kubernetes_version:
                 raise AirflowSkipException(f"{m.shoot}: no Kubernetes update ({m.description})")
-            shoots.set_kubernetes_version(m.project, m.name, m.kubernetes_version)
-            return {"project": m.project, "name": m.name}
+            # The reconcile's pod writes the version, holding the shoot's Lease.
+            return {
+                "project": m.project,
+                "name": m.name,
+                "kubernetes_version": m.kubernetes_version,
+                "planned_from": m.planned_from,
+            }
 
         target = prepare(entry)
         ShootCreateOperator(
-            task_id="patch_update", pool=POOL, project=target["project"], name=target["name"]
+            task_id="patch_update",
+            pool=POOL,
+            project=target["project"],
+            name=target["name"],
+            kubernetes_version=target["kubernetes_version"],
+            planned_from=target["planned_from"],
         )
 
     @task(trigger_rule=TriggerRule.ALL_DONE)

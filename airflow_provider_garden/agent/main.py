@@ -58,6 +58,8 @@ def shoot_reconcile(args: argparse.Namespace) -> dict[str, Any]:
         args.name,
         holder=sr.holder_identity(),
         garden_namespace=args.garden_namespace,
+        kubernetes_version=args.kubernetes_version,
+        planned_from=args.planned_from,
     )
 
 
@@ -92,6 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile = shoot.add_parser("reconcile", help=shoot_reconcile.__doc__)
     reconcile.add_argument("--project", required=True)
     reconcile.add_argument("--name", required=True)
+    reconcile.add_argument(
+        "--kubernetes-version",
+        help="write this version into spec.kubernetes.version first, holding the shoot's "
+        "Lease (maintenance's patch update); default: reconcile the spec as it is",
+    )
+    reconcile.add_argument(
+        "--planned-from",
+        help="with --kubernetes-version: the version the spec named when the update was "
+        "planned; a spec naming another now is refused, not overwritten",
+    )
     reconcile.set_defaults(run=shoot_reconcile, needs_garden_namespace=True)
     delete = shoot.add_parser("delete", help=shoot_delete.__doc__)
     delete.add_argument("--project", required=True)

@@ -8,6 +8,7 @@ only what differs from the spec is changed.
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -21,8 +22,15 @@ from airflow_provider_garden.agent.shoot_operation import operation_lease, run_r
 from airflow_provider_garden.core import care, naming
 from airflow_provider_garden.core.component import wait_all
 from airflow_provider_garden.core.controlplane import manifests as m
+from airflow_provider_garden.core.error_codes import ended_state, last_errors
 from airflow_provider_garden.core.flow import Flow, Graph
+from airflow_provider_garden.core.maintenance import (
+    KUBERNETES_VERSION_FIELD,
+    kubernetes_version_patch,
+)
+from airflow_provider_garden.core.naming import shoot_key
 from airflow_provider_garden.core.shoot_spec import Backup, Worker, parse_shoot
+from airflow_provider_garden.core.spec_fields import FieldError, SpecError
 from airflow_provider_garden.core.status import (
     Condition,
     ConditionStatus,
@@ -34,8 +42,10 @@ from airflow_provider_garden.core.status import (
 )
 from airflow_provider_garden.drivers.base import MachineState
 from airflow_provider_garden.kube.client import KubeClient, Manifest
+from airflow_provider_garden.kube.errors import Conflict
 from airflow_provider_garden.kube.shoots import Shoots
 
+log = logging.getLogger(__name__)
 EVERY_NODE_READY = ConditionType.EVERY_NODE_READY
 TRUE = ConditionStatus.TRUE
 
@@ -111,14 +121,21 @@ def reconcile(
     *,
     holder: str,
     garden_namespace: str,
+    kubernetes_version: str | None = None,
+    planned_from: str | None = None,
 ) -> dict[str, Any]:
     """Take the shoot's operation Lease, then read the Shoot and apply it.
 
     Read under the Lease, the spec applied is the newest: a change made while
-    another operation ran is not overwritten by one read before it.
+    another operation ran is not overwritten by one read before it. A new
+    ``kubernetes_version`` (maintenance's patch update) is written into the spec
+    under the Lease too, as a compare-and-swap against ``planned_from``, and the
+    spec is then applied as the API returned it.
     """
     with operation_lease(kube, project=project, name=name, holder=holder):
         shoot = shoots.get(project, name)
+        if kubernetes_version:
+            shoot = _set_kubernetes_version(shoots, shoot, kubernetes_version, planned_from)
         spec = parse_shoot(shoot)
         return reconcile_held(
             kube,
@@ -128,6 +145,46 @@ def reconcile(
             garden_namespace=garden_namespace,
             backup=spec.backup,
         )
+
+
+def _set_kubernetes_version(
+    shoots: Shoots, shoot: Manifest, version: str, planned_from: str | None
+) -> Manifest:
+    """Write ``version`` into the spec (the caller holds the Lease); a spec changed since
+    the update was planned, or since it was read (409), is refused naming the field and
+    reported Failed on the Shoot: a retry would find the same."""
+    project, name = shoot_key(shoot).split("/", 1)
+    try:
+        patch = kubernetes_version_patch(shoot, version, planned_from=planned_from)
+        if patch is None:
+            return shoot
+        current = shoot["spec"]["kubernetes"]["version"]
+        log.info("%s: %s -> %s (holding the Lease)", KUBERNETES_VERSION_FIELD, current, version)
+        try:
+            return shoots.patch_spec(project, name, patch)
+        except Conflict:
+            raise SpecError(
+                f"Shoot {project}/{name}",
+                [
+                    FieldError(
+                        KUBERNETES_VERSION_FIELD,
+                        f"the Shoot changed while {version} was being written (409 Conflict); "
+                        "not overwritten",
+                    )
+                ],
+            ) from None
+    except SpecError as err:
+        errors = last_errors([(f"Writing {KUBERNETES_VERSION_FIELD}", err)])
+        shoots.report(
+            project,
+            name,
+            type_=operation_type(ShootStatus.from_shoot(shoot).last_operation),
+            state=ended_state(errors),
+            progress=0,
+            description=str(err),
+            errors=errors,
+        )
+        raise
 
 
 def reconcile_held(

@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from .naming import shoot_key
+from .spec_fields import FieldError, SpecError
 
 MIN_WINDOW = dt.timedelta(minutes=30)
 MAX_WINDOW = dt.timedelta(hours=6)
@@ -25,6 +29,7 @@ _TIME = re.compile(
     r"([01][0-9]|2[0-3])([0-5][0-9])([0-5][0-9])([+-])([01][0-9]|2[0-3])([0-5][0-9])"
 )
 _VERSION = re.compile(r"v?[0-9]+(\.[0-9]+)+")
+KUBERNETES_VERSION_FIELD = "spec.kubernetes.version"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,6 +106,35 @@ def patch_update_target(current: str, offered: Sequence[str], *, auto_update: bo
     next_minor = (*now[:-2], now[-2] + 1)
     candidates = [v for v in versions if v[:-1] == next_minor]
     return spelled[candidates[-1]] if candidates else None
+
+
+def kubernetes_version_patch(
+    shoot: Mapping[str, Any], version: str, *, planned_from: str | None
+) -> dict[str, Any] | None:
+    """The merge patch that sets a Shoot's Kubernetes version to ``version``, or None when
+    its spec already names it. A compare-and-swap twice over: ``planned_from`` is the
+    version the spec named when the update was planned, and a spec that names another
+    now (someone changed it since) is refused, naming the field, rather than overwritten;
+    the patch carries the Shoot's resourceVersion, so an edit between this read and the
+    write fails it (409) too."""
+    current = ((shoot.get("spec") or {}).get("kubernetes") or {}).get("version")
+    if current == version:
+        return None
+    if planned_from is not None and current != planned_from:
+        raise SpecError(
+            f"Shoot {shoot_key(shoot)}",
+            [
+                FieldError(
+                    KUBERNETES_VERSION_FIELD,
+                    f"changed since the update {planned_from} -> {version} was planned: the "
+                    f"spec now asks for {current}; not overwritten",
+                )
+            ],
+        )
+    return {
+        "metadata": {"resourceVersion": shoot["metadata"]["resourceVersion"]},
+        "spec": {"kubernetes": {"version": version}},
+    }
 
 
 def _since_begin(window: MaintenanceWindow, at: dt.datetime) -> dt.timedelta:

@@ -38,6 +38,7 @@ class ShootMaintenance(Record):
         Field("project", given(str, required=True)),
         Field("name", given(str, required=True)),
         Field("kubernetes_version", given()),
+        Field("planned_from", given()),
         Field("pools", given(lambda pools: tuple(PoolUpdate.from_dict(u) for u in pools or ()))),
         Field("problem", given()),
         naming=as_named,
@@ -47,6 +48,9 @@ class ShootMaintenance(Record):
     project: str
     name: str
     kubernetes_version: str | None = None
+    # spec.kubernetes.version as planned from: the update's compare-and-swap refuses a
+    # spec that names another by the time the reconcile pod holds the Lease.
+    planned_from: str | None = None
     pools: tuple[PoolUpdate, ...] = ()
     problem: str | None = None  # names the field; nothing is changed then
 
@@ -98,8 +102,13 @@ def plan_shoot(
         return None
     if withdrawn:
         return broken("; ".join(withdrawn))
+    asked = ((shoot.get("spec") or {}).get("kubernetes") or {}).get("version")
     return ShootMaintenance(
-        project=project, name=name, kubernetes_version=plan.kubernetes_version, pools=plan.pools
+        project=project,
+        name=name,
+        kubernetes_version=plan.kubernetes_version,
+        planned_from=asked if plan.kubernetes_version else None,
+        pools=plan.pools,
     )
 
 

@@ -16,8 +16,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from airflow_provider_garden.core import naming
-from airflow_provider_garden.core.shoot_schema import at, value_errors
-from airflow_provider_garden.core.spec_fields import SpecError
 from airflow_provider_garden.core.status import (
     Condition,
     Constraint,
@@ -67,22 +65,6 @@ class Shoots:
     def apply(self, shoot: Manifest) -> Manifest:
         """Apply the desired state (spec, labels, annotations) of a Shoot."""
         return self.kube.apply(shoot)
-
-    def set_kubernetes_version(self, project: str, name: str, version: str) -> Manifest:
-        """Ask for another Kubernetes version (``spec.kubernetes.version``); the next
-        reconcile rolls the control plane to it. A version the schema refuses raises
-        SpecError before anything is written."""
-        path = "spec.kubernetes.version"
-        errors = value_errors(at(path), version, path)
-        if errors:
-            raise SpecError(f"Shoot {project}/{name}", errors)
-        return self.kube.merge_patch(
-            SHOOT_API_VERSION,
-            "Shoot",
-            name,
-            {"spec": {"kubernetes": {"version": version}}},
-            naming.project_namespace(project),
-        )
 
     def patch_spec(self, project: str, name: str, patch: Manifest) -> Manifest:
         """Merge ``patch`` into the Shoot (its spec); a resourceVersion in it makes the

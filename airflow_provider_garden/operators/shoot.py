@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.maintenance import KUBERNETES_VERSION_FIELD
 from airflow_provider_garden.core.project import quota_problem, shoot_machines
 from airflow_provider_garden.core.shoot_resource import envelope, to_resource
+from airflow_provider_garden.core.shoot_schema import at, value_errors
 from airflow_provider_garden.core.shoot_spec import ShootSpec, parse_shoot
 from airflow_provider_garden.core.spec_fields import FieldError, SpecError
 from airflow_provider_garden.core.status import (
@@ -85,21 +88,45 @@ class ShootCreateOperator(_ShootOperator):
     :param project: project of the shoot (templated).
     :param name: shoot name (templated).
     :param spec: the Shoot's ``spec`` in the resource's camelCase shape (templated;
-        a dict or its JSON text). None reconciles the spec the Shoot already has
-        (what maintenance does after changing versions in it).
+        a dict or its JSON text). None reconciles the spec the Shoot already has.
+    :param kubernetes_version: with no ``spec``: a new ``spec.kubernetes.version``
+        (templated; maintenance's patch update). The pod writes it into the Shoot's spec
+        holding the shoot's operation Lease, then reconciles; checked against the
+        CloudProfile before the pod starts. Nothing here writes the Shoot.
+    :param planned_from: with ``kubernetes_version``: the version the spec named when
+        the update was planned (templated); a spec naming another by the time the pod
+        holds the Lease is refused naming the field, not overwritten.
     """
 
-    template_fields = (*_ShootOperator.template_fields, "spec")
+    template_fields = (
+        *_ShootOperator.template_fields,
+        "spec",
+        "kubernetes_version",
+        "planned_from",
+    )
     verb = ("shoot", "reconcile")
 
-    def __init__(self, *, spec: Mapping[str, Any] | str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        spec: Mapping[str, Any] | str | None = None,
+        kubernetes_version: str | None = None,
+        planned_from: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.spec = spec
+        self.kubernetes_version = kubernetes_version
+        self.planned_from = planned_from
 
     def requested_spec(self) -> ShootSpec:
-        """The desired spec, parsed (SpecError naming every malformed field)."""
+        """The desired spec, parsed (SpecError naming every malformed field); with a new
+        ``kubernetes_version``, the stored spec as the pod will write it."""
         if self.spec is None:
-            return parse_shoot(self.garden.shoots.get(self.project, self.shoot_name))
+            stored = parse_shoot(self.garden.shoots.get(self.project, self.shoot_name))
+            if self.kubernetes_version:
+                return replace(stored, kubernetes_version=str(self.kubernetes_version))
+            return stored
         spec = json.loads(self.spec) if isinstance(self.spec, str) else self.spec
         return parse_shoot(
             envelope(self.project, self.shoot_name, spec, api_version=SHOOT_API_VERSION)
@@ -110,6 +137,7 @@ class ShootCreateOperator(_ShootOperator):
         return to_resource(self.requested_spec(), api_version=SHOOT_API_VERSION)
 
     def validate_inputs(self) -> None:
+        self._check_kubernetes_version()
         spec = self.requested_spec()
         profile = cloudprofile.read(self.garden.kube, self.settings.namespace)
         offer = profile.offer()
@@ -133,7 +161,32 @@ class ShootCreateOperator(_ShootOperator):
         if problem is not None:
             raise ProjectAccessError(problem)
 
+    def _check_kubernetes_version(self) -> None:
+        if not self.kubernetes_version:
+            return
+        problems = (
+            [
+                FieldError(
+                    "kubernetes_version",
+                    f"applies to the stored spec; with spec, set {KUBERNETES_VERSION_FIELD} in it",
+                )
+            ]
+            if self.spec is not None
+            else value_errors(
+                at(KUBERNETES_VERSION_FIELD), self.kubernetes_version, "kubernetes_version"
+            )
+        )
+        if problems:
+            raise SpecError(f"Shoot {self.project}/{self.shoot_name}", problems)
+
     def before_pod(self, context: Context) -> None:
+        if self.kubernetes_version:
+            # The pod writes it into the spec, holding the shoot's Lease: nothing here does.
+            args = ["--kubernetes-version", str(self.kubernetes_version)]
+            args += ["--planned-from", str(self.planned_from)] if self.planned_from else []
+            self.arguments = self.agent_command(
+                "--project", self.project, "--name", self.shoot_name, *args
+            )
         if self.spec is None:
             return  # the stored spec is the desired state
         # The namespace comes from the Project (checked in authorize), never from a Param alone.

@@ -7,10 +7,12 @@ import pytest
 
 from airflow_provider_garden.core.maintenance import (
     in_window,
+    kubernetes_version_patch,
     parse_time,
     parse_window,
     patch_update_target,
 )
+from airflow_provider_garden.core.spec_fields import SpecError
 
 UTC = dt.UTC
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -220,3 +222,47 @@ def test_patch_update_target(
 def test_patch_update_target_rejects_garbage(current: str, offered: list[str]) -> None:
     with pytest.raises(ValueError, match="is not a version"):
         patch_update_target(current, offered, auto_update=True)
+
+
+# --- the patch update's write: a compare-and-swap ------------------------------------
+
+
+def _shoot(version: str) -> dict[str, object]:
+    return {
+        "metadata": {"name": "dev", "namespace": "garden-team", "resourceVersion": "41"},
+        "spec": {"kubernetes": {"version": version}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("spec_version", "planned_from", "patch"),
+    [
+        ("1.32.13", "1.32.11", None),  # already asked for: nothing to write
+        (
+            "1.32.11",
+            "1.32.11",
+            {"metadata": {"resourceVersion": "41"}, "spec": {"kubernetes": {"version": "1.32.13"}}},
+        ),
+        (
+            "1.32.11",
+            None,  # no plan to compare with: only the resourceVersion guards it
+            {"metadata": {"resourceVersion": "41"}, "spec": {"kubernetes": {"version": "1.32.13"}}},
+        ),
+    ],
+)
+def test_kubernetes_version_patch(
+    spec_version: str, planned_from: str | None, patch: dict[str, object] | None
+) -> None:
+    shoot = _shoot(spec_version)
+    assert kubernetes_version_patch(shoot, "1.32.13", planned_from=planned_from) == patch
+    assert shoot == _shoot(spec_version)  # the read Shoot is not changed
+
+
+def test_kubernetes_version_patch_refuses_a_spec_changed_since_the_plan() -> None:
+    with pytest.raises(SpecError) as err:
+        kubernetes_version_patch(_shoot("1.33.1"), "1.32.13", planned_from="1.32.11")
+    [problem] = err.value.errors
+    assert problem.path == "spec.kubernetes.version"
+    assert "1.32.11 -> 1.32.13 was planned" in problem.rule
+    assert "now asks for 1.33.1; not overwritten" in problem.rule
+    assert "team/dev" in str(err.value)

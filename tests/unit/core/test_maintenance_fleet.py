@@ -65,7 +65,11 @@ POOL = PoolUpdate(pool="pool", image="gardenlinux", version="1592.2")
             shoot(),
             IN,
             ShootMaintenance(
-                project="team", name="dev", kubernetes_version="1.32.13", pools=(POOL,)
+                project="team",
+                name="dev",
+                kubernetes_version="1.32.13",
+                planned_from="1.32.11",  # what the spec asked: the update's compare-and-swap
+                pools=(POOL,),
             ),
         ),
         # no Kubernetes update, an outdated image: still a plan
@@ -79,7 +83,11 @@ POOL = PoolUpdate(pool="pool", image="gardenlinux", version="1592.2")
             shoot(version="1.32.13", status={"kubernetesVersion": "v1.32.11"}),
             IN,
             ShootMaintenance(
-                project="team", name="dev", kubernetes_version="1.32.13", pools=(POOL,)
+                project="team",
+                name="dev",
+                kubernetes_version="1.32.13",
+                planned_from="1.32.13",  # the spec's, not the running version
+                pools=(POOL,),
             ),
         ),
     ],

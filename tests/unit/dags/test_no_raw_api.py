@@ -111,7 +111,7 @@ def test_checker_flags_raw_calls(source: str) -> None:
     [
         "hook.shoots.list()",
         "hook.shoots.status(project, name)",
-        "hook.shoots.set_kubernetes_version(project, name, '1.32.3')",
+        "hook.shoots.record_maintenance(project, name, record)",
         "cloudprofile.read(hook.kube, settings.namespace)",
         "(shoot.get('status') or {}).get('kubernetesVersion')",
         "dataclasses.replace(spec, kubernetes_version=v)",

@@ -48,3 +48,58 @@ def test_malformed_spec_names_the_field() -> None:
     op = ShootCreateOperator(task_id="create", project="team-a", name="dev", spec=bad)
     with pytest.raises(SpecError, match=r"spec.networking.pod: unknown field"):
         op.shoot_resource()
+
+
+class _NoShootWrites:
+    """The garden hook while the pod is composed: any use of it fails the test."""
+
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"the operator used the garden hook: {name}")
+
+
+def test_a_new_kubernetes_version_is_the_pods_to_write_not_the_workers() -> None:
+    from airflow_provider_garden.agent.main import build_parser
+
+    op = ShootCreateOperator(
+        task_id="patch_update",
+        project="team-a",
+        name="dev",
+        kubernetes_version="1.32.13",
+        planned_from="1.32.11",
+    )
+    op.__dict__["garden"] = _NoShootWrites()  # the cached GardenHook
+    op.before_pod(context={})  # type: ignore[arg-type]
+    parsed = build_parser().parse_args(op.arguments)
+    assert (parsed.project, parsed.name) == ("team-a", "dev")
+    assert (parsed.kubernetes_version, parsed.planned_from) == ("1.32.13", "1.32.11")
+
+
+def test_without_a_new_version_the_pod_reconciles_the_spec_as_it_is() -> None:
+    from airflow_provider_garden.agent.main import build_parser
+
+    op = ShootCreateOperator(task_id="reconcile", project="team-a", name="dev")
+    op.__dict__["garden"] = _NoShootWrites()
+    op.before_pod(context={})  # type: ignore[arg-type]
+    parsed = build_parser().parse_args(op.arguments)
+    assert (parsed.kubernetes_version, parsed.planned_from) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "said"),
+    [
+        ({"kubernetes_version": "1.32"}, "kubernetes_version: '1.32' must be a version"),
+        (
+            {"kubernetes_version": "1.32.13", "spec": SPEC},
+            "kubernetes_version: applies to the stored spec; with spec, set "
+            "spec.kubernetes.version in it",
+        ),
+    ],
+)
+def test_a_bad_kubernetes_version_is_refused_before_anything_is_read(
+    kwargs: dict[str, object], said: str
+) -> None:
+    op = ShootCreateOperator(task_id="patch_update", project="team-a", name="dev", **kwargs)  # type: ignore[arg-type]
+    op.__dict__["garden"] = _NoShootWrites()
+    with pytest.raises(SpecError) as err:
+        op.validate_inputs()
+    assert said in str(err.value)
