@@ -26,6 +26,7 @@ from airflow_provider_garden.core import naming
 from airflow_provider_garden.kube.bootstrap import install
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.errors import NotFound
+from airflow_provider_garden.kube.projects import PROJECT_API_VERSION
 from airflow_provider_garden.kube.rbac import ACCOUNTS
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 from airflow_provider_garden.localseed.profile import local_profile
@@ -94,13 +95,15 @@ def alt(seed_kubeconfig: Path) -> Iterator[Alt]:
 
 
 def _remove(kube: KubeClient, a: Alt) -> None:
-    """The shoot's project namespace, the install's namespace and its cluster-wide roles."""
+    """The shoot's project (namespace and Project), the install's namespace and its
+    cluster-wide roles."""
     for ns in (
         naming.controlplane_namespace(a.project, SHOOT),
         naming.project_namespace(a.project),
         a.namespace,
     ):
         kube.delete("v1", "Namespace", ns)
+    kube.delete(PROJECT_API_VERSION, "Project", a.project)  # cluster-scoped: not with them
     for account in ACCOUNTS:
         for obj in account.manifests(a.namespace):
             if obj["kind"] in ("ClusterRole", "ClusterRoleBinding"):
