@@ -26,12 +26,14 @@ class Cause(enum.StrEnum):
     INVALID_SPEC = "InvalidSpec"  # a rule broken, an unoffered version, a missing Secret
     SEED_CAPACITY = "SeedCapacity"  # a control-plane pod the scheduler has no room for
     SNAPSTORE_UNREACHABLE = "SnapstoreUnreachable"
+    SNAPSTORE_FULL = "SnapstoreFull"  # a local store without room for the next snapshot
 
 
 CODES: dict[Cause, ErrorCode] = {
     Cause.INVALID_SPEC: ErrorCode.CONFIGURATION_PROBLEM,
     Cause.SEED_CAPACITY: ErrorCode.INFRA_QUOTA_EXCEEDED,
     Cause.SNAPSTORE_UNREACHABLE: ErrorCode.INFRA_DEPENDENCIES,
+    Cause.SNAPSTORE_FULL: ErrorCode.INFRA_QUOTA_EXCEEDED,  # its owner must resize or retain less
 }
 # A failure nobody explained (a wait that timed out, the API answering 500): the next
 # run may well succeed.
@@ -63,6 +65,22 @@ def codes_for(error: BaseException) -> tuple[ErrorCode, ...]:
         if isinstance(e, SpecError):
             return (ErrorCode.CONFIGURATION_PROBLEM,)
     return (UNEXPLAINED,)
+
+
+# How an agent verb that does not report to the Shoot itself ends on a known cause: one
+# line, its code and its message, the last of the pod's output (no traceback after it).
+_KNOWN_LINE = re.compile(r"^(ERR_[A-Z_]+): (.+)$", re.MULTILINE)
+
+
+def known_line(error: KnownCause) -> str:
+    """The line an agent verb exits with on a known cause (see :func:`known_failure`)."""
+    return f"{CODES[error.cause]}: {error}"
+
+
+def known_failure(output: str) -> str | None:
+    """The last known-cause line in a pod's output (``ERR_...: message``), or None."""
+    found = _KNOWN_LINE.findall(output)
+    return f"{found[-1][0]}: {found[-1][1]}" if found else None
 
 
 def last_errors(failed: Sequence[tuple[str, BaseException]]) -> tuple[LastError, ...]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from . import naming
 from .shoot_spec import ShootSpec, format_duration
+from .store_space import format_size
 
 
 def spec_to_dict(spec: ShootSpec) -> dict[str, object]:
@@ -62,6 +63,11 @@ def spec_to_dict(spec: ShootSpec) -> dict[str, object]:
                 "prefix": store.prefix,
                 **({"bucket": store.bucket} if store.bucket else {}),
                 **({"secretRef": {"name": store.secret_name}} if store.secret_name else {}),
+                **(
+                    {"volumeSize": format_size(store.volume_size)}
+                    if store.volume_size is not None
+                    else {}
+                ),
             },
             "schedule": spec.backup.schedule,
             "retention": {

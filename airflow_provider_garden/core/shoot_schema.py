@@ -20,6 +20,7 @@ from typing import Any
 
 from .spec_fields import FieldError
 from .status.enums import ConditionStatus, OperationState, OperationType
+from .store_space import SIZE_PATTERN, SIZE_RULE
 
 # Gardener's defaults for shoot networks: far from typical 10.x seed and node ranges.
 DEFAULT_PODS_CIDR = "100.96.0.0/11"
@@ -269,6 +270,13 @@ SPEC = Obj(
                             pattern="^[A-Za-z0-9._/-]+$",
                             rule="may only contain letters, digits, '.', '_', '-', '/'",
                             description="Key prefix; default: the control plane's namespace.",
+                        ),
+                        "volumeSize": Str(
+                            pattern=SIZE_PATTERN,
+                            rule=SIZE_RULE,
+                            description="Size of the local store's volume (kind local; default "
+                            "three snapshots at etcd's quota, 768Mi; at least two, 512Mi). "
+                            "A larger size expands the volume if its StorageClass allows.",
                         ),
                         "secretRef": Obj(
                             required=("name",),

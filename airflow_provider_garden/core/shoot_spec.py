@@ -20,6 +20,7 @@ Layout of the resource (field names follow Gardener's Shoot where one exists)::
         kustomize: {path: overlays/dev}                 # or {git: {url, ref, path}}
       backup:
         store: {kind: s3, bucket: etcd-backups, prefix: team-a/dev, secretRef: {name: s3}}
+        # or store: {kind: local, volumeSize: 2Gi}     # default 768Mi (core/store_space.py)
         schedule: "0 * * * *"
         retention: {policy: Exponential}               # or {policy: LimitBased, maxBackups: 7}
 
@@ -51,6 +52,7 @@ from .shoot_schema import (
     keys,
 )
 from .spec_fields import FieldReader, SpecError
+from .store_space import ETCD_VOLUME, default_store_bytes, parse_size
 
 __all__ = [
     "DEFAULT_BACKUP_SCHEDULE",
@@ -142,6 +144,14 @@ class SnapstoreRef:
     prefix: str
     bucket: str | None = None
     secret_name: str | None = None
+    volume_size: int | None = None  # bytes; kind local only (None: store_space's default)
+
+    @property
+    def volume_bytes(self) -> int:
+        """The local store's volume size: as the spec says, else sized from etcd's quota."""
+        if self.volume_size is not None:
+            return self.volume_size
+        return default_store_bytes(parse_size(ETCD_VOLUME))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -302,6 +312,17 @@ def _duration(
         return parse_duration(default)
 
 
+def _size(r: FieldReader, parent: Mapping[str, object] | None, key: str, path: str) -> int | None:
+    text = r.optional(parent, key, path, str, "a string")
+    if text is None:
+        return None
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        r.fail(f"{path}.{key}", str(exc))
+        return None
+
+
 def _int_or_percent(
     r: FieldReader, parent: Mapping[str, object], key: str, path: str, *, default: int
 ) -> intstr.IntOrPercent:
@@ -388,6 +409,7 @@ def _backup(r: FieldReader, spec: Mapping[str, object], project: str, name: str)
             prefix=r.string(store, "prefix", path, naming.controlplane_namespace(project, name)),
             bucket=r.optional(store, "bucket", path, str, "a string"),
             secret_name=None if secret is None else r.string(secret, "name", f"{path}.secretRef"),
+            volume_size=_size(r, store, "volumeSize", path),
         ),
         schedule=r.string(b, "schedule", "spec.backup", DEFAULT_BACKUP_SCHEDULE),
         policy=_enum(

@@ -29,6 +29,7 @@ from .shoot_spec import (
     parse_shoot,
 )
 from .spec_fields import FieldError, SpecError
+from .store_space import ETCD_VOLUME, format_size, min_store_bytes, parse_size
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _Fail = Callable[[str, str], None]
@@ -235,10 +236,19 @@ def _check_backup(fail: _Fail, backup: Backup) -> None:
             fail(f"{path}.bucket", f"{store.bucket!r} is not a valid S3 bucket name")
         if not store.secret_name:
             fail(f"{path}.secretRef", "required for kind s3 (the Secret with the credentials)")
+        if store.volume_size is not None:
+            fail(f"{path}.volumeSize", f"only used with kind local, not {store.kind}")
     else:
         for key, value in (("bucket", store.bucket), ("secretRef", store.secret_name)):
             if value is not None:
                 fail(f"{path}.{key}", f"only used with kind s3, not {store.kind}")
+        least = min_store_bytes(parse_size(ETCD_VOLUME))
+        if store.volume_size is not None and store.volume_size < least:
+            fail(
+                f"{path}.volumeSize",
+                f"{format_size(store.volume_size)} is less than {format_size(least)}: the store "
+                "must hold two snapshots of a database at etcd's quota",
+            )
     _check_relative(fail, f"{path}.prefix", store.prefix)
     problem = cron_problem(backup.schedule)
     if problem:

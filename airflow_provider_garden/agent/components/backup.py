@@ -12,17 +12,22 @@ a record in the project namespace and, for ``local``, the volume itself, moved t
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from airflow_provider_garden.agent.components.seed_objects import Ref, SeedObjects, ref
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.controlplane import manifests as m
+from airflow_provider_garden.core.error_codes import Cause, KnownCause
 from airflow_provider_garden.core.kept_backups import KeptBackups, kept_claim_name
 from airflow_provider_garden.core.shoot_spec import Backup, SnapstoreKind
+from airflow_provider_garden.core.store_space import format_size, parse_quantity
 from airflow_provider_garden.kube import kept_backups
 from airflow_provider_garden.kube.client import KubeClient, Manifest
+from airflow_provider_garden.kube.errors import Forbidden, Invalid
 from airflow_provider_garden.kube.rbac import controlplane_account, operation_lease_access
 
 ACCOUNT = "garden-etcd"
+log = logging.getLogger(__name__)
 
 
 class BackupInfrastructure(SeedObjects):
@@ -41,6 +46,7 @@ class BackupInfrastructure(SeedObjects):
         self.backup = backup
         self.garden_namespace = garden_namespace
         self.shoot_uid = shoot_uid
+        self._growing_from: int | None = None  # the claim's size when deploy expands it
 
     def _account(self) -> list[Manifest]:
         if self.garden_namespace is None:
@@ -67,7 +73,7 @@ class BackupInfrastructure(SeedObjects):
         if self.backup is None:
             return objs
         if self.backup.store.kind is SnapstoreKind.LOCAL:
-            objs.append(m.backup_volume(self.cp))
+            objs.append(m.backup_volume(self.cp, self._volume_size()))
         elif self.backup.store.secret_name:
             source = self.kube.get(
                 "v1",
@@ -77,6 +83,44 @@ class BackupInfrastructure(SeedObjects):
             )
             objs.append(m.secret(self.cp, m.BACKUP_STORE_SECRET, source.get("data") or {}))
         return objs
+
+    def _volume_size(self) -> int:
+        """The spec's size, or the claim's when that is larger: a claim never shrinks."""
+        assert self.backup is not None
+        wanted = self.backup.store.volume_bytes
+        claim = self.kube.find(
+            "v1", "PersistentVolumeClaim", m.BACKUP_VOLUME_CLAIM, self.cp.namespace
+        )
+        requested = ((claim or {}).get("spec") or {}).get("resources", {}).get("requests", {})
+        current = parse_quantity(requested["storage"]) if "storage" in requested else 0
+        if current > wanted:
+            log.info(
+                "%s/%s: the store's volume stays %s (spec.backup.store.volumeSize %s; "
+                "a claim cannot shrink)",
+                self.cp.project,
+                self.cp.shoot,
+                format_size(current),
+                format_size(wanted),
+            )
+            return current
+        self._growing_from = current if 0 < current < wanted else None
+        return wanted
+
+    def deploy(self) -> None:
+        self._growing_from = None
+        try:
+            super().deploy()
+        except (Forbidden, Invalid) as err:
+            if self._growing_from is None:
+                raise
+            assert self.backup is not None
+            raise KnownCause(
+                Cause.INVALID_SPEC,
+                f"spec.backup.store.volumeSize {format_size(self.backup.store.volume_bytes)}: "
+                f"the store's volume {self.cp.namespace}/{m.BACKUP_VOLUME_CLAIM} stays "
+                f"{format_size(self._growing_from)}, the seed refused to expand it: "
+                f"{err.message}",
+            ) from err
 
     def kept(self, now: dt.datetime) -> KeptBackups | None:
         """What a teardown keeps now; None: no backups, or a local store never written."""

@@ -14,6 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from airflow_provider_garden.core.manifest import Manifest
+from airflow_provider_garden.core.store_space import (
+    ETCD_VOLUME,
+    etcd_quota,
+    format_size,
+    parse_size,
+)
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "airflow-provider-garden"}
 ETCD_IMAGE = "registry.k8s.io/etcd:3.5.16-0"
@@ -34,7 +40,7 @@ class ControlPlane:
     pods_cidr: str
     services_cidr: str
     apiserver_service_type: str = "ClusterIP"
-    etcd_storage: str = "1Gi"
+    etcd_storage: str = ETCD_VOLUME  # etcd's quota derives from it (core/store_space.py)
     storage_class: str | None = None
 
     def image(self, component: str) -> str:
@@ -91,7 +97,7 @@ def etcd(cp: ControlPlane) -> Manifest:
         f"--cert-file={tls}/tls.crt",
         f"--key-file={tls}/tls.key",
         "--snapshot-count=10000",
-        "--quota-backend-bytes=8589934592",
+        f"--quota-backend-bytes={etcd_quota(parse_size(cp.etcd_storage))}",
     ]
     container = {
         "name": "etcd",
@@ -228,10 +234,11 @@ def scheduler(cp: ControlPlane) -> Manifest:
     )
 
 
-def backup_volume(cp: ControlPlane, size: str = "5Gi") -> Manifest:
+def backup_volume(cp: ControlPlane, size: int) -> Manifest:
+    """The local store's claim of ``size`` bytes (``Backup.store.volume_bytes``)."""
     spec: Manifest = {
         "accessModes": ["ReadWriteOnce"],
-        "resources": {"requests": {"storage": size}},
+        "resources": {"requests": {"storage": format_size(size)}},
     }
     if cp.storage_class:
         spec["storageClassName"] = cp.storage_class

@@ -34,6 +34,7 @@ def _caused(outer: BaseException, inner: BaseException) -> BaseException:
         (KnownCause(Cause.INVALID_SPEC, "x"), (ErrorCode.CONFIGURATION_PROBLEM,)),
         (KnownCause(Cause.SEED_CAPACITY, "x"), (ErrorCode.INFRA_QUOTA_EXCEEDED,)),
         (KnownCause(Cause.SNAPSTORE_UNREACHABLE, "x"), (ErrorCode.INFRA_DEPENDENCIES,)),
+        (KnownCause(Cause.SNAPSTORE_FULL, "x"), (ErrorCode.INFRA_QUOTA_EXCEEDED,)),
         (SpecError("Shoot p/s", [FieldError("spec.x", "bad")]), (ErrorCode.CONFIGURATION_PROBLEM,)),
         # found anywhere in the chain (a wrapper raised `from` the cause)
         (
@@ -132,3 +133,16 @@ def test_capacity_problem(pods: list[PodScheduling], reason: str | None) -> None
     assert problem.cause is Cause.SEED_CAPACITY
     assert "shoot--p--s/etcd-0" in str(problem)
     assert reason in str(problem)
+
+
+def test_a_known_cause_travels_as_the_pods_last_line() -> None:
+    from airflow_provider_garden.core.error_codes import known_failure, known_line
+
+    line = known_line(KnownCause(Cause.SNAPSTORE_FULL, "snapshot store local /backups/x is full"))
+    assert line == "ERR_INFRA_QUOTA_EXCEEDED: snapshot store local /backups/x is full"
+    pod_failure = f"pod ns/p did not succeed: phase Failed\nlast output:\nINFO retention\n{line}\n"
+    assert known_failure(pod_failure) == line
+    assert (
+        known_failure("pod ns/p did not succeed\nlast output:\nTraceback ...\nValueError: x")
+        is None
+    )

@@ -45,6 +45,7 @@ from airflow_provider_garden.core.status import (
     OperationType,
     ShootStatus,
 )
+from airflow_provider_garden.core.store_space import SIZE_PATTERN
 
 
 def _sample(node: Node) -> object:
@@ -56,6 +57,8 @@ def _sample(node: Node) -> object:
     if isinstance(node, Str):
         if node.pattern == shoot_schema.DURATION_PATTERN:
             return "7m"
+        if node.pattern == SIZE_PATTERN:
+            return "2Gi"
         return node.enum[-1] if node.enum else "x"
     if isinstance(node, Int):
         return (node.minimum or 0) + 2

@@ -217,6 +217,15 @@ WORKER = "spec__workers__0__"
             "spec.backup.store.bucket: only used with kind s3",
         ),
         (
+            {"spec__backup__store__volumeSize": "1Gi"},
+            "spec.backup.store.volumeSize: only used with kind local, not s3",
+        ),
+        (
+            {"spec__backup__store": {"kind": "local", "volumeSize": "256Mi"}},
+            "spec.backup.store.volumeSize: 256Mi is less than 512Mi: the store must hold two "
+            "snapshots of a database at etcd's quota",
+        ),
+        (
             {"spec__backup__schedule": "0 25 * * *"},
             "spec.backup.schedule: hour field '25': values must be 0-23",
         ),
@@ -300,3 +309,8 @@ def test_images_are_not_checked_without_a_list() -> None:
         **{WORKER + "machine": {"type": "t", "image": {"name": "ubuntu", "version": "1.0"}}}
     )
     assert errors_of(obj, offered_machine_images=None) == []
+
+
+def test_a_store_volume_size_in_other_units_is_refused_naming_field_and_rule() -> None:
+    with pytest.raises(SpecError, match=r"spec.backup.store.volumeSize: '1.5Gi' must be a whole"):
+        errors_of(variant(spec__backup__store={"kind": "local", "volumeSize": "1.5Gi"}))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 from airflow_provider_garden.core.controlplane import manifests as m
 
 CP = m.ControlPlane(
@@ -49,3 +51,18 @@ def test_no_secret_material_in_pod_specs() -> None:
 
 def test_shoot_kubernetes_ip_is_first_host_of_service_range() -> None:
     assert m.shoot_kubernetes_ip("100.64.0.0/13") == "100.64.0.1"
+
+
+def test_etcds_quota_is_a_quarter_of_its_volume() -> None:
+    command = m.etcd(CP)["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert f"--quota-backend-bytes={256 * 1024 * 1024}" in command
+    bigger = m.etcd(dataclasses.replace(CP, etcd_storage="4Gi"))
+    assert (
+        f"--quota-backend-bytes={1024**3}"
+        in bigger["spec"]["template"]["spec"]["containers"][0]["command"]
+    )
+
+
+def test_the_local_stores_claim_has_the_size_asked_for() -> None:
+    claim = m.backup_volume(CP, 768 * 1024 * 1024)
+    assert claim["spec"]["resources"]["requests"]["storage"] == "768Mi"
