@@ -8,7 +8,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable, Param, TriggerRule, task
 
-from airflow_provider_garden.operators.etcd import EtcdBackupOperator
+from airflow_provider_garden.operators.etcd import BACKUP_ERROR_KEY, EtcdBackupOperator
 
 # Created by `make demo` / the test harness; create it in your Airflow with
 #   airflow pools set garden_backup 2 "etcd backups" --include-deferred
@@ -140,8 +140,16 @@ is not due), `drop_uid` and `drop_confirm` (see above).
         after = {
             shoot_key(s): ShootStatus.from_shoot(s).last_backup for s in GardenHook().shoots.list()
         }
+        pulled = ti.xcom_pull(task_ids="backup", key=BACKUP_ERROR_KEY) or []
+        found = [pulled] if isinstance(pulled, dict) else pulled
+        errors = {e["shoot"]: e["error"] for e in found if e}
         outcomes = [
-            outcome_of(PlannedShoot.from_dict(p), after.get(p["shoot"]), limit=limit)
+            outcome_of(
+                PlannedShoot.from_dict(p),
+                after.get(p["shoot"]),
+                limit=limit,
+                error=errors.get(p["shoot"]),
+            )
             for p in planned
         ]
         print(table(outcomes))

@@ -1,14 +1,16 @@
 """`garden-agent etcd backup`: a verified full snapshot of a shoot's etcd, then retention.
 
-Order matters, so that a pod killed at any point leaves nothing that looks good:
-snapshot to local disk -> `etcdutl snapshot status` (integrity, revision) ->
-optional gzip -> manifest written *unverified* -> object uploaded -> object re-read
-and its sha256 compared -> manifest marked verified. Each backup writes under a key
-of its own (core.retention.unique_snapshot_name), so concurrent backups of one shoot
-never pair one's manifest with the other's object. Only then is retention applied,
-and it never deletes the newest good snapshot. Every manifest records the shoot's UID;
-retention looks only at snapshots of that UID (another shoot of the same name, deleted
-or re-created, keeps its own).
+Order matters, so that a pod killed at any point leaves nothing that looks good, and a
+full store frees space before it is judged: retention -> room in a local store for a
+snapshot of etcd's database size (else fail naming the store and the sizes) -> snapshot
+to local disk -> `etcdutl snapshot status` (integrity, revision) -> optional gzip ->
+manifest written *unverified* -> object uploaded -> object re-read and its sha256
+compared -> manifest marked verified -> retention again (the new snapshot may push an
+older one out). Each backup writes under a key of its own
+(core.retention.unique_snapshot_name), so concurrent backups of one shoot never pair one's
+manifest with the other's object. Retention never deletes the newest good snapshot. Every
+manifest records the shoot's UID; retention looks only at snapshots of that UID (another
+shoot of the same name, deleted or re-created, keeps its own).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from airflow_provider_garden.core.retention import (
 )
 from airflow_provider_garden.core.shoot_spec import RetentionPolicy
 from airflow_provider_garden.core.snapshot_owner import of_uid
+from airflow_provider_garden.core.store_space import format_size, needed_bytes, room_problem
+from airflow_provider_garden.snapstore.local import LocalStore
 from airflow_provider_garden.snapstore.manifest import (
     Manifest,
     digest,
@@ -78,6 +82,38 @@ def snapshot_status(path: Path) -> dict[str, Any]:
     return status
 
 
+def database_size(endpoint: EtcdEndpoint) -> int:
+    """The size of etcd's database file as the server reports it (``dbSize``): what the
+    next snapshot will be, before compression."""
+    out = subprocess.run(
+        endpoint.etcdctl("endpoint", "status", "-w", "json"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"etcdctl endpoint status failed: {out.stderr.strip()[-500:]}")
+    return int(json.loads(out.stdout)[0]["Status"]["dbSize"])
+
+
+def check_room(endpoint: EtcdEndpoint, store: SnapStore, capacity: int | None) -> None:
+    """Raise naming the store and the sizes when a local store has no room for the next
+    snapshot. An S3 store has no notion of free space: it is not checked."""
+    if not isinstance(store, LocalStore) or capacity is None:
+        return
+    db_size = database_size(endpoint)
+    space = store.space(capacity)
+    problem = room_problem(store.describe(), space, db_size=db_size)
+    if problem is not None:
+        raise problem
+    log.info(
+        "room for the snapshot: needs %s, %s free of %s",
+        format_size(needed_bytes(db_size)),
+        format_size(space.free),
+        format_size(space.capacity),
+    )
+
+
 def take_snapshot(endpoint: EtcdEndpoint, work: Path) -> tuple[Path, dict[str, Any]]:
     db = work / "snapshot.db"
     db.unlink(missing_ok=True)
@@ -115,8 +151,19 @@ def backup(
     policy: RetentionPolicy | None,
     keep_last: int,
     shoot_uid: str,
+    store_capacity: int | None = None,
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
+    """``store_capacity``: the local store volume's size; retention runs first, so a full
+    store frees what the policy lets go before its room for the snapshot is checked."""
+
+    def retain() -> list[str]:
+        if policy is None:
+            return []
+        return apply_retention(store, policy, keep_last=keep_last, shoot_uid=shoot_uid, now=now)
+
+    deleted = retain()
+    check_room(endpoint, store, store_capacity)
     db, status = take_snapshot(endpoint, work)
     revision, db_size = int(status["revision"]), db.stat().st_size
     log.info("snapshot at revision %d: %d keys, %d bytes", revision, status["totalKey"], db_size)
@@ -145,9 +192,7 @@ def backup(
     log.info("stored %s (%d bytes, sha256 %s), verified", name, size, sha256[:12])
     for f in {db, payload}:
         f.unlink(missing_ok=True)
-    deleted = (
-        apply_retention(store, policy, keep_last=keep_last, shoot_uid=shoot_uid) if policy else []
-    )
+    deleted += retain()  # the new snapshot may push an older one out of the policy
     return {
         **manifest.to_dict(),
         "dbSize": db_size,

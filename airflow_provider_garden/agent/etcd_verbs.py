@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_garden.core.error_codes import KnownCause, known_line
 from airflow_provider_garden.core.shoot_spec import RetentionPolicy
 from airflow_provider_garden.snapstore.factory import StoreKind, open_store
 from airflow_provider_garden.snapstore.protocol import SnapStore
@@ -30,15 +31,20 @@ def backup(args: argparse.Namespace) -> dict[str, Any]:
     from airflow_provider_garden.agent import etcd_backup
 
     policy = None if args.retention == "none" else RetentionPolicy(args.retention)
-    return etcd_backup.backup(
-        _endpoint(args),
-        _store(args),
-        work=Path(args.work_dir),
-        compress=args.compress,
-        policy=policy,
-        keep_last=args.max_backups,
-        shoot_uid=args.shoot_uid,
-    )
+    try:
+        return etcd_backup.backup(
+            _endpoint(args),
+            _store(args),
+            work=Path(args.work_dir),
+            compress=args.compress,
+            policy=policy,
+            keep_last=args.max_backups,
+            shoot_uid=args.shoot_uid,
+            store_capacity=args.store_capacity,
+        )
+    except KnownCause as err:
+        # The pod's last output line is what its task reports: the code and the cause.
+        raise SystemExit(known_line(err)) from None
 
 
 def restore(args: argparse.Namespace) -> dict[str, Any]:
@@ -120,6 +126,11 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--retention", choices=[*(p.value for p in RetentionPolicy), "none"], default="none"
     )
     b.add_argument("--max-backups", type=int, default=7)
+    b.add_argument(
+        "--store-capacity",
+        type=int,
+        help="local store: its volume's size in bytes; the backup checks room against it",
+    )
     r = etcd.choices["restore"]
     r.add_argument("--snapshot", help="key of the snapshot (default: newest good)")
     r.add_argument(

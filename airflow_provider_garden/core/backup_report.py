@@ -48,11 +48,14 @@ def backups_by_shoot(shoots: Iterable[Mapping[str, Any]]) -> dict[str, LastBacku
     return result
 
 
-def outcome_of(planned: PlannedShoot, after: LastBackup | None, *, limit: int) -> ShootOutcome:
+def outcome_of(
+    planned: PlannedShoot, after: LastBackup | None, *, limit: int, error: str | None = None
+) -> ShootOutcome:
     """The outcome of a planned shoot once the run's backup tasks are done.
 
     ``after`` is the shoot's ``status.lastBackup`` read after them; ``limit`` the run's
-    mapping limit (named when a due shoot could not be mapped).
+    mapping limit (named when a due shoot could not be mapped); ``error`` what its
+    backup task failed on, if it did.
     """
 
     def result(outcome: Outcome, reason: str) -> ShootOutcome:
@@ -72,10 +75,10 @@ def outcome_of(planned: PlannedShoot, after: LastBackup | None, *, limit: int) -
         )
     if after is not None and after.verified and after.snapshot != planned.snapshot_before:
         return result(Outcome.BACKED_UP, f"{after.snapshot} ({planned.reason})")
+    why = error or "see the backup task's log"
     return result(
         Outcome.FAILED,
-        f"due ({planned.reason}) but no new verified snapshot was recorded; "
-        "see the backup task's log",
+        f"due ({planned.reason}) but no new verified snapshot was recorded: {why}",
     )
 
 

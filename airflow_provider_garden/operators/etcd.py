@@ -10,29 +10,36 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from airflow.sdk.exceptions import AirflowFailException
 from kubernetes.client import ApiClient
 
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.controlplane import etcd_pod
 from airflow_provider_garden.core.controlplane import manifests as m
+from airflow_provider_garden.core.error_codes import known_failure
 from airflow_provider_garden.core.manifest import Manifest
-from airflow_provider_garden.core.shoot_spec import Backup, parse_shoot
+from airflow_provider_garden.core.shoot_spec import Backup, SnapstoreKind, parse_shoot
 from airflow_provider_garden.core.status import (
     LastBackup,
     OperationState,
     OperationType,
     ShootStatus,
 )
-from airflow_provider_garden.operators.pod import AgentResultError
+from airflow_provider_garden.operators.pod import AgentPodError, AgentResultError
 from airflow_provider_garden.operators.shoot_pod import ShootPodOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 ETCD_DATA = "/var/lib/etcd"
+# The XCom a failed backup leaves for garden_backup's report: {"shoot", "error"}.
+BACKUP_ERROR_KEY = "error"
+ERROR_TAIL = 1000
 
 
 class _EtcdOperator(ShootPodOperator):
@@ -107,7 +114,40 @@ class EtcdBackupOperator(_EtcdOperator):
         if self.apply_retention:
             args += ["--retention", spec.policy.value]
             args += ["--max-backups", str(spec.max_backups or 7)]
+        if spec.store.kind is SnapstoreKind.LOCAL:
+            args += ["--store-capacity", str(spec.store.volume_bytes)]
         return [], [], args
+
+    def execute(self, context: Context) -> Any:
+        with self._known_cause_is_final():
+            return super().execute(context)
+
+    def trigger_reentry(self, context: Context, event: dict[str, Any]) -> Any:
+        with self._known_cause_is_final():
+            return super().trigger_reentry(context, event)
+
+    @contextmanager
+    def _known_cause_is_final(self) -> Iterator[None]:
+        """A pod that ended on a known cause (a full store) fails without a retry: the
+        same store is as full a minute later."""
+        try:
+            yield
+        except AgentPodError as err:
+            known = known_failure(str(err))
+            if known is None:
+                raise
+            raise AirflowFailException(f"{self.project}/{self.shoot_name}: {known}") from err
+
+    def on_failure(self, error: Exception) -> None:
+        """Leave why for the run's report: the known cause the pod ended on, else the error."""
+        from airflow.sdk import get_current_context
+
+        text = str(error)
+        reason = known_failure(text) or text[-ERROR_TAIL:]
+        get_current_context()["ti"].xcom_push(
+            key=BACKUP_ERROR_KEY,
+            value={"shoot": f"{self.project}/{self.shoot_name}", "error": reason},
+        )
 
     def validate_result(self, result: dict[str, Any]) -> dict[str, Any]:
         if not result.get("verified") or not result.get("snapshot"):

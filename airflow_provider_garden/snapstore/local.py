@@ -10,6 +10,7 @@ a snapshot that was never verified) removes it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import glob
 import os
@@ -18,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
+from airflow_provider_garden.core.store_space import StoreSpace
 from airflow_provider_garden.snapstore.protocol import (
     ObjectInfo,
     ObjectNotFoundError,
@@ -93,6 +95,21 @@ class LocalStore:
             except OSError:  # not empty (or already gone): nothing more to tidy
                 break
             parent = parent.parent
+
+    def describe(self) -> str:
+        """What a message names this store by."""
+        return f"local {self.base}"
+
+    def space(self, capacity: int) -> StoreSpace:
+        """What the volume under ``root`` holds (every file, hidden temporaries too, other
+        prefixes too: they share the volume) and may still take within ``capacity``."""
+        used = 0
+        for dirpath, _, filenames in os.walk(self.root):
+            for name in filenames:
+                with contextlib.suppress(FileNotFoundError):  # deleted meanwhile
+                    used += (Path(dirpath) / name).lstat().st_size
+        disk = os.statvfs(self.root)
+        return StoreSpace(capacity=capacity, used=used, disk_free=disk.f_bavail * disk.f_frsize)
 
     @staticmethod
     def _info(key: str, path: Path) -> ObjectInfo:

@@ -173,6 +173,16 @@ def test_outcome_of(
     assert words in result.reason
 
 
+def test_a_failed_backup_names_what_its_task_failed_on() -> None:
+    p = PlannedShoot.from_dict(
+        {"shoot": "team/x", "reason": "due", "verdict": "due", "mapped": True}
+    )
+    error = "ERR_INFRA_QUOTA_EXCEEDED: snapshot store local /backups/x has no room"
+    result = outcome_of(p, None, limit=2, error=error)
+    assert result.outcome is Outcome.FAILED
+    assert result.reason.endswith(f"no new verified snapshot was recorded: {error}")
+
+
 def test_summary_and_table_list_every_shoot() -> None:
     fleet = [shoot("a"), shoot("b", schedule="0 */6 * * *"), shoot("c", schedule=None)]
     planned = plan(fleet)
