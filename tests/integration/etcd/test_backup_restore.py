@@ -8,7 +8,11 @@ in the seed, or a bucket on a real S3-compatible server reachable from pods).
 from __future__ import annotations
 
 import base64
+import dataclasses
+import datetime as dt
 import json
+import os
+import re
 import subprocess
 import time
 import uuid
@@ -18,15 +22,26 @@ from typing import Any
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
+from airflow.models.xcom import XComModel
+from airflow.utils.session import create_session
 from s3server import S3Server, start
 from seed_kubectl import kubectl as seed_kubectl
 from shoot_cleanup import delete_shoot
 
+from airflow_provider_garden.agent.components.backup import BackupInfrastructure
+from airflow_provider_garden.agent.context import control_plane_of
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.controlplane.manifests import BACKUP_VOLUME_CLAIM
+from airflow_provider_garden.core.error_codes import Cause, KnownCause
+from airflow_provider_garden.core.retention import snapshot_name
+from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
+from airflow_provider_garden.core.shoot_spec import parse_shoot
+from airflow_provider_garden.core.store_space import MIB, format_size, parse_quantity
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 from airflow_provider_garden.localseed.config import NODE_IP
+from airflow_provider_garden.snapstore.local import LocalStore
+from airflow_provider_garden.snapstore.manifest import Manifest, manifest_key, write_manifest
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("airflow_seed_connection")]
 DAGS = Path(__file__).resolve().parents[3] / "dags"
@@ -232,3 +247,153 @@ def test_corrupted_snapshot_is_never_restored(
     cp_ns = naming.controlplane_namespace(project, name)
     assert seed.get("apps/v1", "StatefulSet", "etcd", cp_ns)["spec"]["replicas"] == 1
     assert seed.get("apps/v1", "Deployment", "kube-apiserver", cp_ns)["spec"]["replicas"] == 1
+
+
+# --- a local store filled to the brim (reuses bk-local/db) -----------------------------
+
+
+def local_store(seed: KubeClient, project: str, name: str) -> tuple[LocalStore, int]:
+    """The shoot's local store on the seed's disk (what its backup pod mounts) and the
+    claim's size, the store's budget."""
+    cp_ns = naming.controlplane_namespace(project, name)
+    claim = seed.get("v1", "PersistentVolumeClaim", BACKUP_VOLUME_CLAIM, cp_ns)
+    volume = seed.get("v1", "PersistentVolume", claim["spec"]["volumeName"])
+    root = Path((volume["spec"].get("hostPath") or volume["spec"]["local"])["path"])
+    capacity = parse_quantity(claim["spec"]["resources"]["requests"]["storage"])
+    return LocalStore(root=root, prefix=cp_ns), capacity  # the default prefix
+
+
+def fill_to_the_brim(store: LocalStore, capacity: int, *, uid: str, days_old: int) -> list[str]:
+    """Two verified-looking snapshots of ``uid``, ``days_old`` days old, that leave 1 MiB
+    free: less than any snapshot needs (16 MiB headroom alone). Their objects are sparse
+    files: the store counts their size, the seed's disk does not have to hold it."""
+    total = store.space(capacity).free - MIB
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    keys = []
+    for i, size in enumerate((total // 2, total - total // 2)):
+        key = snapshot_name(1, 2 + i, now - dt.timedelta(days=days_old + i), compressed=True)
+        manifest = Manifest.for_snapshot(
+            key, size=size, sha256="0" * 64, etcd_version="3.5.16", shoot_uid=uid
+        )
+        write_manifest(store, dataclasses.replace(manifest, verified=True))
+        with (store.base / key).open("wb") as sparse:
+            sparse.truncate(size)
+        keys.append(key)
+    owner = store.base.stat()
+    for path in store.base.rglob("*"):  # the backup pod's user must be able to delete them
+        os.chown(path, owner.st_uid, owner.st_gid)
+    assert 0 < store.space(capacity).free <= MIB  # the manifests took a few bytes more
+    return keys
+
+
+def drop(store: LocalStore, keys: list[str]) -> None:
+    for key in keys:
+        store.delete(key)
+        store.delete(manifest_key(key))
+
+
+def backup_report(dags: dict[str, Any], project: str, name: str) -> tuple[str, dict[str, Any]]:
+    """A forced garden_backup run of one shoot: its state and XComs (the report's, and the
+    backup task's result as "backup" when it succeeded)."""
+    run = dags["garden_backup"].test(run_conf={"only": [f"{project}/{name}"], "force": True})
+    xcoms: dict[str, Any] = {}
+    with create_session() as session:
+        for task in ("report", "backup"):
+            rows = session.scalars(
+                XComModel.get_many(
+                    run_id=run.run_id, dag_ids="garden_backup", task_ids=task, key="return_value"
+                )
+            ).all()
+            for row in rows:
+                xcoms[task] = XComModel.deserialize_value(row)
+    return str(run.state), xcoms
+
+
+def test_a_full_local_store_frees_space_through_retention_and_backs_up(
+    seed: KubeClient, bundled: dict[str, Any]
+) -> None:
+    project, name = "bk-local", "db"
+    if seed.find(SHOOT_API_VERSION, "Shoot", name, naming.project_namespace(project)) is None:
+        assert run(bundled, "garden_provision", project=project, name=name) == "success"
+    uid = seed.get(SHOOT_API_VERSION, "Shoot", name, naming.project_namespace(project))["metadata"][
+        "uid"
+    ]
+    store, capacity = local_store(seed, project, name)
+    before = last_backup(seed, project, name)["snapshot"]
+    old = fill_to_the_brim(store, capacity, uid=uid, days_old=40)  # past every Exponential tier
+    try:
+        state, xcoms = backup_report(bundled, project, name)
+        keys = {i.key for i in store.list()}
+        free = store.space(capacity).free
+    finally:
+        drop(store, old)  # the next test starts from a store with room, whatever happened
+
+    assert state == "success", xcoms
+    # Retention freed them; it ran first: with 1 MiB free no room check passes before it.
+    assert sorted(xcoms["backup"]["deleted"]) == sorted(old)
+    after = last_backup(seed, project, name)
+    assert after["verified"] is True
+    assert after["snapshot"] != before
+    assert not any(k.startswith(tuple(old)) for k in keys)  # objects and manifests
+    assert after["snapshot"] in keys
+    assert before in keys  # the snapshots retention keeps stay
+    assert free > capacity - 64 * MIB
+
+
+def test_a_full_local_store_that_retention_cannot_free_fails_naming_store_and_sizes(
+    seed: KubeClient, bundled: dict[str, Any]
+) -> None:
+    project, name = "bk-local", "db"
+    if seed.find(SHOOT_API_VERSION, "Shoot", name, naming.project_namespace(project)) is None:
+        assert run(bundled, "garden_provision", project=project, name=name) == "success"
+    store, capacity = local_store(seed, project, name)
+    before = last_backup(seed, project, name)["snapshot"]
+    # A deleted shoot of the same name kept these: this shoot's retention may not touch them.
+    kept = fill_to_the_brim(store, capacity, uid=str(uuid.uuid4()), days_old=40)
+    try:
+        state, xcoms = backup_report(bundled, project, name)
+
+        assert state == "failed"
+        [row] = xcoms["report"]["shoots"]
+        assert row["outcome"] == "failed"
+        assert (
+            f"ERR_INFRA_QUOTA_EXCEEDED: snapshot store local /backups/{store.base.name} "
+            in (row["reason"])
+        )
+        sizes = r"needs \d+(\.\d)?( MiB|Mi) \(etcd database .*\), free \d+(\.\d)?( MiB|Mi) \("
+        assert re.search(sizes, row["reason"])
+        assert f"of {format_size(capacity)} used" in row["reason"]
+        assert last_backup(seed, project, name)["snapshot"] == before
+        assert {k for k in kept} <= {i.key for i in store.list()}
+    finally:
+        drop(store, kept)
+
+
+def test_a_larger_store_volume_is_refused_by_the_seeds_storage_class_naming_both_sizes(
+    seed: KubeClient,
+) -> None:
+    """local-path (the local seed's StorageClass) does not allow volume expansion: the
+    reconcile's backup component says so; a smaller size keeps the claim as it is."""
+    project, name = "bk-local", "db"
+    shoot = seed.get(SHOOT_API_VERSION, "Shoot", name, naming.project_namespace(project))
+    spec = parse_shoot(shoot)
+    cp, wanted = control_plane_of(spec), spec.backup
+    assert wanted is not None
+    _, capacity = local_store(seed, project, name)
+
+    def deploy(size: int) -> None:
+        store = dataclasses.replace(wanted.store, volume_size=size)
+        backup = dataclasses.replace(wanted, store=store)
+        BackupInfrastructure(seed, cp, backup, garden_namespace=DEFAULT_NAMESPACE).deploy()
+
+    with pytest.raises(KnownCause) as refused:
+        deploy(capacity + 256 * MIB)
+    message = str(refused.value)
+    assert refused.value.cause is Cause.INVALID_SPEC
+    assert f"spec.backup.store.volumeSize {format_size(capacity + 256 * MIB)}" in message
+    assert f"stays {format_size(capacity)}" in message
+    assert "storageclass that provisions the pvc must support resize" in message
+
+    deploy(capacity - 256 * MIB)  # a claim never shrinks: nothing to refuse
+    _, after = local_store(seed, project, name)
+    assert after == capacity
