@@ -29,6 +29,7 @@ from typing import Any
 from airflow_provider_garden.agent.etcd_backup import EtcdEndpoint, snapshot_status
 from airflow_provider_garden.agent.etcd_journal import JournalStore
 from airflow_provider_garden.core.controlplane.manifests import ETCD_DATA_DIR
+from airflow_provider_garden.core.etcd_data_check import RESTORED_FROM_FILE, RestoredFrom
 from airflow_provider_garden.core.flow import PermanentError
 from airflow_provider_garden.core.restore_journal import (
     ORDER,
@@ -262,12 +263,8 @@ class _Restore:
         from_uid: str | None,
     ) -> RestoreJournal:  # fmt: skip
         name = choose(store, snapshot, shoot_uid=shoot_uid, from_uid=from_uid)
-        verify(store, name)  # the bytes, not only the flag: corrupt means no restore
         db = work / "restore.db"
-        with store.fetch(name) as stream, db.open("wb") as out:
-            source = gzip.GzipFile(fileobj=stream) if name.endswith(".gz") else stream
-            shutil.copyfileobj(source, out, length=1 << 20)
-        revision = int(snapshot_status(db)["revision"])
+        revision = fetch_verified(store, name, db)
         now = self.clock()
         journal = RestoreJournal(
             phase=Phase.VERIFIED,
@@ -298,18 +295,13 @@ class _Restore:
         journal = self.record(journal, Phase.STOPPED)
 
         part = self.path(journal, Dir.PART)
-        shutil.rmtree(part, ignore_errors=True)
-        out = subprocess.run(
-            [
-                "etcdutl", "snapshot", "restore", str(db),
-                f"--data-dir={part}", "--name=etcd-0",
-                "--initial-cluster=etcd-0=http://127.0.0.1:2380",
-                "--initial-advertise-peer-urls=http://127.0.0.1:2380",
-            ],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if out.returncode != 0:
-            raise PermanentError(f"etcdutl snapshot restore failed: {out.stderr.strip()[-500:]}")
+        restore_data_dir(
+            db,
+            part,
+            RestoredFrom(
+                snapshot=journal.snapshot, revision=journal.revision, restored=self.clock()
+            ),
+        )
         journal = self.record(journal, Phase.RESTORED_TO_PART)
 
         data = self.path(journal, Dir.DATA)
@@ -324,6 +316,37 @@ class _Restore:
         journal = self.finish(journal)
         _wait(self.apiserver_available, what="kube-apiserver available")
         return journal
+
+
+def fetch_verified(store: SnapStore, name: str, db: Path) -> int:
+    """Verify snapshot ``name`` in the store, write it (unpacked) to ``db``; its revision."""
+    verify(store, name)  # the bytes, not only the flag: corrupt means no restore
+    with store.fetch(name) as stream, db.open("wb") as out:
+        source = gzip.GzipFile(fileobj=stream) if name.endswith(".gz") else stream
+        shutil.copyfileobj(source, out, length=1 << 20)
+    return int(snapshot_status(db)["revision"])
+
+
+def restore_data_dir(db: Path, target: Path, restored_from: RestoredFrom) -> None:
+    """A new etcd data directory at ``target`` from snapshot file ``db``, carrying the
+    record of where it came from (etcd's data check reads it)."""
+    shutil.rmtree(target, ignore_errors=True)
+    out = subprocess.run(
+        [
+            "etcdutl", "snapshot", "restore", str(db),
+            f"--data-dir={target}", "--name=etcd-0",
+            "--initial-cluster=etcd-0=http://127.0.0.1:2380",
+            "--initial-advertise-peer-urls=http://127.0.0.1:2380",
+        ],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise PermanentError(f"etcdutl snapshot restore failed: {out.stderr.strip()[-500:]}")
+    record = target / RESTORED_FROM_FILE
+    with record.open("w") as f:
+        json.dump(restored_from.to_dict(), f, sort_keys=True)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _wait(check: Callable[[], None], *, what: str, timeout: dt.timedelta = WAIT) -> None:

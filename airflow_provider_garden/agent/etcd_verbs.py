@@ -73,6 +73,19 @@ def restore(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
+def check_data(args: argparse.Namespace) -> dict[str, Any]:
+    """Before etcd starts: refuse (exit 1) data lost against the newest good backup,
+    or restore that backup first with --auto-restore."""
+    from airflow_provider_garden.agent import etcd_data_check
+
+    return etcd_data_check.check(
+        _store(args),
+        mount=Path(args.data_mount),
+        work=Path(args.work_dir),
+        auto_restore=args.auto_restore,
+    )
+
+
 def ls(args: argparse.Namespace) -> dict[str, Any]:
     """List the store's snapshots with whether each is good, and why not."""
     from airflow_provider_garden.snapstore.manifest import list_snapshots
@@ -104,7 +117,14 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     etcd = verbs.add_parser("etcd", help="etcd snapshots of shoots").add_subparsers(
         dest="etcd_verb", required=True
     )
-    for name, fn in (("backup", backup), ("restore", restore), ("ls", ls), ("drop", drop)):
+    verbs_ = (
+        ("backup", backup),
+        ("restore", restore),
+        ("ls", ls),
+        ("drop", drop),
+        ("check-data", check_data),
+    )
+    for name, fn in verbs_:
         p = etcd.add_parser(name, help=fn.__doc__)
         p.set_defaults(run=fn)
         p.add_argument("--store-kind", choices=[k.value for k in StoreKind], required=True)
@@ -113,6 +133,15 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         p.add_argument("--secret-dir", help="s3 store: mounted Secret with the credentials")
         p.add_argument("--prefix", default="", help="key prefix of this shoot's snapshots")
         if name == "ls":
+            continue
+        if name == "check-data":
+            p.add_argument("--data-mount", required=True, help="where etcd's volume is mounted")
+            p.add_argument("--work-dir", default="/work", help="scratch space for a snapshot")
+            p.add_argument(
+                "--auto-restore",
+                action="store_true",
+                help="restore the newest good snapshot instead of refusing (spec.backup.autoRestore)",
+            )
             continue
         p.add_argument("--shoot-uid", required=True, help="UID of the shoot (metadata.uid)")
         if name == "drop":

@@ -22,6 +22,7 @@ from airflow_provider_garden import __version__
 from airflow_provider_garden.agent import care, etcd_verbs, kustomize, machines
 from airflow_provider_garden.agent.result import emit
 from airflow_provider_garden.agent.tools import kubectl
+from airflow_provider_garden.core.toolbox import TOOLBOX_IMAGE
 
 Verb = Callable[[argparse.Namespace], dict[str, Any]]
 
@@ -60,6 +61,7 @@ def shoot_reconcile(args: argparse.Namespace) -> dict[str, Any]:
         garden_namespace=args.garden_namespace,
         kubernetes_version=args.kubernetes_version,
         planned_from=args.planned_from,
+        toolbox_image=args.toolbox_image,
     )
 
 
@@ -103,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--planned-from",
         help="with --kubernetes-version: the version the spec named when the update was "
         "planned; a spec naming another now is refused, not overwritten",
+    )
+    reconcile.add_argument(
+        "--toolbox-image",
+        default=TOOLBOX_IMAGE,
+        help="image of etcd's data check ([garden] toolbox_image; default: this agent's)",
     )
     reconcile.set_defaults(run=shoot_reconcile, needs_garden_namespace=True)
     delete = shoot.add_parser("delete", help=shoot_delete.__doc__)

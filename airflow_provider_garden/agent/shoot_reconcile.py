@@ -40,6 +40,7 @@ from airflow_provider_garden.core.status import (
     OperationType,
     ShootStatus,
 )
+from airflow_provider_garden.core.toolbox import TOOLBOX_IMAGE
 from airflow_provider_garden.drivers.base import MachineState
 from airflow_provider_garden.kube.client import KubeClient, Manifest
 from airflow_provider_garden.kube.errors import Conflict
@@ -61,8 +62,9 @@ def reconcile_flow(c: ShootComponents, *, name: str) -> Flow:
         "Deploying kube-apiserver service", c.apiserver_service.deploy, dependencies=[namespace]
     )
     secrets = g.add("Deploying secrets", c.secrets.deploy, dependencies=[service])
-    g.add("Deploying backup infrastructure", c.backup.deploy, dependencies=[namespace])
-    etcd = g.add("Deploying etcd", c.etcd.deploy, dependencies=[secrets])
+    # etcd's data check mounts the snapshot store: the store comes first.
+    backup = g.add("Deploying backup infrastructure", c.backup.deploy, dependencies=[namespace])
+    etcd = g.add("Deploying etcd", c.etcd.deploy, dependencies=[secrets, backup])
     etcd_ready = g.add("Waiting until etcd is ready", c.etcd.wait, dependencies=[etcd], retry=WAIT)
     apiserver = g.add("Deploying kube-apiserver", c.kube_apiserver.deploy, dependencies=[secrets])
     apiserver_ready = g.add(
@@ -123,6 +125,7 @@ def reconcile(
     garden_namespace: str,
     kubernetes_version: str | None = None,
     planned_from: str | None = None,
+    toolbox_image: str = TOOLBOX_IMAGE,
 ) -> dict[str, Any]:
     """Take the shoot's operation Lease, then read the Shoot and apply it.
 
@@ -144,6 +147,7 @@ def reconcile(
             control_plane_of(spec),
             garden_namespace=garden_namespace,
             backup=spec.backup,
+            toolbox_image=toolbox_image,
         )
 
 
@@ -195,13 +199,21 @@ def reconcile_held(
     *,
     garden_namespace: str,
     backup: Backup | None = None,
+    toolbox_image: str = TOOLBOX_IMAGE,
 ) -> dict[str, Any]:
-    """Reconcile ``shoot`` as read while holding its operation Lease."""
+    """Reconcile ``shoot`` as read while holding its operation Lease; ``toolbox_image``
+    runs etcd's data check."""
     project, name = cp.project, cp.shoot
     op = operation_type(ShootStatus.from_shoot(shoot).last_operation)
     workers = parse_shoot(shoot).workers
     components = shoot_components(
-        kube, shoot, cp, workers=workers, backup=backup, garden_namespace=garden_namespace
+        kube,
+        shoot,
+        cp,
+        workers=workers,
+        backup=backup,
+        garden_namespace=garden_namespace,
+        toolbox_image=toolbox_image,
     )
     pools_ = components.worker_pools
     flow = reconcile_flow(components, name=f"{op} shoot {project}/{name}")

@@ -27,6 +27,7 @@ class Cause(enum.StrEnum):
     SEED_CAPACITY = "SeedCapacity"  # a control-plane pod the scheduler has no room for
     SNAPSTORE_UNREACHABLE = "SnapstoreUnreachable"
     SNAPSTORE_FULL = "SnapstoreFull"  # a local store without room for the next snapshot
+    ETCD_DATA_LOST = "EtcdDataLost"  # etcd's init step refused its data directory
 
 
 CODES: dict[Cause, ErrorCode] = {
@@ -34,6 +35,7 @@ CODES: dict[Cause, ErrorCode] = {
     Cause.SEED_CAPACITY: ErrorCode.INFRA_QUOTA_EXCEEDED,
     Cause.SNAPSTORE_UNREACHABLE: ErrorCode.INFRA_DEPENDENCIES,
     Cause.SNAPSTORE_FULL: ErrorCode.INFRA_QUOTA_EXCEEDED,  # its owner must resize or retain less
+    Cause.ETCD_DATA_LOST: ErrorCode.ETCD_DATA_LOST,
 }
 # A failure nobody explained (a wait that timed out, the API answering 500): the next
 # run may well succeed.

@@ -70,6 +70,7 @@ def spec_to_dict(spec: ShootSpec) -> dict[str, object]:
                 ),
             },
             "schedule": spec.backup.schedule,
+            "autoRestore": spec.backup.auto_restore,
             "retention": {
                 "policy": str(spec.backup.policy),
                 **(

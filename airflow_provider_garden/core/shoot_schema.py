@@ -297,6 +297,12 @@ SPEC = Obj(
                 "schedule": Str(
                     default=DEFAULT_BACKUP_SCHEDULE, description="Cron schedule of full snapshots."
                 ),
+                "autoRestore": Bool(
+                    default=False,
+                    description="When etcd's data directory is lost (missing, or older than "
+                    "the newest good snapshot), restore that snapshot before etcd starts; "
+                    "false: etcd does not start and the Shoot reports ERR_ETCD_DATA_LOST.",
+                ),
                 "retention": Obj(
                     description="Which snapshots are kept.",
                     fields={

@@ -22,6 +22,7 @@ Layout of the resource (field names follow Gardener's Shoot where one exists)::
         store: {kind: s3, bucket: etcd-backups, prefix: team-a/dev, secretRef: {name: s3}}
         # or store: {kind: local, volumeSize: 2Gi}     # default 768Mi (core/store_space.py)
         schedule: "0 * * * *"
+        autoRestore: false                              # true: restore lost etcd data by itself
         retention: {policy: Exponential}               # or {policy: LimitBased, maxBackups: 7}
 
 ``parse_shoot`` checks shapes and types (and rejects fields :mod:`.shoot_schema`
@@ -161,6 +162,8 @@ class Backup:
     policy: RetentionPolicy = RetentionPolicy.EXPONENTIAL
     max_backups: int | None = None
     retention_after_deletion: dt.timedelta = DEFAULT_KEEP_AFTER_DELETION
+    # Restore the newest good snapshot when etcd's data are found lost (else refuse).
+    auto_restore: bool = False
 
     @property
     def keep_last(self) -> int:
@@ -428,6 +431,7 @@ def _backup(r: FieldReader, spec: Mapping[str, object], project: str, name: str)
             "spec.backup",
             default=DEFAULT_RETENTION_AFTER_DELETION,
         ),
+        auto_restore=r.optional(b, "autoRestore", "spec.backup", bool, "true/false") is True,
     )
 
 

@@ -180,13 +180,13 @@ class ShootCreateOperator(_ShootOperator):
             raise SpecError(f"Shoot {self.project}/{self.shoot_name}", problems)
 
     def before_pod(self, context: Context) -> None:
+        # etcd's data check runs the same image as this task's pod.
+        args = ["--toolbox-image", self.settings.toolbox_image]
         if self.kubernetes_version:
             # The pod writes it into the spec, holding the shoot's Lease: nothing here does.
-            args = ["--kubernetes-version", str(self.kubernetes_version)]
+            args += ["--kubernetes-version", str(self.kubernetes_version)]
             args += ["--planned-from", str(self.planned_from)] if self.planned_from else []
-            self.arguments = self.agent_command(
-                "--project", self.project, "--name", self.shoot_name, *args
-            )
+        self.arguments = self.agent_command("--project", self.project, "--name", self.shoot_name, *args)
         if self.spec is None:
             return  # the stored spec is the desired state
         # The namespace comes from the Project (checked in authorize), never from a Param alone.

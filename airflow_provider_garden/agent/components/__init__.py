@@ -78,8 +78,10 @@ def shoot_components(
     workers: Sequence[Worker],
     backup: Backup | None,
     garden_namespace: str | None,
+    toolbox_image: str | None = None,
 ) -> ShootComponents:
-    """The components of one shoot; ``garden_namespace`` (the install's) is needed to deploy."""
+    """The components of one shoot; ``garden_namespace`` (the install's) is needed to deploy,
+    ``toolbox_image`` to give etcd its data check (a shoot with ``spec.backup``)."""
     service = KubeAPIServerService(kube, cp)
     secrets = ControlPlaneSecrets(kube, cp, service)
     apiserver = KubeAPIServer(kube, cp)
@@ -97,7 +99,7 @@ def shoot_components(
             garden_namespace=garden_namespace,
             shoot_uid=(shoot.get("metadata") or {}).get("uid"),
         ),
-        etcd=Etcd(kube, cp),
+        etcd=Etcd(kube, cp, backup=backup, toolbox_image=toolbox_image),
         kube_apiserver=apiserver,
         kube_controller_manager=KubeControllerManager(kube, cp),
         kube_scheduler=KubeScheduler(kube, cp),

@@ -1,18 +1,39 @@
-"""etcd: its client and peer Services and a one-member StatefulSet with its data volume."""
+"""etcd: its client and peer Services and a one-member StatefulSet with its data volume.
+
+With ``spec.backup``, the etcd pod first runs the data check (``garden-agent etcd
+check-data``, in the toolbox image): etcd does not start on a data directory that lost
+what the newest good backup holds. Waiting for etcd reads that check's refusal from
+the pod and ends at once with ERR_ETCD_DATA_LOST, naming the backup.
+"""
 
 from __future__ import annotations
 
 from airflow_provider_garden.agent.components.seed_objects import Ref, SeedObjects, ref
+from airflow_provider_garden.core.controlplane import etcd_pod
 from airflow_provider_garden.core.controlplane import manifests as m
-from airflow_provider_garden.kube.client import Manifest
+from airflow_provider_garden.core.error_codes import Cause, KnownCause
+from airflow_provider_garden.core.etcd_data_check import pod_refusal
+from airflow_provider_garden.core.shoot_spec import Backup
+from airflow_provider_garden.kube.client import KubeClient, Manifest
 from airflow_provider_garden.kube.workload import statefulset_ready
 
 
 class Etcd(SeedObjects):
     name = "etcd"
 
+    def __init__(
+        self,
+        kube: KubeClient,
+        cp: m.ControlPlane,
+        *,
+        backup: Backup | None = None,
+        toolbox_image: str | None = None,
+    ) -> None:
+        super().__init__(kube, cp)
+        self.init = etcd_pod.data_check(backup, toolbox_image) if backup and toolbox_image else None
+
     def manifests(self) -> list[Manifest]:
-        return [*m.etcd_services(self.cp), m.etcd(self.cp)]
+        return [*m.etcd_services(self.cp), m.etcd(self.cp, self.init)]
 
     def owned(self) -> list[Ref]:
         # The StatefulSet leaves the claim of its volumeClaimTemplate behind: the data
@@ -20,6 +41,15 @@ class Etcd(SeedObjects):
         claim = ("v1", "PersistentVolumeClaim", m.ETCD_VOLUME_CLAIM, self.cp.namespace)
         return [claim, *(ref(obj) for obj in self.manifests())]
 
+    def refused(self) -> None:
+        """Raise KnownCause(ETCD_DATA_LOST) when the data check refused to start etcd."""
+        for pod in self.kube.list("v1", "Pod", self.cp.namespace, label_selector="app=etcd"):
+            reason = pod_refusal(pod)
+            if reason:
+                where = f"{self.cp.namespace}/{pod['metadata']['name']}"
+                raise KnownCause(Cause.ETCD_DATA_LOST, f"etcd pod {where}: {reason}")
+
     def wait(self) -> None:
         if not statefulset_ready(self.kube, self.cp.namespace, "etcd"):
+            self.refused()
             raise self.not_ready("etcd", "etcd is not ready yet")

@@ -6,7 +6,10 @@ ls` (for people): one description of volumes, mounts and arguments, as plain dic
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from airflow_provider_garden.core.controlplane import manifests as m
+from airflow_provider_garden.core.etcd_data_check import INIT_CONTAINER
 from airflow_provider_garden.core.kept_backups import KeptBackups
 from airflow_provider_garden.core.manifest import Manifest
 from airflow_provider_garden.core.shoot_spec import Backup, SnapstoreKind
@@ -15,6 +18,8 @@ ETCD_TLS = "/etc/etcd-client"
 STORE_ROOT = "/backups"
 STORE_SECRET = "/etc/snapstore"
 WORK = "/work"
+#: Where the etcd pod's data volume is mounted (etcd's --data-dir is a directory in it).
+ETCD_MOUNT = str(PurePosixPath(m.ETCD_DATA_DIR).parent)
 
 
 def store_volumes(backup: Backup) -> tuple[list[Manifest], list[Manifest], list[str]]:
@@ -73,3 +78,30 @@ def etcd_client_volumes(namespace: str) -> tuple[list[Manifest], list[Manifest],
         WORK,
     ]
     return volumes, mounts, args
+
+
+def data_check(backup: Backup, image: str) -> m.EtcdInit:
+    """The etcd pod's init step: compare the data directory with the newest good backup.
+
+    Runs as root: etcd (the upstream image) does, so its data directory is root's, and
+    a restore into it must be too. Its refusal travels in the termination message.
+    """
+    volumes, mounts, args = store_volumes(backup)
+    args = [*args, "--data-mount", ETCD_MOUNT, "--work-dir", WORK]
+    if backup.auto_restore:
+        args.append("--auto-restore")
+    container: Manifest = {
+        "name": INIT_CONTAINER,
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["garden-agent", "etcd", "check-data", *args],
+        "securityContext": {"runAsUser": 0, "runAsGroup": 0},
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+        "volumeMounts": [
+            {"name": "data", "mountPath": ETCD_MOUNT},
+            {"name": "work", "mountPath": WORK},
+            *mounts,
+        ],
+        "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}},
+    }
+    return m.EtcdInit(container=container, volumes=(*volumes, {"name": "work", "emptyDir": {}}))

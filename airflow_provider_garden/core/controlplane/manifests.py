@@ -79,7 +79,16 @@ def etcd_services(cp: ControlPlane) -> list[Manifest]:
     return [client, headless]
 
 
-def etcd(cp: ControlPlane) -> Manifest:
+@dataclass(frozen=True, kw_only=True)
+class EtcdInit:
+    """An init container of the etcd pod and the volumes it mounts beside etcd's own."""
+
+    container: Manifest
+    volumes: tuple[Manifest, ...] = ()
+
+
+def etcd(cp: ControlPlane, init: EtcdInit | None = None) -> Manifest:
+    """The etcd StatefulSet; ``init`` runs before etcd on the same data volume."""
     tls = "/etc/etcd/tls"
     command = [
         "etcd",
@@ -138,8 +147,12 @@ def etcd(cp: ControlPlane) -> Manifest:
                 "spec": {
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,
+                    **({"initContainers": [init.container]} if init else {}),
                     "containers": [container],
-                    "volumes": [_secret_volume("tls", "etcd-server")],
+                    "volumes": [
+                        _secret_volume("tls", "etcd-server"),
+                        *(init.volumes if init else ()),
+                    ],
                 },
             },
             "volumeClaimTemplates": [claim],

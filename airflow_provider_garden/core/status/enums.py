@@ -77,6 +77,9 @@ class ErrorCode(enum.StrEnum):
     CONFIGURATION_PROBLEM = "ERR_CONFIGURATION_PROBLEM"
     RETRYABLE_CONFIGURATION_PROBLEM = "ERR_RETRYABLE_CONFIGURATION_PROBLEM"
     PROBLEMATIC_WEBHOOK = "ERR_PROBLEMATIC_WEBHOOK"
+    # Not Gardener's: etcd's data directory is missing or older than its newest good
+    # backup, and etcd was kept from starting on it (a restore must bring the data back).
+    ETCD_DATA_LOST = "ERR_ETCD_DATA_LOST"
 
     @property
     def retryable(self) -> bool:
@@ -96,6 +99,7 @@ _NON_RETRYABLE = frozenset(
         ErrorCode.INFRA_QUOTA_EXCEEDED,
         ErrorCode.INFRA_DEPENDENCIES,
         ErrorCode.CONFIGURATION_PROBLEM,
+        ErrorCode.ETCD_DATA_LOST,
     }
 )
 _OPERATOR_ERRORS = frozenset(

@@ -209,6 +209,7 @@ DELETE = object()
         ("spec.maintenance.timeWindow", {"begin": "220000+0100"}, "timeWindow.end: required"),
         ("spec.backup.store.kind", "gcs", "spec.backup.store.kind: must be one of local, s3"),
         ("spec.backup.retention.policy", "Forever", "must be one of Exponential, LimitBased"),
+        ("spec.backup.autoRestore", "yes", "spec.backup.autoRestore: must be true/false"),
         ("spec.addons.kustomize", "overlays/dev", "spec.addons.kustomize: must be an object"),
         ("spec.extra", {}, "spec.extra: unknown field"),
         ("kind", "Deployment", "kind: must be Shoot"),
@@ -246,3 +247,11 @@ def test_machine_health_timeout_reads_and_writes_back(text: str, expected: dt.ti
     spec = parse_shoot(with_change("spec.workers.0.machineHealthTimeout", text))
     assert spec.workers[0].machine_health_timeout == expected
     assert spec_to_dict(spec)["workers"][0]["machineHealthTimeout"] == text
+
+
+def test_backup_auto_restore_is_off_unless_set_and_written_back() -> None:
+    assert parse_shoot(FULL).backup.auto_restore is False  # type: ignore[union-attr]
+    spec = parse_shoot(with_change("spec.backup.autoRestore", True))
+    assert spec.backup is not None
+    assert spec.backup.auto_restore is True
+    assert spec_to_dict(spec)["backup"]["autoRestore"] is True

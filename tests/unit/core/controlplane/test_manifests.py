@@ -2,7 +2,11 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
+from airflow_provider_garden.core.controlplane import etcd_pod
 from airflow_provider_garden.core.controlplane import manifests as m
+from airflow_provider_garden.core.shoot_spec import Backup, SnapstoreKind, SnapstoreRef
 
 CP = m.ControlPlane(
     namespace="shoot--team-a--dev",
@@ -66,3 +70,43 @@ def test_etcds_quota_is_a_quarter_of_its_volume() -> None:
 def test_the_local_stores_claim_has_the_size_asked_for() -> None:
     claim = m.backup_volume(CP, 768 * 1024 * 1024)
     assert claim["spec"]["resources"]["requests"]["storage"] == "768Mi"
+
+
+def _backup(kind: str = "local", *, auto_restore: bool = False) -> Backup:
+    store = SnapstoreRef(
+        kind=SnapstoreKind(kind),
+        prefix="shoot--team-a--dev",
+        bucket="b-1" if kind == "s3" else None,
+        secret_name="s3" if kind == "s3" else None,
+    )
+    return Backup(store=store, auto_restore=auto_restore)
+
+
+def test_etcd_without_backups_has_no_data_check() -> None:
+    assert "initContainers" not in m.etcd(CP)["spec"]["template"]["spec"]
+
+
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_etcd_data_check_runs_first_on_the_data_volume_with_the_store(kind: str) -> None:
+    init = etcd_pod.data_check(_backup(kind), "localhost/garden/toolbox:1")
+    pod = m.etcd(CP, init)["spec"]["template"]["spec"]
+    (check,) = pod["initContainers"]
+    assert check["name"] == "etcd-data-check"
+    assert check["image"] == "localhost/garden/toolbox:1"
+    assert check["command"][:4] == ["garden-agent", "etcd", "check-data", "--store-kind"]
+    assert "--auto-restore" not in check["command"]
+    # the same volume etcd mounts, at the same place, so the data directory path matches
+    etcd_mount = pod["containers"][0]["volumeMounts"][0]
+    assert etcd_mount in check["volumeMounts"]
+    arg = check["command"].index("--data-mount")
+    assert check["command"][arg + 1] == etcd_mount["mountPath"]
+    volumes = {v["name"] for v in pod["volumes"]}
+    assert {"tls", "store", "work"} <= volumes
+    mounted = {x["name"] for x in check["volumeMounts"]}
+    assert mounted <= volumes | {"data"}
+    assert check["securityContext"]["runAsUser"] == 0  # etcd's data directory is root's
+
+
+def test_auto_restore_is_passed_to_the_data_check() -> None:
+    init = etcd_pod.data_check(_backup(auto_restore=True), "img")
+    assert "--auto-restore" in init.container["command"]
