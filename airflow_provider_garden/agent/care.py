@@ -29,6 +29,7 @@ from cryptography import x509
 from airflow_provider_garden.agent.options import positive
 from airflow_provider_garden.agent.shoot_access import client_from_kubeconfig, kubeconfig_key
 from airflow_provider_garden.core import care, naming
+from airflow_provider_garden.core.etcd_data_check import pod_refusal
 from airflow_provider_garden.core.shoot_spec import ShootSpec, parse_shoot
 from airflow_provider_garden.core.status import ConditionType, ShootStatus
 from airflow_provider_garden.drivers.base import LABEL_IMAGE_NAME, LABEL_IMAGE_VERSION, LABEL_POOL
@@ -156,6 +157,7 @@ def workload(kind: str, obj: Manifest, pods: Iterable[Manifest] = ()) -> care.Wo
         desired=int(desired or 0),
         ready=int(ready or 0),
         crash_looping=tuple(sorted(p["metadata"]["name"] for p in mine if _crash_looping(p))),
+        data_lost=next((r for r in map(pod_refusal, mine) if r), ""),
     )
 
 

@@ -63,9 +63,13 @@ class Workload:
     ready: int
     # pods of this workload in CrashLoopBackOff (a ready count can lag behind them)
     crash_looping: tuple[str, ...] = ()
+    # etcd's data check refused to start etcd on lost data (core/etcd_data_check.py)
+    data_lost: str = ""
 
     def problem(self, *, at_least_one: bool) -> str:
         """Why it is unhealthy, or "" when it is not."""
+        if self.data_lost:
+            return f"{self.kind} {self.name} is kept down: {self.data_lost}"
         if self.crash_looping:
             return f"{self.kind} {self.name} is crash-looping ({', '.join(self.crash_looping)})"
         if at_least_one and self.desired < 1:
@@ -159,6 +163,14 @@ def control_plane_healthy(obs: Observation) -> Condition:
         problem = f"{kind} {name} is missing" if w is None else w.problem(at_least_one=True)
         if problem:
             problems.append(problem)
+    if any(w.data_lost for w in obs.control_plane):
+        return Condition(
+            type=t,
+            status=FALSE,
+            reason="EtcdDataLost",
+            message=_listed(problems),
+            codes=(ErrorCode.ETCD_DATA_LOST,),
+        )
     if problems:
         return _cond(t, FALSE, "ControlPlaneUnhealthy", _listed(problems))
     names = ", ".join(name for _, name in CONTROL_PLANE)

@@ -33,6 +33,8 @@ RESTORED_FROM_FILE = "garden-restored-from.json"
 INIT_CONTAINER = "etcd-data-check"
 #: What the init container's termination message says when it refuses.
 REFUSED = "Refused"
+#: The StatefulSet controller's label: which template revision a pod was made from.
+REVISION_LABEL = "controller-revision-hash"
 
 
 class Verdict(enum.StrEnum):
@@ -195,3 +197,36 @@ def pod_refusal(pod: Mapping[str, Any]) -> str | None:
                 if found:
                     return found
     return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Refusals:
+    """The etcd pods whose data check refused, judged against the StatefulSet's template.
+
+    :param outdated: refused pods of an older template (e.g. before autoRestore was set):
+        the StatefulSet controller never replaces a pod that is not ready, so the waiter does.
+    :param current: the refusal of a pod of the current template: the answer to report.
+    """
+
+    outdated: tuple[str, ...] = ()
+    current: str | None = None
+
+
+def refusals(statefulset: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]) -> Refusals:
+    """Judged only once the controller has seen the StatefulSet's newest spec."""
+    status = statefulset.get("status") or {}
+    generation = (statefulset.get("metadata") or {}).get("generation", 0)
+    revision = status.get("updateRevision")
+    if status.get("observedGeneration", 0) < generation or not revision:
+        return Refusals()
+    outdated, current = [], None
+    for pod in pods:
+        reason = pod_refusal(pod)
+        if reason is None:
+            continue
+        meta = pod.get("metadata") or {}
+        if (meta.get("labels") or {}).get(REVISION_LABEL) != revision:
+            outdated.append(str(meta.get("name")))
+        else:
+            current = current or reason
+    return Refusals(outdated=tuple(outdated), current=current)

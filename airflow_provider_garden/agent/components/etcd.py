@@ -3,19 +3,24 @@
 With ``spec.backup``, the etcd pod first runs the data check (``garden-agent etcd
 check-data``, in the toolbox image): etcd does not start on a data directory that lost
 what the newest good backup holds. Waiting for etcd reads that check's refusal from
-the pod and ends at once with ERR_ETCD_DATA_LOST, naming the backup.
+the pod and ends at once with ERR_ETCD_DATA_LOST, naming the backup (a pod refused
+under an older template, before autoRestore was set, is replaced instead).
 """
 
 from __future__ import annotations
+
+import logging
 
 from airflow_provider_garden.agent.components.seed_objects import Ref, SeedObjects, ref
 from airflow_provider_garden.core.controlplane import etcd_pod
 from airflow_provider_garden.core.controlplane import manifests as m
 from airflow_provider_garden.core.error_codes import Cause, KnownCause
-from airflow_provider_garden.core.etcd_data_check import pod_refusal
+from airflow_provider_garden.core.etcd_data_check import refusals
 from airflow_provider_garden.core.shoot_spec import Backup
 from airflow_provider_garden.kube.client import KubeClient, Manifest
 from airflow_provider_garden.kube.workload import statefulset_ready
+
+log = logging.getLogger(__name__)
 
 
 class Etcd(SeedObjects):
@@ -42,12 +47,17 @@ class Etcd(SeedObjects):
         return [claim, *(ref(obj) for obj in self.manifests())]
 
     def refused(self) -> None:
-        """Raise KnownCause(ETCD_DATA_LOST) when the data check refused to start etcd."""
-        for pod in self.kube.list("v1", "Pod", self.cp.namespace, label_selector="app=etcd"):
-            reason = pod_refusal(pod)
-            if reason:
-                where = f"{self.cp.namespace}/{pod['metadata']['name']}"
-                raise KnownCause(Cause.ETCD_DATA_LOST, f"etcd pod {where}: {reason}")
+        """Raise KnownCause(ETCD_DATA_LOST) when the data check refused to start etcd; a
+        refused pod of an older template is deleted, so the current one (autoRestore set
+        since) runs: the StatefulSet controller never replaces a pod that is not ready."""
+        sts = self.kube.find("apps/v1", "StatefulSet", "etcd", self.cp.namespace)
+        pods = self.kube.list("v1", "Pod", self.cp.namespace, label_selector="app=etcd")
+        found = refusals(sts or {}, pods)
+        for pod in found.outdated:
+            log.info("etcd: replacing pod %s, refused under an older template", pod)
+            self.kube.delete("v1", "Pod", pod, self.cp.namespace)
+        if found.current:
+            raise KnownCause(Cause.ETCD_DATA_LOST, f"etcd in {self.cp.namespace}: {found.current}")
 
     def wait(self) -> None:
         if not statefulset_ready(self.kube, self.cp.namespace, "etcd"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from airflow_provider_garden.agent.care import node, webhooks, workload
 
 
@@ -71,3 +73,26 @@ def test_a_node_and_webhooks_without_a_failure_policy_fail_closed() -> None:
     assert default.resources == ("pods",)
     assert default.configuration == "ValidatingWebhookConfiguration/policy"
     assert not ignore.fails_closed
+
+
+def test_etcd_whose_data_check_refused_reads_as_data_lost() -> None:
+    sts = {
+        "metadata": {"name": "etcd"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "etcd"}}},
+        "status": {},
+    }
+    refused = json.dumps({"state": "Refused", "reason": "no database; backup B exists"})
+    pod = {
+        "metadata": {"name": "etcd-0", "labels": {"app": "etcd"}},
+        "status": {
+            "initContainerStatuses": [
+                {
+                    "name": "etcd-data-check",
+                    "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                    "lastState": {"terminated": {"exitCode": 1, "message": refused}},
+                }
+            ]
+        },
+    }
+    assert workload("StatefulSet", sts, [pod]).data_lost == "no database; backup B exists"
+    assert workload("StatefulSet", sts, []).data_lost == ""

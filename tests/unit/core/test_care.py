@@ -312,3 +312,16 @@ def test_thresholds_name_the_bad_field() -> None:
         care.parse_thresholds({"Nope": 5})
     with pytest.raises(ValueError, match=r"thresholds.ControlPlaneHealthy: must be seconds >= 0"):
         care.parse_thresholds({"ControlPlaneHealthy": -1})
+
+
+def test_etcd_kept_down_on_lost_data_carries_the_code() -> None:
+    etcd = Workload(
+        kind="StatefulSet", name="etcd", desired=1, ready=0, data_lost="no database, backup B"
+    )
+    condition = care.control_plane_healthy(replace(HEALTHY, control_plane=control_plane(etcd=etcd)))
+    assert (condition.status, condition.reason) == (FALSE, "EtcdDataLost")
+    assert condition.codes == (ErrorCode.ETCD_DATA_LOST,)
+    assert "kept down: no database, backup B" in condition.message
+    # the code stays while the threshold holds the condition at Progressing
+    held = care.with_threshold(None, condition, threshold=dt.timedelta(minutes=1), now=T0)
+    assert held.codes == (ErrorCode.ETCD_DATA_LOST,)

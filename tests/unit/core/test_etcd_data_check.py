@@ -12,12 +12,14 @@ from airflow_provider_garden.core.etcd_data_check import (
     INIT_CONTAINER,
     DataDir,
     GoodBackup,
+    Refusals,
     RestoredFrom,
     Verdict,
     baseline,
     decide,
     pod_refusal,
     refusal,
+    refusals,
 )
 from airflow_provider_garden.core.status import ErrorCode
 
@@ -131,3 +133,34 @@ def test_refusal_reads_only_a_refused_result() -> None:
     assert refusal('{"verdict": "Start", "reason": "fine"}') is None
     assert refusal("[1]") is None
     assert refusal(REFUSED) is not None
+
+
+def _sts(*, generation: int = 2, observed: int = 2, revision: str = "etcd-new") -> dict[str, Any]:
+    return {
+        "metadata": {"generation": generation},
+        "status": {"observedGeneration": observed, "updateRevision": revision},
+    }
+
+
+def _refused_pod(name: str, revision: str) -> dict[str, Any]:
+    pod = _pod({"terminated": {"exitCode": 1, "message": REFUSED}})
+    pod["metadata"] = {"name": name, "labels": {"controller-revision-hash": revision}}
+    return pod
+
+
+def test_a_refused_pod_of_the_current_template_is_the_answer() -> None:
+    found = refusals(_sts(), [_refused_pod("etcd-0", "etcd-new")])
+    assert found.outdated == ()
+    assert "has no database" in (found.current or "")
+
+
+def test_a_refused_pod_of_an_older_template_is_replaced_not_reported() -> None:
+    found = refusals(_sts(), [_refused_pod("etcd-0", "etcd-old")])
+    assert (found.outdated, found.current) == (("etcd-0",), None)
+
+
+def test_nothing_is_judged_before_the_controller_saw_the_new_spec() -> None:
+    # the controller's revision is still the pod's: judging now would report a pod that
+    # is about to be replaced by the new template
+    found = refusals(_sts(observed=1, revision="etcd-old"), [_refused_pod("etcd-0", "etcd-old")])
+    assert found == Refusals()
