@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from airflow_provider_garden.core.settings import GardenSettings
 from airflow_provider_garden.core.shoot_spec import default_window
 from airflow_provider_garden.core.spec_fields import SpecError
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
@@ -103,3 +104,12 @@ def test_a_bad_kubernetes_version_is_refused_before_anything_is_read(
     with pytest.raises(SpecError) as err:
         op.validate_inputs()
     assert said in str(err.value)
+
+
+def test_reconcile_is_told_the_toolbox_image_for_etcds_data_check() -> None:
+    settings = GardenSettings(toolbox_image="registry.example/garden/toolbox:9")
+    op = ShootCreateOperator(task_id="create", project="team-a", name="dev", settings=settings)
+    op.before_pod(context={})  # type: ignore[arg-type]  # spec None: the stored spec, no I/O
+    args = list(op.arguments)
+    assert args[args.index("--toolbox-image") + 1] == "registry.example/garden/toolbox:9"
+    assert args[args.index("reconcile") + 1 :][:4] == ["--project", "team-a", "--name", "dev"]
