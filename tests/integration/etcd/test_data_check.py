@@ -162,6 +162,7 @@ def test_auto_restore_brings_the_data_back(
     until(
         lambda: True if _readyz(shoot) else None,
         what="the shoot's kube-apiserver serving again",
+        timeout=420,  # it may sit in a crash-loop backoff from the first outage
     )
     assert count_configmaps(shoot) == COUNT
     assert refusal(seed) is None
