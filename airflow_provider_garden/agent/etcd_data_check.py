@@ -2,11 +2,17 @@
 
 Runs before etcd, on the same data volume, with the shoot's snapshot store mounted:
 observes the data directory (the database's revision read offline by ``etcdutl``,
-the record a restore left) and the store's good snapshots, then starts etcd (exit 0),
+the record a restore left) and the newest good snapshot of this shoot's UID (never
+another UID's: a deleted shoot of the same name keeps its snapshots under the same
+prefix), then starts etcd (exit 0),
 refuses (exit 1, the reason in the termination message, which reconcile reads into
 ERR_ETCD_DATA_LOST), or restores the newest good snapshot first (autoRestore): into
 a directory beside ``data``, renamed into place only when complete; data found lost
 are renamed aside (``data.lost-<time>``, the newest one kept), never deleted first.
+
+It holds no Lease (the pod has no API access): it runs only while its own etcd is down,
+a ``garden_restore`` stops etcd before touching the data, and reconcile does not start
+etcd while a restore journal is open.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from airflow_provider_garden.core.etcd_data_check import (
     Verdict,
     decide,
 )
-from airflow_provider_garden.snapstore.manifest import good_snapshots
+from airflow_provider_garden.snapstore.manifest import newest_good_of
 from airflow_provider_garden.snapstore.protocol import SnapStore
 
 log = logging.getLogger(__name__)
@@ -63,12 +69,13 @@ def observe(data: Path) -> DataDir:
     return DataDir(revision=revision, restored_from=restored_from)
 
 
-def good_backups(store: SnapStore) -> list[GoodBackup]:
-    return [
-        GoodBackup(key=e.key, revision=e.manifest.end_revision, created=e.manifest.created)
-        for e in good_snapshots(store)
-        if e.manifest is not None
-    ]
+def newest_good_backup(store: SnapStore, shoot_uid: str) -> GoodBackup | None:
+    """The newest good snapshot the shoot with ``shoot_uid`` wrote (the restore's rule)."""
+    entry = newest_good_of(store, shoot_uid)
+    if entry is None or entry.manifest is None:
+        return None
+    m = entry.manifest
+    return GoodBackup(key=entry.key, revision=m.end_revision, created=m.created)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -115,6 +122,7 @@ def restore_newest(
 def check(
     store: SnapStore,
     *,
+    shoot_uid: str,
     mount: Path,
     work: Path,
     auto_restore: bool,
@@ -122,7 +130,9 @@ def check(
 ) -> dict[str, Any]:
     """Observe, decide, act; raises DataRefused (after writing the result) on a refusal."""
     decision = decide(
-        observe(mount / Path(ETCD_DATA_DIR).name), good_backups(store), auto_restore=auto_restore
+        observe(mount / Path(ETCD_DATA_DIR).name),
+        newest_good_backup(store, shoot_uid),
+        auto_restore=auto_restore,
     )
     result = decision.to_dict()
     if decision.verdict is Verdict.REFUSE:

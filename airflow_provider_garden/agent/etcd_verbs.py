@@ -80,6 +80,7 @@ def check_data(args: argparse.Namespace) -> dict[str, Any]:
 
     return etcd_data_check.check(
         _store(args),
+        shoot_uid=args.shoot_uid,
         mount=Path(args.data_mount),
         work=Path(args.work_dir),
         auto_restore=args.auto_restore,
@@ -134,17 +135,18 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         p.add_argument("--prefix", default="", help="key prefix of this shoot's snapshots")
         if name == "ls":
             continue
+        p.add_argument("--shoot-uid", required=True, help="UID of the shoot (metadata.uid)")
+        if name == "drop":
+            continue
         if name == "check-data":
             p.add_argument("--data-mount", required=True, help="where etcd's volume is mounted")
             p.add_argument("--work-dir", default="/work", help="scratch space for a snapshot")
             p.add_argument(
                 "--auto-restore",
                 action="store_true",
-                help="restore the newest good snapshot instead of refusing (spec.backup.autoRestore)",
+                help="restore this shoot's newest good snapshot instead of refusing "
+                "(spec.backup.autoRestore)",
             )
-            continue
-        p.add_argument("--shoot-uid", required=True, help="UID of the shoot (metadata.uid)")
-        if name == "drop":
             continue
         p.add_argument("--etcd-url", required=True)
         p.add_argument("--etcd-tls-dir", required=True, help="mounted etcd client certificate")

@@ -1,10 +1,12 @@
 """Whether etcd may start on its data directory, judged against the newest good backup.
 
 The init step of the etcd pod (``garden-agent etcd check-data``) observes the data
-directory and the snapshot store; :func:`decide` says what to do, as etcd-backup-restore's
-initializer does before it lets etcd start:
+directory and this shoot's newest good snapshot (``snapshot_owner.newest_good`` of the
+shoot's UID: snapshots of another UID, such as a deleted shoot of the same name whose
+backups are kept, or unmarked ones, are never this shoot's history); :func:`decide`
+says what to do, as etcd-backup-restore's initializer does before it lets etcd start:
 
-* no backup yet (a brand-new shoot): start, empty or not;
+* no backup of this shoot yet (a brand-new shoot): start, empty or not;
 * the data directory has no database while a good backup exists, or its revision is
   older than the newest good backup's: the data were lost. Refuse (the pod never starts
   etcd, the Shoot gets ERR_ETCD_DATA_LOST), or with ``spec.backup.autoRestore`` restore
@@ -25,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .fields import Field, FieldTable, Record
 from .status import ErrorCode
 
 #: Written into a restored data directory (etcd only warns about files it does not know).
@@ -43,39 +46,45 @@ class Verdict(enum.StrEnum):
     RESTORE = "Restore"
 
 
+def _snapshot_key(data: Mapping[str, Any], key: str, path: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{path}: {key} must be a non-empty string")
+    return value
+
+
+def _revision(data: Mapping[str, Any], key: str, path: str) -> int:
+    value = data.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{path}: {key} must be an integer >= 0")
+    return value
+
+
+def _aware_time(data: Mapping[str, Any], key: str, path: str) -> dt.datetime:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise ValueError(f"{path}: {key} must be a time")
+    when = dt.datetime.fromisoformat(value)
+    if when.tzinfo is None:
+        raise ValueError(f"{path}: {key} has no time zone")
+    return when
+
+
 @dataclass(frozen=True, kw_only=True)
-class RestoredFrom:
-    """Which snapshot a data directory was restored from, and when."""
+class RestoredFrom(Record):
+    """Which snapshot a data directory was restored from, and when. Reading raises
+    ValueError naming the field that is missing or of the wrong type."""
+
+    FIELDS = FieldTable(
+        Field("snapshot", _snapshot_key),
+        Field("revision", _revision),
+        Field("restored", _aware_time, lambda at: at.astimezone(dt.UTC).isoformat()),
+    )
+    PATH = RESTORED_FROM_FILE
 
     snapshot: str
     revision: int
     restored: dt.datetime
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "snapshot": self.snapshot,
-            "revision": self.revision,
-            "restored": self.restored.astimezone(dt.UTC).isoformat(),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RestoredFrom:
-        """Raises ValueError naming the field that is missing or of the wrong type."""
-        snapshot, revision, restored = (
-            data.get("snapshot"),
-            data.get("revision"),
-            data.get("restored"),
-        )
-        if not isinstance(snapshot, str) or not snapshot:
-            raise ValueError(f"{RESTORED_FROM_FILE}: snapshot must be a non-empty string")
-        if not isinstance(revision, int) or isinstance(revision, bool) or revision < 0:
-            raise ValueError(f"{RESTORED_FROM_FILE}: revision must be an integer >= 0")
-        if not isinstance(restored, str):
-            raise ValueError(f"{RESTORED_FROM_FILE}: restored must be a time")
-        when = dt.datetime.fromisoformat(restored)
-        if when.tzinfo is None:
-            raise ValueError(f"{RESTORED_FROM_FILE}: restored has no time zone")
-        return cls(snapshot=snapshot, revision=revision, restored=when)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,26 +126,29 @@ class Decision:
         return out
 
 
-def baseline(data: DataDir, good: Sequence[GoodBackup]) -> GoodBackup | None:
-    """The newest good backup of this data directory's history (None: nothing to compare)."""
+def baseline(data: DataDir, newest: GoodBackup | None) -> GoodBackup | None:
+    """The backup to compare the data directory with: the shoot's newest good one, unless
+    it was taken before the data were restored (then nothing is: no loss can be judged)."""
     since = data.restored_from.restored if data.restored_from else None
-    ours = [b for b in good if since is None or b.created >= since]
-    return max(ours, key=lambda b: (b.created, b.key), default=None)
+    if newest is None or (since is not None and newest.created < since):
+        return None
+    return newest
 
 
-def decide(data: DataDir, good: Sequence[GoodBackup], *, auto_restore: bool) -> Decision:
-    """What the init step does; ``good``: the store's good backups (any order)."""
-    newest = max(good, key=lambda b: (b.created, b.key), default=None)
+def decide(data: DataDir, newest: GoodBackup | None, *, auto_restore: bool) -> Decision:
+    """What the init step does; ``newest``: this shoot's newest good backup (its UID's)."""
     if data.empty:
         if newest is None:
-            return Decision(verdict=Verdict.START, reason="no data and no backup yet: a new etcd")
+            return Decision(
+                verdict=Verdict.START, reason="no data and no backup of this shoot yet: a new etcd"
+            )
         lost = (
             f"the data directory has no database, but good backup {newest.key} "
             f"(revision {newest.revision}) exists"
         )
         return _lost(lost, newest, auto_restore=auto_restore)
     assert data.revision is not None
-    compared = baseline(data, good)
+    compared = baseline(data, newest)
     if compared is None:
         return Decision(
             verdict=Verdict.START,
@@ -147,7 +159,7 @@ def decide(data: DataDir, good: Sequence[GoodBackup], *, auto_restore: bool) -> 
             f"the data directory is at revision {data.revision}, older than good backup "
             f"{compared.key} (revision {compared.revision})"
         )
-        return _lost(lost, newest or compared, auto_restore=auto_restore)
+        return _lost(lost, compared, auto_restore=auto_restore)
     return Decision(
         verdict=Verdict.START,
         reason=f"data at revision {data.revision} >= {compared.revision} of {compared.key}",

@@ -88,6 +88,7 @@ def shoot_components(
     admin = AdminKubeconfig(kube, cp, service, secrets)
     access = ShootAccess(kube, admin, apiserver)
     annotations = shoot["metadata"].get("annotations") or {}
+    uid = shoot["metadata"].get("uid")
     return ShootComponents(
         namespace=ControlPlaneNamespace(kube, cp),
         apiserver_service=service,
@@ -97,9 +98,9 @@ def shoot_components(
             cp,
             backup,
             garden_namespace=garden_namespace,
-            shoot_uid=(shoot.get("metadata") or {}).get("uid"),
+            shoot_uid=uid,
         ),
-        etcd=Etcd(kube, cp, backup=backup, toolbox_image=toolbox_image),
+        etcd=Etcd(kube, cp, backup=backup, toolbox_image=toolbox_image, shoot_uid=uid),
         kube_apiserver=apiserver,
         kube_controller_manager=KubeControllerManager(kube, cp),
         kube_scheduler=KubeScheduler(kube, cp),

@@ -33,9 +33,14 @@ class Etcd(SeedObjects):
         *,
         backup: Backup | None = None,
         toolbox_image: str | None = None,
+        shoot_uid: str | None = None,
     ) -> None:
         super().__init__(kube, cp)
-        self.init = etcd_pod.data_check(backup, toolbox_image) if backup and toolbox_image else None
+        self.init = (
+            etcd_pod.data_check(backup, toolbox_image, shoot_uid=shoot_uid or "")
+            if backup and toolbox_image
+            else None
+        )
 
     def manifests(self) -> list[Manifest]:
         return [*m.etcd_services(self.cp), m.etcd(self.cp, self.init)]

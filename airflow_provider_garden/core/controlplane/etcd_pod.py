@@ -80,14 +80,18 @@ def etcd_client_volumes(namespace: str) -> tuple[list[Manifest], list[Manifest],
     return volumes, mounts, args
 
 
-def data_check(backup: Backup, image: str) -> m.EtcdInit:
-    """The etcd pod's init step: compare the data directory with the newest good backup.
+def data_check(backup: Backup, image: str, *, shoot_uid: str) -> m.EtcdInit:
+    """The etcd pod's init step: compare the data directory with the newest good backup
+    of the shoot with ``shoot_uid`` (its metadata.uid: another UID's snapshots under the
+    same prefix, a deleted namesake's, are not this shoot's history).
 
     Runs as root: etcd (the upstream image) does, so its data directory is root's, and
     a restore into it must be too. Its refusal travels in the termination message.
     """
     volumes, mounts, args = store_volumes(backup)
-    args = [*args, "--data-mount", ETCD_MOUNT, "--work-dir", WORK]
+    if not shoot_uid:
+        raise ValueError("etcd's data check needs the shoot's UID (metadata.uid)")
+    args = [*args, "--shoot-uid", shoot_uid, "--data-mount", ETCD_MOUNT, "--work-dir", WORK]
     if backup.auto_restore:
         args.append("--auto-restore")
     container: Manifest = {

@@ -2,7 +2,8 @@
 
 One shoot (dc/db, local store) with COUNT bulk ConfigMaps, backed up. Its etcd data
 directory is emptied on the seed's disk while etcd is stopped, then etcd is started
-again: the data check in the etcd pod refuses, etcd never becomes ready, care writes
+again: the data check in the etcd pod (given the Shoot's UID) refuses, naming this
+shoot's newest good snapshot, not a newer one of another UID planted beside it, etcd never becomes ready, care writes
 ControlPlaneHealthy False with ERR_ETCD_DATA_LOST, and the next reconcile ends Failed with
 that code. Setting spec.backup.autoRestore makes
 that reconcile bring etcd back from the newest good snapshot (every ConfigMap); after
@@ -12,6 +13,8 @@ The tests run in order on the module's shoot.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
 import shutil
 import time
@@ -33,16 +36,33 @@ from test_backup_restore import (
 )
 
 from airflow_provider_garden.core import naming
-from airflow_provider_garden.core.controlplane.manifests import ETCD_VOLUME_CLAIM
-from airflow_provider_garden.core.etcd_data_check import RESTORED_FROM_FILE, pod_refusal
+from airflow_provider_garden.core.controlplane.manifests import (
+    BACKUP_VOLUME_CLAIM,
+    ETCD_VOLUME_CLAIM,
+)
+from airflow_provider_garden.core.etcd_data_check import (
+    INIT_CONTAINER,
+    RESTORED_FROM_FILE,
+    pod_refusal,
+)
+from airflow_provider_garden.core.retention import snapshot_name
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 from airflow_provider_garden.kube.workload import statefulset_ready
+from airflow_provider_garden.snapstore.local import LocalStore
+from airflow_provider_garden.snapstore.manifest import (
+    Manifest,
+    manifest_key,
+    read_manifest,
+    write_manifest,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("airflow_seed_connection")]
 PROJECT, NAME = "dc", "db"
 CP_NS = naming.controlplane_namespace(PROJECT, NAME)
 LOCAL = {"store": {"kind": "local"}, "retention": {"policy": "Exponential"}}
+# A deleted shoot of the same name: its kept snapshots share this shoot's prefix.
+FOREIGN_UID = "ffffffff-0000-4000-8000-0000000000dc"
 T = TypeVar("T")
 
 
@@ -79,11 +99,41 @@ def until(check: Callable[[], T | None], *, what: str, timeout: float = 300) -> 
         time.sleep(2)
 
 
-def volume_root(seed: KubeClient) -> Path:
-    """The shoot's etcd volume on the seed's disk."""
-    claim = seed.get("v1", "PersistentVolumeClaim", ETCD_VOLUME_CLAIM, CP_NS)
+def volume_root(seed: KubeClient, claim_name: str = ETCD_VOLUME_CLAIM) -> Path:
+    """The shoot's etcd volume (or another claim's) on the seed's disk."""
+    claim = seed.get("v1", "PersistentVolumeClaim", claim_name, CP_NS)
     volume = seed.get("v1", "PersistentVolume", claim["spec"]["volumeName"])
     return Path((volume["spec"].get("hostPath") or volume["spec"]["local"])["path"])
+
+
+def data_check_command(seed: KubeClient) -> list[str]:
+    sts = seed.get("apps/v1", "StatefulSet", "etcd", CP_NS)
+    (check,) = sts["spec"]["template"]["spec"]["initContainers"]
+    assert check["name"] == INIT_CONTAINER
+    return list(check["command"])
+
+
+def arg(command: list[str], flag: str) -> str:
+    return command[command.index(flag) + 1]
+
+
+def plant_foreign_newer(seed: KubeClient, own_key: str) -> tuple[LocalStore, str]:
+    """A good snapshot of FOREIGN_UID, newer and at a higher revision than ``own_key``,
+    in this shoot's store (the bytes of ``own_key``, so it verifies)."""
+    store = LocalStore(
+        root=volume_root(seed, BACKUP_VOLUME_CLAIM),
+        prefix=arg(data_check_command(seed), "--prefix"),
+    )
+    own = read_manifest(store, own_key)
+    created = own.created + dt.timedelta(minutes=1)
+    key = snapshot_name(0, own.end_revision + 1000, created, own_key.endswith(".gz"))
+    with store.fetch(own_key) as stream:
+        store.save(key, stream)
+    foreign = Manifest.for_snapshot(
+        key, size=own.size, sha256=own.sha256, etcd_version=own.etcd_version, shoot_uid=FOREIGN_UID
+    )
+    write_manifest(store, dataclasses.replace(foreign, verified=True))
+    return store, key
 
 
 def etcd_pods(seed: KubeClient) -> list[dict[str, Any]]:
@@ -117,11 +167,20 @@ def test_lost_data_keeps_etcd_down_and_the_shoot_reports_it(
     seed: KubeClient, bundled: dict[str, Any], shoot: Path
 ) -> None:
     snapshot = last_backup(seed, PROJECT, NAME)["snapshot"]
-    empty_data_and_restart(seed)
-
-    reason = until(lambda: refusal(seed), what="the etcd pod's data check refusing")
+    uid = seed.get(SHOOT_API_VERSION, "Shoot", NAME, naming.project_namespace(PROJECT))["metadata"][
+        "uid"
+    ]
+    assert arg(data_check_command(seed), "--shoot-uid") == uid
+    store, foreign = plant_foreign_newer(seed, snapshot)
+    try:
+        empty_data_and_restart(seed)
+        reason = until(lambda: refusal(seed), what="the etcd pod's data check refusing")
+    finally:
+        store.delete(foreign)
+        store.delete(manifest_key(foreign))
     assert "has no database" in reason
-    assert snapshot in reason  # the newest good backup is named
+    assert snapshot in reason  # this shoot's newest good backup is named ...
+    assert foreign not in reason  # ... not the newer one of another shoot UID
     assert not statefulset_ready(seed, CP_NS, "etcd")
 
     # care observes it (no operation needed) ...

@@ -33,55 +33,57 @@ def restored(snapshot: GoodBackup, at: dt.datetime) -> RestoredFrom:
     return RestoredFrom(snapshot=snapshot.key, revision=snapshot.revision, restored=at)
 
 
+B3 = GoodBackup(key="Backup-3/Full-00000000-00000130-3", revision=130, created=T0 + 3 * HOUR)
+
+
 @pytest.mark.parametrize(
-    ("data", "good", "auto", "verdict", "snapshot"),
+    ("data", "newest", "auto", "verdict", "snapshot"),
     [
-        # a brand-new shoot: no backups, empty data -> starts empty as before
-        (DataDir(revision=None), [], False, Verdict.START, None),
-        (DataDir(revision=None), [], True, Verdict.START, None),
-        # data lost while backups exist
-        (DataDir(revision=None), [OLD, NEW], False, Verdict.REFUSE, NEW.key),
-        (DataDir(revision=None), [NEW, OLD], True, Verdict.RESTORE, NEW.key),
+        # a brand-new shoot: no backup of its own, empty data -> starts empty as before
+        (DataDir(revision=None), None, False, Verdict.START, None),
+        (DataDir(revision=None), None, True, Verdict.START, None),
+        # data lost while a backup of this shoot exists
+        (DataDir(revision=None), NEW, False, Verdict.REFUSE, NEW.key),
+        (DataDir(revision=None), NEW, True, Verdict.RESTORE, NEW.key),
         # data older than the newest good backup
-        (DataDir(revision=499), [OLD, NEW], False, Verdict.REFUSE, NEW.key),
-        (DataDir(revision=499), [OLD, NEW], True, Verdict.RESTORE, NEW.key),
-        # data at or past the newest backup (only the newest counts, not the highest)
-        (DataDir(revision=500), [OLD, NEW], False, Verdict.START, NEW.key),
-        (DataDir(revision=9000), [OLD, NEW], False, Verdict.START, NEW.key),
+        (DataDir(revision=499), NEW, False, Verdict.REFUSE, NEW.key),
+        (DataDir(revision=499), NEW, True, Verdict.RESTORE, NEW.key),
+        # data at or past the newest backup
+        (DataDir(revision=500), NEW, False, Verdict.START, NEW.key),
+        (DataDir(revision=9000), NEW, False, Verdict.START, NEW.key),
         # data with no backup at all (backups were configured later)
-        (DataDir(revision=7), [], False, Verdict.START, None),
+        (DataDir(revision=7), None, False, Verdict.START, None),
         # restored on purpose from the older snapshot after NEW: NEW is not its history
-        (DataDir(revision=120, restored_from=restored(OLD, T0 + 2 * HOUR)), [OLD, NEW], False,
+        (DataDir(revision=120, restored_from=restored(OLD, T0 + 2 * HOUR)), NEW, False,
          Verdict.START, None),
         # ... but a backup taken after that restore is
-        (DataDir(revision=120, restored_from=restored(OLD, T0 + 2 * HOUR)),
-         [OLD, NEW, GoodBackup(key="Backup-3/Full-00000000-00000130-3", revision=130,
-                               created=T0 + 3 * HOUR)],
-         False, Verdict.REFUSE, "Backup-3/Full-00000000-00000130-3"),
+        (DataDir(revision=120, restored_from=restored(OLD, T0 + 2 * HOUR)), B3, False,
+         Verdict.REFUSE, B3.key),
         # a restore record does not excuse a database that is gone
-        (DataDir(revision=None, restored_from=restored(OLD, T0 + 2 * HOUR)), [OLD, NEW], False,
+        (DataDir(revision=None, restored_from=restored(OLD, T0 + 2 * HOUR)), NEW, False,
          Verdict.REFUSE, NEW.key),
     ],
 )  # fmt: skip
 def test_decide(
     data: DataDir,
-    good: list[GoodBackup],
+    newest: GoodBackup | None,
     auto: bool,
     verdict: Verdict,
     snapshot: str | None,
 ) -> None:
-    decision = decide(data, good, auto_restore=auto)
+    decision = decide(data, newest, auto_restore=auto)
     assert (decision.verdict, decision.snapshot) == (verdict, snapshot), decision.reason
 
 
-def test_a_newer_backup_in_the_restore_history_is_what_the_data_is_compared_with() -> None:
+def test_a_backup_taken_after_the_restore_is_what_the_data_is_compared_with() -> None:
     data = DataDir(revision=120, restored_from=restored(OLD, T0 + 30 * dt.timedelta(minutes=1)))
-    assert baseline(data, [OLD, NEW]) == NEW
-    assert baseline(DataDir(revision=120), [NEW, OLD]) == NEW
+    assert baseline(data, NEW) == NEW
+    assert baseline(DataDir(revision=120), NEW) == NEW
+    assert baseline(DataDir(revision=120, restored_from=restored(OLD, T0 + 2 * HOUR)), NEW) is None
 
 
 def test_a_refusal_names_the_backup_the_code_and_the_way_out() -> None:
-    decision = decide(DataDir(revision=3), [NEW], auto_restore=False)
+    decision = decide(DataDir(revision=3), NEW, auto_restore=False)
     out = decision.to_dict()
     assert out["state"] == "Refused"
     assert out["code"] == ErrorCode.ETCD_DATA_LOST.value == "ERR_ETCD_DATA_LOST"
@@ -105,7 +107,7 @@ def _pod(*states: dict[str, Any], name: str = INIT_CONTAINER) -> dict[str, Any]:
     return {"status": {"initContainerStatuses": [status]}}
 
 
-REFUSED = json.dumps(decide(DataDir(revision=None), [NEW], auto_restore=False).to_dict())
+REFUSED = json.dumps(decide(DataDir(revision=None), NEW, auto_restore=False).to_dict())
 
 
 def test_pod_refusal_is_read_from_the_current_or_the_last_run() -> None:

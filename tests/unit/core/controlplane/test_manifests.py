@@ -72,6 +72,9 @@ def test_the_local_stores_claim_has_the_size_asked_for() -> None:
     assert claim["spec"]["resources"]["requests"]["storage"] == "768Mi"
 
 
+UID = "aaaaaaaa-1111-4000-8000-000000000001"
+
+
 def _backup(kind: str = "local", *, auto_restore: bool = False) -> Backup:
     store = SnapstoreRef(
         kind=SnapstoreKind(kind),
@@ -88,13 +91,15 @@ def test_etcd_without_backups_has_no_data_check() -> None:
 
 @pytest.mark.parametrize("kind", ["local", "s3"])
 def test_etcd_data_check_runs_first_on_the_data_volume_with_the_store(kind: str) -> None:
-    init = etcd_pod.data_check(_backup(kind), "localhost/garden/toolbox:1")
+    init = etcd_pod.data_check(_backup(kind), "localhost/garden/toolbox:1", shoot_uid=UID)
     pod = m.etcd(CP, init)["spec"]["template"]["spec"]
     (check,) = pod["initContainers"]
     assert check["name"] == "etcd-data-check"
     assert check["image"] == "localhost/garden/toolbox:1"
     assert check["command"][:4] == ["garden-agent", "etcd", "check-data", "--store-kind"]
     assert "--auto-restore" not in check["command"]
+    # judged against this shoot's own snapshots only (a deleted namesake's are kept)
+    assert check["command"][check["command"].index("--shoot-uid") + 1] == UID
     # the same volume etcd mounts, at the same place, so the data directory path matches
     etcd_mount = pod["containers"][0]["volumeMounts"][0]
     assert etcd_mount in check["volumeMounts"]
@@ -108,5 +113,10 @@ def test_etcd_data_check_runs_first_on_the_data_volume_with_the_store(kind: str)
 
 
 def test_auto_restore_is_passed_to_the_data_check() -> None:
-    init = etcd_pod.data_check(_backup(auto_restore=True), "img")
+    init = etcd_pod.data_check(_backup(auto_restore=True), "img", shoot_uid=UID)
     assert "--auto-restore" in init.container["command"]
+
+
+def test_the_data_check_needs_the_shoots_uid() -> None:
+    with pytest.raises(ValueError, match=r"metadata\.uid"):
+        etcd_pod.data_check(_backup(), "img", shoot_uid="")
