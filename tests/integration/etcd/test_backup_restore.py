@@ -3,6 +3,15 @@
 Runs the bundled DAGs (garden_provision, garden_backup, garden_restore) with
 `dag.test()`: real pods on the local seed, a real etcd, a real snapstore (a volume
 in the seed, or a bucket on a real S3-compatible server reachable from pods).
+
+The local round trip's shoot (bk-local/db) then loses its etcd data: emptied on the
+seed's disk while etcd is stopped, etcd started again. The data check in the etcd pod
+(given the Shoot's UID) refuses, naming this shoot's newest good snapshot and not a newer
+one of another UID planted beside it; etcd stays down, care writes ControlPlaneHealthy
+False with ERR_ETCD_DATA_LOST, the next reconcile ends Failed with that code. Setting
+spec.backup.autoRestore makes that reconcile bring etcd back from the snapshot (every
+ConfigMap); after that, emptying the directory again needs nobody: etcd restores on its
+own restart. These tests share the round trip's shoot (a provision and a delete less).
 """
 
 from __future__ import annotations
@@ -24,6 +33,15 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.models.xcom import XComModel
 from airflow.utils.session import create_session
+from etcd_data_loss import (
+    ForeignSnapshot,
+    arg,
+    data_check_command,
+    empty_data_and_restart,
+    refusal,
+    until,
+    volume_root,
+)
 from s3server import S3Server, start
 from seed_kubectl import kubectl as seed_kubectl
 from shoot_cleanup import delete_shoot
@@ -37,8 +55,10 @@ from airflow_provider_garden.core.retention import snapshot_name
 from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
 from airflow_provider_garden.core.shoot_spec import parse_shoot
 from airflow_provider_garden.core.store_space import MIB, format_size, parse_quantity
+from airflow_provider_garden.core.etcd_data_check import RESTORED_FROM_FILE
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
+from airflow_provider_garden.kube.workload import statefulset_ready
 from airflow_provider_garden.localseed.config import NODE_IP
 from airflow_provider_garden.snapstore.local import LocalStore
 from airflow_provider_garden.snapstore.manifest import Manifest, manifest_key, write_manifest
@@ -46,6 +66,9 @@ from airflow_provider_garden.snapstore.manifest import Manifest, manifest_key, w
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("airflow_seed_connection")]
 DAGS = Path(__file__).resolve().parents[3] / "dags"
 COUNT = 1000
+LOCAL_SHOOT = ("bk-local", "db")
+# garden_provision's default spec.backup
+LOCAL = {"store": {"kind": "local"}, "retention": {"policy": "Exponential"}}
 
 
 @pytest.fixture(scope="module")
@@ -147,11 +170,111 @@ def backup_then_restore(
 def test_local_store_round_trip(
     seed: KubeClient, bundled: dict[str, Any], tmp_path: Path, shoot_cleanup: list[tuple[str, str]]
 ) -> None:
-    project, name = "bk-local", "db"
-    shoot_cleanup.append((project, name))
+    project, name = LOCAL_SHOOT
+    if (project, name) not in shoot_cleanup:
+        shoot_cleanup.append((project, name))
     assert run(bundled, "garden_provision", project=project, name=name) == "success"
     assert last_backup(seed, project, name)["verified"] is True  # the provisioning's first backup
     backup_then_restore(seed, bundled, project, name, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def local_shoot(
+    seed: KubeClient,
+    bundled: dict[str, Any],
+    tmp_path_factory: pytest.TempPathFactory,
+    shoot_cleanup: list[tuple[str, str]],
+) -> Path:
+    """bk-local/db with COUNT bulk ConfigMaps in its newest good snapshot, as the local
+    round trip leaves it (made here when that test did not run); its kubeconfig."""
+    project, name = LOCAL_SHOOT
+    if (project, name) not in shoot_cleanup:
+        shoot_cleanup.append((project, name))
+    if seed.find(SHOOT_API_VERSION, "Shoot", name, naming.project_namespace(project)) is None:
+        assert run(bundled, "garden_provision", project=project, name=name) == "success"
+    kubeconfig = shoot_kubeconfig(seed, project, name, tmp_path_factory.mktemp("local"))
+    if count_configmaps(kubeconfig) != COUNT:
+        bulk_configmaps(kubeconfig)
+        assert run(bundled, "garden_backup", only=[f"{project}/{name}"]) == "success"
+    return kubeconfig
+
+
+def shoot_status(seed: KubeClient, project: str, name: str) -> dict[str, Any]:
+    shoot = seed.get(SHOOT_API_VERSION, "Shoot", name, naming.project_namespace(project))
+    return dict(shoot.get("status") or {})
+
+
+def test_lost_data_keeps_etcd_down_and_the_shoot_reports_it(
+    seed: KubeClient, bundled: dict[str, Any], local_shoot: Path
+) -> None:
+    project, name = LOCAL_SHOOT
+    cp_ns = naming.controlplane_namespace(project, name)
+    snapshot = last_backup(seed, project, name)["snapshot"]
+    uid = seed.get(SHOOT_API_VERSION, "Shoot", name, naming.project_namespace(project))["metadata"][
+        "uid"
+    ]
+    assert arg(data_check_command(seed, cp_ns), "--shoot-uid") == uid
+    with ForeignSnapshot(seed, cp_ns, snapshot) as foreign:
+        empty_data_and_restart(seed, cp_ns)
+        reason = until(lambda: refusal(seed, cp_ns), what="the etcd pod's data check refusing")
+    assert "has no database" in reason
+    assert snapshot in reason  # this shoot's newest good backup is named ...
+    assert foreign not in reason  # ... not the newer one of another shoot UID
+    assert not statefulset_ready(seed, cp_ns, "etcd")
+
+    # care observes it (no operation needed) ...
+    care = bundled["garden_care"].test(run_conf={"project": project, "parallelism": 1})
+    assert care.state == "success"
+    observed = {c["type"]: c for c in shoot_status(seed, project, name).get("conditions") or []}
+    healthy = observed["ControlPlaneHealthy"]
+    assert healthy["reason"] == "EtcdDataLost", healthy
+    assert healthy.get("codes") == ["ERR_ETCD_DATA_LOST"], healthy
+    # ... and a reconcile ends at once, Failed, with the code
+    assert run(bundled, "garden_provision", project=project, name=name, backup=LOCAL) == "failed"
+    status = shoot_status(seed, project, name)
+    codes = [code for e in status.get("lastErrors") or [] for code in e.get("codes") or []]
+    assert "ERR_ETCD_DATA_LOST" in codes, status.get("lastErrors")
+    assert status["lastOperation"]["state"] == "Failed"  # a retry cannot bring data back
+    assert not statefulset_ready(seed, cp_ns, "etcd")
+    assert list((volume_root(seed, cp_ns) / "data").iterdir()) == []  # nothing started on it
+    assert last_backup(seed, project, name)["snapshot"] == snapshot  # no empty backup
+
+
+def test_auto_restore_brings_the_data_back(
+    seed: KubeClient, bundled: dict[str, Any], local_shoot: Path
+) -> None:
+    project, name = LOCAL_SHOOT
+    cp_ns = naming.controlplane_namespace(project, name)
+    snapshot = last_backup(seed, project, name)["snapshot"]
+    auto = {**LOCAL, "autoRestore": True}
+    # The pod refused under the old template is replaced by reconcile, and restores.
+    assert run(bundled, "garden_provision", project=project, name=name, backup=auto) == "success"
+    assert count_configmaps(local_shoot) == COUNT
+    record = json.loads((volume_root(seed, cp_ns) / "data" / RESTORED_FROM_FILE).read_text())
+    assert record["snapshot"] == snapshot
+
+    # From now on nobody has to act: etcd restores on its own restart.
+    empty_data_and_restart(seed, cp_ns)
+    until(
+        lambda: True if statefulset_ready(seed, cp_ns, "etcd") else None,
+        what="etcd ready after restoring by itself",
+    )
+    until(
+        lambda: True if _readyz(local_shoot) else None,
+        what="the shoot's kube-apiserver serving again",
+        timeout=420,  # it may sit in a crash-loop backoff from the first outage
+    )
+    assert count_configmaps(local_shoot) == COUNT
+    assert refusal(seed, cp_ns) is None
+    names = sorted(p.name for p in volume_root(seed, cp_ns).iterdir() if p.name != "lost+found")
+    assert names == ["data"], names  # the emptied directory was not kept, no part left
+
+
+def _readyz(kubeconfig: Path) -> bool:
+    try:
+        return kubectl(kubeconfig, "get", "--raw", "/readyz").strip() == "ok"
+    except AssertionError:
+        return False
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +338,7 @@ def test_s3_store_round_trip(
 def test_corrupted_snapshot_is_never_restored(
     seed: KubeClient, bundled: dict[str, Any], seed_kubeconfig: Path
 ) -> None:
-    project, name = "bk-local", "db"
+    project, name = LOCAL_SHOOT
     if seed.find(SHOOT_API_VERSION, "Shoot", name, naming.project_namespace(project)) is None:
         assert run(bundled, "garden_provision", project=project, name=name) == "success"
     snapshot = last_backup(seed, project, name)["snapshot"]
