@@ -21,6 +21,7 @@ from airflow_provider_garden.core.controlplane.manifests import (
 from airflow_provider_garden.core.etcd_data_check import INIT_CONTAINER, pod_refusal
 from airflow_provider_garden.core.retention import snapshot_name
 from airflow_provider_garden.kube.client import KubeClient
+from airflow_provider_garden.kube.workload import statefulset_ready
 from airflow_provider_garden.snapstore.local import LocalStore
 from airflow_provider_garden.snapstore.manifest import (
     Manifest,
@@ -114,3 +115,12 @@ def empty_data_and_restart(seed: KubeClient, cp_ns: str) -> None:
 
 def refusal(seed: KubeClient, cp_ns: str) -> str | None:
     return next((r for r in map(pod_refusal, etcd_pods(seed, cp_ns)) if r), None)
+
+
+def refused(seed: KubeClient, cp_ns: str) -> str | None:
+    """The data check's refusal; fails at once when etcd became ready instead (it started
+    on the emptied directory: the loss the check exists to stop)."""
+    found = refusal(seed, cp_ns)
+    if found is None and statefulset_ready(seed, cp_ns, "etcd"):
+        raise AssertionError("etcd started on its emptied data directory: nothing refused it")
+    return found

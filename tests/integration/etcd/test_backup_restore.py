@@ -39,6 +39,7 @@ from etcd_data_loss import (
     data_check_command,
     empty_data_and_restart,
     refusal,
+    refused,
     until,
     volume_root,
 )
@@ -216,7 +217,7 @@ def test_lost_data_keeps_etcd_down_and_the_shoot_reports_it(
     assert arg(data_check_command(seed, cp_ns), "--shoot-uid") == uid
     with ForeignSnapshot(seed, cp_ns, snapshot) as foreign:
         empty_data_and_restart(seed, cp_ns)
-        reason = until(lambda: refusal(seed, cp_ns), what="the etcd pod's data check refusing")
+        reason = until(lambda: refused(seed, cp_ns), what="the etcd pod's data check refusing")
     assert "has no database" in reason
     assert snapshot in reason  # this shoot's newest good backup is named ...
     assert foreign not in reason  # ... not the newer one of another shoot UID
