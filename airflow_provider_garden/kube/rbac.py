@@ -111,10 +111,8 @@ ACCOUNTS = (
             _rule("", ["persistentvolumes"], ["get", "patch"]),
             _rule("", ["nodes"], ["list"]),
             # Why a control-plane pod waits: its PodScheduled condition and the scheduler's
-            # FailedScheduling events (ERR_INFRA_QUOTA_EXCEEDED names both). delete: an etcd
-            # pod whose data check refused under an older template (the StatefulSet
-            # controller never replaces a pod that is not ready).
-            _rule("", ["pods"], ["get", "list", "delete"]),
+            # FailedScheduling events (ERR_INFRA_QUOTA_EXCEEDED names both).
+            _rule("", ["pods"], ["get", "list"]),
             _rule("", ["events"], ["list"]),
             # delete: shoot delete removes what reconcile made, component by component.
             _rule("", ["serviceaccounts"], ["get", "create", "patch", "delete"]),

@@ -10,6 +10,7 @@ under an older template, before autoRestore was set, is replaced instead).
 from __future__ import annotations
 
 import logging
+import time
 
 from airflow_provider_garden.agent.components.seed_objects import Ref, SeedObjects, ref
 from airflow_provider_garden.core.controlplane import etcd_pod
@@ -21,6 +22,8 @@ from airflow_provider_garden.kube.client import KubeClient, Manifest
 from airflow_provider_garden.kube.workload import statefulset_ready
 
 log = logging.getLogger(__name__)
+# How long a refused pod may take to go once its StatefulSet is scaled to 0.
+RECREATE_WAIT_SECONDS = 120
 
 
 class Etcd(SeedObjects):
@@ -53,16 +56,32 @@ class Etcd(SeedObjects):
 
     def refused(self) -> None:
         """Raise KnownCause(ETCD_DATA_LOST) when the data check refused to start etcd; a
-        refused pod of an older template is deleted, so the current one (autoRestore set
-        since) runs: the StatefulSet controller never replaces a pod that is not ready."""
+        refused pod of an older template is replaced instead, so the current one
+        (autoRestore set since) runs."""
         sts = self.kube.find("apps/v1", "StatefulSet", "etcd", self.cp.namespace)
-        pods = self.kube.list("v1", "Pod", self.cp.namespace, label_selector="app=etcd")
-        found = refusals(sts or {}, pods)
-        for pod in found.outdated:
-            log.info("etcd: replacing pod %s, refused under an older template", pod)
-            self.kube.delete("v1", "Pod", pod, self.cp.namespace)
+        found = refusals(sts or {}, self._pods())
+        if found.outdated and sts is not None:
+            log.info("etcd: replacing %s, refused under an older template", found.outdated)
+            self._recreate_pods(int(sts["spec"].get("replicas", 1)))
         if found.current:
             raise KnownCause(Cause.ETCD_DATA_LOST, f"etcd in {self.cp.namespace}: {found.current}")
+
+    def _pods(self) -> list[Manifest]:
+        return self.kube.list("v1", "Pod", self.cp.namespace, label_selector="app=etcd")
+
+    def _recreate_pods(self, replicas: int) -> None:
+        """The StatefulSet controller never replaces a pod that is not ready, and
+        garden-shoot may not delete pods (their lifecycle is the controllers'): scaled to
+        0, the controller deletes them, ready or not; back at ``replicas`` it makes them
+        from the current template (also when the wait ends early: then once they are gone)."""
+        ns, scale = self.cp.namespace, ("apps/v1", "StatefulSet", "etcd")
+        self.kube.merge_patch(*scale, {"spec": {"replicas": 0}}, ns)
+        try:
+            deadline = time.monotonic() + RECREATE_WAIT_SECONDS
+            while self._pods() and time.monotonic() < deadline:
+                time.sleep(2)
+        finally:
+            self.kube.merge_patch(*scale, {"spec": {"replicas": replicas}}, ns)
 
     def wait(self) -> None:
         if not statefulset_ready(self.kube, self.cp.namespace, "etcd"):
