@@ -186,7 +186,9 @@ class ShootCreateOperator(_ShootOperator):
             # The pod writes it into the spec, holding the shoot's Lease: nothing here does.
             args += ["--kubernetes-version", str(self.kubernetes_version)]
             args += ["--planned-from", str(self.planned_from)] if self.planned_from else []
-        self.arguments = self.agent_command("--project", self.project, "--name", self.shoot_name, *args)
+        self.arguments = self.agent_command(
+            "--project", self.project, "--name", self.shoot_name, *args
+        )
         if self.spec is None:
             return  # the stored spec is the desired state
         # The namespace comes from the Project (checked in authorize), never from a Param alone.

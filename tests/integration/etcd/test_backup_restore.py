@@ -52,11 +52,11 @@ from airflow_provider_garden.agent.context import control_plane_of
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.controlplane.manifests import BACKUP_VOLUME_CLAIM
 from airflow_provider_garden.core.error_codes import Cause, KnownCause
+from airflow_provider_garden.core.etcd_data_check import RESTORED_FROM_FILE
 from airflow_provider_garden.core.retention import snapshot_name
 from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
 from airflow_provider_garden.core.shoot_spec import parse_shoot
 from airflow_provider_garden.core.store_space import MIB, format_size, parse_quantity
-from airflow_provider_garden.core.etcd_data_check import RESTORED_FROM_FILE
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 from airflow_provider_garden.kube.workload import statefulset_ready
