@@ -30,6 +30,7 @@ from airflow_provider_garden.core.status import (
     OperationType,
     ShootStatus,
 )
+from airflow_provider_garden.core.store_space import parse_quantity
 from airflow_provider_garden.operators.pod import AgentPodError, AgentResultError
 from airflow_provider_garden.operators.shoot_pod import ShootPodOperator
 
@@ -115,8 +116,20 @@ class EtcdBackupOperator(_EtcdOperator):
             args += ["--retention", spec.policy.value]
             args += ["--max-backups", str(spec.max_backups or 7)]
         if spec.store.kind is SnapstoreKind.LOCAL:
-            args += ["--store-capacity", str(spec.store.volume_bytes)]
+            args += ["--store-capacity", str(self._store_capacity(cp_ns, spec))]
         return [], [], args
+
+    def _store_capacity(self, cp_ns: str, spec: Backup) -> int:
+        """The store claim's size (its provisioned capacity, else its request): an older
+        shoot's claim may be larger than the spec's size, a refused expansion smaller.
+        The spec's size while the claim does not exist yet."""
+        claim = self.garden.kube.find("v1", "PersistentVolumeClaim", m.BACKUP_VOLUME_CLAIM, cp_ns)
+        if claim is None:
+            return spec.store.volume_bytes
+        status = (claim.get("status") or {}).get("capacity") or {}
+        requests = ((claim.get("spec") or {}).get("resources") or {}).get("requests") or {}
+        size = status.get("storage") or requests.get("storage")
+        return parse_quantity(size) if size else spec.store.volume_bytes
 
     def execute(self, context: Context) -> Any:
         with self._known_cause_is_final():
