@@ -94,10 +94,11 @@ _seed_for_reports: list[KubeClient] = []  # the session's seed, once a test aske
 
 
 @pytest.fixture(scope="session")
-def seed(seed_kubeconfig: Path) -> Iterator[KubeClient]:
+def garden_seed(seed_kubeconfig: Path) -> Iterator[KubeClient]:
     """The seed with the provider installed and the Projects the tests' shoots live in
     (tests/garden_projects.py); backups kept by the session's teardowns are let go when
-    it ends (tests/kept_sweep.py)."""
+    it ends (tests/kept_sweep.py). Session fixtures ask for it by this name: a module
+    may override `seed` (kustomize's is a function-scoped dynamic client)."""
     from garden_projects import ensure_projects
 
     kube = KubeClient.from_kubeconfig(str(seed_kubeconfig))
@@ -108,6 +109,11 @@ def seed(seed_kubeconfig: Path) -> Iterator[KubeClient]:
     yield kube
     for line in kept_sweep.sweep(kube, before):
         print(f"kept backups swept: {line}")
+
+
+@pytest.fixture(scope="session")
+def seed(garden_seed: KubeClient) -> KubeClient:
+    return garden_seed
 
 
 @pytest.hookimpl(wrapper=True)
@@ -152,9 +158,9 @@ def shoots_summary(kube: KubeClient) -> str:
 
 
 @pytest.fixture(scope="session")
-def airflow_seed_connection(seed_kubeconfig: Path, seed: KubeClient) -> Iterator[None]:
+def airflow_seed_connection(seed_kubeconfig: Path, garden_seed: KubeClient) -> Iterator[None]:
     """Point Airflow's `kubernetes_default` at the seed (installed, with the tests'
-    Projects: `seed`) and make sure its DB exists."""
+    Projects: `garden_seed`) and make sure its DB exists."""
     conn = json.dumps(
         {"conn_type": "kubernetes", "extra": {"kube_config_path": str(seed_kubeconfig)}}
     )
