@@ -53,6 +53,7 @@ from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.controlplane.manifests import BACKUP_VOLUME_CLAIM
 from airflow_provider_garden.core.error_codes import Cause, KnownCause
 from airflow_provider_garden.core.etcd_data_check import RESTORED_FROM_FILE
+from airflow_provider_garden.core.kept_backups import record_name
 from airflow_provider_garden.core.retention import snapshot_name
 from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
 from airflow_provider_garden.core.shoot_spec import parse_shoot
@@ -334,6 +335,41 @@ def test_s3_store_round_trip(
     ]
     assert any(k.startswith("bk-s3/db/Backup-") and k.endswith(".gz") for k in keys)
     backup_then_restore(seed, bundled, project, name, tmp_path)
+
+
+def test_s3_teardown_keeps_snapshots_until_expiry(
+    seed: KubeClient, bundled: dict[str, Any], s3_for_pods: S3Server
+) -> None:
+    """After the round trip: garden_teardown keeps the S3 snapshots (same bucket, a record
+    in the project namespace); garden_backup at a logical time past
+    retentionAfterDeletion (168h) deletes exactly them, and the record."""
+    project, name = "bk-s3", "db"
+    project_ns = naming.project_namespace(project)
+    shoot = seed.get(SHOOT_API_VERSION, "Shoot", name, project_ns)
+    uid, bucket = shoot["metadata"]["uid"], shoot["spec"]["backup"]["store"]["bucket"]
+    s3 = s3_for_pods.client()
+
+    def stored() -> list[str]:
+        listing = s3.list_objects_v2(Bucket=bucket, Prefix="bk-s3/db/")
+        return sorted(o["Key"] for o in listing.get("Contents", []))
+
+    before = stored()
+    assert any(k.endswith(".gz") for k in before)
+    torn = bundled["garden_teardown"].test(
+        run_conf={"project": project, "name": name, "confirm": f"{project}/{name}"}
+    )
+    deleted_at = dt.datetime.now(dt.UTC)
+    assert torn.state == "success"
+    assert stored() == before  # nothing went with the shoot
+    assert seed.find("v1", "ConfigMap", record_name(name, uid), project_ns) is not None
+
+    conf = {"only": [f"{project}/{name}"], "drop_uid": "", "drop_confirm": ""}
+    expired = bundled["garden_backup"].test(
+        logical_date=deleted_at + dt.timedelta(days=8), run_conf=conf
+    )
+    assert expired.state == "success"
+    assert stored() == []
+    assert seed.find("v1", "ConfigMap", record_name(name, uid), project_ns) is None
 
 
 def test_corrupted_snapshot_is_never_restored(
