@@ -363,11 +363,23 @@ def test_s3_teardown_keeps_snapshots_until_expiry(
     assert stored() == before  # nothing went with the shoot
     assert seed.find("v1", "ConfigMap", record_name(name, uid), project_ns) is not None
 
+    # `only` names the deleted shoot, so the run's backup report fails it ("no such
+    # Shoot"); what is judged here is its expire_deleted task's report and the bucket.
     conf = {"only": [f"{project}/{name}"], "drop_uid": "", "drop_confirm": ""}
     expired = bundled["garden_backup"].test(
         logical_date=deleted_at + dt.timedelta(days=8), run_conf=conf
     )
-    assert expired.state == "success"
+    with create_session() as session:
+        [row] = session.scalars(
+            XComModel.get_many(
+                run_id=expired.run_id,
+                dag_ids="garden_backup",
+                task_ids="expire_deleted",
+                key="return_value",
+            )
+        ).all()
+        report = {line["uid"]: line for line in XComModel.deserialize_value(row)}
+    assert report[uid]["outcome"] == "dropped", report[uid]
     assert stored() == []
     assert seed.find("v1", "ConfigMap", record_name(name, uid), project_ns) is None
 
