@@ -8,6 +8,7 @@ Bearer token and fetched again once when the server answers 401.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Mapping
 from datetime import datetime
@@ -16,6 +17,11 @@ from typing import Any
 import httpx
 
 FINISHED_RUN_STATES = frozenset({"success", "failed"})
+# A deferral's exit reported as success while the resumed try is already on its way.
+STALE_DEFER_EXIT = re.compile(
+    r"finished with state success, but the task instance's state attribute is "
+    r"(scheduled|queued|running)"
+)
 
 
 class AirflowApiError(RuntimeError):
@@ -164,6 +170,29 @@ class AirflowApi:
             "GET", path, params={"full_content": "true"}, headers={"Accept": "application/json"}
         )["content"]
         return "\n".join(_log_line(record) for record in records)
+
+    def stale_defer_exits(self, dag_id: str, run_id: str, task_id: str) -> list[str]:
+        """The scheduler's "state mismatch" events that are its stale defer-exit race.
+
+        Airflow 3.3.2 can drain the executor's "success" of a task's deferral exit after
+        the trigger fired and the resumed try was queued or started; it then fails that
+        try as changed externally (apache/airflow#67287, #72716, open for `running`).
+        """
+        events = self._json(
+            "GET",
+            "/eventLogs",
+            params={
+                "dag_id": dag_id,
+                "run_id": run_id,
+                "task_id": task_id,
+                "event": "state mismatch",
+            },
+        )["event_logs"]
+        return [
+            str(event["extra"])
+            for event in events
+            if STALE_DEFER_EXIT.search(str(event.get("extra") or ""))
+        ]
 
     def xcom_keys(self, dag_id: str, run_id: str, task_id: str) -> list[str]:
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries"

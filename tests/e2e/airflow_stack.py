@@ -154,9 +154,6 @@ class AirflowStack:
         usage["postgres"] = tree_pss(pid) if pid is not None else 0
         return usage
 
-    def log_of(self, component: str) -> Path:
-        return self.run_dir / f"{component}.log"
-
     # -- internals ------------------------------------------------------------
     def _stop_leftovers(self) -> None:
         """A crashed earlier session may have left this stack running: stop it by PID file."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -42,14 +41,6 @@ def test_a_task_return_value_comes_back_through_rest(
     assert "Done. Returned value was" in api.task_logs("e2e_return_value", run_id, "answer")
 
 
-# What Airflow 3.3.2's scheduler logs when it fails a resumed task on the stale executor
-# event of its defer-exit (apache/airflow#67287): the only accepted reason for a retry.
-STALE_DEFER_EXIT = re.compile(
-    r"reported that the task instance <TaskInstance: e2e_deferrable\.wait (?P<run>\S+) "
-    r"\[(queued|running)\].*finished with state success, but the task instance's state"
-)
-
-
 def test_a_deferred_task_is_resumed_by_the_triggerer(
     airflow_stack: AirflowStack, e2e_report: list[str]
 ) -> None:
@@ -64,12 +55,8 @@ def test_a_deferred_task_is_resumed_by_the_triggerer(
     assert api.xcom("e2e_deferrable", run_id, "wait") == "resumed"
     [ti] = api.task_instances("e2e_deferrable", run_id)
     if ti["try_number"] > 1:
-        raced = [
-            m
-            for m in STALE_DEFER_EXIT.finditer(airflow_stack.log_of("scheduler").read_text())
-            if m["run"] == run_id
-        ]
-        assert raced, f"try 1 failed and the scheduler's log does not say it was the race: {ti}"
+        raced = api.stale_defer_exits("e2e_deferrable", run_id, "wait")
+        assert raced, f"try 1 failed and the scheduler's events do not show the race: {ti}"
     e2e_report.append(
         f"deferred task resumed by the triggerer on try {ti['try_number']}"
         + (" (try 1 lost to apache/airflow#67287)" if ti["try_number"] > 1 else "")

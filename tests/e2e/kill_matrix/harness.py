@@ -399,17 +399,7 @@ class MatrixRunner:
         externally" and the resume never runs: the pod outlives the task with no code of
         ours left to delete it (the trigger had already fired). The event log says so.
         """
-        found = self.api.request(
-            "GET",
-            "/eventLogs",
-            params={
-                "dag_id": dag_id,
-                "run_id": run_id,
-                "task_id": TASK_ID,
-                "event": "state mismatch",
-            },
-        ).json()
-        return bool(found.get("event_logs"))
+        return bool(self.api.stale_defer_exits(dag_id, run_id, TASK_ID))
 
     # -- one case ------------------------------------------------------------------
     def run(self, case: Case) -> Outcome:
