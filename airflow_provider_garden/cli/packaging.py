@@ -7,10 +7,9 @@
 
 The code is the one source of what the chart installs; `chart-sync` writes the
 generated files and a unit test fails while they drift: the ServiceAccounts and
-roles render from files/accounts.yaml (from `kube.rbac.ACCOUNTS`); the Shoot CRD
-is generated from `core/shoot_schema.py` and the Project CRD from
-`core/project_crd.py` into the package (kube/crds/, which `garden install`
-applies) and the chart's crds/.
+roles render from files/accounts.yaml (from `kube.rbac.ACCOUNTS`); the CRDs of
+`core/crds/` (the Shoot's generated from `core/shoot_schema.py`) into the package
+(kube/crds/, which `garden install` applies) and the chart's crds/.
 Copies rather than symlinks: helm warns about every symlink on every command,
 and `docker build` copies a symlink that points out of the package as dangling.
 """
@@ -28,9 +27,8 @@ from typing import Any
 
 import yaml
 
-from airflow_provider_garden.core import project_crd
+from airflow_provider_garden.core.crds import CRDS, Crd
 from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
-from airflow_provider_garden.core.shoot_crd import CRD_FILE, HEADER, shoot_crd
 from airflow_provider_garden.kube.cloudprofile import CloudProfile
 from airflow_provider_garden.kube.rbac import ACCOUNTS
 from airflow_provider_garden.localseed import airflow_image
@@ -85,23 +83,18 @@ def accounts_file_text() -> str:
     return header + _REFRESH + _yaml(accounts_document())
 
 
-def shoot_crd_text() -> str:
-    header = "# Generated from airflow_provider_garden/core/shoot_schema.py: do not edit.\n"
-    return header + _REFRESH + HEADER + _yaml(shoot_crd(), flow=False)
+def crd_text(crd: Crd) -> str:
+    header = f"# Generated from airflow_provider_garden/{crd.source}: do not edit.\n"
+    return header + _REFRESH + crd.header + _yaml(crd.manifest(), flow=False)
 
 
-def project_crd_text() -> str:
-    header = "# Generated from airflow_provider_garden/core/project_crd.py: do not edit.\n"
-    return header + _REFRESH + project_crd.HEADER + _yaml(project_crd.project_crd(), flow=False)
-
-
-def package_crd_path(name: str = CRD_FILE) -> Path:
+def package_crd_path(name: str) -> Path:
     return Path(__file__).resolve().parents[1] / "kube" / "crds" / name
 
 
 def crd_texts() -> dict[str, str]:
     """CRD file name -> its text, in the order `garden install` applies them."""
-    return {CRD_FILE: shoot_crd_text(), project_crd.CRD_FILE: project_crd_text()}
+    return {crd.file: crd_text(crd) for crd in CRDS}
 
 
 def generated_files() -> dict[str, str]:

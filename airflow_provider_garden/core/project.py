@@ -1,6 +1,6 @@
 """Projects: who may act on a project's shoots, and how much the project may hold.
 
-A Project (the cluster-scoped resource of :mod:`.project_crd`) names its namespace
+A Project (the cluster-scoped resource of :mod:`.crds.project`) names its namespace
 (``garden-<project>``), its members (Airflow user names, each an ``admin`` or a
 ``viewer``), the owner a run without a triggering user (a scheduled run) acts as,
 and its quota. Everything here is pure: reading the resource into a typed

@@ -11,19 +11,16 @@ from importlib import resources as pkg_resources
 
 import yaml
 
-from airflow_provider_garden.core import project_crd
-from airflow_provider_garden.core.shoot_crd import CRD_FILE
+from airflow_provider_garden.core.crds import CRDS
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.cloudprofile import CloudProfile
 from airflow_provider_garden.kube.rbac import ACCOUNTS
 
-# generated from core/shoot_schema.py and core/project_crd.py (cli/packaging.py chart-sync)
-CRD_FILES = (CRD_FILE, project_crd.CRD_FILE)
-
 
 def crds() -> list[dict[str, object]]:
+    """What core/crds/ defines, as `chart-sync` wrote it into the package."""
     folder = pkg_resources.files("airflow_provider_garden.kube") / "crds"
-    return [yaml.safe_load((folder / name).read_text()) for name in CRD_FILES]
+    return [yaml.safe_load((folder / crd.file).read_text()) for crd in CRDS]
 
 
 def install(kube: KubeClient, *, namespace: str, profile: CloudProfile) -> None:

@@ -6,7 +6,7 @@ this module only reads and writes what they need.
 
 from __future__ import annotations
 
-from airflow_provider_garden.core import project_crd
+from airflow_provider_garden.core.crds import PROJECT_CRD
 from airflow_provider_garden.core.project import (
     Project,
     parse_project,
@@ -30,7 +30,7 @@ class Projects:
 
     def find(self, name: str) -> Project | None:
         """The project ``name`` (None when no Project resource has it); SpecError if malformed."""
-        found = self.kube.find(PROJECT_API_VERSION, project_crd.KIND, name)
+        found = self.kube.find(PROJECT_API_VERSION, PROJECT_CRD.kind, name)
         if found is None:
             return None
         return parse_project(found, provider_namespace=self.provider_namespace)

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from airflow_provider_garden.core import project_crd
-from airflow_provider_garden.core.shoot_crd import GROUP, PLURAL, VERSION
+from airflow_provider_garden.core.crds import API_VERSION, CRDS, GROUP, VERSION
 
 __all__ = ["GROUP", "SHOOT_API_VERSION", "VERSION", "Resource", "resource_for"]
 
-SHOOT_API_VERSION = f"{GROUP}/{VERSION}"
+SHOOT_API_VERSION = API_VERSION
 
 
 @dataclass(frozen=True)
@@ -64,8 +63,7 @@ _TABLE = [
         "customresourcedefinitions",
         namespaced=False,
     ),
-    Resource(SHOOT_API_VERSION, "Shoot", PLURAL, namespaced=True),
-    Resource(SHOOT_API_VERSION, project_crd.KIND, project_crd.PLURAL, namespaced=False),
+    *(Resource(API_VERSION, crd.kind, crd.plural, crd.namespaced) for crd in CRDS),
     # Read by care in each shoot (HibernationPossible, MaintenancePreconditionsSatisfied).
     Resource(
         "admissionregistration.k8s.io/v1",

@@ -15,8 +15,7 @@ from airflow_provider_garden.cli.packaging import (
     generated_files,
     package_crd_path,
 )
-from airflow_provider_garden.core.project_crd import project_crd
-from airflow_provider_garden.core.shoot_crd import shoot_crd
+from airflow_provider_garden.core.crds import CRDS
 from airflow_provider_garden.kube.bootstrap import crds
 from airflow_provider_garden.localseed import versions
 from airflow_provider_garden.localseed.profile import MACHINE_IMAGES
@@ -39,7 +38,7 @@ def test_packaged_crd_is_generated_from_the_schema() -> None:
             f"{package_crd_path(name)} differs from the code it is generated from: run "
             "`python -m airflow_provider_garden.cli.packaging chart-sync` and commit the result"
         )
-    assert crds() == [shoot_crd(), project_crd()]
+    assert crds() == [crd.manifest() for crd in CRDS]
 
 
 def test_chart_and_app_version_follow_the_package(chart: Path) -> None:

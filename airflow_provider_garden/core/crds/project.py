@@ -1,25 +1,16 @@
-"""The Project CustomResourceDefinition (cluster-scoped), beside the Shoot's in its group.
+"""The Project's CustomResourceDefinition (cluster-scoped), beside the Shoot's in its group.
 
-`chart-sync` writes it to kube/crds/ and the chart's crds/ like the Shoot CRD; the
-rules the schema cannot say (names, the namespace) are :mod:`.project`'s.
+The rules the schema cannot say (names, the namespace) are :mod:`airflow_provider_garden.core.project`'s.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .name_rules import PROJECT_RULES
-from .project import Role
-from .shoot_crd import GROUP, VERSION
+from airflow_provider_garden.core.name_rules import PROJECT_RULES
+from airflow_provider_garden.core.project import Role
 
-KIND = "Project"
-PLURAL = "projects"
-CRD_NAME = f"{PLURAL}.{GROUP}"
-CRD_FILE = f"{CRD_NAME}.yaml"
-HEADER = """\
-# The Project: a team's namespace (garden-<project>), its members and their roles, the
-# owner a scheduled run acts as, and its quota. Gardener's Project, cluster-scoped.
-"""
+from .definition import Crd
 
 _COUNT = {"type": "integer", "minimum": 0}
 _SCHEMA: dict[str, Any] = {
@@ -80,29 +71,15 @@ _PRINTER_COLUMNS = [
 ]
 
 
-def project_crd() -> dict[str, Any]:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": CRD_NAME},
-        "spec": {
-            "group": GROUP,
-            "names": {
-                "kind": KIND,
-                "listKind": f"{KIND}List",
-                "plural": PLURAL,
-                "singular": "project",
-                "categories": ["garden"],
-            },
-            "scope": "Cluster",
-            "versions": [
-                {
-                    "name": VERSION,
-                    "served": True,
-                    "storage": True,
-                    "additionalPrinterColumns": _PRINTER_COLUMNS,
-                    "schema": {"openAPIV3Schema": _SCHEMA},
-                }
-            ],
-        },
-    }
+PROJECT_CRD = Crd(
+    kind="Project",
+    plural="projects",
+    namespaced=False,
+    source="core/crds/project.py",
+    header="""\
+# The Project: a team's namespace (garden-<project>), its members and their roles, the
+# owner a scheduled run acts as, and its quota. Gardener's Project, cluster-scoped.
+""",
+    schema=lambda: _SCHEMA,
+    printer_columns=_PRINTER_COLUMNS,
+)
