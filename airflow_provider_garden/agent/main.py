@@ -7,6 +7,7 @@ stdout (also written where the operator reads it, see `result.py`).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shutil
@@ -59,6 +60,7 @@ def shoot_reconcile(args: argparse.Namespace) -> dict[str, Any]:
         args.name,
         holder=sr.holder_identity(),
         garden_namespace=args.garden_namespace,
+        desired=json.loads(args.desired_shoot) if args.desired_shoot else None,
         kubernetes_version=args.kubernetes_version,
         planned_from=args.planned_from,
         toolbox_image=args.toolbox_image,
@@ -96,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile = shoot.add_parser("reconcile", help=shoot_reconcile.__doc__)
     reconcile.add_argument("--project", required=True)
     reconcile.add_argument("--name", required=True)
+    reconcile.add_argument(
+        "--desired-shoot",
+        help="the Shoot (JSON) to apply first, holding the shoot's Lease (ShootCreate with a "
+        "spec); default: reconcile the spec the Shoot has",
+    )
     reconcile.add_argument(
         "--kubernetes-version",
         help="write this version into spec.kubernetes.version first, holding the shoot's "

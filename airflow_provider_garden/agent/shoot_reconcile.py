@@ -123,6 +123,7 @@ def reconcile(
     *,
     holder: str,
     garden_namespace: str,
+    desired: Manifest | None = None,
     kubernetes_version: str | None = None,
     planned_from: str | None = None,
     toolbox_image: str = TOOLBOX_IMAGE,
@@ -130,13 +131,16 @@ def reconcile(
     """Take the shoot's operation Lease, then read the Shoot and apply it.
 
     Read under the Lease, the spec applied is the newest: a change made while
-    another operation ran is not overwritten by one read before it. A new
-    ``kubernetes_version`` (maintenance's patch update) is written into the spec
-    under the Lease too, as a compare-and-swap against ``planned_from``, and the
-    spec is then applied as the API returned it.
+    another operation ran is not overwritten by one read before it. The
+    ``desired`` Shoot (ShootCreate's spec) is written under the Lease, and so is
+    a new ``kubernetes_version`` (maintenance's patch update), as a
+    compare-and-swap against ``planned_from``; the spec is then applied as the
+    API returned it. Only the operation holding the Lease changes the spec.
     """
+    if desired is not None:
+        _check_desired(desired, project, name)  # before the Lease: nothing to wait for
     with operation_lease(kube, project=project, name=name, holder=holder):
-        shoot = shoots.get(project, name)
+        shoot = shoots.get(project, name) if desired is None else shoots.apply(desired)
         if kubernetes_version:
             shoot = _set_kubernetes_version(shoots, shoot, kubernetes_version, planned_from)
         spec = parse_shoot(shoot)
@@ -149,6 +153,19 @@ def reconcile(
             backup=spec.backup,
             toolbox_image=toolbox_image,
         )
+
+
+def _check_desired(desired: Manifest, project: str, name: str) -> None:
+    """The Shoot to write is this shoot's and valid (SpecError naming each bad field)."""
+    meta = desired.get("metadata") or {}
+    wrong = [
+        FieldError(f"metadata.{field}", f"must be {want!r} (this pod's shoot), not {got!r}")
+        for field, want in (("name", name), ("namespace", naming.project_namespace(project)))
+        if (got := meta.get(field)) != want
+    ]
+    if wrong:
+        raise SpecError(f"Shoot {project}/{name}", wrong)
+    parse_shoot(desired)
 
 
 def _set_kubernetes_version(

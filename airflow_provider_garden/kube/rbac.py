@@ -101,7 +101,9 @@ ACCOUNTS = (
         "garden-shoot",
         (
             SHOOT_STATUS,
-            _rule(GROUP, ["shoots"], ["delete"]),  # the last step of ShootDelete
+            # create: ShootCreate's pod applies a new Shoot (server-side apply creates only
+            # with create); delete: the last step of ShootDelete.
+            _rule(GROUP, ["shoots"], ["create", "delete"]),
             LEASES,
             _rule("", ["namespaces"], ["get", "list", "create", "patch", "delete"]),
             _rule("", ["secrets", "services", "configmaps"], WRITE),

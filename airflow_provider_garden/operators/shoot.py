@@ -80,8 +80,8 @@ class ShootCreateOperator(_ShootOperator):
     The run's user must be an admin of the project (a Project resource; a scheduled
     run acts as its owner), the spec valid and within the project's quota before
     anything is created; the project's namespace ``garden-<project>`` is then made
-    from the Project, the Shoot resource applied in it and a pod runs
-    ``garden-agent shoot reconcile``.
+    from the Project and a pod runs ``garden-agent shoot reconcile``, which applies
+    the Shoot resource there holding the shoot's operation Lease, then reconciles.
     Returns the reconcile summary (no credentials): the admin kubeconfig is in the
     Secret ``garden-<project>/<name>.kubeconfig``.
 
@@ -186,14 +186,14 @@ class ShootCreateOperator(_ShootOperator):
             # The pod writes it into the spec, holding the shoot's Lease: nothing here does.
             args += ["--kubernetes-version", str(self.kubernetes_version)]
             args += ["--planned-from", str(self.planned_from)] if self.planned_from else []
+        if self.spec is not None:
+            # The namespace comes from the Project (checked in authorize), never from a
+            # Param alone; the Shoot's Lease lives there. The pod writes the Shoot.
+            self._projects().ensure_namespace(self.allowed_projects[self.project])
+            args += ["--desired-shoot", json.dumps(self.shoot_resource(), separators=(",", ":"))]
         self.arguments = self.agent_command(
             "--project", self.project, "--name", self.shoot_name, *args
         )
-        if self.spec is None:
-            return  # the stored spec is the desired state
-        # The namespace comes from the Project (checked in authorize), never from a Param alone.
-        self._projects().ensure_namespace(self.allowed_projects[self.project])
-        self.garden.shoots.apply(self.shoot_resource())
 
     def on_failure(self, error: Exception) -> None:
         self._report_failure(OperationType.RECONCILE, error)

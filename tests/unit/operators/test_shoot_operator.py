@@ -113,3 +113,22 @@ def test_reconcile_is_told_the_toolbox_image_for_etcds_data_check() -> None:
     args = list(op.arguments)
     assert args[args.index("--toolbox-image") + 1] == "registry.example/garden/toolbox:9"
     assert args[args.index("reconcile") + 1 :][:4] == ["--project", "team-a", "--name", "dev"]
+
+
+def test_a_spec_is_the_pods_to_write_under_the_lease_not_the_workers() -> None:
+    from airflow_provider_garden.agent.main import build_parser
+
+    made: list[object] = []
+
+    class Projects:
+        def ensure_namespace(self, project: object) -> None:
+            made.append(project)
+
+    op = ShootCreateOperator(task_id="create", project="team-a", name="dev", spec=SPEC)
+    op.__dict__["garden"] = _NoShootWrites()
+    op.allowed_projects = {"team-a": "the Project"}  # type: ignore[dict-item]
+    op._projects = Projects  # type: ignore[assignment,method-assign]
+    op.before_pod(context={})  # type: ignore[arg-type]
+    parsed = build_parser().parse_args(op.arguments)
+    assert made == ["the Project"]  # the namespace, from the Project, before the pod
+    assert json.loads(parsed.desired_shoot) == op.shoot_resource()
