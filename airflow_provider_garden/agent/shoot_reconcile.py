@@ -22,13 +22,14 @@ from airflow_provider_garden.agent.shoot_operation import operation_lease, run_r
 from airflow_provider_garden.core import care, naming
 from airflow_provider_garden.core.component import wait_all
 from airflow_provider_garden.core.controlplane import manifests as m
-from airflow_provider_garden.core.error_codes import ended_state, last_errors
+from airflow_provider_garden.core.error_codes import Cause, KnownCause, ended_state, last_errors
 from airflow_provider_garden.core.flow import Flow, Graph
 from airflow_provider_garden.core.maintenance import (
     KUBERNETES_VERSION_FIELD,
     kubernetes_version_patch,
 )
 from airflow_provider_garden.core.naming import shoot_key
+from airflow_provider_garden.core.project import quota_problem, shoot_machines
 from airflow_provider_garden.core.shoot_spec import Backup, Worker, parse_shoot
 from airflow_provider_garden.core.spec_fields import FieldError, SpecError
 from airflow_provider_garden.core.status import (
@@ -42,8 +43,10 @@ from airflow_provider_garden.core.status import (
 )
 from airflow_provider_garden.core.toolbox import TOOLBOX_IMAGE
 from airflow_provider_garden.drivers.base import MachineState
+from airflow_provider_garden.kube import lease
 from airflow_provider_garden.kube.client import KubeClient, Manifest
 from airflow_provider_garden.kube.errors import Conflict
+from airflow_provider_garden.kube.projects import Projects
 from airflow_provider_garden.kube.shoots import Shoots
 
 log = logging.getLogger(__name__)
@@ -140,7 +143,11 @@ def reconcile(
     if desired is not None:
         _check_desired(desired, project, name)  # before the Lease: nothing to wait for
     with operation_lease(kube, project=project, name=name, holder=holder):
-        shoot = shoots.get(project, name) if desired is None else shoots.apply(desired)
+        if desired is None:
+            shoot = shoots.get(project, name)
+        else:
+            projects = Projects(kube, provider_namespace=garden_namespace)
+            shoot = apply_within_quota(kube, shoots, projects, desired, holder=holder)
         if kubernetes_version:
             shoot = _set_kubernetes_version(shoots, shoot, kubernetes_version, planned_from)
         spec = parse_shoot(shoot)
@@ -166,6 +173,55 @@ def _check_desired(desired: Manifest, project: str, name: str) -> None:
     if wrong:
         raise SpecError(f"Shoot {project}/{name}", wrong)
     parse_shoot(desired)
+
+
+def apply_within_quota(
+    kube: KubeClient, shoots: Shoots, projects: Projects, desired: Manifest, *, holder: str
+) -> Manifest:
+    """Apply ``desired`` if its project's quota has room, counting and writing while
+    holding the project's quota Lease: shoots created at once are counted one after the
+    other, so none passes the quota by a race (the worker's earlier check only fails fast)."""
+    project, name = shoot_key(desired).split("/", 1)
+    with lease.held(
+        kube,
+        namespace=naming.project_namespace(project),
+        name=naming.project_quota_lease(),
+        holder=holder,
+        wait=lease.OPERATION_WAIT,
+    ):
+        found = projects.find(project)
+        problem = (
+            f"no Project {project!r}: create it (`garden projects create`) before its shoots"
+            if found is None
+            else quota_problem(
+                found,
+                projects.machines_by_shoot(found),
+                shoot=name,
+                machines=shoot_machines(desired.get("spec") or {}),
+            )
+        )
+        if problem is None:
+            return shoots.apply(desired)
+    refusal = KnownCause(Cause.PROJECT_QUOTA if found else Cause.INVALID_SPEC, problem)
+    existing = shoots.find(project, name)
+    if existing is not None:  # a grown spec refused: the Shoot says why
+        _report_refusal(shoots, existing, "Applying the spec", refusal)
+    raise refusal
+
+
+def _report_refusal(shoots: Shoots, shoot: Manifest, step: str, err: Exception) -> None:
+    """Report ``shoot``'s operation ended by ``err`` (its code read from it) before any work."""
+    project, name = shoot_key(shoot).split("/", 1)
+    errors = last_errors([(step, err)])
+    shoots.report(
+        project,
+        name,
+        type_=operation_type(ShootStatus.from_shoot(shoot).last_operation),
+        state=ended_state(errors),
+        progress=0,
+        description=str(err),
+        errors=errors,
+    )
 
 
 def _set_kubernetes_version(
@@ -195,16 +251,7 @@ def _set_kubernetes_version(
                 ],
             ) from None
     except SpecError as err:
-        errors = last_errors([(f"Writing {KUBERNETES_VERSION_FIELD}", err)])
-        shoots.report(
-            project,
-            name,
-            type_=operation_type(ShootStatus.from_shoot(shoot).last_operation),
-            state=ended_state(errors),
-            progress=0,
-            description=str(err),
-            errors=errors,
-        )
+        _report_refusal(shoots, shoot, f"Writing {KUBERNETES_VERSION_FIELD}", err)
         raise
 
 

@@ -28,6 +28,7 @@ class Cause(enum.StrEnum):
     SNAPSTORE_UNREACHABLE = "SnapstoreUnreachable"
     SNAPSTORE_FULL = "SnapstoreFull"  # a local store without room for the next snapshot
     ETCD_DATA_LOST = "EtcdDataLost"  # etcd's init step refused its data directory
+    PROJECT_QUOTA = "ProjectQuota"  # the spec would take its project past its quota
 
 
 CODES: dict[Cause, ErrorCode] = {
@@ -36,6 +37,7 @@ CODES: dict[Cause, ErrorCode] = {
     Cause.SNAPSTORE_UNREACHABLE: ErrorCode.INFRA_DEPENDENCIES,
     Cause.SNAPSTORE_FULL: ErrorCode.INFRA_QUOTA_EXCEEDED,  # its owner must resize or retain less
     Cause.ETCD_DATA_LOST: ErrorCode.ETCD_DATA_LOST,
+    Cause.PROJECT_QUOTA: ErrorCode.INFRA_QUOTA_EXCEEDED,
 }
 # A failure nobody explained (a wait that timed out, the API answering 500): the next
 # run may well succeed.

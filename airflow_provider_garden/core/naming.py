@@ -33,6 +33,12 @@ def operation_lease(name: str) -> str:
     return f"{name}.operation"
 
 
+def project_quota_lease() -> str:
+    """Lease (in the project namespace) serialising the quota check and write of new specs:
+    two shoots created at once are counted one after the other."""
+    return "project-quota"
+
+
 def operation_lease_access(name: str, account: str) -> str:
     """Role and RoleBinding (project namespace) letting ``account`` hold the shoot's Lease."""
     return f"{name}.{account}.operation-lease"

@@ -104,6 +104,7 @@ ACCOUNTS = (
             # create: ShootCreate's pod applies a new Shoot (server-side apply creates only
             # with create); delete: the last step of ShootDelete.
             _rule(GROUP, ["shoots"], ["create", "delete"]),
+            _rule(GROUP, ["projects"], ["get"]),  # the quota, counted again in the pod
             LEASES,
             _rule("", ["namespaces"], ["get", "list", "create", "patch", "delete"]),
             _rule("", ["secrets", "services", "configmaps"], WRITE),

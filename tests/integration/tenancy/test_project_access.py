@@ -13,7 +13,9 @@ What proves "nothing was created": the project's namespace (``deny``), the Shoot
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+import threading
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,8 +27,10 @@ from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk.exceptions import TaskDeferred
 from garden_projects import DAG_TEST_USER
 
+from airflow_provider_garden.agent.shoot_reconcile import apply_within_quota
 from airflow_provider_garden.cli.main import main as garden_cli
 from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.error_codes import KnownCause
 from airflow_provider_garden.core.project import Member, Project, Quota, Role
 from airflow_provider_garden.core.settings import DEFAULTS
 from airflow_provider_garden.core.shoot_resource import to_resource
@@ -35,6 +39,7 @@ from airflow_provider_garden.hooks.project_access import ProjectAccessError
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.projects import PROJECT_API_VERSION, PROJECT_LABEL, Projects
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
+from airflow_provider_garden.kube.shoots import Shoots
 from airflow_provider_garden.localseed.profile import local_profile
 from airflow_provider_garden.operators.pod import OPERATION_LABEL
 from airflow_provider_garden.sensors.shoot import ShootReadySensor
@@ -240,3 +245,57 @@ def test_machine_quota_refuses_a_shoot_beyond_it(
     assert seed.find(SHOOT_API_VERSION, "Shoot", "big", quota.namespace) is None
     assert _reconcile_pods(seed) - pods == set()
     projects.apply(quota)
+
+
+def test_two_shoots_created_at_once_never_pass_a_quota_of_one(
+    seed: KubeClient, projects: Projects
+) -> None:
+    """The reconcile pods' write of a new Shoot counts the project's shoots and writes
+    holding the project's quota Lease (the worker's check, which both pass while neither
+    exists, only fails fast). Both count before either writes unless the Lease orders
+    them: without it, both would be written."""
+    project = Project(
+        name=f"race-{secrets.token_hex(3)}",
+        owner=OWNER,
+        members=_members(),
+        quota=Quota(max_shoots=1),
+    )
+    projects.apply(project)
+    projects.ensure_namespace(project)
+    both_counted = threading.Barrier(2, timeout=5)
+
+    class CountTogether(Projects):
+        def machines_by_shoot(self, project: Project) -> dict[str, int]:
+            counted = super().machines_by_shoot(project)
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_counted.wait()  # the first to count waits for the other (or 5 s)
+            return counted
+
+    outcome: dict[str, str] = {}
+
+    def create(name: str) -> None:
+        counting = CountTogether(seed, provider_namespace=DEFAULTS.namespace)
+        desired = _bare_shoot(project.name, name)
+        try:
+            apply_within_quota(seed, Shoots(seed), counting, desired, holder=f"race-{name}")
+            outcome[name] = "written"
+        except KnownCause as err:
+            outcome[name] = str(err)
+
+    try:
+        threads = [threading.Thread(target=create, args=(n,)) for n in ("left", "right")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        [written] = [name for name, said in outcome.items() if said == "written"]
+        [refused] = [name for name in outcome if name != written]
+        assert (
+            f"ERR_INFRA_QUOTA_EXCEEDED: project '{project.name}' has quota maxShoots=1 and 1 "
+            f"shoot(s) ({written}): shoot '{refused}' is refused"
+        ) in outcome[refused]
+        shoots = seed.list(SHOOT_API_VERSION, "Shoot", project.namespace)
+        assert [s["metadata"]["name"] for s in shoots] == [written]
+    finally:
+        seed.delete("v1", "Namespace", project.namespace)
+        seed.delete(PROJECT_API_VERSION, "Project", project.name)
