@@ -52,8 +52,9 @@ Fill in the form (**Trigger DAG w/ config**) and run. The DAG
 5. prints how to reach the shoot.
 
 Running it again for an existing shoot is a reconcile, never a duplicate.
-The admin kubeconfig is stored in the Secret `garden-<project>/<name>.kubeconfig`; it never
-appears in XCom or logs. Get it with `garden kubeconfig <project>/<name>`.
+The shoot's admin kubeconfig is the provider's own (Secret `garden-<project>/<name>.kubeconfig`;
+never in XCom or logs). Members get a short-lived one of their own role with
+`garden kubeconfig <project>/<name> --user <you> --expiration 1h`.
 """,
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
@@ -119,11 +120,13 @@ appears in XCom or logs. Get it with `garden kubeconfig <project>/<name>`.
     )
 
     @task
-    def summary(params: dict[str, str] | None = None) -> str:
+    def summary(params: dict[str, str] | None = None, dag_run: Any = None) -> str:
         p = params or {}
+        user = getattr(dag_run, "triggering_user_name", None) or "<you>"
         text = (
             f"Shoot {p['project']}/{p['name']} is ready.\n"
-            f"  kubeconfig: garden kubeconfig {p['project']}/{p['name']} > shoot.kubeconfig\n"
+            f"  kubeconfig: garden kubeconfig {p['project']}/{p['name']} --user {user} "
+            "--expiration 1h > shoot.kubeconfig\n"
             f"  then:       kubectl --kubeconfig shoot.kubeconfig get --raw /readyz\n"
             f"  the fleet:  garden shoots ls  (or kubectl get shoots -A on the seed)"
         )

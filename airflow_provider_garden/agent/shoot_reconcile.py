@@ -89,6 +89,8 @@ def reconcile_flow(c: ShootComponents, *, name: str) -> Flow:
     admin = g.add(
         "Deploying admin kubeconfig", c.admin_kubeconfig.deploy, dependencies=[apiserver_ready]
     )
+    # Members' short-lived certificates name their role's group; the shoot binds it.
+    g.add("Deploying project member access", c.member_access.deploy, dependencies=[admin])
     # The machine controller reaches the shoot with the admin kubeconfig.
     kwok = g.add(
         "Deploying machine controller (kwok)",

@@ -75,7 +75,10 @@ def main() -> int:
     _say(f"shoot demo/hello provisioned in {time.monotonic() - started:.0f}s")
     garden = str(Path(sys.executable).with_name("garden"))
     subprocess.run([garden, "--kubeconfig", kubeconfig, "shoots", "ls"], check=False)
-    _say(f"kubeconfig: {garden} --kubeconfig {kubeconfig} kubeconfig demo/hello")
+    _say(
+        f"kubeconfig: {garden} --kubeconfig {kubeconfig} kubeconfig demo/hello "
+        f"--user {DAG_TEST_USER} --expiration 1h"
+    )
     return 0
 
 

@@ -1,14 +1,26 @@
-"""`garden install`, `garden shoots ls`, `garden kubeconfig PROJECT/NAME`: the fleet for people."""
+"""`garden install`, `garden shoots ls`, `garden kubeconfig PROJECT/NAME --user U`: the fleet for people."""
 
 from __future__ import annotations
 
 import argparse
 import base64
 import sys
+from typing import Any
 
-from airflow_provider_garden.core import naming
+import yaml
+
+from airflow_provider_garden.core import naming, pki
+from airflow_provider_garden.core.controlplane.secrets import decode
+from airflow_provider_garden.core.member_access import (
+    AccessError,
+    member_kubeconfig,
+    parse_expiration,
+)
+from airflow_provider_garden.core.project import missing_project
 from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
+from airflow_provider_garden.core.spec_fields import SpecError
 from airflow_provider_garden.kube.client import KubeClient
+from airflow_provider_garden.kube.projects import Projects
 
 
 def _kube(args: argparse.Namespace) -> KubeClient:
@@ -62,14 +74,59 @@ def shoots_ls(args: argparse.Namespace) -> int:
 
 
 def kubeconfig(args: argparse.Namespace) -> int:
-    """Print a shoot's admin kubeconfig for use outside the seed."""
-    project, name = args.shoot
-    secret = _kube(args).get(
-        "v1", "Secret", naming.kubeconfig_secret(name), naming.project_namespace(project)
+    """Print a kubeconfig for a project member, valid for --expiration (default 1h).
+
+    A client certificate from the shoot's CA naming the member, in the group of their
+    role in the project (admins: cluster-admin, viewers: view); it ends by itself. The
+    shoot's long-lived admin kubeconfig is the provider's own and is not printed.
+    """
+    project_name, name = args.shoot
+    kube = _kube(args)
+    try:
+        expiration = parse_expiration(args.expiration)
+        project = Projects(kube, provider_namespace=args.garden_namespace).find(project_name)
+        if project is None:
+            raise AccessError(missing_project(project_name))
+        role = project.role_of(args.user)
+        if role is None:
+            raise AccessError(
+                f"--user: {args.user!r} is not a member of project {project_name!r}; "
+                "nothing was issued"
+            )
+        admin = _admin_kubeconfig(kube, project_name, name, in_seed=args.in_seed)
+        ca = decode(_secret(kube, "ca", naming.controlplane_namespace(project_name, name)))
+        issued = member_kubeconfig(
+            pki.KeyPair(key_pem=ca["tls.key"], cert_pem=ca["tls.crt"]),
+            user=args.user,
+            role=role,
+            expiration=expiration,
+            cluster_name=str(admin["clusters"][0]["name"]),
+            server=str(admin["clusters"][0]["cluster"]["server"]),
+        )
+    except (AccessError, SpecError) as err:
+        print(f"garden: error: {err}", file=sys.stderr)
+        return 2
+    sys.stdout.write(issued.text)
+    until = issued.expires.strftime("%Y-%m-%dT%H:%M:%SZ")
+    print(
+        f"{project_name}/{name}: {issued.user} ({role}, group {issued.group}) until {until}",
+        file=sys.stderr,
     )
-    key = "kubeconfig" if args.in_seed else "kubeconfig-external"
-    sys.stdout.write(base64.b64decode(secret["data"][key]).decode())
     return 0
+
+
+def _secret(kube: KubeClient, name: str, namespace: str) -> dict[str, str]:
+    secret = kube.find("v1", "Secret", name, namespace)
+    if secret is None:
+        raise AccessError(f"no Secret {namespace}/{name}: has the shoot been reconciled?")
+    return dict(secret.get("data") or {})
+
+
+def _admin_kubeconfig(kube: KubeClient, project: str, name: str, *, in_seed: bool) -> Any:
+    """The shoot's admin kubeconfig: only its cluster (server, CA) is used here."""
+    data = _secret(kube, naming.kubeconfig_secret(name), naming.project_namespace(project))
+    key = "kubeconfig" if in_seed else "kubeconfig-external"
+    return yaml.safe_load(base64.b64decode(data[key]))
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -90,5 +147,16 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     kc = commands.add_parser("kubeconfig", help=kubeconfig.__doc__)
     kc.add_argument("shoot", type=project_and_name, metavar="PROJECT/NAME")
+    kc.add_argument("--user", required=True, help="the member (Airflow user name) it is for")
+    kc.add_argument(
+        "--expiration",
+        default="1h",
+        help="how long it is valid: 1m to 24h, e.g. 30m, 1h, 90s (default: %(default)s)",
+    )
     kc.add_argument("--in-seed", action="store_true", help="the variant for pods inside the seed")
+    kc.add_argument(
+        "--garden-namespace",
+        default=DEFAULT_NAMESPACE,
+        help="the provider's namespace ([garden] namespace; default: %(default)s)",
+    )
     kc.set_defaults(run=kubeconfig)

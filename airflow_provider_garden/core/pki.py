@@ -88,13 +88,19 @@ CONTROLLER_MANAGER_CLIENT = LeafSpec(common_name="system:kube-controller-manager
 SCHEDULER_CLIENT = LeafSpec(common_name="system:kube-scheduler", client=True)
 
 
-def issue(ca: KeyPair, spec: LeafSpec, *, valid_days: int = 365) -> KeyPair:
+def issue(
+    ca: KeyPair, spec: LeafSpec, *, valid_days: int = 365, valid_for: dt.timedelta | None = None
+) -> KeyPair:
     """Issue the leaf certificate ``spec`` describes, signed by ``ca``.
 
     ``spec.organizations`` become subject O attributes, which Kubernetes reads as groups
-    (e.g. ``system:masters``). The validity never outlasts the CA's.
+    (e.g. ``system:masters``). ``valid_for`` (short-lived access) overrides ``valid_days``.
+    The validity never outlasts the CA's.
     """
     _check_days(valid_days)
+    validity = valid_for if valid_for is not None else dt.timedelta(days=valid_days)
+    if validity <= dt.timedelta(0):
+        raise ValueError(f"certificate {spec.common_name!r}: validity must be positive")
     if not (spec.server or spec.client):
         raise ValueError(f"certificate {spec.common_name!r}: set server=True and/or client=True")
     sans: list[x509.GeneralName] = [x509.DNSName(n) for n in spec.dns_names]
@@ -115,7 +121,7 @@ def issue(ca: KeyPair, spec: LeafSpec, *, valid_days: int = 365) -> KeyPair:
         [ExtendedKeyUsageOID.CLIENT_AUTH] if spec.client else []
     )
     now = dt.datetime.now(dt.UTC)
-    not_after = min(now + dt.timedelta(days=valid_days), ca_cert.not_valid_after_utc)
+    not_after = min(now + validity, ca_cert.not_valid_after_utc)
     builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name(subject))

@@ -23,6 +23,7 @@ from airflow_provider_garden.agent.components.kube_apiserver import (
     KubeAPIServerService,
 )
 from airflow_provider_garden.agent.components.machines import MachineController, WorkerPools
+from airflow_provider_garden.agent.components.member_access import MemberAccess
 from airflow_provider_garden.agent.components.namespace import ControlPlaneNamespace
 from airflow_provider_garden.agent.components.secrets import (
     AdminKubeconfig,
@@ -59,6 +60,7 @@ class ShootComponents:
     kube_controller_manager: Component
     kube_scheduler: Component
     admin_kubeconfig: Component
+    member_access: Component  # the member groups' bindings in the shoot
     machine_controller: Component
     worker_pools: Machines
     has_workers: bool
@@ -105,6 +107,7 @@ def shoot_components(
         kube_controller_manager=KubeControllerManager(kube, cp),
         kube_scheduler=KubeScheduler(kube, cp),
         admin_kubeconfig=admin,
+        member_access=MemberAccess(access),
         machine_controller=MachineController(kube, cp, access),
         worker_pools=WorkerPools(access, workers, annotations),
         has_workers=bool(workers),

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import subprocess
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
+from garden_projects import project_for_tests
 from seed_kubectl import kubectl as seed_kubectl
 
+from airflow_provider_garden.cli.main import main as garden_cli
 from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.project import Member, Role
+from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
 from airflow_provider_garden.core.spec_fields import SpecError
 from airflow_provider_garden.kube.client import KubeClient
+from airflow_provider_garden.kube.projects import Projects
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 from airflow_provider_garden.localseed.profile import local_profile
 from airflow_provider_garden.operators.pod import OPERATION_LABEL
@@ -252,6 +259,71 @@ def test_invalid_spec_fails_before_anything_is_created(
         for p in seed.list("v1", "Pod", "garden-system", label_selector=reconcile_pods)
     }
     assert after - before == set()  # no pod was started (other runs may have their own)
+
+
+def test_members_get_short_lived_kubeconfigs_of_their_role(
+    seed: KubeClient,
+    dev: tuple[str, str],
+    seed_kubeconfig: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`garden kubeconfig --user U --expiration 1m`: an admin may write, a viewer only read
+    (no Secrets), a non-member gets nothing; after the minute the shoot refuses it."""
+    project, name = dev
+    projects = Projects(seed, provider_namespace=DEFAULT_NAMESPACE)
+    base = project_for_tests(project)
+    members = (Member("alice", Role.ADMIN), Member("vic", Role.VIEWER))
+    projects.apply(replace(base, members=base.members + members))
+
+    def issue(user: str) -> tuple[int, Path, str]:
+        argv = ["--kubeconfig", str(seed_kubeconfig), "kubeconfig", f"{project}/{name}"]
+        code = garden_cli([*argv, "--user", user, "--expiration", "1m"])
+        out, err = capsys.readouterr()
+        path = tmp_path / f"{user}.kubeconfig"
+        path.write_text(out)
+        return code, path, err
+
+    try:
+        code, admin, said = issue("alice")
+        assert code == 0, said
+        assert "garden:member:alice (admin, group garden:project:admins) until" in said
+        expires = dt.datetime.fromisoformat(said.rsplit(" until ", 1)[1].strip())
+        who = shoot_kubectl(admin, "auth", "whoami", "-o", "jsonpath={.status.userInfo}")
+        assert '"username":"garden:member:alice"' in who.stdout
+        assert "system:masters" not in who.stdout
+        shoot_kubectl(admin, "create", "configmap", "by-alice", "-n", "default")
+
+        code, viewer, said = issue("vic")
+        assert code == 0, said
+        assert "by-alice" in shoot_kubectl(viewer, "get", "configmaps", "-n", "default").stdout
+        for refused in (
+            ("create", "configmap", "by-vic", "-n", "default"),
+            ("get", "secrets", "-n", "kube-system"),
+        ):
+            out = shoot_kubectl(viewer, *refused, check=False)
+            assert out.returncode != 0, refused
+            assert "Forbidden" in out.stderr, (refused, out.stderr)
+
+        code, _, said = issue("mallory")
+        assert code == 2
+        assert f"--user: 'mallory' is not a member of project '{project}'" in said
+
+        time.sleep(max(0.0, (expires - dt.datetime.now(dt.UTC)).total_seconds()) + 2)
+        out = shoot_kubectl(admin, "get", "--raw", "/readyz", check=False)
+        assert out.returncode != 0
+        assert "Unauthorized" in out.stderr, out.stderr
+    finally:
+        shoot_kubectl(
+            kubeconfig_of(seed, *dev, tmp_path),
+            "delete",
+            "configmap",
+            "by-alice",
+            "-n",
+            "default",
+            "--ignore-not-found",
+        )
+        projects.apply(base)
 
 
 def test_shoots_are_isolated(
