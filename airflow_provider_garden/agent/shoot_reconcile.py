@@ -29,7 +29,7 @@ from airflow_provider_garden.core.maintenance import (
     kubernetes_version_patch,
 )
 from airflow_provider_garden.core.naming import shoot_key
-from airflow_provider_garden.core.project import quota_problem, shoot_machines
+from airflow_provider_garden.core.project import missing_project, quota_problem, shoot_machines
 from airflow_provider_garden.core.shoot_spec import Backup, Worker, parse_shoot
 from airflow_provider_garden.core.spec_fields import FieldError, SpecError
 from airflow_provider_garden.core.status import (
@@ -193,7 +193,7 @@ def apply_within_quota(
     ):
         found = projects.find(project)
         problem = (
-            f"no Project {project!r}: create it (`garden projects create`) before its shoots"
+            missing_project(project)
             if found is None
             else quota_problem(
                 found,

@@ -191,7 +191,7 @@ def test_an_existing_shoot_grown_past_the_quota_says_why_on_its_status(
 
 def test_without_its_project_nothing_is_written(monkeypatch: pytest.MonkeyPatch) -> None:
     fleet = Fleet(None, {})
-    with pytest.raises(KnownCause, match="no Project 'team'") as err:
+    with pytest.raises(KnownCause, match="project 'team' does not exist") as err:
         apply_within(fleet, monkeypatch, shoot())
     assert err.value.cause is Cause.INVALID_SPEC
     assert "apply dev" not in fleet.events
