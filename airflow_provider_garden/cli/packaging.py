@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from airflow_provider_garden.core.crds import CRDS, Crd
+from airflow_provider_garden.core.seed_policy import admission_policy
 from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
 from airflow_provider_garden.kube.cloudprofile import CloudProfile
 from airflow_provider_garden.kube.rbac import ACCOUNTS
@@ -40,6 +41,7 @@ from airflow_provider_garden.localseed.profile import local_profile
 
 CHART_NAME = "airflow-provider-garden"
 ACCOUNTS_FILE = "files/accounts.yaml"
+POLICY_FILE = "files/admission-policy.yaml"
 _REFRESH = """\
 # Refresh with `python -m airflow_provider_garden.cli.packaging chart-sync`;
 # tests/integration/chart fails while this file and the code disagree.
@@ -83,6 +85,11 @@ def accounts_file_text() -> str:
     return header + _REFRESH + _yaml(accounts_document())
 
 
+def policy_file_text() -> str:
+    header = "# Generated from airflow_provider_garden/core/seed_policy.py: do not edit.\n"
+    return header + _REFRESH + _yaml({"objects": admission_policy()}, flow=False)
+
+
 def crd_text(crd: Crd) -> str:
     header = f"# Generated from airflow_provider_garden/{crd.source}: do not edit.\n"
     return header + _REFRESH + crd.header + _yaml(crd.manifest(), flow=False)
@@ -100,7 +107,7 @@ def crd_texts() -> dict[str, str]:
 def generated_files() -> dict[str, str]:
     """Path in the chart -> the text `chart-sync` writes there."""
     crds = {f"crds/{name}": text for name, text in crd_texts().items()}
-    return {ACCOUNTS_FILE: accounts_file_text(), **crds}
+    return {ACCOUNTS_FILE: accounts_file_text(), POLICY_FILE: policy_file_text(), **crds}
 
 
 def sync_chart(chart: Path) -> list[Path]:

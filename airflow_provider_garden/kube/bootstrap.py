@@ -12,6 +12,7 @@ from importlib import resources as pkg_resources
 import yaml
 
 from airflow_provider_garden.core.crds import CRDS
+from airflow_provider_garden.core.seed_policy import POD_SECURITY_LABELS, admission_policy
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.cloudprofile import CloudProfile
 from airflow_provider_garden.kube.rbac import ACCOUNTS
@@ -30,11 +31,19 @@ def install(kube: KubeClient, *, namespace: str, profile: CloudProfile) -> None:
         kube.wait_for(
             f"CRD {name} Established", partial(_established, kube, name), timeout=60, interval=0.5
         )
-    kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    kube.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": namespace, "labels": POD_SECURITY_LABELS},
+        }
+    )
     for account in ACCOUNTS:
         for obj in account.manifests(namespace):
             kube.apply(obj)
     kube.apply(profile.to_configmap(namespace))
+    for obj in admission_policy(namespace):  # after the accounts: it confines them
+        kube.apply(obj)
 
 
 def _established(kube: KubeClient, name: str) -> bool:

@@ -13,6 +13,7 @@ from airflow_provider_garden.core.project import (
     project_resource,
     shoot_machines,
 )
+from airflow_provider_garden.core.seed_policy import POD_SECURITY_LABELS
 from airflow_provider_garden.kube.client import KubeClient, Manifest
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 
@@ -44,7 +45,10 @@ class Projects:
             {
                 "apiVersion": "v1",
                 "kind": "Namespace",
-                "metadata": {"name": project.namespace, "labels": {PROJECT_LABEL: project.name}},
+                "metadata": {
+                    "name": project.namespace,
+                    "labels": {PROJECT_LABEL: project.name, **POD_SECURITY_LABELS},
+                },
             }
         )
 

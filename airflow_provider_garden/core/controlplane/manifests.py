@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from airflow_provider_garden.core.manifest import Manifest
+from airflow_provider_garden.core.seed_policy import POD_SECURITY_LABELS
 from airflow_provider_garden.core.store_space import (
     ETCD_VOLUME,
     etcd_quota,
@@ -64,7 +65,7 @@ def namespace(cp: ControlPlane) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": cp.namespace, "labels": cp.labels},
+        "metadata": {"name": cp.namespace, "labels": {**cp.labels, **POD_SECURITY_LABELS}},
     }
 
 

@@ -18,6 +18,7 @@ import yaml
 from helm_chart_helpers import Render, run_helm
 
 from airflow_provider_garden import __version__
+from airflow_provider_garden.core.seed_policy import admission_policy
 from airflow_provider_garden.kube.bootstrap import crds
 from airflow_provider_garden.kube.cloudprofile import CloudProfile
 from airflow_provider_garden.kube.rbac import ACCOUNTS
@@ -69,7 +70,7 @@ def _key(obj: dict[str, Any]) -> tuple[str, str, str]:
 def _install_objects(namespace: str, profile: CloudProfile) -> list[dict[str, Any]]:
     """What `install()` applies besides the CRDs and the namespace itself."""
     accounts = [m for a in ACCOUNTS for m in a.manifests(namespace)]
-    return [*accounts, profile.to_configmap(namespace)]
+    return [*accounts, profile.to_configmap(namespace), *admission_policy(namespace)]
 
 
 @pytest.mark.parametrize(

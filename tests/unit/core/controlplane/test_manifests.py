@@ -6,6 +6,7 @@ import pytest
 
 from airflow_provider_garden.core.controlplane import etcd_pod
 from airflow_provider_garden.core.controlplane import manifests as m
+from airflow_provider_garden.core.seed_policy import POD_SECURITY_LABELS
 from airflow_provider_garden.core.shoot_spec import Backup, SnapstoreKind, SnapstoreRef
 
 CP = m.ControlPlane(
@@ -120,3 +121,9 @@ def test_auto_restore_is_passed_to_the_data_check() -> None:
 def test_the_data_check_needs_the_shoots_uid() -> None:
     with pytest.raises(ValueError, match=r"metadata\.uid"):
         etcd_pod.data_check(_backup(), "img", shoot_uid="")
+
+
+def test_the_namespace_enforces_baseline_pod_security() -> None:
+    labels = m.namespace(CP)["metadata"]["labels"]
+    assert labels.items() >= POD_SECURITY_LABELS.items()  # no privileged pod, whoever asks
+    assert labels.items() >= CP.labels.items()
