@@ -96,7 +96,7 @@ def admission_policy(namespace: str | None = None) -> list[dict[str, Any]]:
                     {
                         "apiGroups": ["*"],
                         "apiVersions": ["*"],
-                        "resources": ["*", "*/*"],
+                        "resources": ["*/*"],  # every resource and subresource
                         "operations": ["CREATE", "UPDATE", "DELETE"],
                     }
                 ]

@@ -288,7 +288,9 @@ def test_two_shoots_created_at_once_never_pass_a_quota_of_one(
             thread.start()
         for thread in threads:
             thread.join(timeout=120)
-        [written] = [name for name, said in outcome.items() if said == "written"]
+        wrote = [name for name, said in outcome.items() if said == "written"]
+        assert len(wrote) == 1, f"maxShoots=1 and written: {wrote} ({outcome})"
+        [written] = wrote
         [refused] = [name for name in outcome if name != written]
         assert (
             f"ERR_INFRA_QUOTA_EXCEEDED: project '{project.name}' has quota maxShoots=1 and 1 "

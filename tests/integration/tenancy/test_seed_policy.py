@@ -11,7 +11,9 @@ account's would, and nothing is written.
 
 from __future__ import annotations
 
+import secrets
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +29,8 @@ from airflow_provider_garden.kube.rbac import account
 
 pytestmark = pytest.mark.integration
 SHOOT_ACCOUNT = f"system:serviceaccount:{DEFAULTS.namespace}:garden-shoot"
-CONTROLPLANE = "shoot--policy--probe"  # a control-plane namespace, as reconcile makes it
+# a control-plane namespace, as reconcile makes it (its own each run: deletion takes a while)
+CONTROLPLANE = f"shoot--policy--probe-{secrets.token_hex(3)}"
 POLICY = f"{DEFAULTS.namespace}.{POLICY_NAME}"
 ETCD_ROLE = account("garden-etcd").role_name(DEFAULTS.namespace)
 
@@ -42,6 +45,16 @@ def namespaces(seed: KubeClient) -> Iterator[tuple[str, str]]:
                 "metadata": {"name": CONTROLPLANE, "labels": labels}})  # fmt: skip
     yield project.namespace, CONTROLPLANE
     seed.delete("v1", "Namespace", CONTROLPLANE)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def policy_in_force(seed_kubeconfig: Path, seed: KubeClient) -> None:
+    """The API server loads a policy a moment after `garden install` applied it."""
+    probe = ("create", "configmap", "probe", "-n", "kube-system")
+    deadline = time.monotonic() + 30
+    while run(seed_kubeconfig, *probe)[0] == 0:
+        assert time.monotonic() < deadline, "the policy was not in force 30 s after install"
+        time.sleep(0.5)
 
 
 def run(seed_kubeconfig: Path, *args: str, user: str | None = SHOOT_ACCOUNT) -> tuple[int, str]:
@@ -71,7 +84,8 @@ def run(seed_kubeconfig: Path, *args: str, user: str | None = SHOOT_ACCOUNT) -> 
                 "-n",
                 "kube-system",
             ),
-            "not in kube-system",
+            "may write only in shoot--*, garden-* and its own namespace "
+            f"{DEFAULTS.namespace}, not in kube-system",
         ),
         (
             ("delete", "namespace", DEFAULTS.namespace),
