@@ -1,4 +1,4 @@
-"""`garden projects create NAME --owner USER`, `garden projects ls`: projects for people.
+"""`garden projects create NAME --owner USER`, `ls`, `adopt --owner USER`: projects for people.
 
 A project's namespace ``garden-<project>`` is made here (and by ShootCreate from
 the Project), never from a DAG Param alone.
@@ -54,6 +54,36 @@ def projects_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def projects_adopt(args: argparse.Namespace) -> int:
+    """Make a Project for each project whose namespace holds Shoots but has none (an
+    install from before Projects: every operator refuses a project without one)."""
+    projects = Projects(
+        KubeClient.from_kubeconfig(args.kubeconfig), provider_namespace=args.garden_namespace
+    )
+    orphans = {
+        name: shoots
+        for name, shoots in projects.without_project().items()
+        if not args.names or name in args.names
+    }
+    if not orphans:
+        print("every namespace with shoots has its Project")
+        return 0
+    refused = 0
+    for name, shoots in orphans.items():
+        try:
+            project = requested_project(argparse.Namespace(**{**vars(args), "name": name}))
+        except SpecError as err:
+            print(f"garden: error: {name}: {err}", file=sys.stderr)
+            refused += 1
+            continue
+        if not args.dry_run:
+            projects.apply(project)
+            projects.ensure_namespace(project)
+        verb = "would adopt" if args.dry_run else "adopted"
+        print(f"{verb} project {name} ({shoots} shoot(s)): owner {project.owner}")
+    return 2 if refused else 0
+
+
 def projects_ls(args: argparse.Namespace) -> int:
     kube = KubeClient.from_kubeconfig(args.kubeconfig)
     rows: list[tuple[str, ...]] = [("PROJECT", "OWNER", "MEMBERS", "MAXSHOOTS", "MAXMACHINES")]
@@ -89,7 +119,16 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     create.set_defaults(run=projects_create)
     ls = verbs.add_parser("ls", help="list projects, owners, members and quotas")
     ls.set_defaults(run=projects_ls)
-    for parser in (create, ls):
+    adopt = verbs.add_parser("adopt", help=projects_adopt.__doc__)
+    adopt.add_argument("names", nargs="*", metavar="NAME", help="only these projects")
+    adopt.add_argument("--owner", required=True, help="Airflow user scheduled runs act as")
+    adopt.add_argument("--admin", action="append", default=[], help="Airflow user with role admin")
+    adopt.add_argument(
+        "--viewer", action="append", default=[], help="Airflow user with role viewer"
+    )
+    adopt.add_argument("--dry-run", action="store_true", help="say what would be adopted")
+    adopt.set_defaults(run=projects_adopt, max_shoots=None, max_machines=None)
+    for parser in (create, ls, adopt):
         parser.add_argument(
             "--garden-namespace",
             default=DEFAULT_NAMESPACE,

@@ -6,6 +6,9 @@ this module only reads and writes what they need.
 
 from __future__ import annotations
 
+from collections import Counter
+
+from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.crds import PROJECT_CRD
 from airflow_provider_garden.core.project import (
     Project,
@@ -58,3 +61,15 @@ class Projects:
             shoot["metadata"]["name"]: shoot_machines(shoot.get("spec") or {})
             for shoot in self.kube.list(SHOOT_API_VERSION, "Shoot", project.namespace)
         }
+
+    def without_project(self) -> dict[str, int]:
+        """Projects whose namespace holds Shoots that no Project names (installs from
+        before Projects): project -> its number of Shoots."""
+        named = {str(p["metadata"]["name"]) for p in self.kube.list(PROJECT_API_VERSION, "Project")}
+        counts: Counter[str] = Counter()
+        for shoot in self.kube.list(SHOOT_API_VERSION, "Shoot"):
+            namespace = str(shoot["metadata"]["namespace"])
+            project = namespace.removeprefix(naming.project_namespace(""))
+            if project != namespace and project not in named:
+                counts[project] += 1
+        return dict(sorted(counts.items()))
