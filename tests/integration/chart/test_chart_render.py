@@ -18,9 +18,13 @@ import yaml
 from helm_chart_helpers import Render, run_helm
 
 from airflow_provider_garden import __version__
+from airflow_provider_garden.cli.main import build_parser
+from airflow_provider_garden.cli.projects import requested_project
+from airflow_provider_garden.core.project import project_resource
 from airflow_provider_garden.core.seed_policy import admission_policy
 from airflow_provider_garden.kube.bootstrap import crds
 from airflow_provider_garden.kube.cloudprofile import CloudProfile
+from airflow_provider_garden.kube.projects import PROJECT_API_VERSION
 from airflow_provider_garden.kube.rbac import ACCOUNTS
 from airflow_provider_garden.localseed.profile import local_profile
 
@@ -32,7 +36,10 @@ LOCAL_VALUES = {
     }
 }
 S3_VALUES = {
-    "projects": ["team-a", "team-b"],
+    "projects": [
+        {"name": "team-a", "owner": "alice", "viewers": ["vic"], "quota": {"maxShoots": 3}},
+        {"name": "team-b", "owner": "bob", "admins": ["bob", "carol"]},
+    ],
     "snapstore": {
         "s3": {
             "createSecret": True,
@@ -151,9 +158,28 @@ def test_projects_get_namespaces_kept_on_uninstall_and_s3_credentials(render: Re
         }
 
 
+def test_each_project_is_the_project_garden_projects_create_applies(render: Render) -> None:
+    rendered = [_without_labels(o) for o in _installed(render(S3_VALUES)) if o["kind"] == "Project"]
+    for obj in rendered:
+        assert obj["metadata"].pop("annotations") == {"helm.sh/resource-policy": "keep"}
+    argv = [
+        ["team-a", "--owner", "alice", "--viewer", "vic", "--max-shoots", "3"],
+        ["team-b", "--owner", "bob", "--admin", "bob", "--admin", "carol"],
+    ]
+    parser = build_parser()
+    expected = [
+        project_resource(
+            requested_project(parser.parse_args(["projects", "create", *args])),
+            api_version=PROJECT_API_VERSION,
+        )
+        for args in argv
+    ]
+    assert rendered == expected
+
+
 def test_no_project_namespace_or_secret_by_default(render: Render) -> None:
     kinds = {o["kind"] for o in _installed(render())}
-    assert not kinds & {"Namespace", "Secret"}
+    assert not kinds & {"Namespace", "Secret", "Project"}
 
 
 def test_rbac_can_be_left_to_garden_install(render: Render) -> None:

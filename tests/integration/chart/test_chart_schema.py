@@ -34,10 +34,33 @@ BAD_VALUES = [
         "/cloudProfile/seedNetworks/0",
         id="network-without-prefix",
     ),
-    pytest.param({"projects": ["Team-A"]}, "/projects/0", id="project-not-a-dns-label"),
-    pytest.param({"projects": ["team--a"]}, "/projects/0", id="project-with-double-dash"),
-    pytest.param({"projects": ["a" * 57]}, "/projects/0", id="project-namespace-too-long"),
-    pytest.param({"projects": ["a", "a"]}, "/projects", id="project-twice"),
+    pytest.param(
+        {"projects": [{"name": "Team-A", "owner": "o"}]},
+        "/projects/0/name",
+        id="project-not-a-dns-label",
+    ),
+    pytest.param(
+        {"projects": [{"name": "team--a", "owner": "o"}]},
+        "/projects/0/name",
+        id="project-with-double-dash",
+    ),
+    pytest.param(
+        {"projects": [{"name": "a" * 57, "owner": "o"}]},
+        "/projects/0/name",
+        id="project-namespace-too-long",
+    ),
+    pytest.param(
+        {"projects": [{"name": "a", "owner": "o"}, {"name": "a", "owner": "o"}]},
+        "/projects",
+        id="project-twice",
+    ),
+    pytest.param({"projects": ["team-a"]}, "/projects/0", id="project-without-owner-as-string"),
+    pytest.param({"projects": [{"name": "team-a"}]}, "/projects/0", id="project-without-owner"),
+    pytest.param(
+        {"projects": [{"name": "a", "owner": "o", "quota": {"maxShoots": -1}}]},
+        "/projects/0/quota/maxShoots",
+        id="project-negative-quota",
+    ),
     pytest.param(
         {"snapstore": {"s3": {"createSecret": True}}},
         "/snapstore/s3",
