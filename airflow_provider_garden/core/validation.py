@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from itertools import combinations
 from typing import Required, TypedDict, Unpack
 
-from . import intstr, maintenance, shoot_schema
+from . import intstr, maintenance, naming, shoot_schema
 from .cron import cron_problem
 from .name_rules import name_problem, project_problem
 from .settings import DEFAULT_NAMESPACE
@@ -103,7 +103,9 @@ def validate(
     if spec.addons is not None:
         _check_addons(fail, spec.addons, allow_remote=allow_remote_addons)
     if spec.backup is not None:
-        _check_backup(fail, spec.backup)
+        _check_backup(
+            fail, spec.backup, own_prefix=naming.controlplane_namespace(spec.project, spec.name)
+        )
     return errors
 
 
@@ -226,7 +228,7 @@ def _check_addons(fail: _Fail, addons: Addons, *, allow_remote: bool) -> None:
         _check_relative(fail, f"{path}.git.path", git.path)
 
 
-def _check_backup(fail: _Fail, backup: Backup) -> None:
+def _check_backup(fail: _Fail, backup: Backup, *, own_prefix: str) -> None:
     path = "spec.backup.store"
     store = backup.store
     if store.kind is SnapstoreKind.S3:
@@ -250,6 +252,13 @@ def _check_backup(fail: _Fail, backup: Backup) -> None:
                 "must hold two snapshots of a database at etcd's quota",
             )
     _check_relative(fail, f"{path}.prefix", store.prefix)
+    if store.prefix != own_prefix and not store.prefix.startswith(f"{own_prefix}/"):
+        # Snapshots of other shoots (other projects) live under their own prefixes.
+        fail(
+            f"{path}.prefix",
+            f"{store.prefix!r} must be {own_prefix!r} or below it ({own_prefix}/...): "
+            "a shoot keeps its snapshots under its own prefix only",
+        )
     problem = cron_problem(backup.schedule)
     if problem:
         fail("spec.backup.schedule", problem)

@@ -324,7 +324,7 @@ def test_s3_store_round_trip(
         "store": {
             "kind": "s3",
             "bucket": bucket,
-            "prefix": "bk-s3/db",
+            "prefix": "shoot--bk-s3--db/s3",
             "secretRef": {"name": "s3"},
         },
         "retention": {"policy": "LimitBased", "maxBackups": 3},
@@ -333,7 +333,7 @@ def test_s3_store_round_trip(
     keys = [
         o["Key"] for o in s3_for_pods.client().list_objects_v2(Bucket=bucket).get("Contents", [])
     ]
-    assert any(k.startswith("bk-s3/db/Backup-") and k.endswith(".gz") for k in keys)
+    assert any(k.startswith("shoot--bk-s3--db/s3/Backup-") and k.endswith(".gz") for k in keys)
     backup_then_restore(seed, bundled, project, name, tmp_path)
 
 
@@ -350,7 +350,7 @@ def test_s3_teardown_keeps_snapshots_until_expiry(
     s3 = s3_for_pods.client()
 
     def stored() -> list[str]:
-        listing = s3.list_objects_v2(Bucket=bucket, Prefix="bk-s3/db/")
+        listing = s3.list_objects_v2(Bucket=bucket, Prefix="shoot--bk-s3--db/s3/")
         return sorted(o["Key"] for o in listing.get("Contents", []))
 
     before = stored()

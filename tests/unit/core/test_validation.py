@@ -213,6 +213,15 @@ WORKER = "spec__workers__0__"
             "spec.backup.store.prefix: 'a b' may only contain",
         ),
         (
+            {"spec__backup__store__prefix": "shoot--team-b--prod"},  # another team's shoot
+            "spec.backup.store.prefix: 'shoot--team-b--prod' must be 'shoot--team-a--dev' or "
+            "below it (shoot--team-a--dev/...): a shoot keeps its snapshots under its own prefix",
+        ),
+        (
+            {"spec__backup__store__prefix": "shoot--team-a--dev2"},  # a sibling, not below
+            "spec.backup.store.prefix: 'shoot--team-a--dev2' must be 'shoot--team-a--dev'",
+        ),
+        (
             {"spec__backup__store__kind": "local"},
             "spec.backup.store.bucket: only used with kind s3",
         ),
@@ -314,3 +323,7 @@ def test_images_are_not_checked_without_a_list() -> None:
 def test_a_store_volume_size_in_other_units_is_refused_naming_field_and_rule() -> None:
     with pytest.raises(SpecError, match=r"spec.backup.store.volumeSize: '1.5Gi' must be a whole"):
         errors_of(variant(spec__backup__store={"kind": "local", "volumeSize": "1.5Gi"}))
+
+
+def test_a_prefix_below_the_shoots_own_is_valid() -> None:
+    assert errors_of(variant(spec__backup__store__prefix="shoot--team-a--dev/nightly")) == []
