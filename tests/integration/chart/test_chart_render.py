@@ -38,7 +38,12 @@ LOCAL_VALUES = {
 S3_VALUES = {
     "projects": [
         {"name": "team-a", "owner": "alice", "viewers": ["vic"], "quota": {"maxShoots": 3}},
-        {"name": "team-b", "owner": "bob", "admins": ["bob", "carol"]},
+        {
+            "name": "team-b",
+            "owner": "bob",
+            "admins": ["bob", "carol"],
+            "s3Credentials": {"accessKeyID": "AKID-B", "secretAccessKey": "SECRET-B"},
+        },
     ],
     "snapstore": {
         "s3": {
@@ -148,12 +153,14 @@ def test_projects_get_namespaces_kept_on_uninstall_and_s3_credentials(render: Re
         assert ns["metadata"]["labels"]["garden.airflow.io/project"] in {"team-a", "team-b"}
     secrets = [o for o in objs if o["kind"] == "Secret"]
     assert sorted(s["metadata"]["namespace"] for s in secrets) == sorted(namespaces)
+    own = {"garden-team-a": ("AKID", "SECRET"), "garden-team-b": ("AKID-B", "SECRET-B")}
     for secret in secrets:
         assert secret["metadata"]["name"] == "backups"
+        key, password = own[secret["metadata"]["namespace"]]  # team-b has its own
         # the file names the agent's S3 backend reads from the mounted Secret
         assert secret["stringData"] == {
-            "accessKeyID": "AKID",
-            "secretAccessKey": "SECRET",
+            "accessKeyID": key,
+            "secretAccessKey": password,
             "endpoint": "https://s3.example.com",
         }
 

@@ -62,6 +62,11 @@ BAD_VALUES = [
         id="project-negative-quota",
     ),
     pytest.param(
+        {"projects": [{"name": "a", "owner": "o", "s3Credentials": {"accessKeyID": "k"}}]},
+        "/projects/0/s3Credentials",
+        id="project-credentials-without-secret",
+    ),
+    pytest.param(
         {"snapstore": {"s3": {"createSecret": True}}},
         "/snapstore/s3",
         id="s3-secret-without-credentials",
