@@ -23,7 +23,6 @@ GROUPS = {Role.ADMIN: "garden:project:admins", Role.VIEWER: "garden:project:view
 CLUSTER_ROLES = {Role.ADMIN: "cluster-admin", Role.VIEWER: "view"}
 USER_PREFIX = "garden:member:"  # never a system: name, whatever the Airflow user is called
 
-DEFAULT_EXPIRATION = dt.timedelta(hours=1)
 MIN_EXPIRATION = dt.timedelta(minutes=1)
 MAX_EXPIRATION = dt.timedelta(hours=24)
 _DURATION = re.compile(r"(?P<amount>[1-9][0-9]*)(?P<unit>[smhd])")
