@@ -91,7 +91,9 @@ their windows).
             entry = plan_shoot(
                 shoot,
                 at=at,
-                offered_versions=profile.kubernetes_versions,
+                # never a preview version by itself; off an expired one in the window
+                offered_versions=profile.kubernetes.automatic(at),
+                usable_versions=profile.kubernetes.usable(at),
                 offered_images=profile.machine_images,
             )
             if entry is not None:

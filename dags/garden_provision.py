@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import datetime as dt
 from typing import Any
 
 import pendulum
@@ -15,7 +15,7 @@ from airflow_provider_garden.operators.etcd import EtcdBackupOperator
 from airflow_provider_garden.operators.shoot import ShootCreateOperator
 from airflow_provider_garden.sensors.shoot import ShootReadySensor
 
-VERSIONS = list(local_profile().kubernetes_versions)
+VERSIONS = list(local_profile().kubernetes.automatic(dt.datetime.now(dt.UTC)))
 # Form field -> where its value goes in the Shoot's spec (and whose schema it has).
 SPEC_PARAMS = {
     "kubernetes_version": "spec.kubernetes.version",
@@ -60,7 +60,7 @@ never in XCom or logs). Members get a short-lived one of their own role with
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    dagrun_timeout=timedelta(minutes=30),
+    dagrun_timeout=dt.timedelta(minutes=30),
     tags=["garden", "shoot"],
     render_template_as_native_obj=True,
     params={

@@ -135,7 +135,7 @@ def _helm(helm: Path, *args: str) -> str:
 def profile_values(profile: CloudProfile) -> dict[str, Any]:
     return {
         "cloudProfile": {
-            "kubernetesVersions": list(profile.kubernetes_versions),
+            "kubernetesVersions": profile.kubernetes.to_json(),
             "machineImages": {k: list(v) for k, v in profile.machine_images.items()},
             "seedNetworks": list(profile.seed_networks),
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import base64
 import sys
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -35,11 +36,21 @@ def project_and_name(text: str) -> tuple[str, str]:
 
 
 def install(args: argparse.Namespace) -> int:
-    """Install the Shoot CRD, the operators' accounts and the CloudProfile into the seed."""
+    """Install the CRDs, the operators' accounts, the seed policy and the CloudProfile."""
     from airflow_provider_garden.kube.bootstrap import install as do_install
+    from airflow_provider_garden.kube.cloudprofile import from_json
     from airflow_provider_garden.localseed.profile import local_profile
 
-    do_install(_kube(args), namespace=args.namespace, profile=local_profile())
+    try:
+        profile = (
+            from_json(yaml.safe_load(Path(args.profile).read_text()))
+            if args.profile
+            else local_profile()
+        )
+    except (OSError, KeyError, SpecError, yaml.YAMLError) as err:
+        print(f"garden: error: --profile {args.profile}: {err}", file=sys.stderr)
+        return 2
+    do_install(_kube(args), namespace=args.namespace, profile=profile)
     print(f"installed into namespace {args.namespace}")
     return 0
 
@@ -135,6 +146,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--namespace",
         default=DEFAULT_NAMESPACE,
         help="the provider's namespace; must match [garden] namespace (default: %(default)s)",
+    )
+    p.add_argument(
+        "--profile",
+        help="the seed's CloudProfile, a JSON or YAML file as the ConfigMap's profile.json "
+        "(kubernetesVersions, machineImages, seedNetworks); default: the local seed's",
     )
     p.set_defaults(run=install)
 

@@ -83,25 +83,34 @@ def in_window(window: MaintenanceWindow, at: dt.datetime) -> bool:
     return window.current(at) is not None
 
 
-def patch_update_target(current: str, offered: Sequence[str], *, auto_update: bool) -> str | None:
+def patch_update_target(
+    current: str,
+    offered: Sequence[str],
+    *,
+    auto_update: bool,
+    usable: Sequence[str] | None = None,
+) -> str | None:
     """The version to update to, or None to stay.
 
-    With ``auto_update`` the newest offered patch of the same minor (all components
-    but the last equal: ``1.32.x``, or ``1592.x`` for a two-part image version) is
-    the target. A version no longer offered is updated even without ``auto_update``
-    (it is expired); if its minor has no newer patch, like Gardener the target is
-    the newest patch of the next minor.
+    ``offered`` are the versions maintenance may choose (supported and deprecated ones);
+    ``usable`` those a shoot may stay on (default: ``offered``; a preview version is
+    usable, not offered). With ``auto_update`` the newest offered patch of the same
+    minor (all components but the last equal: ``1.32.x``, or ``1592.x`` for a two-part
+    image version) is the target. A version not usable is updated even without
+    ``auto_update`` (it is expired); if its minor has no newer patch, like Gardener the
+    target is the newest patch of the next minor.
     """
     now = _version(current)
     # Returned as spelled in `offered`, so "v1.32.5" stays "v1.32.5".
     spelled = {_version(v): v for v in offered}
     versions = sorted(spelled)
-    if now in spelled and not auto_update:
+    stays = now in ({_version(v) for v in usable} if usable is not None else spelled)
+    if stays and not auto_update:
         return None
     same_minor = [v for v in versions if v[:-1] == now[:-1] and v > now]
     if same_minor:
         return spelled[same_minor[-1]]
-    if now in spelled:
+    if stays:
         return None
     next_minor = (*now[:-2], now[-2] + 1)
     candidates = [v for v in versions if v[:-1] == next_minor]

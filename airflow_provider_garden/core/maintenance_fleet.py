@@ -73,8 +73,14 @@ def plan_shoot(
     at: dt.datetime,
     offered_versions: Sequence[str],
     offered_images: Mapping[str, Sequence[str]],
+    usable_versions: Sequence[str] | None = None,
 ) -> ShootMaintenance | None:
-    """The entry for one Shoot resource at ``at``; None when its window is closed."""
+    """The entry for one Shoot resource at ``at``; None when its window is closed.
+
+    ``offered_versions`` maintenance may choose; ``usable_versions`` (default: the same) a
+    shoot may stay on: a version neither usable nor replaceable is reported, not planned.
+    """
+    usable = offered_versions if usable_versions is None else usable_versions
     project, name = shoot_key(shoot).split("/", 1)
 
     def broken(problem: str) -> ShootMaintenance:
@@ -93,9 +99,15 @@ def plan_shoot(
         return broken(f"{WINDOW_FIELD}: {err}")
     try:
         plan = plan_maintenance(
-            spec, at=at, offered_versions=offered_versions, offered_images=offered_images
+            spec,
+            at=at,
+            offered_versions=offered_versions,
+            offered_images=offered_images,
+            usable_versions=usable,
         )
-        withdrawn = [] if plan is None else _withdrawn(spec, offered_versions, offered_images)
+        withdrawn = (
+            [] if plan is None else _withdrawn(spec, offered_versions, usable, offered_images)
+        )
     except ValueError as err:  # a version that is no version (the schema should refuse it)
         return broken(f"versions: {err}")
     if plan is None:
@@ -113,15 +125,19 @@ def plan_shoot(
 
 
 def _withdrawn(
-    spec: ShootSpec, offered_versions: Sequence[str], offered_images: Mapping[str, Sequence[str]]
+    spec: ShootSpec,
+    offered_versions: Sequence[str],
+    usable_versions: Sequence[str],
+    offered_images: Mapping[str, Sequence[str]],
 ) -> list[str]:
-    """Fields naming something no longer offered, with nothing offered to move to."""
+    """Fields naming something no longer offered (expired), with nothing to move to."""
     problems = []
-    if _unoffered(spec.kubernetes_version, offered_versions) and not patch_update_target(
-        spec.kubernetes_version, offered_versions, auto_update=False
+    version = spec.kubernetes_version
+    if _unoffered(version, usable_versions) and not patch_update_target(
+        version, offered_versions, auto_update=False, usable=usable_versions
     ):
         problems.append(
-            f"spec.kubernetes.version: {spec.kubernetes_version} is no longer offered and no "
+            f"spec.kubernetes.version: {version} is expired or no longer offered and no "
             f"successor is (offered: {', '.join(offered_versions)})"
         )
     for i, worker in enumerate(spec.workers):

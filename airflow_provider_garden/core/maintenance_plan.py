@@ -55,14 +55,20 @@ def plan_maintenance(
     at: dt.datetime,
     offered_versions: Sequence[str],
     offered_images: Mapping[str, Sequence[str]],
+    usable_versions: Sequence[str] | None = None,
 ) -> MaintenancePlan | None:
-    """The plan for ``spec`` at ``at``; None when ``at`` is outside its window."""
+    """The plan for ``spec`` at ``at``; None when ``at`` is outside its window.
+
+    ``offered_versions``: the Kubernetes versions maintenance may choose; ``usable_versions``
+    (default: the same) those a shoot may stay on (a preview version is usable, not offered).
+    """
     if not parse_window(spec.maintenance.begin, spec.maintenance.end).current(at):
         return None
     kubernetes = patch_update_target(
         spec.kubernetes_version,
         offered_versions,
         auto_update=spec.maintenance.auto_update_kubernetes,
+        usable=usable_versions,
     )
     pools = []
     for worker in spec.workers:

@@ -228,3 +228,22 @@ def test_image_and_labels_are_configurable(render: Render) -> None:
     for obj in objs:
         if obj["kind"] != "CustomResourceDefinition":
             assert obj["metadata"]["labels"]["team"] == "platform", _key(obj)
+
+
+def test_a_profile_with_version_life_cycles_is_the_one_install_writes(render: Render) -> None:
+    from airflow_provider_garden.cli.packaging import profile_values
+    from airflow_provider_garden.kube.cloudprofile import from_json
+
+    body = {
+        "kubernetesVersions": [
+            {"version": "1.33.1", "classification": "preview"},
+            "1.32.13",
+            {"version": "1.32.11", "classification": "deprecated",
+             "expirationDate": "2027-03-01T00:00:00Z"},
+        ],
+        "machineImages": {"gardenlinux": ["1592.2"]},
+        "seedNetworks": ["10.0.0.0/16"],
+    }  # fmt: skip
+    profile = from_json(body)
+    [rendered] = [o for o in render(profile_values(profile)) if o["kind"] == "ConfigMap"]
+    assert rendered["data"] == profile.to_configmap("garden-system")["data"]

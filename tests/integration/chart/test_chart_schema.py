@@ -25,6 +25,16 @@ BAD_VALUES = [
         id="version-without-patch",
     ),
     pytest.param(
+        {"cloudProfile": {"kubernetesVersions": [{"version": "1.32.1", "classification": "old"}]}},
+        "/cloudProfile/kubernetesVersions/0",
+        id="version-classification-unknown",
+    ),
+    pytest.param(
+        {"cloudProfile": {"kubernetesVersions": [{"version": "1.32.1", "expirationDate": "soon"}]}},
+        "/cloudProfile/kubernetesVersions/0",
+        id="version-expiration-not-a-time",
+    ),
+    pytest.param(
         {"cloudProfile": {"machineImages": {"gardenlinux": []}}},
         "/cloudProfile/machineImages/gardenlinux",
         id="image-without-versions",
