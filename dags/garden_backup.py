@@ -9,6 +9,7 @@ import pendulum
 from airflow.sdk import DAG, CronTriggerTimetable, Param, TriggerRule, task
 
 from airflow_provider_garden.operators.etcd import BACKUP_ERROR_KEY, EtcdBackupOperator
+from airflow_provider_garden.operators.shoot_pod import SHOOT_MAP_INDEX
 
 # Created by `make demo` / the test harness; create it in your Airflow with
 #   airflow pools set garden_backup 2 "etcd backups" --include-deferred
@@ -190,6 +191,10 @@ is not due), `drop_uid` and `drop_confirm` (see above).
     expire_deleted()
     planned = plan()
     backups = EtcdBackupOperator.partial(
-        task_id="backup", pool=POOL, max_active_tis_per_dag=8, retries=1
+        task_id="backup",
+        pool=POOL,
+        max_active_tis_per_dag=8,
+        retries=1,
+        map_index_template=SHOOT_MAP_INDEX,  # the UI lists "team-a/dev", not [3]
     ).expand_kwargs(planned)
     backups >> report(planned["planned"], planned["limit"])

@@ -10,6 +10,7 @@ from airflow.sdk import DAG, Param, TriggerRule, task, task_group
 
 from airflow_provider_garden.operators.machines import MachineRolloutOperator
 from airflow_provider_garden.operators.shoot import ShootCreateOperator
+from airflow_provider_garden.operators.shoot_pod import SHOOT_MAP_INDEX
 
 POOL = "garden_maintenance"  # create with include_deferred, like garden_backup's pool
 
@@ -223,7 +224,9 @@ their windows).
     groups = shoot.expand(entry=entries)
     pools = rollouts(entries)
     groups >> pools
-    roll = MachineRolloutOperator.partial(task_id="machine_image_rollout", pool=POOL).expand_kwargs(
-        pools
-    )
+    roll = MachineRolloutOperator.partial(
+        task_id="machine_image_rollout",
+        pool=POOL,
+        map_index_template=SHOOT_MAP_INDEX + "/{{ task.worker_pool }}",  # "team-a/dev/pool-a"
+    ).expand_kwargs(pools)
     roll >> record(entries)

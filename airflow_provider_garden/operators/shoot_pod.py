@@ -9,6 +9,9 @@ from typing import Any
 from airflow_provider_garden.hooks.garden import GardenHook
 from airflow_provider_garden.operators.pod import AgentPodOperator
 
+#: ``map_index_template`` of a mapped shoot operator: the UI lists ``team-a/dev``, not ``[3]``
+SHOOT_MAP_INDEX = "{{ task.project }}/{{ task.shoot_name }}"
+
 
 class ShootPodOperator(AgentPodOperator):
     """An agent pod about the shoot ``project``/``name``, with the garden hook at hand

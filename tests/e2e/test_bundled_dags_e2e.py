@@ -148,6 +148,10 @@ def test_backups_of_three_shoots_never_exceed_the_pool(
     assert not lost, "\n".join([*lost, ledger.summary()])
     assert max(seen) <= 2
     assert max(seen) >= 1
+    # The UI names each mapped backup by its shoot (map_index_template), not [0], [1], [2].
+    mapped = airflow_stack.api.task_instances("garden_backup", run_id)
+    shown = sorted(ti["rendered_map_index"] for ti in mapped if ti["task_id"] == "backup")
+    assert shown == sorted(f"{PROJECT}/{n}" for n in names)
     for name in names:
         backup = (_shoot(airflow_seed, name) or {}).get("status", {}).get("lastBackup", {})  # type: ignore[union-attr]
         assert backup.get("verified") is True
