@@ -9,6 +9,9 @@ predictable; nothing here consults a time-zone database.
 Unlike Gardener (whose ``Contains`` includes the end second) the end is exclusive,
 so back-to-back windows never both contain the same instant and an hourly DAG run
 at the end of a window does not start work that is due to stop.
+
+Beyond Gardener, a window may open only on some weekdays and never on excluded dates;
+both are read on the calendar of the begin time's offset (the day the window opens).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .naming import shoot_key
+from .shoot_spec import Maintenance
 from .spec_fields import FieldError, SpecError
 
 MIN_WINDOW = dt.timedelta(minutes=30)
@@ -32,12 +36,20 @@ _VERSION = re.compile(r"v?[0-9]+(\.[0-9]+)+")
 KUBERNETES_VERSION_FIELD = "spec.kubernetes.version"
 
 
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
 @dataclass(frozen=True, kw_only=True)
 class MaintenanceWindow:
-    """A daily window: it opens ``begin_utc`` after 00:00 UTC and stays open ``length``."""
+    """A daily window: it opens ``begin_utc`` after 00:00 UTC and stays open ``length``;
+    only on ``weekdays`` (0 = Monday; empty: every day) and never on ``exclusions``, as
+    dates in the ``offset`` of its begin time."""
 
     begin_utc: dt.timedelta
     length: dt.timedelta
+    offset: dt.timedelta = dt.timedelta(0)
+    weekdays: frozenset[int] = frozenset()
+    exclusions: frozenset[dt.date] = frozenset()
 
     def current(self, at: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
         """The occurrence [start, end) that contains ``at``, or None."""
@@ -45,13 +57,24 @@ class MaintenanceWindow:
         if since_begin >= self.length:
             return None
         start = at.astimezone(dt.UTC) - since_begin
-        return start, start + self.length
+        return (start, start + self.length) if self._opens(start) else None
 
     def next_start(self, at: dt.datetime) -> dt.datetime:
         """The earliest window start at or after ``at`` (in UTC)."""
         since_begin = _since_begin(self, at)
         wait = dt.timedelta(0) if since_begin == dt.timedelta(0) else _DAY - since_begin
-        return at.astimezone(dt.UTC) + wait
+        start = at.astimezone(dt.UTC) + wait
+        for _ in range(7 + len(self.exclusions)):  # a week past every exclusion
+            if self._opens(start):
+                return start
+            start += _DAY
+        raise ValueError("the window never opens: its weekdays are all excluded dates")
+
+    def _opens(self, start: dt.datetime) -> bool:
+        day = (start + self.offset).date()
+        return (not self.weekdays or day.weekday() in self.weekdays) and (
+            day not in self.exclusions
+        )
 
 
 def parse_time(value: str) -> dt.time:
@@ -64,18 +87,50 @@ def parse_time(value: str) -> dt.time:
     return dt.time(int(hour), int(minute), int(second), tzinfo=dt.timezone(offset))
 
 
-def parse_window(begin: str, end: str) -> MaintenanceWindow:
+def parse_window(
+    begin: str, end: str, *, weekdays: Sequence[str] = (), exclusions: Sequence[str] = ()
+) -> MaintenanceWindow:
     """Parse a window; it must last from 30 minutes to 6 hours and may cross midnight.
 
     ``begin == end`` would be a 24-hour window and is rejected by the length limit.
+    ``weekdays`` (``Mon`` .. ``Sun``) and ``exclusions`` (``YYYY-MM-DD``) restrict the days
+    it opens on.
     """
-    begin_utc = _utc_time_of_day(parse_time(begin))
+    opens = parse_time(begin)
+    begin_utc = _utc_time_of_day(opens)
     length = (_utc_time_of_day(parse_time(end)) - begin_utc) % _DAY or _DAY
     if not MIN_WINDOW <= length <= MAX_WINDOW:
         raise ValueError(
             f"window {begin}-{end} lasts {length}; it must last from {MIN_WINDOW} to {MAX_WINDOW}"
         )
-    return MaintenanceWindow(begin_utc=begin_utc, length=length)
+    unknown = [d for d in weekdays if d not in WEEKDAYS]
+    if unknown:
+        raise ValueError(f"weekdays {unknown} are not among {', '.join(WEEKDAYS)}")
+    dates = set()
+    for text in exclusions:
+        try:
+            dates.add(dt.date.fromisoformat(text))
+        except ValueError:
+            raise ValueError(f"exclusion {text!r} is not a date YYYY-MM-DD") from None
+    offset = opens.utcoffset()
+    assert offset is not None  # parse_time always sets one
+    return MaintenanceWindow(
+        begin_utc=begin_utc,
+        length=length,
+        offset=offset,
+        weekdays=frozenset(WEEKDAYS.index(d) for d in weekdays),
+        exclusions=frozenset(dates),
+    )
+
+
+def window_of(maintenance: Maintenance) -> MaintenanceWindow:
+    """The window of a spec's ``maintenance``."""
+    return parse_window(
+        maintenance.begin,
+        maintenance.end,
+        weekdays=maintenance.weekdays,
+        exclusions=maintenance.exclusions,
+    )
 
 
 def in_window(window: MaintenanceWindow, at: dt.datetime) -> bool:

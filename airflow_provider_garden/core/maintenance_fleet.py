@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from airflow_provider_garden.core.fields import Field, FieldTable, Record, as_named, given
-from airflow_provider_garden.core.maintenance import parse_window, patch_update_target
+from airflow_provider_garden.core.maintenance import patch_update_target, window_of
 from airflow_provider_garden.core.maintenance_plan import PoolUpdate, plan_maintenance
 from airflow_provider_garden.core.naming import shoot_key
 from airflow_provider_garden.core.shoot_spec import ShootSpec, parse_shoot
@@ -94,7 +94,7 @@ def plan_shoot(
     if running:  # what runs, not what was asked for, decides expiry
         spec = _with_version(spec, running)
     try:
-        parse_window(spec.maintenance.begin, spec.maintenance.end)
+        window_of(spec.maintenance)
     except ValueError as err:
         return broken(f"{WINDOW_FIELD}: {err}")
     try:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from airflow_provider_garden.core.fields import Field, FieldTable, Record, as_named, given
-from airflow_provider_garden.core.maintenance import parse_window, patch_update_target
+from airflow_provider_garden.core.maintenance import patch_update_target, window_of
 from airflow_provider_garden.core.shoot_spec import ShootSpec
 
 
@@ -62,7 +62,7 @@ def plan_maintenance(
     ``offered_versions``: the Kubernetes versions maintenance may choose; ``usable_versions``
     (default: the same) those a shoot may stay on (a preview version is usable, not offered).
     """
-    if not parse_window(spec.maintenance.begin, spec.maintenance.end).current(at):
+    if not window_of(spec.maintenance).current(at):
         return None
     kubernetes = patch_update_target(
         spec.kubernetes_version,

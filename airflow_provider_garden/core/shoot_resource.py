@@ -41,6 +41,12 @@ def spec_to_dict(spec: ShootSpec) -> dict[str, object]:
         ],
         "maintenance": {
             "timeWindow": {"begin": spec.maintenance.begin, "end": spec.maintenance.end},
+            **({"weekdays": list(spec.maintenance.weekdays)} if spec.maintenance.weekdays else {}),
+            **(
+                {"exclusions": list(spec.maintenance.exclusions)}
+                if spec.maintenance.exclusions
+                else {}
+            ),
             "autoUpdate": {
                 "kubernetesVersion": spec.maintenance.auto_update_kubernetes,
                 "machineImageVersion": spec.maintenance.auto_update_machine_image,

@@ -214,6 +214,18 @@ SPEC = Obj(
                     "one hour picked from the shoot's name.",
                     fields={"begin": _TIME, "end": _TIME},
                 ),
+                "weekdays": List(
+                    description="Days the window opens on (default: every day), on the "
+                    "calendar of its begin time's offset.",
+                    items=Str(enum=("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")),
+                ),
+                "exclusions": List(
+                    description="Dates (YYYY-MM-DD) the window does not open on.",
+                    items=Str(
+                        pattern="^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+                        rule="must be a date YYYY-MM-DD",
+                    ),
+                ),
                 "autoUpdate": Obj(
                     description="Which patch updates maintenance applies.",
                     fields={

@@ -122,6 +122,10 @@ class Maintenance:
     # Gardener defaults both to true: patch updates are what keeps clusters secure.
     auto_update_kubernetes: bool = True
     auto_update_machine_image: bool = True
+    # Beyond Gardener: the window opens only on these days (empty: every day), never
+    # on these dates (YYYY-MM-DD), both on the calendar of the begin time's offset.
+    weekdays: tuple[str, ...] = ()
+    exclusions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -355,9 +359,18 @@ def _maintenance(
     else:
         begin = r.string(window, "begin", "spec.maintenance.timeWindow")
         end = r.string(window, "end", "spec.maintenance.timeWindow")
+    days: dict[str, list[str]] = {"weekdays": [], "exclusions": []}
+    for key, values in days.items():
+        for at, item in r.items(m, key, "spec.maintenance"):
+            if isinstance(item, str):
+                values.append(item)
+            else:
+                r.fail(at, "must be a string")
     return Maintenance(
         begin=begin,
         end=end,
+        weekdays=tuple(days["weekdays"]),
+        exclusions=tuple(days["exclusions"]),
         auto_update_kubernetes=_flag(
             r.optional(auto, "kubernetesVersion", path, bool, "true/false")
         ),

@@ -8,6 +8,7 @@ rules between values and against what the seed offers. A field gets one error.
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +23,7 @@ from .shoot_resource import spec_to_dict
 from .shoot_spec import (
     Addons,
     Backup,
+    Maintenance,
     RetentionPolicy,
     ShootSpec,
     SnapstoreKind,
@@ -99,7 +101,7 @@ def validate(
         seen.setdefault(worker.name, index)
         _check_worker(fail, path, worker, offered_machine_images)
     _check_networks(fail, spec, reserved_cidrs)
-    _check_window(fail, spec.maintenance.begin, spec.maintenance.end)
+    _check_window(fail, spec.maintenance)
     if spec.addons is not None:
         _check_addons(fail, spec.addons, allow_remote=allow_remote_addons)
     if spec.backup is not None:
@@ -189,18 +191,31 @@ def _check_networks(fail: _Fail, spec: ShootSpec, reserved_cidrs: Sequence[str])
                 fail(path, f"{network} overlaps the seed's reserved network {seed}")
 
 
-def _check_window(fail: _Fail, begin: str, end: str) -> None:
+def _check_window(fail: _Fail, spec: Maintenance) -> None:
     path = "spec.maintenance.timeWindow"
     ok = True
-    for key, value in (("begin", begin), ("end", end)):
+    for key, value in (("begin", spec.begin), ("end", spec.end)):
         try:
             maintenance.parse_time(value)
         except ValueError as exc:
             fail(f"{path}.{key}", str(exc))
             ok = False
+    for i, day in enumerate(spec.weekdays):
+        if day not in maintenance.WEEKDAYS:
+            fail(
+                f"spec.maintenance.weekdays[{i}]",
+                f"must be one of {', '.join(maintenance.WEEKDAYS)}",
+            )
+            ok = False
+    for i, text in enumerate(spec.exclusions):
+        try:
+            dt.date.fromisoformat(text)
+        except ValueError:
+            fail(f"spec.maintenance.exclusions[{i}]", f"{text!r} is not a date YYYY-MM-DD")
+            ok = False
     if ok:
         try:
-            maintenance.parse_window(begin, end)
+            maintenance.window_of(spec)
         except ValueError as exc:
             fail(path, str(exc))
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -266,3 +267,37 @@ def test_kubernetes_version_patch_refuses_a_spec_changed_since_the_plan() -> Non
     assert "1.32.11 -> 1.32.13 was planned" in problem.rule
     assert "now asks for 1.33.1; not overwritten" in problem.rule
     assert "team/dev" in str(err.value)
+
+
+# -- windows restricted to weekdays and with excluded dates ----------------------------
+def test_a_window_opens_only_on_its_weekdays_on_the_calendar_of_its_offset() -> None:
+    # 23:00 at -01:00 is 00:00 UTC the next day: Friday's window opens Saturday in UTC.
+    window = parse_window("230000-0100", "000000-0100", weekdays=["Fri"])
+    friday_local = dt.datetime(2026, 12, 5, 0, 30, tzinfo=dt.UTC)  # Sat UTC, Fri at -01:00
+    assert window.current(friday_local) is not None
+    assert window.current(friday_local + dt.timedelta(days=1)) is None
+    assert window.next_start(friday_local + dt.timedelta(hours=1)) == dt.datetime(
+        2026, 12, 12, 0, 0, tzinfo=dt.UTC
+    )
+
+
+def test_an_excluded_date_is_skipped() -> None:
+    window = parse_window("030000+0000", "040000+0000", exclusions=["2026-12-24"])
+    eve = dt.datetime(2026, 12, 24, 3, 30, tzinfo=dt.UTC)
+    assert window.current(eve) is None
+    assert window.current(eve + dt.timedelta(days=1)) is not None
+    assert window.next_start(eve - dt.timedelta(hours=1)) == dt.datetime(
+        2026, 12, 25, 3, 0, tzinfo=dt.UTC
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "said"),
+    [
+        ({"weekdays": ["Monday"]}, "weekdays ['Monday'] are not among Mon, Tue"),
+        ({"exclusions": ["24.12.2026"]}, "exclusion '24.12.2026' is not a date YYYY-MM-DD"),
+    ],
+)
+def test_bad_days_are_refused(kwargs: dict[str, list[str]], said: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(said)):
+        parse_window("030000+0000", "040000+0000", **kwargs)

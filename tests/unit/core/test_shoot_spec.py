@@ -41,6 +41,8 @@ FULL: dict[str, Any] = {
         ],
         "maintenance": {
             "timeWindow": {"begin": "220000+0100", "end": "230000+0100"},
+            "weekdays": ["Sat", "Sun"],
+            "exclusions": ["2026-12-26"],
             "autoUpdate": {"kubernetesVersion": False, "machineImageVersion": True},
         },
         "addons": {"kustomize": {"path": "overlays/dev"}},

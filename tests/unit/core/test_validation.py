@@ -327,3 +327,15 @@ def test_a_store_volume_size_in_other_units_is_refused_naming_field_and_rule() -
 
 def test_a_prefix_below_the_shoots_own_is_valid() -> None:
     assert errors_of(variant(spec__backup__store__prefix="shoot--team-a--dev/nightly")) == []
+
+
+def test_weekdays_and_exclusions_are_checked_naming_the_item() -> None:
+    errors = errors_of(
+        variant(spec__maintenance__weekdays=["Mon", "Funday"], spec__maintenance__exclusions=["x"])
+    )
+    assert any(e.startswith("spec.maintenance.weekdays[1]:") for e in errors), errors
+    assert any(e.startswith("spec.maintenance.exclusions[0]:") for e in errors), errors
+    ok = variant(
+        spec__maintenance__weekdays=["Sat", "Sun"], spec__maintenance__exclusions=["2026-12-24"]
+    )
+    assert errors_of(ok) == []
