@@ -89,14 +89,8 @@ their windows).
         for shoot in fleet:
             if only and shoot_key(shoot) not in only:
                 continue
-            entry = plan_shoot(
-                shoot,
-                at=at,
-                # never a preview version by itself; off an expired one in the window
-                offered_versions=profile.kubernetes.automatic(at),
-                usable_versions=profile.kubernetes.usable(at),
-                offered_images=profile.machine_images,
-            )
+            # never a preview version by itself; off an expired one in the window
+            entry = plan_shoot(shoot, at=at, offering=profile.offering(at))
             if entry is not None:
                 print(f"{entry.shoot}: {entry.description}")
                 entries.append(entry.to_dict())

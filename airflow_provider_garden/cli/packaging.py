@@ -136,7 +136,7 @@ def profile_values(profile: CloudProfile) -> dict[str, Any]:
     return {
         "cloudProfile": {
             "kubernetesVersions": profile.kubernetes.to_json(),
-            "machineImages": {k: list(v) for k, v in profile.machine_images.items()},
+            "machineImages": {name: v.to_json() for name, v in profile.images.items()},
             "seedNetworks": list(profile.seed_networks),
         }
     }

@@ -26,6 +26,7 @@ from airflow_provider_garden.core.naming import shoot_key
 from airflow_provider_garden.core.shoot_spec import ShootSpec, parse_shoot
 from airflow_provider_garden.core.spec_fields import SpecError
 from airflow_provider_garden.core.status import OperationState, ShootStatus, StatusError
+from airflow_provider_garden.core.version_life import Choice, Offering
 
 WINDOW_FIELD = "spec.maintenance.timeWindow"
 
@@ -71,16 +72,10 @@ def plan_shoot(
     shoot: Mapping[str, Any],
     *,
     at: dt.datetime,
-    offered_versions: Sequence[str],
-    offered_images: Mapping[str, Sequence[str]],
-    usable_versions: Sequence[str] | None = None,
+    offering: Offering,
 ) -> ShootMaintenance | None:
-    """The entry for one Shoot resource at ``at``; None when its window is closed.
-
-    ``offered_versions`` maintenance may choose; ``usable_versions`` (default: the same) a
-    shoot may stay on: a version neither usable nor replaceable is reported, not planned.
-    """
-    usable = offered_versions if usable_versions is None else usable_versions
+    """The entry for one Shoot resource at ``at``; None when its window is closed. A
+    version that is neither usable (expired) nor replaceable is reported, not planned."""
     project, name = shoot_key(shoot).split("/", 1)
 
     def broken(problem: str) -> ShootMaintenance:
@@ -98,16 +93,8 @@ def plan_shoot(
     except ValueError as err:
         return broken(f"{WINDOW_FIELD}: {err}")
     try:
-        plan = plan_maintenance(
-            spec,
-            at=at,
-            offered_versions=offered_versions,
-            offered_images=offered_images,
-            usable_versions=usable,
-        )
-        withdrawn = (
-            [] if plan is None else _withdrawn(spec, offered_versions, usable, offered_images)
-        )
+        plan = plan_maintenance(spec, at=at, offering=offering)
+        withdrawn = [] if plan is None else _withdrawn(spec, offering)
     except ValueError as err:  # a version that is no version (the schema should refuse it)
         return broken(f"versions: {err}")
     if plan is None:
@@ -124,36 +111,34 @@ def plan_shoot(
     )
 
 
-def _withdrawn(
-    spec: ShootSpec,
-    offered_versions: Sequence[str],
-    usable_versions: Sequence[str],
-    offered_images: Mapping[str, Sequence[str]],
-) -> list[str]:
-    """Fields naming something no longer offered (expired), with nothing to move to."""
+def _withdrawn(spec: ShootSpec, offering: Offering) -> list[str]:
+    """Fields naming something expired or no longer offered, with nothing to move to."""
+
+    def stranded(version: str, choice: Choice) -> bool:
+        return _unoffered(version, choice.usable) and not patch_update_target(
+            version, choice.automatic, auto_update=False, usable=choice.usable
+        )
+
     problems = []
-    version = spec.kubernetes_version
-    if _unoffered(version, usable_versions) and not patch_update_target(
-        version, offered_versions, auto_update=False, usable=usable_versions
-    ):
+    kubernetes = offering.kubernetes
+    if stranded(spec.kubernetes_version, kubernetes):
         problems.append(
-            f"spec.kubernetes.version: {version} is expired or no longer offered and no "
-            f"successor is (offered: {', '.join(offered_versions)})"
+            f"spec.kubernetes.version: {spec.kubernetes_version} is expired or no longer "
+            f"offered and no successor is (offered: {', '.join(kubernetes.automatic)})"
         )
     for i, worker in enumerate(spec.workers):
         image, path = worker.image, f"spec.workers[{i}].machine.image"
-        offered = offered_images.get(image.name) or ()
-        if not offered:
+        choice = offering.images.get(image.name)
+        if choice is None or not choice.usable:
             problems.append(
                 f"{path}.name: machine image {image.name!r} (pool {worker.name}) is no longer "
-                f"offered (offered: {', '.join(sorted(offered_images)) or 'none'})"
+                f"offered (offered: {', '.join(sorted(offering.images)) or 'none'})"
             )
-        elif _unoffered(image.version, offered) and not patch_update_target(
-            image.version, offered, auto_update=False
-        ):
+        elif stranded(image.version, choice):
             problems.append(
-                f"{path}.version: {image.name} {image.version} (pool {worker.name}) is no "
-                f"longer offered and no successor is (offered: {', '.join(offered)})"
+                f"{path}.version: {image.name} {image.version} (pool {worker.name}) is expired "
+                f"or no longer offered and no successor is (offered: "
+                f"{', '.join(choice.automatic)})"
             )
     return problems
 

@@ -8,12 +8,12 @@ worker pool under the same two rules. Outside the window: nothing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from airflow_provider_garden.core.fields import Field, FieldTable, Record, as_named, given
 from airflow_provider_garden.core.maintenance import patch_update_target, window_of
 from airflow_provider_garden.core.shoot_spec import ShootSpec
+from airflow_provider_garden.core.version_life import Offering
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,30 +53,29 @@ def plan_maintenance(
     spec: ShootSpec,
     *,
     at: dt.datetime,
-    offered_versions: Sequence[str],
-    offered_images: Mapping[str, Sequence[str]],
-    usable_versions: Sequence[str] | None = None,
+    offering: Offering,
 ) -> MaintenancePlan | None:
-    """The plan for ``spec`` at ``at``; None when ``at`` is outside its window.
-
-    ``offered_versions``: the Kubernetes versions maintenance may choose; ``usable_versions``
-    (default: the same) those a shoot may stay on (a preview version is usable, not offered).
-    """
+    """The plan for ``spec`` at ``at``; None when ``at`` is outside its window. A version
+    maintenance may not choose by itself (preview) is never a target; an expired one is
+    left even without autoUpdate."""
     if not window_of(spec.maintenance).current(at):
         return None
     kubernetes = patch_update_target(
         spec.kubernetes_version,
-        offered_versions,
+        offering.kubernetes.automatic,
         auto_update=spec.maintenance.auto_update_kubernetes,
-        usable=usable_versions,
+        usable=offering.kubernetes.usable,
     )
     pools = []
     for worker in spec.workers:
-        offered = offered_images.get(worker.image.name) or ()
-        if not offered:
+        offered = offering.images.get(worker.image.name)
+        if offered is None or not offered.usable:
             continue  # an image the seed does not know: validation reports it
         target = patch_update_target(
-            worker.image.version, offered, auto_update=spec.maintenance.auto_update_machine_image
+            worker.image.version,
+            offered.automatic,
+            auto_update=spec.maintenance.auto_update_machine_image,
+            usable=offered.usable,
         )
         if target is not None:
             pools.append(PoolUpdate(pool=worker.name, image=worker.image.name, version=target))

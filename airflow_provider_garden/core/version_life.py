@@ -50,6 +50,33 @@ class VersionLife:
 
 
 @dataclass(frozen=True)
+class Choice:
+    """One kind of version at one instant: what maintenance may move a shoot to by itself
+    (``automatic``: supported and deprecated) and what a shoot may stay on (``usable``:
+    all but the expired; a preview version a spec asked for stays)."""
+
+    automatic: tuple[str, ...]
+    usable: tuple[str, ...]
+
+    @classmethod
+    def plain(cls, versions: Sequence[str]) -> Choice:
+        """Every version simply supported."""
+        return cls(tuple(versions), tuple(versions))
+
+
+@dataclass(frozen=True)
+class Offering:
+    """What a seed offers at one instant: Kubernetes versions and machine image versions."""
+
+    kubernetes: Choice
+    images: Mapping[str, Choice]
+
+    @classmethod
+    def plain(cls, kubernetes: Sequence[str], images: Mapping[str, Sequence[str]]) -> Offering:
+        return cls(Choice.plain(kubernetes), {k: Choice.plain(v) for k, v in images.items()})
+
+
+@dataclass(frozen=True)
 class Versions:
     """The offered versions, newest first, each with its life cycle."""
 
@@ -66,6 +93,9 @@ class Versions:
     def automatic(self, at: dt.datetime) -> tuple[str, ...]:
         """What maintenance and defaults may choose: supported and deprecated ones."""
         return tuple(v.version for v in self.items if v.at(at) in AUTOMATIC)
+
+    def choice(self, at: dt.datetime) -> Choice:
+        return Choice(self.automatic(at), self.usable(at))
 
     def deprecated(self, at: dt.datetime) -> tuple[str, ...]:
         return tuple(v.version for v in self.items if v.at(at) is Classification.DEPRECATED)

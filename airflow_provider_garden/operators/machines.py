@@ -171,13 +171,14 @@ class MachineRolloutOperator(ShootPodOperator):
         if not self.image_version:
             return []
         profile = cloudprofile.read(self.garden.kube, self.settings.namespace)
-        offered = profile.machine_images.get(worker.image.name, ())
-        if self.image_version not in offered:
+        offered = profile.offer()["offered_machine_images"] or {}
+        usable = offered.get(worker.image.name, ())
+        if self.image_version not in usable:
             return [
                 FieldError(
                     "image_version",
-                    f"{worker.image.name} {self.image_version} is not offered "
-                    f"(offered: {', '.join(offered) or 'none'})",
+                    f"{worker.image.name} {self.image_version} is not offered or expired "
+                    f"(offered: {', '.join(usable) or 'none'})",
                 )
             ]
         return []

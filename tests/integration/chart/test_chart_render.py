@@ -241,7 +241,8 @@ def test_a_profile_with_version_life_cycles_is_the_one_install_writes(render: Re
             {"version": "1.32.11", "classification": "deprecated",
              "expirationDate": "2027-03-01T00:00:00Z"},
         ],
-        "machineImages": {"gardenlinux": ["1592.2"]},
+        "machineImages": {"gardenlinux": [{"version": "1592.1", "classification": "expired"},
+                                          "1592.2"]},
         "seedNetworks": ["10.0.0.0/16"],
     }  # fmt: skip
     profile = from_json(body)

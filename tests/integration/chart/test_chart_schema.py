@@ -35,6 +35,15 @@ BAD_VALUES = [
         id="version-expiration-not-a-time",
     ),
     pytest.param(
+        {
+            "cloudProfile": {
+                "machineImages": {"gardenlinux": [{"version": "1", "classification": "x"}]}
+            }
+        },
+        "/cloudProfile/machineImages/gardenlinux/0",
+        id="image-version-classification-unknown",
+    ),
+    pytest.param(
         {"cloudProfile": {"machineImages": {"gardenlinux": []}}},
         "/cloudProfile/machineImages/gardenlinux",
         id="image-without-versions",

@@ -17,6 +17,7 @@ from airflow_provider_garden.core.maintenance_fleet import (
 )
 from airflow_provider_garden.core.maintenance_plan import PoolUpdate
 from airflow_provider_garden.core.status import OperationState
+from airflow_provider_garden.core.version_life import Offering
 
 VERSIONS = ("1.32.13", "1.32.11")
 IMAGES = {"gardenlinux": ("1592.1", "1592.2")}
@@ -51,7 +52,7 @@ def shoot(
 
 
 def plan(obj: dict[str, Any], at: dt.datetime = IN) -> ShootMaintenance | None:
-    return plan_shoot(obj, at=at, offered_versions=VERSIONS, offered_images=IMAGES)
+    return plan_shoot(obj, at=at, offering=Offering.plain(VERSIONS, IMAGES))
 
 
 POOL = PoolUpdate(pool="pool", image="gardenlinux", version="1592.2")

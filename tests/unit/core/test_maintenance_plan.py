@@ -7,6 +7,7 @@ import pytest
 
 from airflow_provider_garden.core.maintenance_plan import PoolUpdate, plan_maintenance
 from airflow_provider_garden.core.shoot_spec import parse_shoot
+from airflow_provider_garden.core.version_life import Offering
 
 OFFERED = ("1.32.13", "1.32.11")
 IMAGES = {"gardenlinux": ("1592.1", "1592.2")}
@@ -72,7 +73,7 @@ OUT = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 def test_plans(
     spec: Any, at: dt.datetime, kubernetes: str | None, pools: tuple[PoolUpdate, ...] | None
 ) -> None:
-    plan = plan_maintenance(spec, at=at, offered_versions=OFFERED, offered_images=IMAGES)
+    plan = plan_maintenance(spec, at=at, offering=Offering.plain(OFFERED, IMAGES))
     if pools is None:
         assert plan is None
         return
@@ -87,7 +88,4 @@ def test_pendulum_datetimes_are_accepted() -> None:
     import pendulum
 
     at = pendulum.datetime(2026, 11, 30, 21, 30, tz="UTC")
-    assert (
-        plan_maintenance(shoot(), at=at, offered_versions=OFFERED, offered_images=IMAGES)
-        is not None
-    )
+    assert plan_maintenance(shoot(), at=at, offering=Offering.plain(OFFERED, IMAGES)) is not None

@@ -12,7 +12,7 @@ import pytest
 from airflow_provider_garden.core.maintenance import patch_update_target
 from airflow_provider_garden.core.maintenance_fleet import plan_shoot
 from airflow_provider_garden.core.spec_fields import SpecError
-from airflow_provider_garden.core.version_life import Classification, parse_versions
+from airflow_provider_garden.core.version_life import Classification, Offering, parse_versions
 from airflow_provider_garden.kube.cloudprofile import from_json
 
 BEFORE = dt.datetime(2027, 2, 28, tzinfo=dt.UTC)
@@ -96,13 +96,7 @@ def test_a_shoot_on_a_version_past_its_expiration_is_planned_in_its_window() -> 
         },
     }
     at = AFTER + dt.timedelta(minutes=30)
-    entry = plan_shoot(
-        shoot,
-        at=at,
-        offered_versions=versions.automatic(at),
-        usable_versions=versions.usable(at),
-        offered_images={},
-    )
+    entry = plan_shoot(shoot, at=at, offering=Offering(versions.choice(at), {}))
     assert entry is not None
     assert (entry.kubernetes_version, entry.planned_from, entry.problem) == (
         "1.32.13",
@@ -110,12 +104,47 @@ def test_a_shoot_on_a_version_past_its_expiration_is_planned_in_its_window() -> 
         None,
     )
     before = at - dt.timedelta(days=1)
-    kept = plan_shoot(
-        shoot,
-        at=before,
-        offered_versions=versions.automatic(before),
-        usable_versions=versions.usable(before),
-        offered_images={},
-    )
+    kept = plan_shoot(shoot, at=before, offering=Offering(versions.choice(before), {}))
     assert kept is not None
     assert kept.kubernetes_version is None  # deprecated, not yet expired: stays
+
+
+def test_a_pool_on_an_expired_image_version_is_rolled_in_its_window() -> None:
+    profile = from_json(
+        {
+            "kubernetesVersions": ["1.32.13"],
+            "machineImages": {
+                "gardenlinux": [
+                    {"version": "1592.1", "classification": "expired"},
+                    "1592.2",
+                    {"version": "1592.3", "classification": "preview"},
+                ]
+            },
+        }
+    )
+    assert profile.offer(AFTER)["offered_machine_images"] == {"gardenlinux": ("1592.2", "1592.3")}
+    shoot = {
+        "metadata": {"name": "dev", "namespace": "garden-team"},
+        "spec": {
+            "kubernetes": {"version": "1.32.13"},
+            "workers": [
+                {
+                    "name": "pool",
+                    "machine": {
+                        "type": "local",
+                        "image": {"name": "gardenlinux", "version": "1592.1"},
+                    },
+                    "minimum": 1,
+                    "maximum": 2,
+                }
+            ],
+            "maintenance": {
+                "timeWindow": {"begin": "000000+0000", "end": "010000+0000"},
+                "autoUpdate": {"machineImageVersion": False},
+            },
+        },
+    }
+    at = AFTER + dt.timedelta(minutes=30)
+    entry = plan_shoot(shoot, at=at, offering=profile.offering(at))
+    assert entry is not None
+    assert [(u.pool, u.version) for u in entry.pools] == [("pool", "1592.2")]  # not the preview
