@@ -42,6 +42,7 @@ from airflow_provider_garden.core.status import (
     ShootStatus,
 )
 from airflow_provider_garden.core.toolbox import TOOLBOX_IMAGE
+from airflow_provider_garden.core.version_rules import running_version, version_change_problem
 from airflow_provider_garden.drivers.base import MachineState
 from airflow_provider_garden.kube import lease
 from airflow_provider_garden.kube.client import KubeClient, Manifest
@@ -148,6 +149,7 @@ def reconcile(
         if desired is None:
             shoot = shoots.get(project, name)
         else:
+            _check_version_change(shoots, desired)
             projects = Projects(kube, provider_namespace=garden_namespace)
             shoot = apply_within_quota(kube, shoots, projects, desired, holder=holder)
         if kubernetes_version:
@@ -175,6 +177,22 @@ def _check_desired(desired: Manifest, project: str, name: str) -> None:
     if wrong:
         raise SpecError(f"Shoot {project}/{name}", wrong)
     parse_shoot(desired)
+
+
+def _check_version_change(shoots: Shoots, desired: Manifest) -> None:
+    """A stored shoot moves only forward, one minor at a time (the caller holds the Lease,
+    so what runs cannot change before the write)."""
+    project, name = shoot_key(desired).split("/", 1)
+    stored = shoots.find(project, name)
+    if stored is None:
+        return
+    problem = version_change_problem(
+        running_version(stored), str(desired["spec"]["kubernetes"]["version"])
+    )
+    if problem is not None:
+        err = SpecError(f"Shoot {project}/{name}", [problem])
+        _report_refusal(shoots, stored, "Checking the version change", err)
+        raise err
 
 
 def apply_within_quota(

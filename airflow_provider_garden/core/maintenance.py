@@ -155,11 +155,11 @@ def patch_update_target(
     ``auto_update`` (it is expired); if its minor has no newer patch, like Gardener the
     target is the newest patch of the next minor.
     """
-    now = _version(current)
+    now = version_tuple(current)
     # Returned as spelled in `offered`, so "v1.32.5" stays "v1.32.5".
-    spelled = {_version(v): v for v in offered}
+    spelled = {version_tuple(v): v for v in offered}
     versions = sorted(spelled)
-    stays = now in ({_version(v) for v in usable} if usable is not None else spelled)
+    stays = now in ({version_tuple(v) for v in usable} if usable is not None else spelled)
     if stays and not auto_update:
         return None
     same_minor = [v for v in versions if v[:-1] == now[:-1] and v > now]
@@ -217,7 +217,7 @@ def _utc_time_of_day(value: dt.time) -> dt.timedelta:
     return (local - offset) % _DAY
 
 
-def _version(value: str) -> tuple[int, ...]:
+def version_tuple(value: str) -> tuple[int, ...]:
     """``1.32.3`` or ``v1.32.3`` as (1, 32, 3)."""
     if not _VERSION.fullmatch(value):
         raise ValueError(f"{value!r} is not a version like 1.32.3")

@@ -21,6 +21,7 @@ from airflow_provider_garden.core.status import (
     ShootStatus,
 )
 from airflow_provider_garden.core.validation import validate
+from airflow_provider_garden.core.version_rules import running_version, version_change_problem
 from airflow_provider_garden.hooks.garden import GardenHook
 from airflow_provider_garden.hooks.project_access import ProjectAccessError
 from airflow_provider_garden.kube import cloudprofile
@@ -143,6 +144,12 @@ class ShootCreateOperator(_ShootOperator):
         offer = profile.offer()
         offer["provider_namespace"] = self.settings.namespace  # no project may map onto it
         errors = validate(spec, **offer)
+        if self.spec is not None and (
+            stored := self.garden.shoots.find(self.project, self.shoot_name)
+        ):
+            # Fails fast here; the pod checks again holding the Lease.
+            change = version_change_problem(running_version(stored), spec.kubernetes_version)
+            errors += [change] if change else []
         if errors:
             raise SpecError(f"Shoot {self.project}/{self.shoot_name}", errors)
         self._check_quota()

@@ -48,8 +48,10 @@ class Recorder:
     @contextmanager
     def lease(self, kube: object, *, project: str, name: str, holder: str) -> Iterator[None]:
         self.events.append(f"lease {project}/{name}")
-        yield
-        self.events.append("release")
+        try:
+            yield
+        finally:
+            self.events.append("release")
 
     def apply_within_quota(
         self, kube: object, shoots: object, projects: object, manifest: dict[str, Any], **k: Any
@@ -60,6 +62,16 @@ class Recorder:
     def get(self, project: str, name: str) -> dict[str, Any]:
         self.events.append(f"get {project}/{name}")
         return shoot(name)
+
+    stored: dict[str, Any] | None = None  # the Shoot as the API has it (None: a new one)
+    reports: list[dict[str, Any]]
+
+    def find(self, project: str, name: str) -> dict[str, Any] | None:
+        self.events.append(f"find {project}/{name}")
+        return self.stored
+
+    def report(self, project: str, name: str, **kwargs: Any) -> None:
+        self.events.append("report")
 
     def held(
         self, kube: object, shoots: object, manifest: dict[str, Any], *a: Any, **k: Any
@@ -91,7 +103,30 @@ def run(recorder: Recorder, desired: dict[str, Any] | None) -> None:
 
 def test_the_desired_shoot_is_applied_holding_the_lease(recorder: Recorder) -> None:
     run(recorder, shoot(kubernetes={"version": "1.32.11"}))
-    assert recorder.events == ["lease team/dev", "apply dev", "reconcile 1.32.11", "release"]
+    assert recorder.events == [
+        "lease team/dev",
+        "find team/dev",
+        "apply dev",
+        "reconcile 1.32.11",
+        "release",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("running", "wanted", "said"),
+    [
+        ("1.32.13", "1.32.11", "1.32.11 would downgrade the shoot from 1.32.13"),
+        ("1.30.4", "1.32.3", "1.32.3 skips a minor version after 1.30.4: update to 1.31 first"),
+    ],
+)
+def test_a_stored_shoot_moves_only_forward_one_minor_at_a_time(
+    recorder: Recorder, running: str, wanted: str, said: str
+) -> None:
+    recorder.stored = {**shoot(), "status": {"kubernetesVersion": running}}
+    with pytest.raises(SpecError) as err:
+        run(recorder, shoot(kubernetes={"version": wanted}))
+    assert f"spec.kubernetes.version: {said}" in str(err.value)
+    assert recorder.events == ["lease team/dev", "find team/dev", "report", "release"]
 
 
 def test_without_a_desired_shoot_the_stored_one_is_read_under_the_lease(
