@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from shoot_examples import LOCAL_SPEC
 
 from airflow_provider_garden.agent import shoot_reconcile as sr
 from airflow_provider_garden.core.error_codes import Cause, KnownCause
@@ -16,18 +17,7 @@ from airflow_provider_garden.core.project import Project, Quota
 from airflow_provider_garden.core.spec_fields import SpecError
 from airflow_provider_garden.core.status import ErrorCode
 
-SPEC = {
-    "kubernetes": {"version": "1.32.3"},
-    "workers": [
-        {
-            "name": "pool-a",
-            "machine": {"type": "local", "image": {"name": "gardenlinux", "version": "1592.2"}},
-            "minimum": 1,
-            "maximum": 2,
-        }
-    ],
-    "backup": {"store": {"kind": "local"}},
-}
+SPEC = LOCAL_SPEC
 
 
 def shoot(name: str = "dev", namespace: str = "garden-team", **spec: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from shoot_examples import LOCAL_SPEC
 
 from airflow_provider_garden.core.settings import GardenSettings
 from airflow_provider_garden.core.shoot_spec import default_window
@@ -12,18 +13,7 @@ from airflow_provider_garden.core.spec_fields import SpecError
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 from airflow_provider_garden.operators.shoot import ShootCreateOperator
 
-SPEC = {
-    "kubernetes": {"version": "1.32.3"},
-    "workers": [
-        {
-            "name": "pool-a",
-            "machine": {"type": "local", "image": {"name": "gardenlinux", "version": "1592.2"}},
-            "minimum": 1,
-            "maximum": 2,
-        }
-    ],
-    "backup": {"store": {"kind": "local"}},
-}
+SPEC = LOCAL_SPEC
 
 
 def test_resource_is_the_parsed_spec_with_defaults_written_out() -> None:
