@@ -23,6 +23,7 @@ from airflow.dag_processing.dagbag import DagBag
 from garden_projects import ensure_projects
 
 from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.seed_policy import admission_policy
 from airflow_provider_garden.kube.bootstrap import install
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.errors import NotFound
@@ -96,7 +97,7 @@ def alt(seed_kubeconfig: Path) -> Iterator[Alt]:
 
 def _remove(kube: KubeClient, a: Alt) -> None:
     """The shoot's project (namespace and Project), the install's namespace and its
-    cluster-wide roles."""
+    cluster-wide roles and admission policy."""
     for ns in (
         naming.controlplane_namespace(a.project, SHOOT),
         naming.project_namespace(a.project),
@@ -104,11 +105,15 @@ def _remove(kube: KubeClient, a: Alt) -> None:
     ):
         kube.delete("v1", "Namespace", ns)
     kube.delete(PROJECT_API_VERSION, "Project", a.project)  # cluster-scoped: not with them
-    for account in ACCOUNTS:
-        for obj in account.manifests(a.namespace):
-            if obj["kind"] in ("ClusterRole", "ClusterRoleBinding"):
-                with suppress(NotFound):
-                    kube.delete(obj["apiVersion"], obj["kind"], obj["metadata"]["name"])
+    cluster_objects = [
+        obj
+        for account in ACCOUNTS
+        for obj in account.manifests(a.namespace)
+        if obj["kind"] in ("ClusterRole", "ClusterRoleBinding")
+    ]
+    for obj in [*cluster_objects, *admission_policy(a.namespace)]:
+        with suppress(NotFound):
+            kube.delete(obj["apiVersion"], obj["kind"], obj["metadata"]["name"])
     kube.wait_for(
         f"namespace {a.namespace} to go",
         lambda: kube.find("v1", "Namespace", a.namespace) is None,
