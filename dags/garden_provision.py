@@ -15,7 +15,11 @@ from airflow_provider_garden.operators.etcd import EtcdBackupOperator
 from airflow_provider_garden.operators.shoot import ShootCreateOperator
 from airflow_provider_garden.sensors.shoot import ShootReadySensor
 
-VERSIONS = list(local_profile().kubernetes.automatic(dt.datetime.now(dt.UTC)))
+_OFFERED = local_profile().kubernetes
+_NOW = dt.datetime.now(dt.UTC)
+# Offered in the form: supported and deprecated versions (never preview or expired).
+VERSIONS = list(_OFFERED.automatic(_NOW))
+_DEPRECATED = _OFFERED.deprecated(_NOW)
 # Form field -> where its value goes in the Shoot's spec (and whose schema it has).
 SPEC_PARAMS = {
     "kubernetes_version": "spec.kubernetes.version",
@@ -82,7 +86,10 @@ never in XCom or logs). Members get a short-lived one of their own role with
             "kubernetes_version",
             VERSIONS[0],
             examples=VERSIONS,
-            description="The local seed offers " + ", ".join(VERSIONS) + ".",
+            description="The local seed offers "
+            + ", ".join(VERSIONS)
+            + (f" ({', '.join(_DEPRECATED)} deprecated: leave it soon)" if _DEPRECATED else "")
+            + ".",
         ),
         "networking": spec_param(
             "networking",
