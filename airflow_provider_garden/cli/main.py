@@ -36,15 +36,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command: its status; as kubectl, a failure is one line on stderr with
+    status 1 (usage errors: 2, from argparse), never a traceback."""
     args = build_parser().parse_args(argv)
     try:
         status: int = args.run(args)
-    except SeedError as err:
-        print(f"garden: error: {err}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as err:  # every failure becomes one line (GARDEN_DEBUG=1: the traceback)
+        if os.environ.get("GARDEN_DEBUG"):
+            raise
+        print(f"garden: error: {failure_line(err, kubeconfig=args.kubeconfig)}", file=sys.stderr)
+        return 1
     return status
+
+
+def failure_line(err: Exception, *, kubeconfig: str) -> str:
+    """What went wrong, in one line people can act on."""
+    from kubernetes.config.config_exception import ConfigException
+    from urllib3.exceptions import HTTPError
+
+    from airflow_provider_garden.kube.errors import ApiError
+
+    if isinstance(err, ConfigException):
+        return f"kubeconfig {kubeconfig}: {err}"
+    if isinstance(err, HTTPError):
+        reason = getattr(err, "reason", None) or err
+        return f"cannot reach the seed's API server (kubeconfig {kubeconfig}): {reason}"
+    if isinstance(err, ApiError | SeedError | LookupError | ValueError | OSError):
+        return " ".join(str(err).split())
+    return f"{type(err).__name__}: {' '.join(str(err).split())}"
 
 
 if __name__ == "__main__":

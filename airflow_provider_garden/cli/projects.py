@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from airflow_provider_garden.cli.output import add_output_flag, emit
 from airflow_provider_garden.core.project import Member, Project, Quota, Role, parse_project
 from airflow_provider_garden.core.project import project_resource as to_resource
 from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
@@ -84,21 +85,34 @@ def projects_adopt(args: argparse.Namespace) -> int:
     return 2 if refused else 0
 
 
+PROJECT_COLUMNS = {
+    "name": "PROJECT",
+    "owner": "OWNER",
+    "members": "MEMBERS",
+    "maxShoots": "MAXSHOOTS",
+    "maxMachines": "MAXMACHINES",
+}
+
+
 def projects_ls(args: argparse.Namespace) -> int:
     kube = KubeClient.from_kubeconfig(args.kubeconfig)
-    rows: list[tuple[str, ...]] = [("PROJECT", "OWNER", "MEMBERS", "MAXSHOOTS", "MAXMACHINES")]
+    items: list[dict[str, object]] = []
     for item in kube.list(PROJECT_API_VERSION, "Project"):
         try:
             p = parse_project(item, provider_namespace=args.garden_namespace)
         except SpecError as err:
-            rows.append((str(item["metadata"]["name"]), f"(invalid: {err.errors[0]})", "", "", ""))
+            items.append({"name": item["metadata"]["name"], "owner": f"(invalid: {err.errors[0]})"})
             continue
-        members = ",".join(f"{m.name}={m.role}" for m in p.members)
-        limits = (p.quota.max_shoots, p.quota.max_machines)
-        rows.append((p.name, p.owner, members, *("-" if v is None else str(v) for v in limits)))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        items.append(
+            {
+                "name": p.name,
+                "owner": p.owner,
+                "members": ",".join(f"{m.name}={m.role}" for m in p.members),
+                "maxShoots": p.quota.max_shoots,
+                "maxMachines": p.quota.max_machines,
+            }
+        )
+    emit(items, PROJECT_COLUMNS, args.output)
     return 0
 
 
@@ -118,6 +132,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     create.add_argument("--max-machines", type=int, default=None, help="quota: most machines")
     create.set_defaults(run=projects_create)
     ls = verbs.add_parser("ls", help="list projects, owners, members and quotas")
+    add_output_flag(ls)
     ls.set_defaults(run=projects_ls)
     adopt = verbs.add_parser("adopt", help=projects_adopt.__doc__)
     adopt.add_argument("names", nargs="*", metavar="NAME", help="only these projects")

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from airflow_provider_garden.cli.output import add_output_flag, emit
 from airflow_provider_garden.core import naming, pki
 from airflow_provider_garden.core.controlplane.secrets import decode
 from airflow_provider_garden.core.member_access import (
@@ -49,7 +50,7 @@ def install(args: argparse.Namespace) -> int:
         )
     except (OSError, KeyError, SpecError, yaml.YAMLError) as err:
         print(f"garden: error: --profile {args.profile}: {err}", file=sys.stderr)
-        return 2
+        return 1
     do_install(_kube(args), namespace=args.namespace, profile=profile)
     print(f"installed into namespace {args.namespace}")
     return 0
@@ -61,27 +62,36 @@ def shoots_ls(args: argparse.Namespace) -> int:
     from airflow_provider_garden.core.status import ShootStatus, StatusError
     from airflow_provider_garden.kube.shoots import Shoots
 
-    rows = [("PROJECT", "NAME", "VERSION", "OPERATION", "STATE", "PROGRESS", "HEALTH")]
+    items = []
     for shoot in Shoots(_kube(args)).list(args.project):
         try:
             last = ShootStatus.from_shoot(shoot).last_operation
         except StatusError:  # shoot_health names the field in the HEALTH column's verdict
             last = None
-        rows.append(
-            (
-                shoot["metadata"]["namespace"].removeprefix("garden-"),
-                shoot["metadata"]["name"],
-                shoot["spec"]["kubernetes"]["version"],
-                last.type.value if last else "-",
-                last.state.value if last else "-",
-                f"{last.progress if last else 0}%",
-                shoot_health(shoot).verdict.value,
-            )
+        items.append(
+            {
+                "project": shoot["metadata"]["namespace"].removeprefix("garden-"),
+                "name": shoot["metadata"]["name"],
+                "version": shoot["spec"]["kubernetes"]["version"],
+                "operation": last.type.value if last else None,
+                "state": last.state.value if last else None,
+                "progress": last.progress if last else 0,
+                "health": shoot_health(shoot).verdict.value,
+            }
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    emit(items, SHOOT_COLUMNS, args.output)
     return 0
+
+
+SHOOT_COLUMNS = {
+    "project": "PROJECT",
+    "name": "NAME",
+    "version": "VERSION",
+    "operation": "OPERATION",
+    "state": "STATE",
+    "progress": "PROGRESS",
+    "health": "HEALTH",
+}
 
 
 def kubeconfig(args: argparse.Namespace) -> int:
@@ -92,31 +102,30 @@ def kubeconfig(args: argparse.Namespace) -> int:
     shoot's long-lived admin kubeconfig is the provider's own and is not printed.
     """
     project_name, name = args.shoot
-    kube = _kube(args)
     try:
         expiration = parse_expiration(args.expiration)
-        project = Projects(kube, provider_namespace=args.garden_namespace).find(project_name)
-        if project is None:
-            raise AccessError(missing_project(project_name))
-        role = project.role_of(args.user)
-        if role is None:
-            raise AccessError(
-                f"--user: {args.user!r} is not a member of project {project_name!r}; "
-                "nothing was issued"
-            )
-        admin = _admin_kubeconfig(kube, project_name, name, in_seed=args.in_seed)
-        ca = decode(_secret(kube, "ca", naming.controlplane_namespace(project_name, name)))
-        issued = member_kubeconfig(
-            pki.KeyPair(key_pem=ca["tls.key"], cert_pem=ca["tls.crt"]),
-            user=args.user,
-            role=role,
-            expiration=expiration,
-            cluster_name=str(admin["clusters"][0]["name"]),
-            server=str(admin["clusters"][0]["cluster"]["server"]),
-        )
-    except (AccessError, SpecError) as err:
+    except AccessError as err:  # a usage error: status 2, as argparse's
         print(f"garden: error: {err}", file=sys.stderr)
         return 2
+    kube = _kube(args)  # refusals below are failures: one line, status 1 (cli/main.py)
+    project = Projects(kube, provider_namespace=args.garden_namespace).find(project_name)
+    if project is None:
+        raise AccessError(missing_project(project_name))
+    role = project.role_of(args.user)
+    if role is None:
+        raise AccessError(
+            f"--user: {args.user!r} is not a member of project {project_name!r}; nothing was issued"
+        )
+    admin = _admin_kubeconfig(kube, project_name, name, in_seed=args.in_seed)
+    ca = decode(_secret(kube, "ca", naming.controlplane_namespace(project_name, name)))
+    issued = member_kubeconfig(
+        pki.KeyPair(key_pem=ca["tls.key"], cert_pem=ca["tls.crt"]),
+        user=args.user,
+        role=role,
+        expiration=expiration,
+        cluster_name=str(admin["clusters"][0]["name"]),
+        server=str(admin["clusters"][0]["cluster"]["server"]),
+    )
     sys.stdout.write(issued.text)
     until = issued.expires.strftime("%Y-%m-%dT%H:%M:%SZ")
     print(
@@ -159,6 +168,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     ls = shoots.add_parser("ls", help=shoots_ls.__doc__)
     ls.add_argument("--project", help="only this project")
+    add_output_flag(ls)
     ls.set_defaults(run=shoots_ls)
 
     kc = commands.add_parser("kubeconfig", help=kubeconfig.__doc__)

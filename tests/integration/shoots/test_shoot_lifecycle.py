@@ -306,7 +306,7 @@ def test_members_get_short_lived_kubeconfigs_of_their_role(
             assert "Forbidden" in out.stderr, (refused, out.stderr)
 
         code, _, said = issue("mallory")
-        assert code == 2
+        assert code == 1
         assert f"--user: 'mallory' is not a member of project '{project}'" in said
 
         time.sleep(max(0.0, (expires - dt.datetime.now(dt.UTC)).total_seconds()) + 2)
