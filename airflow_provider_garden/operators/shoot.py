@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.maintenance import KUBERNETES_VERSION_FIELD
@@ -105,6 +105,11 @@ class ShootCreateOperator(_ShootOperator):
         "kubernetes_version",
         "planned_from",
     )
+    # The UI's "Rendered Template" shows the spec as JSON, not a Python repr.
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        **_ShootOperator.template_fields_renderers,
+        "spec": "json",
+    }
     verb = ("shoot", "reconcile")
 
     def __init__(

@@ -122,3 +122,9 @@ def test_a_spec_is_the_pods_to_write_under_the_lease_not_the_workers() -> None:
     parsed = build_parser().parse_args(op.arguments)
     assert made == ["the Project"]  # the namespace, from the Project, before the pod
     assert json.loads(parsed.desired_shoot) == op.shoot_resource()
+
+
+def test_the_ui_renders_the_spec_as_json() -> None:
+    op = ShootCreateOperator(task_id="create", project="team-a", name="dev", spec=SPEC)
+    assert op.template_fields_renderers["spec"] == "json"
+    assert op.template_fields_renderers["env_vars"] == "py"  # the upstream pod's own
