@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import io
 import subprocess
 import time
 import uuid
-from dataclasses import replace
+from collections.abc import Iterator
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -261,69 +264,78 @@ def test_invalid_spec_fails_before_anything_is_created(
     assert after - before == set()  # no pod was started (other runs may have their own)
 
 
-def test_members_get_short_lived_kubeconfigs_of_their_role(
+@dataclass(frozen=True)
+class Issued:
+    """A member's `garden kubeconfig` run: its status, the kubeconfig file, its stderr."""
+
+    code: int
+    path: Path
+    said: str
+
+    @property
+    def expires(self) -> dt.datetime:
+        return dt.datetime.fromisoformat(self.said.rsplit(" until ", 1)[1].strip())
+
+
+@pytest.fixture(scope="module")
+def members(
     seed: KubeClient,
     dev: tuple[str, str],
     seed_kubeconfig: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """`garden kubeconfig --user U --expiration 1m`: an admin may write, a viewer only read
-    (no Secrets), a non-member gets nothing; after the minute the shoot refuses it."""
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, Issued]]:
+    """`garden kubeconfig --user U --expiration 1m` for admin alice, viewer vic and the
+    stranger mallory; issued early, so the module's later tests outlast the minute."""
     project, name = dev
     projects = Projects(seed, provider_namespace=DEFAULT_NAMESPACE)
     base = project_for_tests(project)
-    members = (Member("alice", Role.ADMIN), Member("vic", Role.VIEWER))
-    projects.apply(replace(base, members=base.members + members))
-
-    def issue(user: str) -> tuple[int, Path, str]:
-        argv = ["--kubeconfig", str(seed_kubeconfig), "kubeconfig", f"{project}/{name}"]
-        code = garden_cli([*argv, "--user", user, "--expiration", "1m"])
-        out, err = capsys.readouterr()
-        path = tmp_path / f"{user}.kubeconfig"
-        path.write_text(out)
-        return code, path, err
-
+    extra = (Member("alice", Role.ADMIN), Member("vic", Role.VIEWER))
+    projects.apply(replace(base, members=base.members + extra))
+    tmp = tmp_path_factory.mktemp("members")
+    issued = {}
     try:
-        code, admin, said = issue("alice")
-        assert code == 0, said
-        assert "garden:member:alice (admin, group garden:project:admins) until" in said
-        expires = dt.datetime.fromisoformat(said.rsplit(" until ", 1)[1].strip())
-        who = shoot_kubectl(admin, "auth", "whoami", "-o", "jsonpath={.status.userInfo}")
-        assert '"username":"garden:member:alice"' in who.stdout
-        assert "system:masters" not in who.stdout
-        shoot_kubectl(admin, "create", "configmap", "by-alice", "-n", "default")
+        for user in ("alice", "vic", "mallory"):
+            argv = ["--kubeconfig", str(seed_kubeconfig), "kubeconfig", f"{project}/{name}"]
+            err = io.StringIO()
+            out = io.StringIO()
+            with redirect_stdout(out), redirect_stderr(err):
+                code = garden_cli([*argv, "--user", user, "--expiration", "1m"])
+            path = tmp / f"{user}.kubeconfig"
+            path.write_text(out.getvalue())
+            issued[user] = Issued(code, path, err.getvalue())
+        yield issued
+    finally:
+        projects.apply(base)
 
-        code, viewer, said = issue("vic")
-        assert code == 0, said
-        assert "by-alice" in shoot_kubectl(viewer, "get", "configmaps", "-n", "default").stdout
+
+def test_members_get_short_lived_kubeconfigs_of_their_role(
+    seed: KubeClient, dev: tuple[str, str], members: dict[str, Issued], tmp_path: Path
+) -> None:
+    """An admin may write, a viewer only read (no Secrets), a non-member gets nothing."""
+    project, _ = dev
+    alice, vic, mallory = members["alice"], members["vic"], members["mallory"]
+    assert alice.code == 0, alice.said
+    assert "garden:member:alice (admin, group garden:project:admins) until" in alice.said
+    who = shoot_kubectl(alice.path, "auth", "whoami", "-o", "jsonpath={.status.userInfo}")
+    assert '"username":"garden:member:alice"' in who.stdout
+    assert "system:masters" not in who.stdout
+    try:
+        shoot_kubectl(alice.path, "create", "configmap", "by-alice", "-n", "default")
+        assert vic.code == 0, vic.said
+        assert "by-alice" in shoot_kubectl(vic.path, "get", "configmaps", "-n", "default").stdout
         for refused in (
             ("create", "configmap", "by-vic", "-n", "default"),
             ("get", "secrets", "-n", "kube-system"),
         ):
-            out = shoot_kubectl(viewer, *refused, check=False)
+            out = shoot_kubectl(vic.path, *refused, check=False)
             assert out.returncode != 0, refused
             assert "Forbidden" in out.stderr, (refused, out.stderr)
-
-        code, _, said = issue("mallory")
-        assert code == 1
-        assert f"--user: 'mallory' is not a member of project '{project}'" in said
-
-        time.sleep(max(0.0, (expires - dt.datetime.now(dt.UTC)).total_seconds()) + 2)
-        out = shoot_kubectl(admin, "get", "--raw", "/readyz", check=False)
-        assert out.returncode != 0
-        assert "Unauthorized" in out.stderr, out.stderr
     finally:
-        shoot_kubectl(
-            kubeconfig_of(seed, *dev, tmp_path),
-            "delete",
-            "configmap",
-            "by-alice",
-            "-n",
-            "default",
-            "--ignore-not-found",
-        )
-        projects.apply(base)
+        admin = kubeconfig_of(seed, *dev, tmp_path)
+        shoot_kubectl(admin, "delete", "configmap", "by-alice", "-n", "default",
+                      "--ignore-not-found")  # fmt: skip
+    assert mallory.code == 1
+    assert f"--user: 'mallory' is not a member of project '{project}'" in mallory.said
 
 
 def test_shoots_are_isolated(
@@ -371,3 +383,12 @@ def test_delete_needs_confirmation_then_removes_everything(
         seed.find("v1", "Secret", naming.kubeconfig_secret(name), naming.project_namespace(project))
         is None
     )
+
+
+def test_a_member_kubeconfig_is_refused_once_it_expired(members: dict[str, Issued]) -> None:
+    """Last in the module: by now the minute has (nearly always) passed."""
+    alice = members["alice"]
+    time.sleep(max(0.0, (alice.expires - dt.datetime.now(dt.UTC)).total_seconds()) + 2)
+    out = shoot_kubectl(alice.path, "get", "--raw", "/readyz", check=False)
+    assert out.returncode != 0
+    assert "Unauthorized" in out.stderr, out.stderr
