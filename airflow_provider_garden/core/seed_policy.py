@@ -36,8 +36,12 @@ _MATCH_PROVIDER_ACCOUNT = (
     f"{_ACCOUNT}.size() == 4 && {_ACCOUNT}[3].startsWith('garden-') && "
     f"!({_ACCOUNT}[3] in {list(UNCONFINED_ACCOUNTS)!r})"
 )
-# The namespace a request writes in: a Namespace's own name; '' for other cluster objects.
-_WRITES_IN = "request.kind.kind == 'Namespace' ? request.name : request.namespace"
+# The namespace a request writes in: a Namespace's own name; '' for other cluster objects
+# (their requests carry no namespace key at all: reading it would fail the request).
+_WRITES_IN = (
+    "request.kind.kind == 'Namespace' ? request.name : "
+    "(has(request.namespace) ? request.namespace : '')"
+)
 _IN_PROJECT = f"variables.ns != variables.home && variables.ns.startsWith('{PROJECT_PREFIX}')"
 
 

@@ -33,6 +33,7 @@ SHOOT_ACCOUNT = f"system:serviceaccount:{DEFAULTS.namespace}:garden-shoot"
 CONTROLPLANE = f"shoot--policy--probe-{secrets.token_hex(3)}"
 POLICY = f"{DEFAULTS.namespace}.{POLICY_NAME}"
 ETCD_ROLE = account("garden-etcd").role_name(DEFAULTS.namespace)
+VOLUME = f"garden-policy-probe-{secrets.token_hex(3)}"
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +44,23 @@ def namespaces(seed: KubeClient) -> Iterator[tuple[str, str]]:
     labels = dict(POD_SECURITY_LABELS)
     seed.apply({"apiVersion": "v1", "kind": "Namespace",
                 "metadata": {"name": CONTROLPLANE, "labels": labels}})  # fmt: skip
+    # A cluster-scoped object an operator writes: a kept store's volume (patched).
+    seed.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": VOLUME},
+            "spec": {
+                "capacity": {"storage": "1Mi"},
+                "accessModes": ["ReadWriteOnce"],
+                "hostPath": {"path": "/nonexistent/garden-policy-probe"},
+                "persistentVolumeReclaimPolicy": "Delete",
+            },
+        }
+    )
     yield project.namespace, CONTROLPLANE
     seed.delete("v1", "Namespace", CONTROLPLANE)
+    seed.delete("v1", "PersistentVolume", VOLUME)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -115,12 +131,16 @@ def test_the_policy_refuses_what_rbac_would_allow(
         ("create", "secret", "generic", "dev.kubeconfig", "-n", "garden-team-x"),
         ("create", "configmap", "x", "-n", "garden-team-x"),
         ("delete", "namespace", CONTROLPLANE),
+        # a cluster-scoped object: its request has no namespace key at all (teardown keeps
+        # a local store's volume by patching it)
+        ("patch", "pv", VOLUME, "-p", '{"spec":{"persistentVolumeReclaimPolicy":"Retain"}}'),
     ],
     ids=[
         "controlplane-deployment",
         "kubeconfig-secret",
         "project-configmap",
         "delete-controlplane",
+        "patch-volume",
     ],
 )
 def test_what_the_operators_do_passes(
