@@ -84,13 +84,15 @@ def shoot_name(seed: KubeClient, shoot_cleanup: list[tuple[str, str]]) -> str:
     return name
 
 
-def assert_one_after_the_other(first_log: Path, second_log: Path) -> None:
+def assert_one_after_the_other(first_log: Path, second_log: Path, shoot: str) -> None:
     first_flow = times(first_log, "flow '")
     second_flow = times(second_log, "flow '")
     assert first_flow, f"the first reconcile ran no flow: {first_log.read_text()[-4000:]}"
     assert second_flow, f"the second reconcile ran no flow: {second_log.read_text()[-4000:]}"
-    [first_released] = times(first_log, "released by")
-    [second_acquired] = times(second_log, "acquired by")
+    # The shoot's operation Lease (a ShootCreate pod also takes its project's quota Lease).
+    held = f"{naming.project_namespace(PROJECT)}/{naming.operation_lease(shoot)}"
+    [first_released] = times(first_log, f"{held} released by")
+    [second_acquired] = times(second_log, f"{held} acquired by")
     assert times(second_log, "waiting for the shoot's operation lease"), (
         "the second reconcile never waited: the first did not hold the lease when it started"
     )
@@ -121,7 +123,7 @@ def test_two_reconciles_of_one_shoot_run_one_after_the_other(
     second = reconcile(seed_kubeconfig, shoot_name, second_log)
     assert first.wait(timeout=600) == 0, first_log.read_text()
     assert second.wait(timeout=600) == 0, second_log.read_text()
-    assert_one_after_the_other(first_log, second_log)
+    assert_one_after_the_other(first_log, second_log, shoot_name)
 
 
 PROVISION = Path(__file__).with_name("provision_run.py")
@@ -185,8 +187,9 @@ def test_two_garden_provision_runs_of_one_shoot_never_reconcile_at_once(
                 run.kill()
     for log in logs:
         assert log.read_text().rstrip().endswith("DAGRUN-STATE success"), log.read_text()[-4000:]
-    first, second = sorted(logs, key=lambda log: min(times(log, "acquired by")))
-    assert_one_after_the_other(first, second)
+    held = f"{naming.operation_lease(shoot_name)} acquired by"
+    first, second = sorted(logs, key=lambda log: min(times(log, held)))
+    assert_one_after_the_other(first, second, shoot_name)
     # Both first_backups ran (backups take no Lease, so maybe at once): each stored and
     # verified a snapshot of its own; one key for both paired one's manifest with the
     # other's object ("has 35344 bytes, its manifest says 35345").
