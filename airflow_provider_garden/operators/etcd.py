@@ -296,7 +296,12 @@ class EtcdRestoreDrillOperator(_EtcdOperator):
         super().before_pod(context)
 
     def pod_extras(self, cp_ns: str) -> tuple[list[Manifest], list[Manifest], list[str]]:
-        return [], [], ["--project", self.project, "--name", self.shoot_name]
+        # Scratch space for the snapshot file and the restored data directory (the
+        # backup's comes with the etcd client volumes, which the drill does not mount).
+        work = {"name": "work", "emptyDir": {}}
+        mount = {"name": "work", "mountPath": etcd_pod.WORK}
+        args = ["--project", self.project, "--name", self.shoot_name, "--work-dir", etcd_pod.WORK]
+        return [work], [mount], args
 
     def on_failure(self, error: Exception) -> None:
         """A pod that never finished its drill (not scheduled, killed, timed out) is a

@@ -130,6 +130,12 @@ def test_the_drill_pod_mounts_the_store_and_never_etcds_volume() -> None:
         v.persistent_volume_claim.claim_name for v in task.volumes if v.persistent_volume_claim
     }
     assert claims == {"etcd-backups"}
+    # Its scratch space (snapshot + restored data) is the pod's own, not the image's layer.
+    assert args.work_dir == "/work"
+    (work,) = [v for v in task.volumes if v.name == "work"]
+    assert work.empty_dir is not None
+    assert [m.mount_path for m in task.volume_mounts if m.name == "work"] == ["/work"]
+    assert not [v for v in task.volumes if v.secret]  # no etcd client certificate
 
 
 def test_a_pod_that_did_not_report_is_recorded_as_a_failed_drill() -> None:
