@@ -108,7 +108,6 @@ def scratch_etcd(data_dir: Path, urls: ScratchUrls, tools: Tools, log_file: Path
         f"--listen-peer-urls={urls.peer}",
         f"--initial-advertise-peer-urls={urls.peer}",
         f"--initial-cluster=etcd-0={urls.peer}",
-        "--listen-metrics-urls=",
     ]
     with log_file.open("wb") as output:
         process = tools.start(argv, output)
