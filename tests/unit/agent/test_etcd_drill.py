@@ -11,7 +11,7 @@ import io
 import json
 import subprocess
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pytest
 
@@ -182,3 +182,79 @@ def test_an_etcd_that_exits_fails_with_its_log_and_reads_nothing(tmp_path: Path)
     assert "exited with status 2" in record.description
     assert "already been bootstrapped" in record.description
     assert not any("get" in c for c in fake.calls)
+
+
+class _Seed:
+    """The seed as the verb writes to it: the status patches it receives."""
+
+    def __init__(self) -> None:
+        self.patches: list[tuple[str, str, str | None, dict[str, Any]]] = []
+
+    def merge_patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        patch: dict[str, Any],
+        namespace: str | None = None,
+        *,
+        subresource: str | None = None,
+    ) -> dict[str, Any]:
+        self.patches.append((f"{kind}/{namespace}/{name}", api_version, subresource, patch))
+        return {}
+
+
+def _verb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: LocalStore, fake: FakeEtcdTools
+) -> tuple[_Seed, list[str]]:
+    from airflow_provider_garden.agent import result
+    from airflow_provider_garden.kube.client import KubeClient
+
+    seed = _Seed()
+    monkeypatch.setattr(KubeClient, "from_kubeconfig", classmethod(lambda cls, path=None: seed))
+    monkeypatch.setattr(result, "TERMINATION_LOG", tmp_path / "termination-log")
+    monkeypatch.setattr(result, "XCOM_FILE", tmp_path / "absent" / "return.json")
+    # The verb's own Tools (real subprocess calls) replaced by the fake, etcd path kept.
+    seen: list[str] = []
+    faked = fake.tools()  # built before Tools is replaced
+
+    def tools(*, etcd: str) -> etcd_drill.Tools:
+        seen.append(etcd)
+        return faked
+
+    monkeypatch.setattr(etcd_drill, "Tools", tools)
+    argv = [
+        "etcd", "drill", "--store-kind", "local", "--store-root", str(store.root),
+        "--prefix", "shoot--p--s", "--shoot-uid", OWN, "--project", "p", "--name", "s",
+        "--work-dir", str(tmp_path / "work"), "--etcd-bin", "/opt/etcd",
+    ]  # fmt: skip
+    from airflow_provider_garden.agent import main as agent_main
+
+    assert agent_main.main(argv) == 0
+    return seed, seen
+
+
+def test_the_verb_records_a_passed_drill_on_its_shoots_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _store(tmp_path)
+    _snapshot(store)
+    seed, etcd_paths = _verb(tmp_path, monkeypatch, store, FakeEtcdTools(tmp_path))
+    assert etcd_paths == ["/opt/etcd"]
+    ((where, _, subresource, patch),) = seed.patches
+    assert (where, subresource) == ("Shoot/garden-p/s", "status")
+    assert patch["status"]["lastRestoreDrill"]["state"] == "Succeeded"
+    assert patch["status"]["lastRestoreDrill"]["objects"] == 1002
+
+
+def test_the_verb_records_a_failed_drill_then_exits_naming_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _store(tmp_path)
+    name = _snapshot(store, body=b"bbolt bytes")
+    store.save(name, io.BytesIO(b"bbolt BYTES"))
+    with pytest.raises(SystemExit, match=r"p/s failed: .*sha256"):
+        _verb(tmp_path, monkeypatch, store, FakeEtcdTools(tmp_path))
+    written = json.loads((tmp_path / "termination-log").read_text())
+    assert written["state"] == "Failed"
+    assert written["snapshot"] == name
