@@ -23,7 +23,9 @@ def resource_of(key: str) -> str | None:
 
     ``/registry/<resource>/...``; for an API group's resource the first segment is the
     group (it contains a dot: ``/registry/apps.example.com/widgets/...``), so the
-    resource is ``<group>/<resource>``.
+    resource is ``<group>/<resource>``. These are kube-apiserver's storage names, not
+    always the API's: nodes are ``minions``, and ``services`` holds both
+    ``services/specs/...`` and ``services/endpoints/...``.
     """
     if not key.startswith(REGISTRY_PREFIX):
         return None
