@@ -175,8 +175,8 @@ REGISTRY: tuple[MatrixOperator, ...] = (
         lease_bound=True,
     ),
     MatrixOperator(
-        # After etcd_backup and etcd_restore: its retry case drills for real, on the good
-        # snapshot etcd_backup's retry case took (shoot-bound retries run last, in order).
+        # Its retry case drills for real: the matrix shoot has a good snapshot from
+        # garden_provision's first backup (and etcd_backup's retry, which runs before).
         key="etcd_drill",
         cls=EtcdRestoreDrillOperator,
         build=lambda case: {"project": PROJECT, "name": SHOOT},
