@@ -83,8 +83,9 @@ class ScratchUrls:
         return cls(client=f"http://127.0.0.1:{free_port()}", peer=f"http://127.0.0.1:{free_port()}")
 
 
-def _etcdctl(tools: Tools, url: str, *args: str) -> list[str]:
-    return [tools.etcdctl, f"--endpoints={url}", "--command-timeout=300s", *args]
+def _etcdctl(tools: Tools, url: str, *args: str, timeout: str = "300s") -> list[str]:
+    # Reading every key of a large cluster takes a while; a health probe must not.
+    return [tools.etcdctl, f"--endpoints={url}", f"--command-timeout={timeout}", *args]
 
 
 def _tail(path: Path) -> str:
@@ -125,7 +126,7 @@ def _wait_healthy(process: subprocess.Popen[bytes], url: str, tools: Tools, log_
             raise DrillError(
                 f"the scratch etcd exited with status {process.returncode}: {_tail(log_file)}"
             )
-        out = tools.run(_etcdctl(tools, url, "endpoint", "health"))
+        out = tools.run(_etcdctl(tools, url, "endpoint", "health", timeout="5s"))
         if out.returncode == 0:
             return
         if time.monotonic() >= deadline:
