@@ -54,6 +54,7 @@ from airflow_provider_garden.snapstore.protocol import SnapStore
 
 log = logging.getLogger(__name__)
 WAIT = dt.timedelta(minutes=5)
+PEER_URL = "http://127.0.0.1:2380"  # the shoot's etcd StatefulSet: one member, local peer
 
 # Test-only fault point, read at phase boundaries only: the process ends at once, as
 # under SIGKILL (no `finally`, no handler, no journal write). Values: a Phase value
@@ -327,19 +328,22 @@ def fetch_verified(store: SnapStore, name: str, db: Path) -> int:
     return int(snapshot_status(db)["revision"])
 
 
+def restore_argv(db: Path, target: Path, *, peer_url: str = PEER_URL) -> list[str]:
+    """`etcdutl snapshot restore` of ``db`` into a new data directory ``target`` for a
+    one-member cluster `etcd-0` whose peers reach it at ``peer_url``."""
+    return [
+        "etcdutl", "snapshot", "restore", str(db),
+        f"--data-dir={target}", "--name=etcd-0",
+        f"--initial-cluster=etcd-0={peer_url}",
+        f"--initial-advertise-peer-urls={peer_url}",
+    ]  # fmt: skip
+
+
 def restore_data_dir(db: Path, target: Path, restored_from: RestoredFrom) -> None:
     """A new etcd data directory at ``target`` from snapshot file ``db``, carrying the
     record of where it came from (etcd's data check reads it)."""
     shutil.rmtree(target, ignore_errors=True)
-    out = subprocess.run(
-        [
-            "etcdutl", "snapshot", "restore", str(db),
-            f"--data-dir={target}", "--name=etcd-0",
-            "--initial-cluster=etcd-0=http://127.0.0.1:2380",
-            "--initial-advertise-peer-urls=http://127.0.0.1:2380",
-        ],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    out = subprocess.run(restore_argv(db, target), capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise PermanentError(f"etcdutl snapshot restore failed: {out.stderr.strip()[-500:]}")
     record = target / RESTORED_FROM_FILE

@@ -11,7 +11,9 @@ one of another UID planted beside it; etcd stays down, care writes ControlPlaneH
 False with ERR_ETCD_DATA_LOST, the next reconcile ends Failed with that code. Setting
 spec.backup.autoRestore makes that reconcile bring etcd back from the snapshot (every
 ConfigMap); after that, emptying the directory again needs nobody: etcd restores on its
-own restart. These tests share the round trip's shoot (a provision and a delete less).
+own restart. A restore drill (garden_restore_drill) passes on that shoot and fails naming
+the sha256 mismatch once its newest snapshot is corrupted in the store. These tests share
+the round trip's shoot (a provision and a delete less).
 """
 
 from __future__ import annotations
@@ -419,6 +421,72 @@ def test_corrupted_snapshot_is_never_restored(
     cp_ns = naming.controlplane_namespace(project, name)
     assert seed.get("apps/v1", "StatefulSet", "etcd", cp_ns)["spec"]["replicas"] == 1
     assert seed.get("apps/v1", "Deployment", "kube-apiserver", cp_ns)["spec"]["replicas"] == 1
+
+
+# --- restore drills (reuse bk-local/db) -----------------------------------------------
+
+
+def drill_run(dags: dict[str, Any], project: str, name: str) -> tuple[str, dict[str, Any]]:
+    """A garden_restore_drill run of one shoot: its state and the XComs of the drill task
+    (``drill``, only when it passed) and of the report (``report``, only when all passed)."""
+    run = dags["garden_restore_drill"].test(run_conf={"only": [f"{project}/{name}"]})
+    xcoms: dict[str, Any] = {}
+    with create_session() as session:
+        for task in ("drill", "report"):
+            rows = session.scalars(
+                XComModel.get_many(
+                    run_id=run.run_id,
+                    dag_ids="garden_restore_drill",
+                    task_ids=task,
+                    key="return_value",
+                )
+            ).all()
+            for row in rows:
+                xcoms[task] = XComModel.deserialize_value(row)
+    return str(run.state), xcoms
+
+
+def test_restore_drill_passes_then_fails_naming_a_corrupted_snapshot(
+    seed: KubeClient, bundled: dict[str, Any], local_shoot: Path
+) -> None:
+    """The drill restores the newest good snapshot (1,000 ConfigMaps) into a scratch etcd
+    in its pod and records status.lastRestoreDrill; with that snapshot corrupted in the
+    store it fails naming the sha256 mismatch, and neither touches the shoot."""
+    project, name = LOCAL_SHOOT
+    # A fresh newest snapshot holding the bulk ConfigMaps, whatever earlier tests left.
+    assert run(bundled, "garden_backup", only=[f"{project}/{name}"], force=True) == "success"
+    snapshot = last_backup(seed, project, name)["snapshot"]
+
+    state, xcoms = drill_run(bundled, project, name)
+    assert state == "success", xcoms
+    drill = shoot_status(seed, project, name)["lastRestoreDrill"]
+    assert drill["state"] == "Succeeded", drill
+    assert drill["snapshot"] == snapshot
+    assert drill["revision"] == last_backup(seed, project, name)["endRevision"]
+    assert drill["objects"] >= COUNT
+    assert xcoms["drill"]["objectsByResource"]["configmaps"] >= COUNT
+    assert xcoms["drill"]["objectsByResource"]["namespaces"] >= 1
+    assert xcoms["report"] == [
+        {"shoot": f"{project}/{name}", "outcome": "passed", "reason": drill["description"]}
+    ]
+
+    store, _ = local_store(seed, project, name)
+    stored = store.base / snapshot
+    data = bytearray(stored.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, one byte changed: only the sha256 can tell
+    stored.write_bytes(bytes(data))
+
+    state, xcoms = drill_run(bundled, project, name)
+    assert state == "failed"
+    drill = shoot_status(seed, project, name)["lastRestoreDrill"]
+    assert drill["state"] == "Failed", drill
+    assert drill["snapshot"] == snapshot
+    assert "sha256" in drill["description"], drill
+    assert "differs from the manifest" in drill["description"], drill
+    manifest = json.loads(stored.with_name(stored.name + ".manifest.json").read_text())
+    assert manifest["verified"] is False  # the next drill takes the newest one still good
+    # The shoot itself was only read: its control plane still serves the ConfigMaps.
+    assert count_configmaps(local_shoot) == COUNT
 
 
 # --- a local store filled to the brim (reuses bk-local/db) -----------------------------
