@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import ipaddress
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,6 +22,31 @@ from airflow_provider_garden.core.kubeconfig import render_kubeconfig
 
 SecretData = dict[str, bytes]
 RENEW_BEFORE = dt.timedelta(days=30)
+# kube-apiserver's EncryptionConfiguration: Secrets are written to etcd (and so into
+# every snapshot) encrypted with a key that lives only in this seed Secret.
+ENCRYPTION_SECRET = "etcd-encryption"
+ENCRYPTION_FILE = "config.yaml"
+ENCRYPTION_KEY_NAME = "key1"
+
+
+def encryption_config(key: bytes) -> bytes:
+    """An EncryptionConfiguration: Secrets with AES-CBC under ``key`` (32 bytes); reads
+    fall back to plain (identity) for Secrets written before it, until rewritten."""
+    if len(key) != 32:
+        raise ValueError(f"an AES-256 key has 32 bytes, not {len(key)}")
+    encoded = base64.b64encode(key).decode()
+    return (
+        "apiVersion: apiserver.config.k8s.io/v1\n"
+        "kind: EncryptionConfiguration\n"
+        "resources:\n"
+        "- resources: [secrets]\n"
+        "  providers:\n"
+        "  - aescbc:\n"
+        "      keys:\n"
+        f"      - name: {ENCRYPTION_KEY_NAME}\n"
+        f"        secret: {encoded}\n"
+        "  - identity: {}\n"
+    ).encode()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,6 +150,9 @@ def plan_secrets(
     if "service-account-key" not in existing:
         private, public = pki.new_service_account_key()
         out["service-account-key"] = {"sa.key": private, "sa.pub": public}
+
+    if ENCRYPTION_SECRET not in existing:
+        out[ENCRYPTION_SECRET] = {ENCRYPTION_FILE: encryption_config(os.urandom(32))}
 
     for component in ("kube-controller-manager", "kube-scheduler", "kwok-controller"):
         name = f"{component}-kubeconfig"
