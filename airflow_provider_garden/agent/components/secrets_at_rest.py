@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from airflow_provider_garden.agent.components.secrets import ControlPlaneSecrets, ShootAccess
-from airflow_provider_garden.core.controlplane.secrets import ENCRYPTION_SECRET
+from airflow_provider_garden.core.controlplane.encryption import ENCRYPTION_SECRET
 from airflow_provider_garden.kube.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)

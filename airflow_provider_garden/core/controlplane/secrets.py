@@ -18,35 +18,23 @@ from dataclasses import dataclass
 from cryptography import x509
 
 from airflow_provider_garden.core import pki
+from airflow_provider_garden.core.controlplane.encryption import (
+    ENCRYPTION_FILE,
+    ENCRYPTION_SECRET,
+    new_key,
+    render,
+)
 from airflow_provider_garden.core.kubeconfig import render_kubeconfig
 
 SecretData = dict[str, bytes]
 RENEW_BEFORE = dt.timedelta(days=30)
-# kube-apiserver's EncryptionConfiguration: Secrets are written to etcd (and so into
-# every snapshot) encrypted with a key that lives only in this seed Secret.
-ENCRYPTION_SECRET = "etcd-encryption"
-ENCRYPTION_FILE = "config.yaml"
-ENCRYPTION_KEY_NAME = "key1"
 
 
 def encryption_config(key: bytes) -> bytes:
-    """An EncryptionConfiguration: Secrets with AES-CBC under ``key`` (32 bytes); reads
-    fall back to plain (identity) for Secrets written before it, until rewritten."""
-    if len(key) != 32:
-        raise ValueError(f"an AES-256 key has 32 bytes, not {len(key)}")
-    encoded = base64.b64encode(key).decode()
-    return (
-        "apiVersion: apiserver.config.k8s.io/v1\n"
-        "kind: EncryptionConfiguration\n"
-        "resources:\n"
-        "- resources: [secrets]\n"
-        "  providers:\n"
-        "  - aescbc:\n"
-        "      keys:\n"
-        f"      - name: {ENCRYPTION_KEY_NAME}\n"
-        f"        secret: {encoded}\n"
-        "  - identity: {}\n"
-    ).encode()
+    """A new control plane's EncryptionConfiguration: Secrets with AES-CBC under ``key``
+    (32 bytes); reads fall back to plain (identity) for Secrets written before it, until
+    rewritten (core/controlplane/encryption.py)."""
+    return render([new_key(key)])
 
 
 @dataclass(frozen=True, kw_only=True)

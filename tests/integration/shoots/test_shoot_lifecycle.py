@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
+import re
 import subprocess
 import time
 import uuid
@@ -168,7 +169,8 @@ def test_secrets_are_encrypted_in_etcd(
              "get", "/registry/secrets/default/at-rest", "--print-value-only"],
             capture_output=True, check=True, timeout=60,
         ).stdout  # fmt: skip
-        assert raw.startswith(b"k8s:enc:aescbc:v1:key1:"), raw[:40]
+        # The key is named after itself (core/controlplane/encryption.py), never "key1".
+        assert re.match(rb"k8s:enc:aescbc:v1:key-[0-9a-f]{12}:", raw), raw[:40]
         assert canary.encode() not in raw
         read = shoot_kubectl(kubeconfig, "get", "secret", "at-rest", "-n", "default",
                              "-o", "jsonpath={.data.value}").stdout  # fmt: skip

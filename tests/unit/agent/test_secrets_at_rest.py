@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_garden.agent.components.secrets_at_rest import SecretsAtRest
-from airflow_provider_garden.core.controlplane.secrets import ENCRYPTION_SECRET
+from airflow_provider_garden.core.controlplane.encryption import ENCRYPTION_SECRET
 from airflow_provider_garden.kube.errors import Conflict
 
 

@@ -7,6 +7,7 @@ import pytest
 import yaml
 from cryptography import x509
 
+from airflow_provider_garden.core.controlplane.encryption import key_name
 from airflow_provider_garden.core.controlplane.secrets import (
     ENCRYPTION_FILE,
     ENCRYPTION_SECRET,
@@ -98,6 +99,7 @@ def test_the_encryption_key_is_issued_once_and_kept() -> None:
     aescbc, identity = resource["providers"]
     [key] = aescbc["aescbc"]["keys"]
     assert len(base64.b64decode(key["secret"])) == 32
+    assert key["name"] == key_name(base64.b64decode(key["secret"]))  # never a shared name
     assert identity == {"identity": {}}  # Secrets written before it still read
     assert ENCRYPTION_SECRET not in plan_secrets(first, EP, now=NOW)  # never a second key
 
