@@ -57,8 +57,9 @@ def delete_flow(c: ShootComponents, *, name: str) -> Flow:
     ]
     apiserver = destroyed(c.kube_apiserver, [admin, kwok, *controllers])
     etcd = destroyed(c.etcd, [apiserver])
-    secrets = destroyed(c.secrets, [etcd, apiserver])
     backup = destroyed(c.backup, [etcd])  # etcd's data check mounts the store
+    # The backup keeps the etcd encryption keys with the snapshots: the Secrets go after.
+    secrets = destroyed(c.secrets, [etcd, apiserver, backup])
     service = destroyed(c.apiserver_service, [secrets])
     destroyed(c.namespace, [service, backup])
     return g.compile()
