@@ -4,6 +4,11 @@ kube-apiserver encrypts what it writes from the run that gave it its key on
 (core/controlplane/secrets.py, ``etcd-encryption``). Secrets written before, by a
 shoot older than encryption at rest, stay in clear until written again: the run that
 issues the key rewrites every Secret of the shoot, unchanged, through the new server.
+So does the first run after a restore of a deleted shoot's snapshot (it marks the
+rewrite due on ``etcd-encryption``: agent/etcd_restore.py): its Secrets, written under
+that shoot's kept keys, are then under this shoot's own key. The mark goes once every
+Secret was written; the kept keys stay readable (snapshots taken before still hold
+values written under them).
 """
 
 from __future__ import annotations
@@ -11,7 +16,10 @@ from __future__ import annotations
 import logging
 
 from airflow_provider_garden.agent.components.secrets import ControlPlaneSecrets, ShootAccess
-from airflow_provider_garden.core.controlplane.encryption import ENCRYPTION_SECRET
+from airflow_provider_garden.core.controlplane.encryption import (
+    ENCRYPTION_SECRET,
+    REWRITE_ANNOTATION,
+)
 from airflow_provider_garden.kube.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
@@ -24,9 +32,25 @@ class SecretsAtRest:
         self.shoot = shoot
         self.secrets = secrets
 
+    def _restored_from(self) -> str | None:
+        """The UID whose snapshot a restore put back since the last rewrite, if any."""
+        found = self.secrets.kube.find("v1", "Secret", ENCRYPTION_SECRET, self.secrets.cp.namespace)
+        return ((found or {}).get("metadata", {}).get("annotations") or {}).get(REWRITE_ANNOTATION)
+
     def deploy(self) -> None:
-        if ENCRYPTION_SECRET not in self.secrets.issued:
+        restored_from = self._restored_from()
+        if ENCRYPTION_SECRET not in self.secrets.issued and restored_from is None:
             return  # the key is not new: everything was written encrypted already
+        self._rewrite()
+        if restored_from is not None:
+            patch = {"metadata": {"annotations": {REWRITE_ANNOTATION: None}}}
+            self.secrets.kube.merge_patch(
+                "v1", "Secret", ENCRYPTION_SECRET, patch, self.secrets.cp.namespace
+            )
+            log.info("%s: the Secrets restored from %s are under this shoot's key", self.name,
+                     restored_from)  # fmt: skip
+
+    def _rewrite(self) -> None:
         client = self.shoot.client()
         rewritten = 0
         for secret in client.list("v1", "Secret"):
@@ -43,7 +67,8 @@ class SecretsAtRest:
         """Written synchronously by deploy."""
 
     def destroy(self) -> None:
-        """The key goes with the control-plane Secrets, the data with etcd."""
+        """The keys go with the control-plane Secrets (kept first beside the kept
+        snapshots: kube/kept_backups.py), the data with etcd."""
 
     def wait_cleanup(self) -> None:
         """Nothing of its own."""
