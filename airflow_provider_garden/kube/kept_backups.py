@@ -193,6 +193,15 @@ def records(kube: KubeClient, project: str | None = None) -> list[KeptBackups]:
     return sorted(found, key=lambda r: (r.expires, r.uid))
 
 
+def kept_uids(kube: KubeClient, project: str, name: str) -> list[str]:
+    """The UIDs of deleted shoots of ``name`` with kept snapshots, from the records'
+    labels (a malformed record's JSON does not stop the reconcile that asks)."""
+    selector = f"{RECORD_LABEL}=true,garden.airflow.io/shoot={name}"
+    found = kube.list(*CONFIGMAP, naming.project_namespace(project), label_selector=selector)
+    labels = [cm["metadata"].get("labels") or {} for cm in found]
+    return sorted(uid for uid in (lab.get("garden.airflow.io/shoot-uid") for lab in labels) if uid)
+
+
 def find(kube: KubeClient, project: str, name: str, uid: str) -> KeptBackups | None:
     """The record of one deleted incarnation, or None."""
     namespace = naming.project_namespace(project)

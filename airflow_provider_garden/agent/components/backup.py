@@ -64,13 +64,12 @@ class BackupInfrastructure(SeedObjects):
 
     def _lease_access(self) -> list[Manifest]:
         # A restore with from_uid reads that deleted shoot's kept keys (etcd_restore.py).
-        kept = kept_backups.records(self.kube, self.cp.project)
         return operation_lease_access(
             ACCOUNT,
             project=self.cp.project,
             name=self.cp.shoot,
             controlplane_namespace=self.cp.namespace,
-            kept_uids=[r.uid for r in kept if r.name == self.cp.shoot],
+            kept_uids=kept_backups.kept_uids(self.kube, self.cp.project, self.cp.shoot),
         )
 
     def manifests(self) -> list[Manifest]:

@@ -104,7 +104,11 @@ def read_keys(config: bytes) -> list[EncryptionKey]:
 def with_kept_keys(config: bytes, kept: bytes) -> bytes:
     """``config`` with every key of ``kept`` (a deleted shoot's configuration) appended
     after its own, which keep their order (the first still writes); a key already there
-    is not added twice."""
+    is not added twice. Two different keys of one name are refused: kube-apiserver could
+    read values of only one of them."""
     own = read_keys(config)
-    have = {k.name for k in own}
-    return render([*own, *(k for k in read_keys(kept) if k.name not in have)])
+    have = {k.name: k for k in own}
+    for k in read_keys(kept):
+        if have.setdefault(k.name, k) != k:
+            raise EncryptionConfigError(f"two different keys are named {k.name}")
+    return render(list(have.values()))

@@ -52,9 +52,16 @@ class Seed:
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
         return self.objects.pop((kind, namespace, name), None) is not None
 
-    def list(self, api_version: str, kind: str, namespace: str | None, **_: Any) -> list[Any]:
+    def list(
+        self, api_version: str, kind: str, namespace: str | None, *, label_selector: str = ""
+    ) -> list[Any]:
+        wanted = dict(term.split("=") for term in label_selector.split(",") if term)
         return [
-            o for (k, ns, _n), o in self.objects.items() if k == kind and namespace in (None, ns)
+            o
+            for (k, ns, _n), o in self.objects.items()
+            if k == kind
+            and namespace in (None, ns)
+            and wanted.items() <= (o["metadata"].get("labels") or {}).items()
         ]
 
 
@@ -112,3 +119,11 @@ def test_a_record_whose_keys_are_gone_says_the_snapshots_cannot_be_read() -> Non
     seed.delete("v1", "Secret", RECORD.key_secret or "", PROJECT_NS)
     with pytest.raises(KeptBackupsError, match="cannot be read"):
         kept_backups.kept_keys(seed, "team-a", "db", UID)  # type: ignore[arg-type]
+
+
+def test_reconcile_finds_the_kept_uids_of_its_name_by_label() -> None:
+    seed = seed_with_keys()
+    other = dataclasses.replace(RECORD, name="web", uid="eeeeeeee-5", key_secret=None)
+    for record in (RECORD, other):
+        kept_backups.keep(seed, record, controlplane_namespace=CP_NS)  # type: ignore[arg-type]
+    assert kept_backups.kept_uids(seed, "team-a", "db") == [UID]  # type: ignore[arg-type]

@@ -74,3 +74,10 @@ def test_names_must_differ_and_a_configuration_needs_a_key() -> None:
         render([EncryptionKey("k", OWN), EncryptionKey("k", OLD)])
     with pytest.raises(EncryptionConfigError, match="at least one key"):
         render([])
+
+
+def test_two_different_keys_of_one_name_are_refused_not_dropped() -> None:
+    # (As two shoots that both named their key "key1" would be.)
+    ours, theirs = render([EncryptionKey("key1", OWN)]), render([EncryptionKey("key1", OLD)])
+    with pytest.raises(EncryptionConfigError, match="two different keys are named key1"):
+        with_kept_keys(ours, theirs)
