@@ -4,7 +4,8 @@ kube-apiserver encrypts what it writes from the run that gave it its key on
 (core/controlplane/secrets.py, ``etcd-encryption``). Secrets written before, by a
 shoot older than encryption at rest, stay in clear until written again: the run that
 issues the key rewrites every Secret of the shoot, unchanged, through the new server.
-So does the first run after a restore of a deleted shoot's snapshot (it marks the
+(The run marks the rewrite due first, so one that fails half-way is finished by the
+next.) So does the first run after a restore of a deleted shoot's snapshot (it marks the
 rewrite due on ``etcd-encryption``: agent/etcd_restore.py): its Secrets, written under
 that shoot's kept keys, are then under this shoot's own key. The mark goes once every
 Secret was written; the kept keys stay readable (snapshots taken before still hold
@@ -37,18 +38,22 @@ class SecretsAtRest:
         found = self.secrets.kube.find("v1", "Secret", ENCRYPTION_SECRET, self.secrets.cp.namespace)
         return ((found or {}).get("metadata", {}).get("annotations") or {}).get(REWRITE_ANNOTATION)
 
+    def _mark(self, value: str | None) -> None:
+        patch = {"metadata": {"annotations": {REWRITE_ANNOTATION: value}}}
+        self.secrets.kube.merge_patch(
+            "v1", "Secret", ENCRYPTION_SECRET, patch, self.secrets.cp.namespace
+        )
+
     def deploy(self) -> None:
-        restored_from = self._restored_from()
-        if ENCRYPTION_SECRET not in self.secrets.issued and restored_from is None:
-            return  # the key is not new: everything was written encrypted already
+        due = self._restored_from()
+        if ENCRYPTION_SECRET in self.secrets.issued and due is None:
+            due = "a new key"
+            self._mark(due)  # a rewrite that fails half-way is done by the next run
+        if due is None:
+            return  # everything was written under this shoot's keys already
         self._rewrite()
-        if restored_from is not None:
-            patch = {"metadata": {"annotations": {REWRITE_ANNOTATION: None}}}
-            self.secrets.kube.merge_patch(
-                "v1", "Secret", ENCRYPTION_SECRET, patch, self.secrets.cp.namespace
-            )
-            log.info("%s: the Secrets restored from %s are under this shoot's key", self.name,
-                     restored_from)  # fmt: skip
+        self._mark(None)
+        log.info("%s: the Secrets (%s) are under this shoot's key", self.name, due)
 
     def _rewrite(self) -> None:
         client = self.shoot.client()

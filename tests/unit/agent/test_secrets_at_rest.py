@@ -100,3 +100,17 @@ def test_a_failed_rewrite_keeps_the_mark_for_the_next_run() -> None:
 
 def _refused(manifest: dict[str, Any]) -> dict[str, Any]:
     raise RuntimeError("the shoot's API is down")
+
+
+def test_a_rewrite_that_fails_in_the_run_that_issued_the_key_is_done_by_the_next() -> None:
+    shoot = Shoot(["a"])
+    shoot.replace = _refused  # type: ignore[method-assign]
+    secrets = Issued(ENCRYPTION_SECRET)
+    with pytest.raises(RuntimeError):
+        SecretsAtRest(shoot, secrets).deploy()  # type: ignore[arg-type]
+    assert REWRITE_ANNOTATION in secrets.kube.annotations
+    shoot = Shoot(["a"])
+    secrets.issued = frozenset()  # the next run: the key is not new any more
+    SecretsAtRest(shoot, secrets).deploy()  # type: ignore[arg-type]
+    assert [s["metadata"]["name"] for s in shoot.replaced] == ["a"]
+    assert secrets.kube.annotations == {}
