@@ -69,6 +69,7 @@ def restore(args: argparse.Namespace) -> dict[str, Any]:
             snapshot=args.snapshot,
             shoot_uid=args.shoot_uid,
             from_uid=args.from_uid,
+            shoot=(args.project, args.name),
         ),
     )
 

@@ -52,10 +52,17 @@ from shoot_cleanup import delete_shoot
 from airflow_provider_garden.agent.components.backup import BackupInfrastructure
 from airflow_provider_garden.agent.context import control_plane_of
 from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.controlplane.encryption import (
+    ENCRYPTION_FILE,
+    ENCRYPTION_SECRET,
+    REWRITE_ANNOTATION,
+    EncryptionKey,
+    read_keys,
+)
 from airflow_provider_garden.core.controlplane.manifests import BACKUP_VOLUME_CLAIM
 from airflow_provider_garden.core.error_codes import Cause, KnownCause
 from airflow_provider_garden.core.etcd_data_check import RESTORED_FROM_FILE
-from airflow_provider_garden.core.kept_backups import record_name
+from airflow_provider_garden.core.kept_backups import RECORD_LABEL, kept_key_name, record_name
 from airflow_provider_garden.core.retention import snapshot_name
 from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
 from airflow_provider_garden.core.shoot_spec import parse_shoot
@@ -339,6 +346,93 @@ def test_s3_store_round_trip(
     backup_then_restore(seed, bundled, project, name, tmp_path)
 
 
+def etcd_value(seed_kubeconfig: Path, project: str, name: str, key: str) -> bytes:
+    """The raw value of ``key`` in the shoot's etcd (what a snapshot holds)."""
+    tls = "/etc/etcd/tls"
+    return subprocess.run(
+        [seed_kubectl(), "--kubeconfig", str(seed_kubeconfig), "exec", "-n",
+         naming.controlplane_namespace(project, name), "etcd-0", "-c", "etcd", "--",
+         "etcdctl", "--endpoints=https://127.0.0.1:2379", f"--cacert={tls}/ca.crt",
+         f"--cert={tls}/tls.crt", f"--key={tls}/tls.key", "get", key, "--print-value-only"],
+        capture_output=True, check=True, timeout=60,
+    ).stdout  # fmt: skip
+
+
+def encryption_secret(seed: KubeClient, project: str, name: str) -> dict[str, Any]:
+    cp_ns = naming.controlplane_namespace(project, name)
+    return seed.get("v1", "Secret", ENCRYPTION_SECRET, cp_ns)
+
+
+def keys_of(secret: dict[str, Any]) -> list[EncryptionKey]:
+    return read_keys(base64.b64decode(secret["data"][ENCRYPTION_FILE]))
+
+
+def test_s3_a_deleted_shoots_encrypted_secrets_read_back_after_a_from_uid_restore(
+    seed: KubeClient, bundled: dict[str, Any], seed_kubeconfig: Path, tmp_path: Path
+) -> None:
+    """After the round trip: a Secret written (encrypted under the shoot's key) and backed
+    up; garden_teardown keeps the key beside the kept snapshots; the shoot created again
+    under the name (another UID, another key) restores the old UID's snapshot with
+    from_uid and reads the Secret; its next reconcile re-encrypts it under its own key.
+    The new incarnation stays for the expiry test after this one."""
+    project, name = "bk-s3", "db"
+    project_ns = naming.project_namespace(project)
+    old = seed.get(SHOOT_API_VERSION, "Shoot", name, project_ns)
+    old_uid, backup = old["metadata"]["uid"], old["spec"]["backup"]
+    canary = f"canary-{uuid.uuid4().hex}"
+    kubectl(shoot_kubeconfig(seed, project, name, tmp_path), "create", "secret", "generic",
+            "kept-canary", "-n", "default", f"--from-literal=value={canary}")  # fmt: skip
+    old_keys = keys_of(encryption_secret(seed, project, name))
+    secret_key = "/registry/secrets/default/kept-canary"
+    assert etcd_value(seed_kubeconfig, project, name, secret_key).startswith(
+        f"k8s:enc:aescbc:v1:{old_keys[0].name}:".encode()
+    )
+    before = last_backup(seed, project, name)
+    assert run(bundled, "garden_backup", only=[f"{project}/{name}"], force=True) == "success"
+    assert last_backup(seed, project, name)["snapshot"] != before.get("snapshot")
+
+    torn = bundled["garden_teardown"].test(
+        run_conf={"project": project, "name": name, "confirm": f"{project}/{name}"}
+    )
+    assert torn.state == "success"
+    record = seed.get("v1", "ConfigMap", record_name(name, old_uid), project_ns)
+    kept = seed.get("v1", "Secret", kept_key_name(name, old_uid), project_ns)
+    assert json.loads(record["data"]["kept.json"])["keySecret"] == kept["metadata"]["name"]
+    assert keys_of(kept) == old_keys  # the key outlived the control-plane namespace
+
+    assert run(bundled, "garden_provision", project=project, name=name, backup=backup) == (
+        "success"
+    )
+    new_uid = seed.get(SHOOT_API_VERSION, "Shoot", name, project_ns)["metadata"]["uid"]
+    assert new_uid != old_uid
+    [own] = keys_of(encryption_secret(seed, project, name))
+    assert own not in old_keys  # the new incarnation writes under a key of its own
+    assert run(bundled, "garden_restore", project=project, name=name, snapshot="",
+               from_uid=old_uid, confirm=f"{project}/{name}") == "success"  # fmt: skip
+
+    kubeconfig = shoot_kubeconfig(seed, project, name, tmp_path)
+    read = kubectl(kubeconfig, "get", "secret", "kept-canary", "-n", "default", "-o",
+                   "jsonpath={.data.value}")  # fmt: skip
+    assert base64.b64decode(read).decode() == canary  # read with the kept key
+    restored = encryption_secret(seed, project, name)
+    assert keys_of(restored) == [own, *old_keys]  # own first: it writes; identity stays last
+    assert restored["metadata"]["annotations"][REWRITE_ANNOTATION] == old_uid
+
+    # The next reconcile writes every Secret again, under the shoot's own key.
+    assert run(bundled, "garden_provision", project=project, name=name, backup=backup) == (
+        "success"
+    )
+    raw = etcd_value(seed_kubeconfig, project, name, secret_key)
+    assert raw.startswith(f"k8s:enc:aescbc:v1:{own.name}:".encode()), raw[:60]
+    assert canary.encode() not in raw
+    after = encryption_secret(seed, project, name)
+    assert REWRITE_ANNOTATION not in (after["metadata"].get("annotations") or {})
+    assert keys_of(after) == [own, *old_keys]  # snapshots from before the rewrite still read
+    read = kubectl(kubeconfig, "get", "secret", "kept-canary", "-n", "default", "-o",
+                   "jsonpath={.data.value}")  # fmt: skip
+    assert base64.b64decode(read).decode() == canary
+
+
 def test_s3_teardown_keeps_snapshots_until_expiry(
     seed: KubeClient, bundled: dict[str, Any], s3_for_pods: S3Server
 ) -> None:
@@ -384,6 +478,12 @@ def test_s3_teardown_keeps_snapshots_until_expiry(
     assert report[uid]["outcome"] == "dropped", report[uid]
     assert stored() == []
     assert seed.find("v1", "ConfigMap", record_name(name, uid), project_ns) is None
+    # Every incarnation's kept encryption keys went with its snapshots.
+    mine = [r for r in report.values() if r["shoot"] == f"{project}/{name}"]
+    assert len(mine) == 2, mine  # the round trip's incarnation and the one after it
+    assert [r for r in mine if r["outcome"] != "dropped"] == []
+    kept_keys = seed.list("v1", "Secret", project_ns, label_selector=f"{RECORD_LABEL}=true")
+    assert kept_keys == []
 
 
 def test_corrupted_snapshot_is_never_restored(
@@ -412,6 +512,7 @@ def test_corrupted_snapshot_is_never_restored(
         project=project,
         name=name,
         snapshot=snapshot,
+        from_uid="",  # dag.test keeps an earlier run's Params (the from_uid restore's)
         confirm=f"{project}/{name}",
     )
     assert state == "failed"
