@@ -12,7 +12,7 @@ from typing import Any
 
 from airflow_provider_garden.core.project import Member, Project, Role, project_resource
 from airflow_provider_garden.kube.client import Manifest
-from airflow_provider_garden.kube.errors import NotFound
+from airflow_provider_garden.kube.errors import ApiError, NotFound
 from airflow_provider_garden.kube.projects import PROJECT_API_VERSION
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION, resource_for
 
@@ -24,6 +24,12 @@ class FakeKube:
 
     def __init__(self) -> None:
         self.objects: dict[Key, Manifest] = {}
+        #: when set, every request fails with it (an API server that refuses the user)
+        self.refusal: ApiError | None = None
+
+    def _answer(self) -> None:
+        if self.refusal is not None:
+            raise self.refusal
 
     def put(self, manifest: Manifest) -> Manifest:
         meta = manifest["metadata"]
@@ -34,6 +40,7 @@ class FakeKube:
         return manifest
 
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> Manifest:
+        self._answer()
         try:
             return copy.deepcopy(self.objects[(api_version, kind, namespace, name)])
         except KeyError:
@@ -55,6 +62,7 @@ class FakeKube:
     def list(
         self, api_version: str, kind: str, namespace: str | None = None, **_: Any
     ) -> list[Manifest]:
+        self._answer()
         return [
             copy.deepcopy(obj)
             for (v, k, ns, _name), obj in sorted(self.objects.items(), key=lambda i: str(i[0]))
@@ -62,6 +70,7 @@ class FakeKube:
         ]
 
     def apply(self, manifest: Manifest, **_: Any) -> Manifest:
+        self._answer()
         return self.put(manifest)
 
 

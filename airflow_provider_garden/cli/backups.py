@@ -9,6 +9,7 @@ namespace, where a teardown kept them) and prints its result.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from airflow_provider_garden.cli.shoots import project_and_name
@@ -28,11 +29,15 @@ def backups_ls(args: argparse.Namespace) -> int:
     kube = KubeClient.from_kubeconfig(args.kubeconfig)
     if args.deleted:
         return _ls_deleted(kube, project, name)
-    shoot = Shoots(kube).get(project, name)
+    shoot = Shoots(kube).find(project, name)
+    if shoot is None:
+        raise LookupError(
+            f"shoot {project}/{name} does not exist (no Shoot {name!r} in namespace "
+            f"{naming.project_namespace(project)}); for a deleted one: --deleted"
+        )
     spec = parse_shoot(shoot)
     if spec.backup is None:
-        print(f"{project}/{name} has no spec.backup: no snapshots are taken")
-        return 1
+        raise LookupError(f"{project}/{name} has no spec.backup: no snapshots are taken")
     volumes, mounts, store_args = etcd_pod.store_volumes(spec.backup)
     pod = agent_pod(
         naming.controlplane_namespace(project, name),
@@ -45,8 +50,7 @@ def backups_ls(args: argparse.Namespace) -> int:
     try:
         result = run_agent_pod(kube, pod)
     except AgentPodError as err:
-        print(f"listing failed: {err}")
-        return 1
+        raise AgentPodError(f"listing {project}/{name}'s snapshots failed: {err}") from err
     last = Shoots(kube).status(project, name).last_backup
     recorded = last.snapshot if last else "-"
     uid = shoot["metadata"]["uid"]
@@ -72,12 +76,18 @@ def _ls_deleted(kube: KubeClient, project: str, name: str) -> int:
         )
         try:
             result = kept_backups.list_snapshots(kube, record)
-        except AgentPodError as err:
-            print(f"  listing failed: {err}")
+        except AgentPodError as err:  # the other records are still listed; then status 1
+            print(
+                f"garden: error: listing UID {record.uid} failed: {_one_line(err)}", file=sys.stderr
+            )
             status = 1
             continue
         _print_snapshots([s for s in result["snapshots"] if s.get("shootUID") == record.uid])
     return status
+
+
+def _one_line(err: Exception) -> str:
+    return " ".join(str(err).split())
 
 
 def _print_snapshots(snapshots: list[dict[str, Any]]) -> None:

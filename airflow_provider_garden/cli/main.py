@@ -80,6 +80,7 @@ def failure_line(err: Exception, *, kubeconfig: str) -> str:
     from kubernetes.config.config_exception import ConfigException
     from urllib3.exceptions import HTTPError
 
+    from airflow_provider_garden.kube.agent_pod import AgentPodError
     from airflow_provider_garden.kube.errors import ApiError
 
     if isinstance(err, ConfigException):
@@ -87,7 +88,7 @@ def failure_line(err: Exception, *, kubeconfig: str) -> str:
     if isinstance(err, HTTPError):
         reason = getattr(err, "reason", None) or err
         return f"cannot reach the seed's API server (kubeconfig {kubeconfig}): {reason}"
-    if isinstance(err, ApiError | SeedError | LookupError | ValueError | OSError):
+    if isinstance(err, ApiError | AgentPodError | SeedError | LookupError | ValueError | OSError):
         return " ".join(str(err).split())
     return f"{type(err).__name__}: {' '.join(str(err).split())}"
 

@@ -69,6 +69,12 @@ def projects_adopt(args: argparse.Namespace) -> int:
         for name, shoots in projects.without_project().items()
         if not args.names or name in args.names
     }
+    for name in args.names:  # a name that is neither an orphan nor a Project: a typo
+        if name not in orphans and projects.find(name) is None:
+            raise LookupError(
+                f"project {name}: nothing to adopt: no Project, and no Shoot in namespace "
+                f"{naming.project_namespace(name)}"
+            )
     if not orphans:
         print("every namespace with shoots has its Project")
         return 0

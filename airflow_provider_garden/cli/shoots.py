@@ -23,7 +23,7 @@ from airflow_provider_garden.core.project import missing_project
 from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
 from airflow_provider_garden.core.spec_fields import SpecError
 from airflow_provider_garden.kube.client import KubeClient
-from airflow_provider_garden.kube.projects import Projects
+from airflow_provider_garden.kube.projects import PROJECT_API_VERSION, Projects
 from airflow_provider_garden.kube.shoots import Shoots
 
 if TYPE_CHECKING:
@@ -95,6 +95,9 @@ def shoots_ls(args: argparse.Namespace) -> int:
                 "created": meta.get("creationTimestamp"),
             }
         )
+    project_gone = args.project and not items
+    if project_gone and kube.find(PROJECT_API_VERSION, "Project", args.project) is None:
+        raise LookupError(f"project {args.project!r} does not exist (no Project resource)")
     emit(items, SHOOT_COLUMNS, args.output, wide=SHOOT_WIDE_COLUMNS, render=SHOOT_RENDER)
     return 0
 
@@ -167,6 +170,11 @@ def kubeconfig(args: argparse.Namespace) -> int:
     project = Projects(kube, provider_namespace=args.garden_namespace).find(project_name)
     if project is None:
         raise AccessError(missing_project(project_name))
+    if Shoots(kube).find(project_name, name) is None:
+        raise LookupError(
+            f"shoot {project_name}/{name} does not exist (no Shoot {name!r} in namespace "
+            f"{naming.project_namespace(project_name)}); nothing was issued"
+        )
     role = project.role_of(args.user)
     if role is None:
         raise AccessError(

@@ -14,6 +14,7 @@ from cli_seed import FakeKube, project, shoot
 
 from airflow_provider_garden.cli.main import failure_line, main
 from airflow_provider_garden.cli.output import age, emit
+from airflow_provider_garden.kube.agent_pod import AgentPodError
 from airflow_provider_garden.kube.errors import Forbidden
 
 ITEMS = [
@@ -119,3 +120,12 @@ def test_age_reads_as_kubectls(seconds: int, shown: str) -> None:
     now = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
     assert age(now - dt.timedelta(seconds=seconds), now=now) == shown
     assert age("2026-12-06T00:00:00Z", now=now) == "24h"
+
+
+def test_a_failed_agent_pod_reads_as_its_output_on_one_line() -> None:
+    err = AgentPodError(
+        "listing demo/dev's snapshots failed: pod garden-backups-ls:\n  no such bucket"
+    )
+    assert failure_line(err, kubeconfig="k") == (
+        "listing demo/dev's snapshots failed: pod garden-backups-ls: no such bucket"
+    )
