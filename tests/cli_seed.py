@@ -8,6 +8,7 @@ message), so every layer above the client runs as it would against a seed.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_garden.core.project import Member, Project, Role, project_resource
@@ -26,6 +27,8 @@ class FakeKube:
         self.objects: dict[Key, Manifest] = {}
         #: when set, every request fails with it (an API server that refuses the user)
         self.refusal: ApiError | None = None
+        #: (phase, termination message) of each Pod created next, in order
+        self.pod_results: list[tuple[str, str]] = []
 
     def _answer(self) -> None:
         if self.refusal is not None:
@@ -72,6 +75,30 @@ class FakeKube:
     def apply(self, manifest: Manifest, **_: Any) -> Manifest:
         self._answer()
         return self.put(manifest)
+
+    def create(self, manifest: Manifest) -> Manifest:
+        """A Pod created here has ended at once with the next of ``pod_results``: its
+        phase and its container's termination message (what an agent pod returns)."""
+        self._answer()
+        if manifest["kind"] == "Pod":
+            phase, message = self.pod_results.pop(0)
+            terminated = {"exitCode": 0 if phase == "Succeeded" else 1, "message": message}
+            manifest = {
+                **manifest,
+                "status": {
+                    "phase": phase,
+                    "containerStatuses": [{"state": {"terminated": terminated}}],
+                },
+            }
+        return self.put(manifest)
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> None:
+        self._answer()
+        self.objects.pop((api_version, kind, namespace, name), None)
+
+    def wait_for(self, what: str, ready: Callable[[], bool], **_: Any) -> None:
+        if not ready():  # nothing here changes by itself: not ready now is never ready
+            raise TimeoutError(f"timed out waiting for {what}")
 
 
 def project(name: str, owner: str = "alice") -> Manifest:

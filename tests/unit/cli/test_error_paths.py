@@ -34,6 +34,7 @@ USAGE = [
     (["projects", "adopt", "legacy"], "the following arguments are required: --owner"),
     (["backups", "ls"], "the following arguments are required: PROJECT/NAME"),
     (["backups", "ls", "demo"], "expected PROJECT/NAME, got 'demo'"),
+    (["backups", "ls", "demo/dev", "-o", "xml"], "invalid choice: 'xml'"),
     (["local-seed"], "required"),
     (["local-seed", "up", "--bogus"], "unrecognized arguments: --bogus"),
     (["local-seed", "down", "--bogus"], "unrecognized arguments: --bogus"),
