@@ -68,13 +68,17 @@ def xcom(dag_id: str, run_id: str, task_id: str) -> Any:
         return XComModel.deserialize_value(row)
 
 
-def ls(seed_kubeconfig: Path, capsys: pytest.CaptureFixture[str], *, deleted: bool) -> str:
+def ls(
+    seed_kubeconfig: Path, capsys: pytest.CaptureFixture[str], *, deleted: bool
+) -> list[dict[str, Any]]:
+    """`garden backups ls [--deleted] -o json`: the snapshots listed."""
     args = argparse.Namespace(
-        kubeconfig=str(seed_kubeconfig), shoot=(PROJECT, NAME), deleted=deleted
+        kubeconfig=str(seed_kubeconfig), shoot=(PROJECT, NAME), deleted=deleted, output="json"
     )
     capsys.readouterr()
     assert backups_ls(args) == 0
-    return capsys.readouterr().out
+    items: list[dict[str, Any]] = json.loads(capsys.readouterr().out)["items"]
+    return items
 
 
 def expiry(bundled: dict[str, Any], at: dt.datetime, **conf: Any) -> tuple[str, dict[str, Any]]:
@@ -123,8 +127,9 @@ def test_teardown_keeps_snapshots_a_new_shoot_skips_them_and_they_expire(
         ENCRYPTION_FILE]))  # fmt: skip
 
     listed = ls(seed_kubeconfig, capsys, deleted=True)
-    assert f"deleted {PROJECT}/{NAME} UID {old_uid}" in listed
-    assert f"good  {old_snapshot}  uid={old_uid}" in listed
+    assert {i["shootUID"] for i in listed} == {old_uid}  # the deleted shoot's
+    assert all(i["deleted"] and i["keptUntil"] for i in listed)
+    assert any(i["key"] == old_snapshot and i["good"] for i in listed)
 
     new_uid, new_snapshot = provision(bundled, seed)
     assert new_uid != old_uid
@@ -134,8 +139,8 @@ def test_teardown_keeps_snapshots_a_new_shoot_skips_them_and_they_expire(
     assert restored.state == "success"
     result = xcom("garden_restore", restored.run_id, "restore")
     assert result["snapshot"] == new_snapshot != old_snapshot
-    current = ls(seed_kubeconfig, capsys, deleted=False)
-    assert f"uid={new_uid}" in current
+    current = {i["shootUID"] for i in ls(seed_kubeconfig, capsys, deleted=False)}
+    assert new_uid in current
     assert old_uid not in current
 
     state, day_after = expiry(bundled, deleted_at + dt.timedelta(days=1))
@@ -165,4 +170,4 @@ def test_teardown_keeps_snapshots_a_new_shoot_skips_them_and_they_expire(
         lambda: seed.find("v1", "PersistentVolume", volume) is None,
         timeout=120,
     )
-    assert "no deleted shoot named" in ls(seed_kubeconfig, capsys, deleted=True)
+    assert ls(seed_kubeconfig, capsys, deleted=True) == []
