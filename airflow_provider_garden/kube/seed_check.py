@@ -17,7 +17,10 @@ from airflow_provider_garden.kube import cloudprofile
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.errors import Forbidden, NotFound
 
-_INSTALL = "install the provider there (`garden install` or the Helm chart)"
+#: said once, after the problems an install would fix
+INSTALL_HINT = (
+    "install the provider there: `garden install --namespace NAMESPACE` or the Helm chart"
+)
 
 
 @dataclass(frozen=True)
@@ -36,15 +39,14 @@ def check_seed(kube: KubeClient, namespace: str) -> SeedCheck:
     """Judge the seed behind `kube` for a provider installed into `namespace`."""
     missing: list[str] = []
     found: list[str] = []
-    for problem, fact in (
-        _crds_served(kube),
-        _cloudprofile_readable(kube, namespace),
-        _pods_creatable(kube, namespace),
-    ):
+    crds, profile = _crds_served(kube), _cloudprofile_readable(kube, namespace)
+    for problem, fact in (crds, profile, _pods_creatable(kube, namespace)):
         if problem:
             missing.append(problem)
         if fact:
             found.append(fact)
+    if crds[0] or (profile[0] or "").startswith("CloudProfile missing"):
+        missing.append(INSTALL_HINT.replace("NAMESPACE", namespace))
     return SeedCheck(tuple(missing), tuple(found))
 
 
@@ -57,7 +59,7 @@ def _crds_served(kube: KubeClient) -> tuple[str | None, str | None]:
     names = ", ".join(crd.name for crd in CRDS)
     if absent:
         listed = ", ".join(f"{crd.name} ({crd.kind})" for crd in absent)
-        return f"CRD not served ({API_VERSION}): {listed}; {_INSTALL}", None
+        return f"CRD not served ({API_VERSION}): {listed}", None
     return None, f"CRDs served: {names}"
 
 
@@ -70,7 +72,7 @@ def _cloudprofile_readable(kube: KubeClient, namespace: str) -> tuple[str | None
     except (ValueError, KeyError, TypeError) as err:  # before LookupError: KeyError is one
         return f"CloudProfile does not parse: {where}: {type(err).__name__} {err}", None
     except LookupError:
-        return f"CloudProfile missing: {where} does not exist; {_INSTALL}", None
+        return f"CloudProfile missing: {where} does not exist", None
     versions = ", ".join(profile.kubernetes_versions[:3])
     more = "..." if len(profile.kubernetes_versions) > 3 else ""
     return None, f"CloudProfile {where} offers Kubernetes {versions}{more}"

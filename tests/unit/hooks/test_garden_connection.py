@@ -199,17 +199,18 @@ def test_a_ready_seed_passes_and_says_what_it_found() -> None:
 def test_a_bare_cluster_fails_naming_everything_missing() -> None:
     result = check_seed(FakeSeed(served=set(), profile=None, allowed=False), "ops")  # type: ignore[arg-type]
     assert not result.ok
-    crd, profile, pods = result.missing
+    crd, profile, pods, hint = result.missing
     assert "shoots.garden.airflow.io (Shoot)" in crd
     assert "projects.garden.airflow.io (Project)" in crd
     assert "ConfigMap ops/garden-cloudprofile does not exist" in profile
     assert "may not create pods in namespace ops" in pods
+    assert hint == "install the provider there: `garden install --namespace ops` or the Helm chart"
 
 
 def test_one_missing_crd_is_named_alone_and_a_bad_profile_says_why() -> None:
     seed = FakeSeed(served={"projects"}, profile='{"machineImages": {}}', allowed=True)
     result = check_seed(seed, "ops")  # type: ignore[arg-type]
-    crd, profile = result.missing
+    crd, profile, _hint = result.missing
     assert "shoots.garden.airflow.io" in crd
     assert "projects.garden" not in crd
     assert profile.startswith("CloudProfile does not parse: ConfigMap ops/garden-cloudprofile")
