@@ -36,7 +36,7 @@ def require_project_admin(hook: GardenHook, project: str, dag_run: Any, operatio
     writes before the operator (the deletion annotation) checks first, like the operator."""
     authorize(
         hook.kube,
-        garden_settings(),
+        hook.settings,
         {"dag_run": dag_run},  # type: ignore[typeddict-item]
         [("params.project", project)],
         needed=Role.ADMIN,
