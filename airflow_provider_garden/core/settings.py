@@ -47,7 +47,10 @@ class GardenSettings:
 
     kubernetes_conn_id: str = field(
         default="kubernetes_default",
-        metadata=_doc("Airflow connection (type kubernetes) of the seed cluster."),
+        metadata=_doc(
+            "Airflow connection of the seed cluster: type garden (its namespace and toolbox "
+            "image, where set, replace these options for its tasks) or kubernetes."
+        ),
     )
     namespace: str = field(
         default=DEFAULT_NAMESPACE,
