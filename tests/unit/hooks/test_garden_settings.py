@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_garden.agent import main as agent_main
 from airflow_provider_garden.core.installation import derive_instance
@@ -15,6 +16,7 @@ from airflow_provider_garden.core.settings import OPTIONS, GardenSettings
 from airflow_provider_garden.core.spec_fields import SpecError
 from airflow_provider_garden.get_provider_info import get_provider_info
 from airflow_provider_garden.hooks.settings import garden_settings
+from airflow_provider_garden.operators.confirm import require_typed_confirmation
 from airflow_provider_garden.operators.kustomize import KustomizeApplyOperator
 from airflow_provider_garden.operators.machines import MachineRolloutOperator
 from airflow_provider_garden.operators.pod import INSTANCE_LABEL, AgentPodOperator
@@ -173,3 +175,17 @@ def test_a_seed_kustomize_keeps_its_inventory_in_the_connections_namespace() -> 
     args = apply.arguments
     assert args[args.index("--inventory-namespace") + 1] == "fleet-b"
     assert apply.namespace == "fleet-b"
+
+
+@pytest.mark.usefixtures("fleet_ops")
+def test_teardowns_confirmation_reserves_the_seeds_own_namespace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    params = {"project": "b", "name": "s", "confirm": "b/s"}
+    kubernetes = {"conn_type": "kubernetes", "extra": {"namespace": "garden-b"}}
+    monkeypatch.setenv("AIRFLOW_CONN_SEED_B", json.dumps(kubernetes))
+    assert require_typed_confirmation(params, "delete") == ("b", "s")
+    body = {"conn_type": "garden", "extra": {"namespace": "garden-b"}}
+    monkeypatch.setenv("AIRFLOW_CONN_SEED_B", json.dumps(body))
+    with pytest.raises(AirflowFailException, match="garden-b"):
+        require_typed_confirmation(params, "delete")
