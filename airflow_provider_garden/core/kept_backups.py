@@ -127,9 +127,13 @@ def record_name(name: str, uid: str) -> str:
     return f"kept-backups-{name}-{uid[:8]}"
 
 
+#: the Secrets a teardown keeps a deleted incarnation's etcd encryption keys in
+KEPT_KEY_PREFIX = "kept-etcd-encryption-"
+
+
 def kept_key_name(name: str, uid: str) -> str:
     """The Secret holding a deleted incarnation's etcd encryption keys."""
-    return f"kept-etcd-encryption-{name}-{uid[:8]}"
+    return f"{KEPT_KEY_PREFIX}{name}-{uid[:8]}"
 
 
 def kept_claim_name(name: str, uid: str) -> str:
