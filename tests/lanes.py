@@ -154,10 +154,13 @@ def committed(path: Path = DEFAULT_DURATIONS) -> dict[str, float]:
 def durations(reports: Path, default: Path = DEFAULT_DURATIONS) -> dict[str, float]:
     """Each module's seconds: the last run's, where it measured the module, else the
     committed figure. The last run is `modules.jsonl`, or, while `make test` runs (it
-    starts a new `modules.jsonl`), the copy of the previous one it kept."""
+    starts a new `modules.jsonl`), the copy of the previous one it kept, and the last
+    lanes' own files (`make integration-lanes` run alone merges them nowhere else)."""
     found = committed(default)
-    for name in ("modules.previous.jsonl", "modules.jsonl"):  # the newer overrides
-        found.update(measured(reports / name))
+    newer = [reports / "modules.previous.jsonl", reports / "modules.jsonl"]
+    newer += sorted((reports / "lanes").glob("*.jsonl"))  # the last lanes, also run alone
+    for path in newer:  # the newer overrides
+        found.update(measured(path))
     return found
 
 
@@ -363,8 +366,8 @@ def summary_lines(lanes_json: Path) -> list[str]:
         return []
     data = json.loads(lanes_json.read_text())
     lines = [
-        f"integration lanes ({data['lanes']} lanes; wall {_clock(data['wall'])}, "
-        f"serial sum of its modules {_clock(data['module_seconds'])}):"
+        f"integration lanes ({data['lanes']} lanes; wall {_clock(data['wall'])}; "
+        f"its modules' own times add up to {_clock(data['module_seconds'])}):"
     ]
     for lane in data["runs"]:
         exit_ = lane["returncode"]

@@ -160,6 +160,9 @@ def test_the_last_runs_figures_override_the_committed_ones(tmp_path: Path) -> No
         ("lint", "a", 5.0),
     )
     assert lanes.durations(tmp_path, default) == {"a": 10.0, "b": 200.0, "c": 3.0}
+    (tmp_path / "lanes").mkdir()
+    _timings(tmp_path / "lanes" / "lane2.jsonl", ("integration", "c", 30.0))
+    assert lanes.durations(tmp_path, default)["c"] == 30.0, "the last lanes' own figures"
 
 
 def test_budget_keeps_the_last_integration_figures_for_the_next_plan(tmp_path: Path) -> None:
