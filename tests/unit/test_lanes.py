@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -275,3 +276,41 @@ def test_the_serial_phase_then_the_lanes_and_one_merged_report(
     )
     assert closing.splitlines()[1].startswith("integration ")
     assert notes[0] in closing
+
+
+# --- the marks as pytest sees them (collection only: no seed is touched) ------------------
+def _collect(*args: str, lane: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in (TIMINGS_ENV, STAGE_ENV, lanes.LANE_ENV, lanes.RUN_DIR_ENV)
+    }
+    if lane:
+        env[lanes.LANE_ENV] = lane
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+def test_pytest_sees_the_serial_modules_the_planner_reads() -> None:
+    """A serial mark the planner cannot read (set other than in pytestmark) would put a
+    module in a lane: the collected marks and the read ones must agree."""
+    done = _collect("-m", "serial", "tests/integration")
+    assert done.returncode == 0, done.stdout + done.stderr
+    collected = {line.split("::")[0] for line in done.stdout.splitlines() if "::" in line}
+    assert collected == {m.path for m in lanes.discover(ROOT) if m.serial}
+
+
+def test_a_lane_refuses_a_serial_module_naming_it() -> None:
+    done = _collect("tests/integration/shoots/test_error_codes.py", lane="lane1")
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
+    assert "lane1 was given tests marked serial" in done.stderr
+    assert "tests/integration/shoots/test_error_codes.py" in done.stderr
+    alone = _collect("tests/integration/shoots/test_error_codes.py", lane=lanes.SERIAL)
+    assert alone.returncode == 0, alone.stdout + alone.stderr
