@@ -371,7 +371,7 @@ def summary_lines(lanes_json: Path) -> list[str]:
     ]
     for lane in data["runs"]:
         exit_ = lane["returncode"]
-        result = "ok" if exit_ == 0 else f"exit {exit_}"
+        result = "not run" if exit_ is None else "ok" if exit_ == 0 else f"exit {exit_}"
         lines.append(
             f"  {lane['name']:<8} wall {_clock(lane['seconds']):>6}  planned "
             f"{_clock(lane['planned']):>6}  modules {_clock(lane['module_seconds']):>6}  "
@@ -416,8 +416,10 @@ def run(
     )
     print_lock = threading.Lock()
     live: list[LaneRun] = []
+    interrupted: list[int] = []
 
     def forward(signum: int, _frame: FrameType | None) -> None:
+        interrupted.append(signum)  # no phase starts after this
         for r in live:
             if r.process is not None and r.process.poll() is None:
                 r.process.send_signal(signum)
@@ -425,6 +427,8 @@ def run(
     previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         for phase in phases:
+            if interrupted:
+                break
             for r in phase:
                 env = lane_env(
                     r.name,
@@ -483,7 +487,9 @@ def run(
     for line in summary_lines(lanes_dir / "lanes.json"):
         print(f"==> [lanes] {line}", flush=True)
     codes = [r.returncode for r in runs if r.returncode]
-    return codes[0] if codes else 0
+    if codes:
+        return codes[0]
+    return 128 + interrupted[0] if interrupted else 0
 
 
 def _wait(phase: list[LaneRun], started: float, heartbeat: float, lock: threading.Lock) -> None:
@@ -491,7 +497,10 @@ def _wait(phase: list[LaneRun], started: float, heartbeat: float, lock: threadin
     while any(r.returncode is None for r in phase):
         for r in phase:
             if r.returncode is None and r.process is not None and r.process.poll() is not None:
-                r.returncode = r.process.returncode
+                code = r.process.returncode
+                r.returncode = (
+                    code if code >= 0 else 128 - code
+                )  # killed by a signal: as a shell says
                 r.seconds = time.monotonic() - r.began
                 if r.reader is not None:
                     r.reader.join(timeout=10)

@@ -314,3 +314,34 @@ def test_a_lane_refuses_a_serial_module_naming_it() -> None:
     assert "tests/integration/shoots/test_error_codes.py" in done.stderr
     alone = _collect("tests/integration/shoots/test_error_codes.py", lane=lanes.SERIAL)
     assert alone.returncode == 0, alone.stdout + alone.stderr
+
+
+def test_an_interrupted_serial_phase_starts_no_lane(tmp_path: Path) -> None:
+    """SIGTERM to the runner (CI's cap, or ^C) reaches the running phase; none starts after."""
+    script = tmp_path / "fake_pytest.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os, signal, sys, time
+            if os.environ["GARDEN_TEST_LANE"] == "serial":
+                os.kill(os.getppid(), signal.SIGTERM)  # as CI stopping the run would
+                time.sleep(0.5)
+            sys.exit(0)
+            """
+        )
+    )
+    the_plan = lanes.Plan(serial=["s"], lanes=[["a"]], planned=[1.0])
+    code = lanes.run(
+        the_plan,
+        reports=tmp_path / "reports",
+        command=(sys.executable, str(script)),
+        cwd=tmp_path,
+        airflow_base=tmp_path / "airflow",
+    )
+    summary = json.loads((tmp_path / "reports/lanes/lanes.json").read_text())
+    assert [(r["name"], r["returncode"]) for r in summary["runs"]] == [
+        ("serial", 128 + 15),  # the fake has no handler: SIGTERM ended it
+        ("lane1", None),
+    ]
+    assert code == 128 + 15
+    assert lanes.summary_lines(tmp_path / "reports/lanes/lanes.json")[2].endswith("not run")
