@@ -1,8 +1,8 @@
-"""The shoot-reconcile pods of one project, for tests that prove a refused run started none.
+"""Agent pods of one project (or one shoot), for tests that count or compare them.
 
-Judged by the project the agent is told (``--project``), not by every reconcile pod on
-the seed: another test session, or another integration lane beside this one, may start
-its own reconcile pods at any moment, and those are not the refused run's.
+Judged by what the agent is told (``--project``, ``--name``), not by every pod of an
+operation on the seed: another test session, or another integration lane beside this
+one, may start its own reconcile pods at any moment, and those are not this test's.
 """
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.operators.pod import OPERATION_LABEL
 
 
-def _names_project(pod: dict[str, Any], project: str) -> bool:
+def acts_on(pod: dict[str, Any], project: object, name: str | None = None) -> bool:
+    """The pod's agent is given ``--project project`` (and ``--name name`` when given)."""
+    wanted = {"--project": str(project)} | ({"--name": name} if name is not None else {})
     for container in pod["spec"]["containers"]:
         argv = [*(container.get("command") or []), *(container.get("args") or [])]
-        if any(a == "--project" and b == project for a, b in itertools.pairwise(argv)):
+        told = {flag: value for flag, value in itertools.pairwise(argv) if flag in wanted}
+        if told == wanted:
             return True
     return False
 
@@ -28,5 +31,5 @@ def reconcile_pods(seed: KubeClient, project: object) -> set[str]:
     return {
         pod["metadata"]["uid"]
         for pod in seed.list("v1", "Pod", None, label_selector=selector)
-        if _names_project(pod, str(project))
+        if acts_on(pod, project)
     }

@@ -345,3 +345,20 @@ def test_an_interrupted_serial_phase_starts_no_lane(tmp_path: Path) -> None:
     ]
     assert code == 128 + 15
     assert lanes.summary_lines(tmp_path / "reports/lanes/lanes.json")[2].endswith("not run")
+
+
+# --- what tests judge, with other lanes' pods beside theirs -----------------------------
+def test_an_agent_pod_is_judged_by_the_project_and_shoot_it_is_told() -> None:
+    from reconcile_pods import acts_on
+
+    def pod(*args: str) -> dict[str, object]:
+        return {"spec": {"containers": [{"command": ["garden-agent"], "args": list(args)}]}}
+
+    mine = pod("--garden-namespace", "garden-system", "shoot", "reconcile", "--project",
+               "lease", "--name", "lock-1")  # fmt: skip
+    assert acts_on(mine, "lease")
+    assert acts_on(mine, "lease", "lock-1")
+    assert not acts_on(mine, "lease", "lock-2")
+    assert not acts_on(mine, "maint")
+    assert acts_on(pod("--project", "123"), 123), "a project given as a number"
+    assert not acts_on(pod("--name", "lease"), "lease")
