@@ -76,14 +76,12 @@ their windows).
         from airflow_provider_garden.core.maintenance_fleet import plan_shoot
         from airflow_provider_garden.core.naming import shoot_key
         from airflow_provider_garden.hooks.garden import GardenHook
-        from airflow_provider_garden.hooks.settings import garden_settings
         from airflow_provider_garden.kube import cloudprofile
 
         at = logical_date or dag_run.run_after
         only = set((params or {}).get("only") or [])
-        settings = garden_settings()
-        hook = GardenHook(settings.kubernetes_conn_id)
-        profile = cloudprofile.read(hook.kube, settings.namespace)
+        hook = GardenHook()  # [garden] kubernetes_conn_id; its seed's namespace
+        profile = cloudprofile.read(hook.kube, hook.settings.namespace)
         fleet = hook.shoots.list()
         entries = []
         for shoot in fleet:

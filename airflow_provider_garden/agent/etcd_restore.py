@@ -5,6 +5,10 @@ operation (core/restore_journal.py): verify and fetch the snapshot, stop
 kube-apiserver and etcd, restore into `data.part`, swap it in for `data` (the
 previous directory is renamed aside, not deleted), start etcd, prove it serves the
 snapshot's revision, only then drop the previous directory and start kube-apiserver.
+A snapshot of another UID (``from_uid``) holds Secrets encrypted with that deleted
+shoot's keys: before anything stops, its kept keys are appended to this control plane's
+encryption configuration and a rewrite of the Secrets is marked due (the next reconcile
+re-encrypts them under the shoot's own key: agent/components/secrets_at_rest.py).
 Each phase is recorded once done. A failure rolls back; SIGTERM rolls back before
 the swap and leaves etcd running on complete data after it; a restore that died is
 settled by the next restore before it does anything else.
@@ -12,6 +16,7 @@ settled by the next restore before it does anything else.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import gzip
@@ -28,9 +33,16 @@ from typing import Any
 
 from airflow_provider_garden.agent.etcd_backup import EtcdEndpoint, snapshot_status
 from airflow_provider_garden.agent.etcd_journal import JournalStore
+from airflow_provider_garden.core.controlplane.encryption import (
+    ENCRYPTION_FILE,
+    ENCRYPTION_SECRET,
+    REWRITE_ANNOTATION,
+    with_kept_keys,
+)
 from airflow_provider_garden.core.controlplane.manifests import ETCD_DATA_DIR
 from airflow_provider_garden.core.etcd_data_check import RESTORED_FROM_FILE, RestoredFrom
 from airflow_provider_garden.core.flow import PermanentError
+from airflow_provider_garden.core.kept_backups import KeptBackupsError
 from airflow_provider_garden.core.restore_journal import (
     ORDER,
     Dir,
@@ -46,7 +58,12 @@ from airflow_provider_garden.core.restore_journal import (
     proven,
     rollback_steps,
 )
-from airflow_provider_garden.core.snapshot_owner import SnapshotChoiceError, choose_restore
+from airflow_provider_garden.core.snapshot_owner import (
+    UNMARKED,
+    SnapshotChoiceError,
+    choose_restore,
+)
+from airflow_provider_garden.kube import kept_backups
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.workload import deployment_available, statefulset_ready
 from airflow_provider_garden.snapstore.manifest import list_snapshots, owned, verify
@@ -54,6 +71,7 @@ from airflow_provider_garden.snapstore.protocol import SnapStore
 
 log = logging.getLogger(__name__)
 WAIT = dt.timedelta(minutes=5)
+PEER_URL = "http://127.0.0.1:2380"  # the shoot's etcd StatefulSet: one member, local peer
 
 # Test-only fault point, read at phase boundaries only: the process ends at once, as
 # under SIGKILL (no `finally`, no handler, no journal write). Values: a Phase value
@@ -106,6 +124,44 @@ def choose(store: SnapStore, snapshot: str | None, *, shoot_uid: str, from_uid: 
     except SnapshotChoiceError as err:
         raise PermanentError(str(err)) from None
     return chosen.key
+
+
+def add_kept_keys(
+    kube: KubeClient, *, namespace: str, shoot: tuple[str, str] | None, from_uid: str | None
+) -> bool:
+    """Let this control plane read a deleted shoot's snapshot: that UID's kept keys
+    appended to its own (which still writes), a rewrite of the Secrets marked due.
+    False: nothing to add (this shoot's own snapshot, one from before UIDs, or a deleted
+    shoot without keys, whose Secrets are plain and read through identity)."""
+    if not from_uid or from_uid == UNMARKED:
+        return False
+    if shoot is None:
+        raise PermanentError(f"restoring {from_uid}'s snapshot needs the shoot's project/name")
+    project, name = shoot
+    try:
+        kept = kept_backups.kept_keys(kube, project, name, from_uid)
+    except KeptBackupsError as err:
+        raise PermanentError(str(err)) from None
+    if kept is None:
+        log.warning("%s/%s@%s kept no encryption keys: its Secrets are plain", project, name,
+                    from_uid)  # fmt: skip
+        return False
+    own = kube.find("v1", "Secret", ENCRYPTION_SECRET, namespace)
+    config = ((own or {}).get("data") or {}).get(ENCRYPTION_FILE)
+    if config is None:
+        raise PermanentError(
+            f"{namespace}/{ENCRYPTION_SECRET} is missing: reconcile the shoot (it issues its "
+            f"key) before restoring {from_uid}'s encrypted snapshot"
+        )
+    merged = with_kept_keys(base64.b64decode(config), base64.b64decode(kept))
+    patch = {
+        "metadata": {"annotations": {REWRITE_ANNOTATION: from_uid}},
+        "data": {ENCRYPTION_FILE: base64.b64encode(merged).decode()},
+    }
+    kube.merge_patch("v1", "Secret", ENCRYPTION_SECRET, patch, namespace)
+    log.info("added %s/%s@%s's kept encryption keys; Secrets rewrite due", project, name,
+             from_uid)  # fmt: skip
+    return True
 
 
 class _Restore:
@@ -260,11 +316,13 @@ class _Restore:
 
     def run(
         self, store: SnapStore, work: Path, snapshot: str | None, *, shoot_uid: str,
-        from_uid: str | None,
+        from_uid: str | None, shoot: tuple[str, str] | None = None,
     ) -> RestoreJournal:  # fmt: skip
         name = choose(store, snapshot, shoot_uid=shoot_uid, from_uid=from_uid)
         db = work / "restore.db"
         revision = fetch_verified(store, name, db)
+        # Before kube-apiserver stops: the one started on the restored data reads them.
+        add_kept_keys(self.kube, namespace=self.namespace, shoot=shoot, from_uid=from_uid)
         now = self.clock()
         journal = RestoreJournal(
             phase=Phase.VERIFIED,
@@ -327,19 +385,22 @@ def fetch_verified(store: SnapStore, name: str, db: Path) -> int:
     return int(snapshot_status(db)["revision"])
 
 
+def restore_argv(db: Path, target: Path, *, peer_url: str = PEER_URL) -> list[str]:
+    """`etcdutl snapshot restore` of ``db`` into a new data directory ``target`` for a
+    one-member cluster `etcd-0` whose peers reach it at ``peer_url``."""
+    return [
+        "etcdutl", "snapshot", "restore", str(db),
+        f"--data-dir={target}", "--name=etcd-0",
+        f"--initial-cluster=etcd-0={peer_url}",
+        f"--initial-advertise-peer-urls={peer_url}",
+    ]  # fmt: skip
+
+
 def restore_data_dir(db: Path, target: Path, restored_from: RestoredFrom) -> None:
     """A new etcd data directory at ``target`` from snapshot file ``db``, carrying the
     record of where it came from (etcd's data check reads it)."""
     shutil.rmtree(target, ignore_errors=True)
-    out = subprocess.run(
-        [
-            "etcdutl", "snapshot", "restore", str(db),
-            f"--data-dir={target}", "--name=etcd-0",
-            "--initial-cluster=etcd-0=http://127.0.0.1:2380",
-            "--initial-advertise-peer-urls=http://127.0.0.1:2380",
-        ],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    out = subprocess.run(restore_argv(db, target), capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise PermanentError(f"etcdutl snapshot restore failed: {out.stderr.strip()[-500:]}")
     record = target / RESTORED_FROM_FILE
@@ -372,8 +433,10 @@ def restore(
     snapshot: str | None,
     shoot_uid: str,
     from_uid: str | None = None,
+    shoot: tuple[str, str] | None = None,
     clock: Callable[[], dt.datetime] = utc_now,
 ) -> dict[str, Any]:
+    """``shoot``: (project, name), whose kept keys a ``from_uid`` restore reads."""
     r = _Restore(kube, endpoint, namespace=namespace, data_mount=data_mount, clock=clock)
     open_ = r.journal.read()
     if open_ is not None and open_.open:
@@ -382,7 +445,7 @@ def restore(
             settled = r.settle(open_)
         if settled.phase is Phase.DONE and snapshot in (None, settled.snapshot):
             return _result(settled, settled_open=open_.phase)
-    journal = r.run(store, work, snapshot, shoot_uid=shoot_uid, from_uid=from_uid)
+    journal = r.run(store, work, snapshot, shoot_uid=shoot_uid, from_uid=from_uid, shoot=shoot)
     return _result(journal, settled_open=open_.phase if open_ and open_.open else None)
 
 

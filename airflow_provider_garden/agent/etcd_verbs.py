@@ -69,8 +69,34 @@ def restore(args: argparse.Namespace) -> dict[str, Any]:
             snapshot=args.snapshot,
             shoot_uid=args.shoot_uid,
             from_uid=args.from_uid,
+            shoot=(args.project, args.name),
         ),
     )
+
+
+def drill(args: argparse.Namespace) -> dict[str, Any]:
+    """Restore the shoot's newest good snapshot into a scratch etcd, judge it and record
+    status.lastRestoreDrill; exit 1 naming every reason when the drill failed."""
+    from airflow_provider_garden.agent import etcd_drill
+    from airflow_provider_garden.agent.result import emit
+    from airflow_provider_garden.kube.client import KubeClient
+    from airflow_provider_garden.kube.shoots import Shoots
+
+    outcome = etcd_drill.drill(
+        _store(args),
+        shoot_uid=args.shoot_uid,
+        work=Path(args.work_dir),
+        tools=etcd_drill.Tools(etcd=args.etcd_bin),
+    )
+    kube = KubeClient.from_kubeconfig(args.kubeconfig)
+    Shoots(kube).record_restore_drill(args.project, args.name, outcome.record)
+    if not outcome.record.succeeded:
+        print(emit(outcome.to_result()))
+        raise SystemExit(
+            f"garden-agent etcd drill: {args.project}/{args.name} failed: "
+            f"{outcome.record.description}"
+        )
+    return outcome.to_result()
 
 
 def check_data(args: argparse.Namespace) -> dict[str, Any]:
@@ -124,6 +150,7 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         ("ls", ls),
         ("drop", drop),
         ("check-data", check_data),
+        ("drill", drill),
     )
     for name, fn in verbs_:
         p = etcd.add_parser(name, help=fn.__doc__)
@@ -146,6 +173,14 @@ def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                 action="store_true",
                 help="restore this shoot's newest good snapshot instead of refusing "
                 "(spec.backup.autoRestore)",
+            )
+            continue
+        if name == "drill":
+            p.add_argument("--project", required=True, help="the shoot's project")
+            p.add_argument("--name", required=True, help="the shoot's name")
+            p.add_argument("--work-dir", default="/work", help="scratch space: snapshot + data")
+            p.add_argument(
+                "--etcd-bin", default="etcd", help="the etcd server the drill starts on the data"
             )
             continue
         p.add_argument("--etcd-url", required=True)

@@ -43,6 +43,7 @@ def version(_: argparse.Namespace) -> dict[str, Any]:
         "kubectl": _tool_version([kubectl(), "version", "--client"]),
         "etcdctl": _tool_version(["etcdctl", "version"]),
         "etcdutl": _tool_version(["etcdutl", "version"]),
+        "etcd": _tool_version(["etcd", "--version"]),  # the server restore drills start
     }
 
 

@@ -48,7 +48,8 @@ def delete_flow(c: ShootComponents, *, name: str) -> Flow:
     pools = destroyed(c.worker_pools, [], skip_if=machines_unreachable)
     kwok = destroyed(c.machine_controller, [pools])
     members = destroyed(c.member_access, [])
-    admin = destroyed(c.admin_kubeconfig, [kwok, members])
+    at_rest = destroyed(c.secrets_at_rest, [])
+    admin = destroyed(c.admin_kubeconfig, [kwok, members, at_rest])
     # Foreground deletions in the shoot (nodes, kwok's RBAC) end only while the shoot's
     # garbage collector runs in kube-controller-manager: it goes after them.
     controllers = [
@@ -56,8 +57,9 @@ def delete_flow(c: ShootComponents, *, name: str) -> Flow:
     ]
     apiserver = destroyed(c.kube_apiserver, [admin, kwok, *controllers])
     etcd = destroyed(c.etcd, [apiserver])
-    secrets = destroyed(c.secrets, [etcd, apiserver])
     backup = destroyed(c.backup, [etcd])  # etcd's data check mounts the store
+    # The backup keeps the etcd encryption keys with the snapshots: the Secrets go after.
+    secrets = destroyed(c.secrets, [etcd, apiserver, backup])
     service = destroyed(c.apiserver_service, [secrets])
     destroyed(c.namespace, [service, backup])
     return g.compile()

@@ -92,6 +92,7 @@ def reconcile_flow(c: ShootComponents, *, name: str) -> Flow:
     )
     # Members' short-lived certificates name their role's group; the shoot binds it.
     g.add("Deploying project member access", c.member_access.deploy, dependencies=[admin])
+    g.add("Encrypting the shoot's Secrets at rest", c.secrets_at_rest.deploy, dependencies=[admin])
     # The machine controller reaches the shoot with the admin kubeconfig.
     kwok = g.add(
         "Deploying machine controller (kwok)",

@@ -72,8 +72,7 @@ def kubeconfig(args: argparse.Namespace) -> int:
     """Print the path of the local seed's admin kubeconfig."""
     path = LocalSeed().paths.kubeconfig
     if not path.exists():
-        print(f"{path} does not exist yet: run `garden local-seed up`", file=sys.stderr)
-        return 1
+        raise FileNotFoundError(f"{path} does not exist yet: run `garden local-seed up`")
     print(path)
     return 0
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 
-from airflow_provider_garden.cli.output import add_output_flag, emit
+from airflow_provider_garden.cli.output import add_output_flag, age, emit
+from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.project import Member, Project, Quota, Role, parse_project
 from airflow_provider_garden.core.project import project_resource as to_resource
 from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
 from airflow_provider_garden.core.spec_fields import SpecError
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.projects import PROJECT_API_VERSION, Projects
+from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 
 
 def requested_project(args: argparse.Namespace) -> Project:
@@ -66,6 +69,12 @@ def projects_adopt(args: argparse.Namespace) -> int:
         for name, shoots in projects.without_project().items()
         if not args.names or name in args.names
     }
+    for name in args.names:  # a name that is neither an orphan nor a Project: a typo
+        if name not in orphans and projects.find(name) is None:
+            raise LookupError(
+                f"project {name}: nothing to adopt: no Project, and no Shoot in namespace "
+                f"{naming.project_namespace(name)}"
+            )
     if not orphans:
         print("every namespace with shoots has its Project")
         return 0
@@ -92,16 +101,33 @@ PROJECT_COLUMNS = {
     "maxShoots": "MAXSHOOTS",
     "maxMachines": "MAXMACHINES",
 }
+PROJECT_WIDE_COLUMNS = {
+    "namespace": "NAMESPACE",
+    "shoots": "SHOOTS",
+    "uid": "UID",
+    "created": "AGE",
+}
 
 
 def projects_ls(args: argparse.Namespace) -> int:
+    """List projects, owners, members and quotas (-o wide: namespace, number of shoots,
+    UID, age)."""
     kube = KubeClient.from_kubeconfig(args.kubeconfig)
+    shoots = Counter(str(s["metadata"]["namespace"]) for s in kube.list(SHOOT_API_VERSION, "Shoot"))
     items: list[dict[str, object]] = []
     for item in kube.list(PROJECT_API_VERSION, "Project"):
+        meta = item["metadata"]
+        namespace = naming.project_namespace(meta["name"])
+        wide = {
+            "namespace": namespace,
+            "shoots": shoots[namespace],
+            "uid": meta.get("uid"),
+            "created": meta.get("creationTimestamp"),
+        }
         try:
             p = parse_project(item, provider_namespace=args.garden_namespace)
         except SpecError as err:
-            items.append({"name": item["metadata"]["name"], "owner": f"(invalid: {err.errors[0]})"})
+            items.append({"name": meta["name"], "owner": f"(invalid: {err.errors[0]})", **wide})
             continue
         items.append(
             {
@@ -110,9 +136,10 @@ def projects_ls(args: argparse.Namespace) -> int:
                 "members": ",".join(f"{m.name}={m.role}" for m in p.members),
                 "maxShoots": p.quota.max_shoots,
                 "maxMachines": p.quota.max_machines,
+                **wide,
             }
         )
-    emit(items, PROJECT_COLUMNS, args.output)
+    emit(items, PROJECT_COLUMNS, args.output, wide=PROJECT_WIDE_COLUMNS, render={"created": age})
     return 0
 
 
@@ -131,7 +158,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     create.add_argument("--max-shoots", type=int, default=None, help="quota: most shoots")
     create.add_argument("--max-machines", type=int, default=None, help="quota: most machines")
     create.set_defaults(run=projects_create)
-    ls = verbs.add_parser("ls", help="list projects, owners, members and quotas")
+    ls = verbs.add_parser("ls", help=projects_ls.__doc__)
     add_output_flag(ls)
     ls.set_defaults(run=projects_ls)
     adopt = verbs.add_parser("adopt", help=projects_adopt.__doc__)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import base64
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from airflow_provider_garden.cli.output import add_output_flag, emit
+from airflow_provider_garden.cli.output import Render, add_output_flag, age, emit
 from airflow_provider_garden.core import naming, pki
 from airflow_provider_garden.core.controlplane.secrets import decode
 from airflow_provider_garden.core.member_access import (
@@ -22,7 +23,11 @@ from airflow_provider_garden.core.project import missing_project
 from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
 from airflow_provider_garden.core.spec_fields import SpecError
 from airflow_provider_garden.kube.client import KubeClient
-from airflow_provider_garden.kube.projects import Projects
+from airflow_provider_garden.kube.projects import PROJECT_API_VERSION, Projects
+from airflow_provider_garden.kube.shoots import Shoots
+
+if TYPE_CHECKING:
+    from airflow_provider_garden.core.status import ShootStatus, WorkerPoolStatus
 
 
 def _kube(args: argparse.Namespace) -> KubeClient:
@@ -57,30 +62,76 @@ def install(args: argparse.Namespace) -> int:
 
 
 def shoots_ls(args: argparse.Namespace) -> int:
-    """List the fleet: every Shoot with version, last operation and health."""
+    """List the fleet: every Shoot with version, last operation and health (-o wide: its
+    control-plane namespace in the seed, UID, worker pools with image versions and
+    Ready/total, last good backup, age)."""
     from airflow_provider_garden.core.shoot_health import shoot_health
     from airflow_provider_garden.core.status import ShootStatus, StatusError
-    from airflow_provider_garden.kube.shoots import Shoots
 
+    kube = _kube(args)
     items = []
-    for shoot in Shoots(_kube(args)).list(args.project):
+    for shoot in Shoots(kube).list(args.project):
         try:
-            last = ShootStatus.from_shoot(shoot).last_operation
+            status: ShootStatus | None = ShootStatus.from_shoot(shoot)
         except StatusError:  # shoot_health names the field in the HEALTH column's verdict
-            last = None
+            status = None
+        last = status.last_operation if status else None
+        meta = shoot["metadata"]
+        project = meta["namespace"].removeprefix("garden-")
+        backup = status.last_backup if status else None
         items.append(
             {
-                "project": shoot["metadata"]["namespace"].removeprefix("garden-"),
-                "name": shoot["metadata"]["name"],
+                "project": project,
+                "name": meta["name"],
                 "version": shoot["spec"]["kubernetes"]["version"],
                 "operation": last.type.value if last else None,
                 "state": last.state.value if last else None,
                 "progress": last.progress if last else 0,
                 "health": shoot_health(shoot).verdict.value,
+                "controlPlaneNamespace": naming.controlplane_namespace(project, meta["name"]),
+                "uid": meta.get("uid"),
+                "workers": _pools(shoot, status),
+                "lastBackup": backup.created.isoformat() if backup and backup.created else None,
+                "created": meta.get("creationTimestamp"),
             }
         )
-    emit(items, SHOOT_COLUMNS, args.output)
+    project_gone = args.project and not items
+    if project_gone and kube.find(PROJECT_API_VERSION, "Project", args.project) is None:
+        raise LookupError(f"project {args.project!r} does not exist (no Project resource)")
+    emit(items, SHOOT_COLUMNS, args.output, wide=SHOOT_WIDE_COLUMNS, render=SHOOT_RENDER)
     return 0
+
+
+def _pools(shoot: dict[str, Any], status: ShootStatus | None) -> list[dict[str, Any]]:
+    """Each worker pool: its image as the spec wants it, its machines Ready/total as
+    the status last saw them (None before the first report)."""
+    observed: Mapping[str, WorkerPoolStatus] = status.workers if status else {}
+    pools = []
+    for worker in shoot["spec"].get("workers") or []:
+        image = (worker.get("machine") or {}).get("image") or {}
+        seen = observed.get(worker.get("name"))
+        pools.append(
+            {
+                "name": worker.get("name"),
+                "image": f"{image.get('name')}/{image.get('version')}",
+                "minimum": worker.get("minimum"),
+                "maximum": worker.get("maximum"),
+                "ready": seen.ready if seen else None,
+                "machines": seen.machines if seen else None,
+            }
+        )
+    return pools
+
+
+def _pools_cell(pools: list[dict[str, Any]]) -> str:
+    """``pool-a=gardenlinux/1592.2:2/3`` per pool (Ready/machines; ``?`` before a report)."""
+    if not pools:
+        return "-"
+    return ",".join(
+        f"{p['name']}={p['image']}:"
+        + ("?" if p["machines"] is None else f"{p['ready']}/{p['machines']}")
+        for p in pools
+    )
 
 
 SHOOT_COLUMNS = {
@@ -92,6 +143,14 @@ SHOOT_COLUMNS = {
     "progress": "PROGRESS",
     "health": "HEALTH",
 }
+SHOOT_WIDE_COLUMNS = {
+    "controlPlaneNamespace": "CONTROLPLANE",
+    "uid": "UID",
+    "workers": "WORKERS",
+    "lastBackup": "BACKUP",
+    "created": "AGE",
+}
+SHOOT_RENDER: dict[str, Render] = {"workers": _pools_cell, "lastBackup": age, "created": age}
 
 
 def kubeconfig(args: argparse.Namespace) -> int:
@@ -111,6 +170,11 @@ def kubeconfig(args: argparse.Namespace) -> int:
     project = Projects(kube, provider_namespace=args.garden_namespace).find(project_name)
     if project is None:
         raise AccessError(missing_project(project_name))
+    if Shoots(kube).find(project_name, name) is None:
+        raise LookupError(
+            f"shoot {project_name}/{name} does not exist (no Shoot {name!r} in namespace "
+            f"{naming.project_namespace(project_name)}); nothing was issued"
+        )
     role = project.role_of(args.user)
     if role is None:
         raise AccessError(

@@ -13,6 +13,12 @@ which outlives every control-plane namespace:
   beside etcd's own volume in the control-plane namespace, so the volume moves instead
   of its data.
 
+With encryption at rest the snapshots' Secrets read only with the keys of the control
+plane that wrote them, and those die with its namespace: the teardown keeps its
+encryption configuration too, as Secret ``kept-etcd-encryption-<name>-<uid8>``
+(:func:`kept_key_name`) beside the record, which names it (``keySecret``); it goes with
+the snapshots. A record without one: the shoot had no key (its snapshots are plain).
+
 ``garden_backup`` expires records whose time is up, judged at the run's logical time;
 dropping one early needs the deleted shoot's ``<project>/<name>@<uid>`` typed.
 """
@@ -50,6 +56,7 @@ class KeptBackups:
     bucket: str | None = None  # s3
     secret_name: str | None = None  # s3: the Secret in garden-<project>
     claim: str | None = None  # local: the kept volume's claim in garden-<project>
+    key_secret: str | None = None  # the kept encryption keys' Secret in garden-<project>
 
     def __post_init__(self) -> None:
         if self.deleted.tzinfo is None:
@@ -87,6 +94,7 @@ class KeptBackups:
             "bucket": self.bucket,
             "secretName": self.secret_name,
             "claim": self.claim,
+            "keySecret": self.key_secret,
             "deleted": _timestamp(self.deleted),
             "keepFor": format_duration(self.keep_for),
             "expires": _timestamp(self.expires),
@@ -108,6 +116,7 @@ class KeptBackups:
                 bucket=doc.get("bucket"),
                 secret_name=doc.get("secretName"),
                 claim=doc.get("claim"),
+                key_secret=doc.get("keySecret"),
             )
         except (KeyError, TypeError, ValueError) as err:
             raise KeptBackupsError(f"{where}: not a kept-backups record: {err}") from None
@@ -116,6 +125,15 @@ class KeptBackups:
 def record_name(name: str, uid: str) -> str:
     """One name per deleted incarnation: a name reused after a teardown gets another."""
     return f"kept-backups-{name}-{uid[:8]}"
+
+
+#: the Secrets a teardown keeps a deleted incarnation's etcd encryption keys in
+KEPT_KEY_PREFIX = "kept-etcd-encryption-"
+
+
+def kept_key_name(name: str, uid: str) -> str:
+    """The Secret holding a deleted incarnation's etcd encryption keys."""
+    return f"{KEPT_KEY_PREFIX}{name}-{uid[:8]}"
 
 
 def kept_claim_name(name: str, uid: str) -> str:

@@ -7,7 +7,8 @@ live in namespaces made at run time. The API server then confines them:
   in the provider's namespace or a control plane's) writes only in control-plane
   namespaces (``shoot--*``), project namespaces (``garden-*``) and its own namespace;
   it deletes no namespace but a control plane's; in a project namespace the only
-  Secrets it writes are kubeconfigs (``*.kubeconfig``). ``garden-kustomize`` is left
+  Secrets it writes are kubeconfigs (``*.kubeconfig``) and the etcd encryption keys a
+  teardown keeps beside a deleted shoot's snapshots (``kept-etcd-encryption-*``). ``garden-kustomize`` is left
   out: what its overlays may change is bound to it by the seed's admins.
 - Pod Security Admission ``baseline`` on every namespace the provider makes: no
   privileged pod, host namespace, hostPath or added capability, whoever creates it.
@@ -18,6 +19,8 @@ Both are plain manifests: `garden install` applies them and the chart renders th
 from __future__ import annotations
 
 from typing import Any
+
+from .kept_backups import KEPT_KEY_PREFIX
 
 POLICY_NAME = "garden-accounts-confined"
 CONTROLPLANE_PREFIX = "shoot--"
@@ -80,11 +83,13 @@ def admission_policy(namespace: str | None = None) -> list[dict[str, Any]]:
         {
             "expression": (
                 f"request.kind.kind != 'Secret' || !({_IN_PROJECT}) || "
-                "request.name.endsWith('.kubeconfig')"
+                "request.name.endsWith('.kubeconfig') || "
+                f"request.name.startsWith('{KEPT_KEY_PREFIX}')"
             ),
             "messageExpression": (
-                "variables.account + ' may write only Secrets named *.kubeconfig in project "
-                "namespace ' + variables.ns + ', not ' + request.name"
+                "variables.account + ' may write only Secrets named *.kubeconfig or "
+                f"{KEPT_KEY_PREFIX}* in project namespace ' + variables.ns + ', not ' + "
+                "request.name"
             ),
             "reason": "Forbidden",
         },

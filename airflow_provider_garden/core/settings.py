@@ -47,7 +47,10 @@ class GardenSettings:
 
     kubernetes_conn_id: str = field(
         default="kubernetes_default",
-        metadata=_doc("Airflow connection (type kubernetes) of the seed cluster."),
+        metadata=_doc(
+            "Airflow connection of the seed cluster: type garden (its namespace and toolbox "
+            "image, where set, replace these options for its tasks) or kubernetes."
+        ),
     )
     namespace: str = field(
         default=DEFAULT_NAMESPACE,
@@ -126,6 +129,27 @@ class GardenSettings:
         if problems:
             raise ValueError("; ".join(problems))
 
+    def for_connection(self, conn_id: str, fields: Mapping[str, Any]) -> GardenSettings:
+        """These settings for the seed of a ``garden`` connection `conn_id`: each of its
+        `CONNECTION_FIELDS` (from its extra) it sets replaces the ``[garden]`` value.
+
+        Raises ValueError naming the connection and field of a value that breaks its rule.
+        """
+        values: dict[str, Any] = {}
+        for name in CONNECTION_FIELDS:
+            value = fields.get(name)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                continue  # unset: the [garden] value stands
+            values[name] = value.strip() if isinstance(value, str) else value
+        problems = [
+            p
+            for name, value in values.items()
+            if (p := _problem(value, _FIELDS[name], where=f"connection {conn_id!r} {name}"))
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return dataclasses.replace(self, kubernetes_conn_id=conn_id, **values)
+
     @classmethod
     def from_options(cls, options: Mapping[str, str | None]) -> GardenSettings:
         """The settings from ``[garden]``'s text values; an absent or empty key keeps its default.
@@ -178,8 +202,11 @@ _RULES = {
 
 
 def _check(settings: GardenSettings, f: dataclasses.Field[Any]) -> str | None:
-    value = getattr(settings, f.name)
-    where = f"[{SECTION}] {option_key(f)}"
+    return _problem(getattr(settings, f.name), f, where=f"[{SECTION}] {option_key(f)}")
+
+
+def _problem(value: Any, f: dataclasses.Field[Any], *, where: str) -> str | None:
+    """What is wrong with `value` for the field `f`, said of ``where``; None if nothing."""
     if isinstance(value, dt.timedelta):
         zero_allowed = f.metadata["zero_allowed"]
         if value < dt.timedelta(0) or (value == dt.timedelta(0) and not zero_allowed):
@@ -196,6 +223,8 @@ def _check(settings: GardenSettings, f: dataclasses.Field[Any]) -> str | None:
         return f"{where}: {'; '.join(problems)}" if problems else None
     if isinstance(value, tuple):
         return None  # project_admins: any Airflow user names
+    if not isinstance(value, str):
+        return f"{where}: must be text, got {value!r}"
     if not value:
         return f"{where}: must not be empty"
     if f.name == "namespace" and (len(value) > 63 or not _DNS_LABEL.match(value)):
@@ -224,6 +253,11 @@ def _option_text(value: Any) -> str:
         return str(int(seconds)) if seconds.is_integer() else str(seconds)
     return str(value)
 
+
+_FIELDS = {f.name: f for f in dataclasses.fields(GardenSettings)}
+#: What a ``garden`` connection may set for its own seed, under these names in its extra
+#: (the Airflow side: hooks/settings.py). The rest of ``[garden]`` is the installation's.
+CONNECTION_FIELDS = ("namespace", "toolbox_image")
 
 DEFAULTS = GardenSettings()
 OPTIONS = tuple(

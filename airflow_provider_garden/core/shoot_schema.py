@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .spec_fields import FieldError
-from .status.enums import ConditionStatus, OperationState, OperationType
+from .status.enums import ConditionStatus, DrillState, OperationState, OperationType
 from .store_space import SIZE_PATTERN, SIZE_RULE
 
 # Gardener's defaults for shoot networks: far from typical 10.x seed and node ranges.
@@ -383,6 +383,17 @@ LAST_BACKUP = Obj(
         "sha256": Str(),
     },
 )
+LAST_RESTORE_DRILL = Obj(
+    description="The last restore drill: the newest good snapshot restored into a scratch etcd.",
+    fields={
+        "time": _TIMESTAMP,
+        "snapshot": Str(description="Key of the snapshot the drill restored."),
+        "revision": Int(description="etcd revision the restored data served."),
+        "objects": Int(description="Kubernetes objects (keys under /registry/) it held."),
+        "state": Str(enum=tuple(str(m) for m in DrillState)),
+        "description": Str(description="What the drill found, or every reason it failed."),
+    },
+)
 WORKER_POOL_STATUS = Obj(
     description="A worker pool's machines and its rollout, as last observed.",
     fields={
@@ -443,6 +454,7 @@ STATUS = Obj(
         ),
         "lastMaintenance": LAST_MAINTENANCE,
         "lastBackup": LAST_BACKUP,
+        "lastRestoreDrill": LAST_RESTORE_DRILL,
         "workers": Map(values=WORKER_POOL_STATUS, description="Each worker pool by its name."),
         "conditions": List(items=_OBSERVED),
         "constraints": List(items=_OBSERVED),

@@ -3,7 +3,9 @@
 The rules (what is kept, for how long, who may drop it early) are in
 ``core/kept_backups.py``; this module only talks to the seed. A record is a
 ConfigMap in ``garden-<project>``; a ``local`` store's volume is kept by setting its
-PersistentVolume to Retain and re-binding it to a claim there (no data is copied).
+PersistentVolume to Retain and re-binding it to a claim there (no data is copied); the
+control plane's etcd encryption keys are copied there as a Secret before the record is
+written, and deleted after the snapshots, before the record.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.controlplane import etcd_pod
+from airflow_provider_garden.core.controlplane.encryption import ENCRYPTION_FILE, ENCRYPTION_SECRET
 from airflow_provider_garden.core.controlplane.manifests import BACKUP_VOLUME_CLAIM, MANAGED_BY
 from airflow_provider_garden.core.kept_backups import (
     RECORD_LABEL,
@@ -29,6 +32,7 @@ log = logging.getLogger(__name__)
 PVC = ("v1", "PersistentVolumeClaim")
 PV = ("v1", "PersistentVolume")
 CONFIGMAP = ("v1", "ConfigMap")
+SECRET = ("v1", "Secret")
 KEEP_WAIT = 120.0  # seconds for the kept claim to bind
 
 
@@ -64,13 +68,50 @@ def bound_volume(kube: KubeClient, controlplane_namespace: str) -> str | None:
     return (claim.get("spec") or {}).get("volumeName") or None
 
 
+def encryption_keys(kube: KubeClient, controlplane_namespace: str) -> str | None:
+    """The control plane's encryption configuration (base64, as the Secret holds it);
+    None: the shoot has none (from before encryption at rest, or already deleted)."""
+    found = kube.find(*SECRET, ENCRYPTION_SECRET, controlplane_namespace)
+    return ((found or {}).get("data") or {}).get(ENCRYPTION_FILE)
+
+
+def keep_keys(kube: KubeClient, record: KeptBackups, *, controlplane_namespace: str) -> None:
+    """Copy the control plane's encryption keys beside the record (its ``keySecret``)."""
+    if record.key_secret is None:
+        return
+    project_ns = naming.project_namespace(record.project)
+    config = encryption_keys(kube, controlplane_namespace)
+    if config is None:
+        if kube.find(*SECRET, record.key_secret, project_ns) is not None:
+            return  # copied by an earlier try, the control plane's Secret gone since
+        raise KeptBackupsError(
+            f"{controlplane_namespace}/{ENCRYPTION_SECRET} is gone and was not kept: "
+            f"the snapshots of {record.shoot}@{record.uid} may be unreadable"
+        )
+    kube.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "Opaque",
+            "metadata": {
+                "name": record.key_secret,
+                "namespace": project_ns,
+                "labels": _labels(record),
+            },
+            "data": {ENCRYPTION_FILE: config},
+        }
+    )
+
+
 def keep(kube: KubeClient, record: KeptBackups, *, controlplane_namespace: str) -> None:
-    """Write the record, then (local) move the store's volume to the project namespace.
+    """Copy the encryption keys, write the record, then (local) move the store's volume
+    to the project namespace.
 
     Safe to repeat: each step is an apply or a patch to the same end. The volume is set
     to Retain before anything else, so no later step (nor the namespace's deletion) can
-    delete its data.
+    delete its data. The keys are kept before the record that names them.
     """
+    keep_keys(kube, record, controlplane_namespace=controlplane_namespace)
     kube.apply(record_manifest(record))
     claim_name = record.claim
     if claim_name is None:
@@ -152,6 +193,15 @@ def records(kube: KubeClient, project: str | None = None) -> list[KeptBackups]:
     return sorted(found, key=lambda r: (r.expires, r.uid))
 
 
+def kept_uids(kube: KubeClient, project: str, name: str) -> list[str]:
+    """The UIDs of deleted shoots of ``name`` with kept snapshots, from the records'
+    labels (a malformed record's JSON does not stop the reconcile that asks)."""
+    selector = f"{RECORD_LABEL}=true,garden.airflow.io/shoot={name}"
+    found = kube.list(*CONFIGMAP, naming.project_namespace(project), label_selector=selector)
+    labels = [cm["metadata"].get("labels") or {} for cm in found]
+    return sorted(uid for uid in (lab.get("garden.airflow.io/shoot-uid") for lab in labels) if uid)
+
+
 def find(kube: KubeClient, project: str, name: str, uid: str) -> KeptBackups | None:
     """The record of one deleted incarnation, or None."""
     namespace = naming.project_namespace(project)
@@ -184,7 +234,26 @@ def release_volume(kube: KubeClient, record: KeptBackups) -> None:
 
 
 def forget(kube: KubeClient, record: KeptBackups) -> None:
-    kube.delete(*CONFIGMAP, record.record_name, naming.project_namespace(record.project))
+    """The kept encryption keys, then the record (its snapshots are gone already)."""
+    project_ns = naming.project_namespace(record.project)
+    if record.key_secret is not None:
+        kube.delete(*SECRET, record.key_secret, project_ns)
+    kube.delete(*CONFIGMAP, record.record_name, project_ns)
+
+
+def kept_keys(kube: KubeClient, project: str, name: str, uid: str) -> str | None:
+    """The encryption configuration (base64) a teardown kept of shoot UID ``uid``; None:
+    no record, or the shoot had no key (its snapshots hold Secrets in clear)."""
+    record = find(kube, project, name, uid)
+    if record is None or record.key_secret is None:
+        return None
+    found = kube.find(*SECRET, record.key_secret, naming.project_namespace(project))
+    if found is None:
+        raise KeptBackupsError(
+            f"{record.record_name} names Secret {record.key_secret}, which is gone: "
+            f"the Secrets in {record.shoot}@{uid}'s snapshots cannot be read"
+        )
+    return str((found.get("data") or {})[ENCRYPTION_FILE])
 
 
 def _store_pod(record: KeptBackups, *verb: str) -> Any:

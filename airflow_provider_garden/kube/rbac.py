@@ -7,9 +7,12 @@ cluster-scoped; each rule still names its exact resources and verbs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.controlplane.encryption import ENCRYPTION_SECRET
+from airflow_provider_garden.core.kept_backups import kept_key_name, record_name
 from airflow_provider_garden.kube.client import Manifest
 from airflow_provider_garden.kube.resources import GROUP
 
@@ -140,6 +143,14 @@ ACCOUNTS = (
             _rule("apps", ["deployments", "statefulsets"], ["get", "list", "patch"]),
             _rule("", ["pods"], ["get", "list"]),
             _rule("", ["configmaps"], ["get", "create", "patch"]),  # the backup index
+            # A restore of a deleted shoot's snapshot adds its kept keys to this control
+            # plane's encryption configuration (core/controlplane/encryption.py).
+            {
+                "apiGroups": [""],
+                "resources": ["secrets"],
+                "verbs": ["get", "patch"],
+                "resourceNames": [ENCRYPTION_SECRET],
+            },
         ),
         per_controlplane=True,
     ),
@@ -215,11 +226,18 @@ def controlplane_account(
 
 
 def operation_lease_access(
-    account_name: str, *, project: str, name: str, controlplane_namespace: str
+    account_name: str,
+    *,
+    project: str,
+    name: str,
+    controlplane_namespace: str,
+    kept_uids: Sequence[str] = (),
 ) -> list[Manifest]:
     """Role + RoleBinding letting one shoot's per-control-plane ``account_name`` hold that
     shoot's operation Lease and report the operation: get and update of that one Lease,
-    patch of that one Shoot's status, in the project namespace.
+    patch of that one Shoot's status, in the project namespace. ``kept_uids``: deleted
+    shoots of the name whose kept snapshots it may restore (``from_uid``): get of their
+    kept-backups records and kept encryption keys, by name.
 
     The pod holding the Lease is then the pod doing the work (a restore), not the Airflow
     worker that started it. No ``create``: RBAC cannot limit it to a name, and the Lease
@@ -248,6 +266,7 @@ def operation_lease_access(
                     "verbs": ["patch"],
                     "resourceNames": [name],
                 },
+                *_kept_access(name, sorted(kept_uids)),
             ],
         },
         {
@@ -262,5 +281,26 @@ def operation_lease_access(
                     "namespace": controlplane_namespace,
                 }
             ],
+        },
+    ]
+
+
+def _kept_access(name: str, uids: list[str]) -> list[Manifest]:
+    """Get of named kept records and keys; none at all without a UID (an empty
+    ``resourceNames`` would allow every object of the kind)."""
+    if not uids:
+        return []
+    return [
+        {
+            "apiGroups": [""],
+            "resources": ["configmaps"],
+            "verbs": ["get"],
+            "resourceNames": [record_name(name, uid) for uid in uids],
+        },
+        {
+            "apiGroups": [""],
+            "resources": ["secrets"],
+            "verbs": ["get"],
+            "resourceNames": [kept_key_name(name, uid) for uid in uids],
         },
     ]

@@ -69,6 +69,13 @@ _TABLE = [
         "validatingadmissionpolicybindings",
         namespaced=False,
     ),
+    # Asked by the connection test: may this client create pods in the provider's namespace.
+    Resource(
+        "authorization.k8s.io/v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        namespaced=False,
+    ),
     Resource(
         "apiextensions.k8s.io/v1",
         "CustomResourceDefinition",

@@ -23,6 +23,7 @@ from airflow_provider_garden.core.status import (
     LastError,
     LastMaintenance,
     LastOperation,
+    LastRestoreDrill,
     OperationState,
     OperationType,
     ShootStatus,
@@ -178,6 +179,9 @@ class Shoots:
 
     def record_backup(self, project: str, name: str, backup: LastBackup) -> Manifest:
         return self.write(project, name, StatusPatch(last_backup=backup))
+
+    def record_restore_drill(self, project: str, name: str, drill: LastRestoreDrill) -> Manifest:
+        return self.write(project, name, StatusPatch(last_restore_drill=drill))
 
     def _write_with_conditions(
         self,

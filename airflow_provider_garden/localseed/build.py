@@ -226,6 +226,7 @@ def _toolbox_image(paths: SeedPaths) -> ImageSpec:
         dockerfile_at="docker/toolbox",
         context=(
             ("bin/kubectl", _go_binaries(paths, SEED_KUBERNETES)["kubectl"]),
+            ("bin/etcd", etcd.etcd),  # restore drills serve a restored snapshot with it
             ("bin/etcdctl", etcd.etcdctl),
             ("bin/etcdutl", etcd.etcdutl),
             ("pyproject.toml", repo / "pyproject.toml"),

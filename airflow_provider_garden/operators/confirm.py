@@ -11,15 +11,14 @@ from airflow_provider_garden.core.name_rules import project_errors
 from airflow_provider_garden.core.project import Role
 from airflow_provider_garden.hooks.garden import GardenHook
 from airflow_provider_garden.hooks.project_access import authorize
-from airflow_provider_garden.hooks.settings import garden_settings
 
 
 def require_typed_confirmation(params: Mapping[str, str], action: str) -> tuple[str, str]:
     """Fail (without retries) unless ``params.project`` is a project and ``params.confirm``
     is exactly ``<project>/<name>``."""
-    errors = project_errors(
-        [("params.project", params["project"])], provider_namespace=garden_settings().namespace
-    )
+    # the seed's provider namespace (its garden connection's, if set): no project maps onto it
+    namespace = GardenHook().settings.namespace
+    errors = project_errors([("params.project", params["project"])], provider_namespace=namespace)
     if errors:
         raise AirflowFailException(f"{errors[0]}. Nothing was changed.")
     target = f"{params['project']}/{params['name']}"
@@ -36,7 +35,7 @@ def require_project_admin(hook: GardenHook, project: str, dag_run: Any, operatio
     writes before the operator (the deletion annotation) checks first, like the operator."""
     authorize(
         hook.kube,
-        garden_settings(),
+        hook.settings,
         {"dag_run": dag_run},  # type: ignore[typeddict-item]
         [("params.project", project)],
         needed=Role.ADMIN,

@@ -1,4 +1,4 @@
-"""EtcdBackupOperator and EtcdRestoreOperator.
+"""EtcdBackupOperator, EtcdRestoreOperator and EtcdRestoreDrillOperator.
 
 Their pods run in the shoot's control-plane namespace (as `garden-etcd`, which
 shoot reconcile creates there): that is where the etcd client certificate, the
@@ -25,7 +25,9 @@ from airflow_provider_garden.core.error_codes import known_failure
 from airflow_provider_garden.core.manifest import Manifest
 from airflow_provider_garden.core.shoot_spec import Backup, SnapstoreKind, parse_shoot
 from airflow_provider_garden.core.status import (
+    DrillState,
     LastBackup,
+    LastRestoreDrill,
     OperationState,
     OperationType,
     ShootStatus,
@@ -45,6 +47,8 @@ ERROR_TAIL = 1000
 
 class _EtcdOperator(ShootPodOperator):
     service_account = "garden-etcd"
+    # Whether the pod talks to the shoot's etcd (its client certificate mounted).
+    reaches_etcd = True
 
     @cached_property
     def shoot(self) -> Manifest:
@@ -73,7 +77,9 @@ class _EtcdOperator(ShootPodOperator):
         cp_ns = naming.controlplane_namespace(self.project, self.shoot_name)
         self.namespace = cp_ns
         store_v, store_m, store_args = etcd_pod.store_volumes(self.backup_spec)
-        etcd_v, etcd_m, etcd_args = etcd_pod.etcd_client_volumes(cp_ns)
+        etcd_v, etcd_m, etcd_args = (
+            etcd_pod.etcd_client_volumes(cp_ns) if self.reaches_etcd else ([], [], [])
+        )
         extra_v, extra_m, extra_args = self.pod_extras(cp_ns)
         volumes = [*etcd_v, *store_v, *extra_v]
         mounts = [*etcd_m, *store_m, *extra_m]
@@ -257,6 +263,72 @@ class EtcdRestoreOperator(_EtcdOperator):
         if result.get("state") != "Restored":
             raise AgentResultError(
                 f"restore of {self.project}/{self.shoot_name} did not finish: {result}"
+            )
+        return result
+
+
+class EtcdRestoreDrillOperator(_EtcdOperator):
+    """Prove that a shoot's newest good snapshot restores: a drill, not a restore.
+
+    The pod mounts the shoot's snapshot store (as the backup does, never etcd's volume),
+    verifies the newest good snapshot of this shoot (its UID), restores it into a scratch
+    etcd inside the pod, checks that it serves the manifest's revision and holds a
+    Kubernetes cluster, counts its objects per resource and stops that etcd. The pod
+    records ``status.lastRestoreDrill`` (Succeeded or Failed, with every reason); the
+    task fails when the drill failed. It takes no Lease: the shoot is only read.
+
+    :param project: project of the shoot (templated).
+    :param name: shoot name (templated).
+    """
+
+    verb = ("etcd", "drill")
+    reaches_etcd = False  # it serves its own scratch etcd; the shoot's is never touched
+
+    def __init__(self, **kwargs: Any) -> None:
+        # on_failure must know when this try's pod started, to tell its record from an
+        # older one: one process from the pod's start to its end.
+        kwargs["deferrable"] = False
+        super().__init__(**kwargs)
+        self._started: dt.datetime | None = None
+
+    def before_pod(self, context: Context) -> None:
+        self._started = self.garden.shoots.clock()
+        super().before_pod(context)
+
+    def pod_extras(self, cp_ns: str) -> tuple[list[Manifest], list[Manifest], list[str]]:
+        # Scratch space for the snapshot file and the restored data directory (the
+        # backup's comes with the etcd client volumes, which the drill does not mount).
+        work = {"name": "work", "emptyDir": {}}
+        mount = {"name": "work", "mountPath": etcd_pod.WORK}
+        args = ["--project", self.project, "--name", self.shoot_name, "--work-dir", etcd_pod.WORK]
+        return [work], [mount], args
+
+    def on_failure(self, error: Exception) -> None:
+        """A pod that never finished its drill (not scheduled, killed, timed out) is a
+        failed drill too: ``lastRestoreDrill`` must not keep saying an older one passed.
+        A drill that failed on its own was recorded by the pod, with its reasons."""
+        started = self._started
+        if started is None or self._pod_recorded(since=started):
+            return
+        drill = LastRestoreDrill(
+            time=started,
+            state=DrillState.FAILED,
+            description=f"the drill pod did not report: {type(error).__name__}: "
+            f"{str(error)[-ERROR_TAIL:]}",
+        )
+        self.garden.shoots.record_restore_drill(self.project, self.shoot_name, drill)
+
+    def _pod_recorded(self, *, since: dt.datetime) -> bool:
+        shoot = self.garden.shoots.find(self.project, self.shoot_name)
+        last = ShootStatus.from_shoot(shoot).last_restore_drill if shoot else None
+        # Status times are stored in whole seconds.
+        return bool(last and last.time and last.time >= since.replace(microsecond=0))
+
+    def validate_result(self, result: dict[str, Any]) -> dict[str, Any]:
+        if result.get("state") != DrillState.SUCCEEDED:
+            raise AgentResultError(
+                f"restore drill of {self.project}/{self.shoot_name} failed: "
+                f"{result.get('description')}"
             )
         return result
 

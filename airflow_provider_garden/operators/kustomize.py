@@ -62,6 +62,7 @@ from airflow_provider_garden.operators.pod import (
     AgentResultError,
     SecretMount,
     owned_by,
+    with_flag,
 )
 
 if TYPE_CHECKING:
@@ -235,7 +236,7 @@ class KustomizeApplyOperator(AgentPodOperator):
 
     @cached_property
     def garden(self) -> GardenHook:
-        return GardenHook(self.kubernetes_conn_id)
+        return GardenHook(self.kubernetes_conn_id, settings=self.settings)
 
     def own_pod_arguments(self) -> dict[str, Any]:
         # A shoot target's pod runs in the project namespace with no seed account at
@@ -322,6 +323,11 @@ class KustomizeApplyOperator(AgentPodOperator):
         return source_owner(ti.dag_id, ti.task_id, ti.run_id, ti.map_index)
 
     def before_pod(self, context: Context) -> None:
+        if _shoot_of(self.target) is None:
+            # The seed's inventory lives in the pod's namespace: the connection's, maybe.
+            self.arguments = with_flag(
+                self.arguments, "--inventory-namespace", self.namespace or self.settings.namespace
+            )
         if self._packed is None:
             return
         self.garden.kube.apply(

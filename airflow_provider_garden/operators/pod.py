@@ -4,7 +4,9 @@ An operator of this provider is a KubernetesPodOperator that runs one
 `garden-agent` verb in the toolbox image. This module composes that pod spec in
 one place; operators only say which verb, which arguments, which Secrets to
 mount and how to check the result. Precedence, lowest first: the `[garden]`
-config section, this class's defaults, the operator's own values
+config section, what the task's ``garden`` connection sets for its seed (namespace,
+toolbox image: read when the task runs, never while the DAG is parsed; see
+`use_seed_settings`), this class's defaults, the operator's own values
 (`own_pod_arguments`), then what the DAG author passed explicitly. Who the pod
 runs as and with what (image, ServiceAccount, security contexts, host*, pod
 templates: `core/pod_overrides.py`) is the operator's: a DAG author's value for
@@ -76,6 +78,7 @@ from airflow_provider_garden.core.pod_startup import Outcome, startup_verdict
 from airflow_provider_garden.core.project import Project, Role
 from airflow_provider_garden.core.settings import GardenSettings
 from airflow_provider_garden.core.toolbox import TOOLBOX_UID
+from airflow_provider_garden.hooks.garden import GardenHook
 from airflow_provider_garden.hooks.project_access import authorize
 from airflow_provider_garden.hooks.settings import garden_settings
 from airflow_provider_garden.kube.client import Backoff, KubeClient, Manifest
@@ -101,6 +104,9 @@ TRY_ANNOTATION = "garden.airflow.io/try-number"
 DEFAULT_GRACE_SECONDS = 30
 GONE_MARGIN_SECONDS = 15
 _POD = resource_for("v1", "Pod")
+GARDEN_NAMESPACE_FLAG = "--garden-namespace"
+#: pod arguments that default to a setting a garden connection may change: (argument, field)
+_SEED_DEFAULTS = (("namespace", "namespace"), ("image", "toolbox_image"))
 
 
 @dataclass(frozen=True)
@@ -142,7 +148,16 @@ class PodOverrideError(ValueError):
 
 def _agent_command(settings: GardenSettings, verb: Sequence[str], args: Sequence[str]) -> list[str]:
     # The agent learns the provider's namespace from here: it has no default of its own.
-    return ["--garden-namespace", settings.namespace, *verb, *args]
+    return [GARDEN_NAMESPACE_FLAG, settings.namespace, *verb, *args]
+
+
+def with_flag(arguments: Sequence[str], flag: str, value: str) -> list[str]:
+    """`arguments` with the value after each `flag` replaced by `value`."""
+    out = list(arguments)
+    for i, arg in enumerate(out[:-1]):
+        if arg == flag:
+            out[i + 1] = value
+    return out
 
 
 def annotate_task_instance(pod: k8s.V1Pod, context: Context) -> None:
@@ -208,6 +223,8 @@ class AgentPodOperator(KubernetesPodOperator):
                 f"{type(self).__name__} {kwargs.get('task_id')!r}: " + "; ".join(refused)
             )
         kwargs = {**self.own_pod_arguments(), **kwargs}
+        #: the pod arguments taken from the settings: a garden connection may change them
+        self.seed_defaults = tuple((a, f) for a, f in _SEED_DEFAULTS if kwargs.get(a) is None)
         kwargs.setdefault("kubernetes_conn_id", settings.kubernetes_conn_id)
         kwargs.setdefault("namespace", settings.namespace)
         kwargs.setdefault("image", settings.toolbox_image)
@@ -261,6 +278,7 @@ class AgentPodOperator(KubernetesPodOperator):
             **kwargs,
         )
         self.settings = settings
+        self._seed_settings_used = False
         #: the projects of `projects()` as read from the seed once the run's user may act in them
         self.allowed_projects: dict[str, Project] = {}
         self._final_pod: Manifest | None = None
@@ -278,6 +296,25 @@ class AgentPodOperator(KubernetesPodOperator):
         arguments applies to what the DAG author passed; these are not checked by it.
         """
         return {}
+
+    def use_seed_settings(self) -> None:
+        """Take the settings of this task's seed: what its ``garden`` connection sets
+        (namespace, toolbox image) replaces ``[garden]``'s, in `settings`, in the pod
+        arguments that came from them and in the agent's ``--garden-namespace``.
+
+        The one place a task's settings follow its connection, first thing in `execute`
+        and `trigger_reentry` (connections are read when tasks run, not when DAGs are
+        parsed); operators that compose their arguments later use `settings` as usual.
+        A ``kubernetes`` connection changes nothing.
+        """
+        if self._seed_settings_used:
+            return
+        seed = GardenHook(self.kubernetes_conn_id, settings=self.settings).settings
+        for argument, field in self.seed_defaults:
+            setattr(self, argument, getattr(seed, field))
+        self.arguments = with_flag(self.arguments or [], GARDEN_NAMESPACE_FLAG, seed.namespace)
+        self.settings = seed
+        self._seed_settings_used = True
 
     def agent_command(self, *args: str) -> list[str]:
         """The pod's arguments: what the agent needs from the settings, the verb, `args`."""
@@ -336,6 +373,7 @@ class AgentPodOperator(KubernetesPodOperator):
     # (tests/unit/operators/test_pod_upstream.py records their upstream signatures):
     # override: no callback runs before the manifest, on a failed try, or can return the result.
     def execute(self, context: Context) -> Any:
+        self.use_seed_settings()
         self.check_projects()
         self.authorize(context)
         self.validate_inputs()
@@ -378,6 +416,7 @@ class AgentPodOperator(KubernetesPodOperator):
 
     # override: outcome from the final pod, not the event; on_operator_resuming is never called.
     def trigger_reentry(self, context: Context, event: dict[str, Any]) -> Any:
+        self.use_seed_settings()  # a new instance: the settings as the deferring one had them
         with self._failures_reported():
             try:
                 super().trigger_reentry(context, event)

@@ -31,7 +31,7 @@ class ShootPodOperator(AgentPodOperator):
 
     @cached_property
     def garden(self) -> GardenHook:
-        return GardenHook(self.kubernetes_conn_id)
+        return GardenHook(self.kubernetes_conn_id, settings=self.settings)
 
     def projects(self) -> Sequence[tuple[str, object]]:
         return [("project", self.project)]

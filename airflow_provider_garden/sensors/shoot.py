@@ -45,7 +45,6 @@ class _ShootStatusSensor(BaseSensorOperator):
         self.kubernetes_conn_id = kubernetes_conn_id or settings.kubernetes_conn_id
         self.deferrable = deferrable
         self.settings = settings
-        self.provider_namespace = settings.namespace
 
     @property
     def max_backup_age(self) -> float | None:
@@ -53,11 +52,14 @@ class _ShootStatusSensor(BaseSensorOperator):
 
     @cached_property
     def garden(self) -> GardenHook:
-        return GardenHook(self.kubernetes_conn_id)
+        return GardenHook(self.kubernetes_conn_id, settings=self.settings)
 
     def execute(self, context: Context) -> Any:
+        # The settings of this seed, when the sensor runs: what its garden connection sets
+        # (reads the connection, not the seed).
+        self.settings = GardenHook(self.kubernetes_conn_id, settings=self.settings).settings
         projects = [("project", self.project)]
-        ensure_projects(projects, provider_namespace=self.provider_namespace)
+        ensure_projects(projects, provider_namespace=self.settings.namespace)
         # Reading a shoot's status needs a viewer of its project (an admin is one too).
         authorize(
             self.garden.kube,

@@ -3,7 +3,10 @@
 A save streams into a hidden temporary file beside its target, fsyncs it and renames
 it into place, then fsyncs the directory: after a crash the key holds either the
 previous object or the complete new one. Objects are created with mode 0600 (mkstemp's):
-an etcd snapshot holds every Secret of its cluster. Hidden names (``.*``) are never keys, so
+an etcd snapshot holds every Secret of its cluster. What a root process writes (the restore
+pod marking a snapshot unverified) is given to the store's owner, with the directories it
+makes: a 0600 file of root's would be unreadable to the backup pod's user, and every later
+backup of the shoot would fail listing the store. Hidden names (``.*``) are never keys, so
 the temporary of a killed save is never listed; deleting its key (as retention does with
 a snapshot that was never verified) removes it.
 """
@@ -70,6 +73,7 @@ class LocalStore:
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=_TMP)
         tmp = Path(tmp_name)
         try:
+            _give_to_owner_of(self.root, fd)
             with os.fdopen(fd, "wb") as out:
                 shutil.copyfileobj(stream, out, COPY_CHUNK)
                 out.flush()
@@ -129,7 +133,16 @@ def _make_dirs_durable(directory: Path, *, stop: Path) -> None:
         directory = directory.parent
     for new in reversed(missing):
         new.mkdir(exist_ok=True)
+        _give_to_owner_of(stop, new)
         _fsync_dir(new.parent)
+
+
+def _give_to_owner_of(root: Path, what: int | Path) -> None:
+    """Root's writes belong to the store's owner (see the module's docstring)."""
+    if os.geteuid() != 0:
+        return  # only root can give files away; anyone else writes as the owner already
+    owner = root.stat()
+    os.chown(what, owner.st_uid, owner.st_gid)
 
 
 def _fsync_dir(directory: Path) -> None:

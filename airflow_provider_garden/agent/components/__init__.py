@@ -30,6 +30,7 @@ from airflow_provider_garden.agent.components.secrets import (
     ControlPlaneSecrets,
     ShootAccess,
 )
+from airflow_provider_garden.agent.components.secrets_at_rest import SecretsAtRest
 from airflow_provider_garden.agent.etcd_journal import refuse_open_restore
 from airflow_provider_garden.agent.preflight import check_spec
 from airflow_provider_garden.core.component import Component
@@ -61,6 +62,7 @@ class ShootComponents:
     kube_scheduler: Component
     admin_kubeconfig: Component
     member_access: Component  # the member groups' bindings in the shoot
+    secrets_at_rest: Component  # Secrets written before encryption, written again
     machine_controller: Component
     worker_pools: Machines
     has_workers: bool
@@ -108,6 +110,7 @@ def shoot_components(
         kube_scheduler=KubeScheduler(kube, cp),
         admin_kubeconfig=admin,
         member_access=MemberAccess(access),
+        secrets_at_rest=SecretsAtRest(access, secrets),
         machine_controller=MachineController(kube, cp, access),
         worker_pools=WorkerPools(access, workers, annotations),
         has_workers=bool(workers),

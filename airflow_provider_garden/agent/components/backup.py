@@ -6,7 +6,9 @@ namespace), so a restore pod holds it itself while it works.
 The ``local`` store is a volume in the control-plane namespace; for ``s3`` the
 user's store credentials are copied next to etcd, because pods mount Secrets of
 their own namespace only. Destroying it keeps the snapshots first (core/kept_backups.py):
-a record in the project namespace and, for ``local``, the volume itself, moved there.
+a record in the project namespace, the etcd encryption keys beside it (a Secret), and,
+for ``local``, the volume itself, moved there. Teardown deletes the control plane's
+Secrets only after this.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from airflow_provider_garden.agent.components.seed_objects import Ref, SeedObjec
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.controlplane import manifests as m
 from airflow_provider_garden.core.error_codes import Cause, KnownCause
-from airflow_provider_garden.core.kept_backups import KeptBackups, kept_claim_name
+from airflow_provider_garden.core.kept_backups import KeptBackups, kept_claim_name, kept_key_name
 from airflow_provider_garden.core.shoot_spec import Backup, SnapstoreKind
 from airflow_provider_garden.core.store_space import format_size, parse_quantity
 from airflow_provider_garden.kube import kept_backups
@@ -61,11 +63,13 @@ class BackupInfrastructure(SeedObjects):
         ]
 
     def _lease_access(self) -> list[Manifest]:
+        # A restore with from_uid reads that deleted shoot's kept keys (etcd_restore.py).
         return operation_lease_access(
             ACCOUNT,
             project=self.cp.project,
             name=self.cp.shoot,
             controlplane_namespace=self.cp.namespace,
+            kept_uids=kept_backups.kept_uids(self.kube, self.cp.project, self.cp.shoot),
         )
 
     def manifests(self) -> list[Manifest]:
@@ -142,6 +146,12 @@ class BackupInfrastructure(SeedObjects):
             bucket=store.bucket,
             secret_name=store.secret_name,
             claim=kept_claim_name(self.cp.shoot, self.shoot_uid) if local else None,
+            # Its snapshots' Secrets read only with its keys (core/controlplane/encryption.py)
+            key_secret=(
+                kept_key_name(self.cp.shoot, self.shoot_uid)
+                if kept_backups.encryption_keys(self.kube, self.cp.namespace) is not None
+                else None
+            ),
             deleted=now,
             keep_for=self.backup.retention_after_deletion,
         )

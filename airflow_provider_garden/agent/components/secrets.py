@@ -37,6 +37,7 @@ class ControlPlaneSecrets(SeedObjects):
         super().__init__(kube, cp)
         self.service = service
         self._data: dict[str, dict[str, bytes]] | None = None
+        self.issued: frozenset[str] = frozenset()  # Secret names written in this run
 
     def _existing(self) -> dict[str, Manifest]:
         found = self.kube.list("v1", "Secret", self.cp.namespace, label_selector=MANAGED)
@@ -53,6 +54,7 @@ class ControlPlaneSecrets(SeedObjects):
             len(existing) - len(changed.keys() & existing.keys()),
         )
         self._data = {**existing, **changed}
+        self.issued = frozenset(changed)
 
     @property
     def data(self) -> dict[str, dict[str, bytes]]:

@@ -163,7 +163,7 @@ def etcd(cp: ControlPlane, init: EtcdInit | None = None) -> Manifest:
 
 def apiserver(cp: ControlPlane) -> Manifest:
     etcd_tls, tls, sa = "/etc/kubernetes/etcd", "/etc/kubernetes/tls", "/etc/kubernetes/sa"
-    kubelet = "/etc/kubernetes/kubelet-client"
+    kubelet, encryption = "/etc/kubernetes/kubelet-client", "/etc/kubernetes/encryption"
     command = [
         "kube-apiserver",
         f"--etcd-servers=https://etcd.{cp.namespace}.svc:2379",
@@ -185,6 +185,7 @@ def apiserver(cp: ControlPlane) -> Manifest:
         "--enable-admission-plugins=NodeRestriction",
         "--endpoint-reconciler-type=none",
         "--profiling=false",
+        f"--encryption-provider-config={encryption}/config.yaml",
     ]
     probe = {"httpGet": {"path": "/readyz", "port": 6443, "scheme": "HTTPS"}}
     return _component(
@@ -196,6 +197,7 @@ def apiserver(cp: ControlPlane) -> Manifest:
             ("tls", "kube-apiserver-tls", tls),
             ("sa", "service-account-key", sa),
             ("kubelet-client", "kube-apiserver-kubelet-client", kubelet),
+            ("encryption", "etcd-encryption", encryption),  # secrets.ENCRYPTION_SECRET
         ),
         liveness={"path": "/livez", "port": 6443, "scheme": "HTTPS"},
         requests={"cpu": "100m", "memory": "256Mi"},

@@ -11,16 +11,30 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import ipaddress
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cryptography import x509
 
 from airflow_provider_garden.core import pki
+from airflow_provider_garden.core.controlplane.encryption import (
+    ENCRYPTION_FILE,
+    ENCRYPTION_SECRET,
+    new_key,
+    render,
+)
 from airflow_provider_garden.core.kubeconfig import render_kubeconfig
 
 SecretData = dict[str, bytes]
 RENEW_BEFORE = dt.timedelta(days=30)
+
+
+def encryption_config(key: bytes) -> bytes:
+    """A new control plane's EncryptionConfiguration: Secrets with AES-CBC under ``key``
+    (32 bytes); reads fall back to plain (identity) for Secrets written before it, until
+    rewritten (core/controlplane/encryption.py)."""
+    return render([new_key(key)])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,6 +138,9 @@ def plan_secrets(
     if "service-account-key" not in existing:
         private, public = pki.new_service_account_key()
         out["service-account-key"] = {"sa.key": private, "sa.pub": public}
+
+    if ENCRYPTION_SECRET not in existing:
+        out[ENCRYPTION_SECRET] = {ENCRYPTION_FILE: encryption_config(os.urandom(32))}
 
     for component in ("kube-controller-manager", "kube-scheduler", "kwok-controller"):
         name = f"{component}-kubeconfig"

@@ -12,12 +12,20 @@ from .enums import (
     ConditionStatus,
     ConditionType,
     ConstraintType,
+    DrillState,
     ErrorCode,
     OperationState,
     OperationType,
 )
 from .patch import StatusPatch
-from .records import DESCRIPTION_LIMIT, LastBackup, LastError, LastMaintenance, LastOperation
+from .records import (
+    DESCRIPTION_LIMIT,
+    LastBackup,
+    LastError,
+    LastMaintenance,
+    LastOperation,
+    LastRestoreDrill,
+)
 from .shoot import ShootStatus
 from .wire import StatusError, format_time
 from .workers import ReplacedMachine, RolloutStatus, VersionCount, WorkerPoolStatus
@@ -29,11 +37,13 @@ __all__ = [
     "ConditionType",
     "Constraint",
     "ConstraintType",
+    "DrillState",
     "ErrorCode",
     "LastBackup",
     "LastError",
     "LastMaintenance",
     "LastOperation",
+    "LastRestoreDrill",
     "OperationState",
     "OperationType",
     "ReplacedMachine",

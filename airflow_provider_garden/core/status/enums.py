@@ -41,6 +41,13 @@ class OperationState(enum.StrEnum):
         return self in (OperationState.ERROR, OperationState.FAILED, OperationState.ABORTED)
 
 
+class DrillState(enum.StrEnum):
+    """``lastRestoreDrill.state``: a drill is a verdict, never in progress or retried."""
+
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+
+
 class ConditionType(enum.StrEnum):
     API_SERVER_AVAILABLE = "APIServerAvailable"
     CONTROL_PLANE_HEALTHY = "ControlPlaneHealthy"

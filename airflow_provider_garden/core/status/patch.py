@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .conditions import Condition, Constraint
-from .records import LastBackup, LastError, LastMaintenance, LastOperation
+from .records import LastBackup, LastError, LastMaintenance, LastOperation, LastRestoreDrill
 from .workers import WorkerPoolStatus
 
 
@@ -24,6 +24,7 @@ class StatusPatch:
     last_errors: tuple[LastError, ...] | None = None
     last_maintenance: LastMaintenance | None = None
     last_backup: LastBackup | None = None
+    last_restore_drill: LastRestoreDrill | None = None
     workers: Mapping[str, WorkerPoolStatus] | None = None
     conditions: tuple[Condition, ...] | None = None
     constraints: tuple[Constraint, ...] | None = None
@@ -40,6 +41,8 @@ class StatusPatch:
             out["lastMaintenance"] = self.last_maintenance.to_dict()
         if self.last_backup is not None:
             out["lastBackup"] = self.last_backup.to_dict()
+        if self.last_restore_drill is not None:
+            out["lastRestoreDrill"] = self.last_restore_drill.to_dict()
         if self.workers:
             out["workers"] = {pool: w.to_dict() for pool, w in self.workers.items()}
         if self.conditions is not None:

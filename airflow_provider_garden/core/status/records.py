@@ -1,5 +1,5 @@
 """The operation records of a Shoot's status: lastOperation, lastErrors, lastMaintenance,
-lastBackup.
+lastBackup, lastRestoreDrill.
 
 ``to_dict`` writes every field of an object record, an absent one as ``None``: in a
 JSON merge patch that removes what an earlier write left (a stale failureReason).
@@ -14,7 +14,7 @@ from typing import Any
 from airflow_provider_garden.core.fields import Field, FieldTable, Record
 
 from . import wire
-from .enums import ErrorCode, OperationState, OperationType
+from .enums import DrillState, ErrorCode, OperationState, OperationType
 
 DESCRIPTION_LIMIT = 1024  # characters kept of a description or failure reason
 
@@ -126,3 +126,33 @@ class LastBackup(Record):
     end_revision: int | None = None
     size: int | None = None
     sha256: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LastRestoreDrill(Record):
+    """``status.lastRestoreDrill``: the last drill that restored a snapshot into a scratch
+    etcd, and whether what came back was the snapshot's cluster."""
+
+    FIELDS = FieldTable(
+        Field("time", wire.time_or_none, wire.time_text),
+        Field("snapshot", wire.text_or_none),
+        Field("revision", wire.integer_or_none),
+        Field("objects", wire.integer_or_none),
+        Field("state", wire.member_of(DrillState, DrillState.FAILED)),
+        Field("description", wire.text),
+    )
+    PATH = "status.lastRestoreDrill"
+
+    time: dt.datetime | None = None
+    snapshot: str | None = None  # None: no snapshot could be chosen
+    revision: int | None = None  # the revision the restored etcd served
+    objects: int | None = None  # keys under /registry/ it held
+    state: DrillState = DrillState.FAILED
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "description", _clip(self.description))
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state is DrillState.SUCCEEDED

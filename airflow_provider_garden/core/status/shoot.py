@@ -11,7 +11,7 @@ from airflow_provider_garden.core.fields import Field, FieldTable, Record
 from . import wire
 from .conditions import Condition, Constraint
 from .enums import ConditionType, ConstraintType, ErrorCode
-from .records import LastBackup, LastError, LastMaintenance, LastOperation
+from .records import LastBackup, LastError, LastMaintenance, LastOperation, LastRestoreDrill
 from .workers import WorkerPoolStatus
 
 
@@ -38,6 +38,7 @@ class ShootStatus(Record):
         Field("last_errors", wire.records_of(LastError)),
         Field("last_maintenance", wire.record_of(LastMaintenance)),
         Field("last_backup", wire.record_of(LastBackup)),
+        Field("last_restore_drill", wire.record_of(LastRestoreDrill)),
         Field("workers", _workers, _workers_json),
         Field("conditions", wire.records_of(Condition)),
         Field("constraints", wire.records_of(Constraint)),
@@ -50,6 +51,7 @@ class ShootStatus(Record):
     last_errors: tuple[LastError, ...] = ()
     last_maintenance: LastMaintenance | None = None
     last_backup: LastBackup | None = None
+    last_restore_drill: LastRestoreDrill | None = None
     workers: Mapping[str, WorkerPoolStatus] = field(default_factory=dict)
     conditions: tuple[Condition, ...] = ()
     constraints: tuple[Constraint, ...] = ()

@@ -27,7 +27,11 @@ from airflow.sdk import BaseOperator
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.get_provider_info import get_provider_info
 from airflow_provider_garden.localseed.profile import local_profile
-from airflow_provider_garden.operators.etcd import EtcdBackupOperator, EtcdRestoreOperator
+from airflow_provider_garden.operators.etcd import (
+    EtcdBackupOperator,
+    EtcdRestoreDrillOperator,
+    EtcdRestoreOperator,
+)
 from airflow_provider_garden.operators.kustomize import KustomizeApplyOperator
 from airflow_provider_garden.operators.machines import MachineRolloutOperator
 from airflow_provider_garden.operators.pod import AgentPodOperator
@@ -169,6 +173,16 @@ REGISTRY: tuple[MatrixOperator, ...] = (
         modes=(Mode.SYNC,),  # it forces sync: the task reports the pod's end itself
         pod_namespace=CONTROL_PLANE,
         lease_bound=True,
+    ),
+    MatrixOperator(
+        # Its retry case drills for real: the matrix shoot has a good snapshot from
+        # garden_provision's first backup (and etcd_backup's retry, which runs before).
+        key="etcd_drill",
+        cls=EtcdRestoreDrillOperator,
+        build=lambda case: {"project": PROJECT, "name": SHOOT},
+        needs=frozenset({Needs.SHOOT}),
+        modes=(Mode.SYNC,),  # it forces sync: the task records a pod that died unrecorded
+        pod_namespace=CONTROL_PLANE,
     ),
     MatrixOperator(
         key="machine_rollout",

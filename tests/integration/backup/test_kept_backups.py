@@ -7,13 +7,16 @@ its store's volume must then be bound in the project namespace and ``garden back
 --deleted`` must list its snapshot under its UID. The second, provisioned under the
 same name, restores by default its own snapshot, never the first's. ``garden_backup``
 then runs at logical times one day (kept; a wrong typed confirmation drops nothing)
-and eight days (dropped: claim, volume and record gone) after the teardown.
+and eight days (dropped: claim, volume, record and kept encryption keys gone) after the
+teardown. The teardown keeps the shoot's etcd encryption keys beside the record.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,8 @@ from airflow.utils.session import create_session
 
 from airflow_provider_garden.cli.backups import backups_ls
 from airflow_provider_garden.core import naming
-from airflow_provider_garden.core.kept_backups import kept_claim_name, record_name
+from airflow_provider_garden.core.controlplane.encryption import ENCRYPTION_FILE, read_keys
+from airflow_provider_garden.core.kept_backups import kept_claim_name, kept_key_name, record_name
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 
@@ -70,13 +74,17 @@ def xcom(dag_id: str, run_id: str, task_id: str) -> Any:
         return XComModel.deserialize_value(row)
 
 
-def ls(seed_kubeconfig: Path, capsys: pytest.CaptureFixture[str], *, deleted: bool) -> str:
+def ls(
+    seed_kubeconfig: Path, capsys: pytest.CaptureFixture[str], *, deleted: bool
+) -> list[dict[str, Any]]:
+    """`garden backups ls [--deleted] -o json`: the snapshots listed."""
     args = argparse.Namespace(
-        kubeconfig=str(seed_kubeconfig), shoot=(PROJECT, NAME), deleted=deleted
+        kubeconfig=str(seed_kubeconfig), shoot=(PROJECT, NAME), deleted=deleted, output="json"
     )
     capsys.readouterr()
     assert backups_ls(args) == 0
-    return capsys.readouterr().out
+    items: list[dict[str, Any]] = json.loads(capsys.readouterr().out)["items"]
+    return items
 
 
 def expiry(bundled: dict[str, Any], at: dt.datetime, **conf: Any) -> tuple[str, dict[str, Any]]:
@@ -115,9 +123,19 @@ def test_teardown_keeps_snapshots_a_new_shoot_skips_them_and_they_expire(
         "Retain"
     )
 
+    # Its etcd encryption keys outlive the control-plane namespace, beside the record
+    # (a from_uid restore of them reads them: tests/integration/etcd/test_backup_restore.py,
+    # on S3, as a kept local volume is not mounted by a new shoot).
+    keys = kept_key_name(NAME, old_uid)
+    record = seed.get("v1", "ConfigMap", record_name(NAME, old_uid), PROJECT_NS)
+    assert json.loads(record["data"]["kept.json"])["keySecret"] == keys
+    assert read_keys(base64.b64decode(seed.get("v1", "Secret", keys, PROJECT_NS)["data"][
+        ENCRYPTION_FILE]))  # fmt: skip
+
     listed = ls(seed_kubeconfig, capsys, deleted=True)
-    assert f"deleted {PROJECT}/{NAME} UID {old_uid}" in listed
-    assert f"good  {old_snapshot}  uid={old_uid}" in listed
+    assert {i["shootUID"] for i in listed} == {old_uid}  # the deleted shoot's
+    assert all(i["deleted"] and i["keptUntil"] for i in listed)
+    assert any(i["key"] == old_snapshot and i["good"] for i in listed)
 
     new_uid, new_snapshot = provision(bundled, seed)
     assert new_uid != old_uid
@@ -127,8 +145,8 @@ def test_teardown_keeps_snapshots_a_new_shoot_skips_them_and_they_expire(
     assert restored.state == "success"
     result = xcom("garden_restore", restored.run_id, "restore")
     assert result["snapshot"] == new_snapshot != old_snapshot
-    current = ls(seed_kubeconfig, capsys, deleted=False)
-    assert f"uid={new_uid}" in current
+    current = {i["shootUID"] for i in ls(seed_kubeconfig, capsys, deleted=False)}
+    assert new_uid in current
     assert old_uid not in current
 
     state, day_after = expiry(bundled, deleted_at + dt.timedelta(days=1))
@@ -151,10 +169,11 @@ def test_teardown_keeps_snapshots_a_new_shoot_skips_them_and_they_expire(
     )
     assert seed.find("v1", "PersistentVolumeClaim", claim, PROJECT_NS) is None
     assert seed.find("v1", "ConfigMap", record_name(NAME, old_uid), PROJECT_NS) is None
+    assert seed.find("v1", "Secret", keys, PROJECT_NS) is None  # the keys went with them
     # The provisioner deletes the volume (and its directory) once the claim is gone.
     seed.wait_for(
         f"PersistentVolume {volume} deleted",
         lambda: seed.find("v1", "PersistentVolume", volume) is None,
         timeout=120,
     )
-    assert "no deleted shoot named" in ls(seed_kubeconfig, capsys, deleted=True)
+    assert ls(seed_kubeconfig, capsys, deleted=True) == []

@@ -11,7 +11,9 @@ one of another UID planted beside it; etcd stays down, care writes ControlPlaneH
 False with ERR_ETCD_DATA_LOST, the next reconcile ends Failed with that code. Setting
 spec.backup.autoRestore makes that reconcile bring etcd back from the snapshot (every
 ConfigMap); after that, emptying the directory again needs nobody: etcd restores on its
-own restart. These tests share the round trip's shoot (a provision and a delete less).
+own restart. A restore drill (garden_restore_drill) passes on that shoot and fails naming
+the sha256 mismatch once its newest snapshot is corrupted in the store. These tests share
+the round trip's shoot (a provision and a delete less).
 """
 
 from __future__ import annotations
@@ -50,10 +52,17 @@ from shoot_cleanup import delete_shoot
 from airflow_provider_garden.agent.components.backup import BackupInfrastructure
 from airflow_provider_garden.agent.context import control_plane_of
 from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.controlplane.encryption import (
+    ENCRYPTION_FILE,
+    ENCRYPTION_SECRET,
+    REWRITE_ANNOTATION,
+    EncryptionKey,
+    read_keys,
+)
 from airflow_provider_garden.core.controlplane.manifests import BACKUP_VOLUME_CLAIM
 from airflow_provider_garden.core.error_codes import Cause, KnownCause
 from airflow_provider_garden.core.etcd_data_check import RESTORED_FROM_FILE
-from airflow_provider_garden.core.kept_backups import record_name
+from airflow_provider_garden.core.kept_backups import RECORD_LABEL, kept_key_name, record_name
 from airflow_provider_garden.core.retention import snapshot_name
 from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
 from airflow_provider_garden.core.shoot_spec import parse_shoot
@@ -343,6 +352,93 @@ def test_s3_store_round_trip(
     backup_then_restore(seed, bundled, project, name, tmp_path)
 
 
+def etcd_value(seed_kubeconfig: Path, project: str, name: str, key: str) -> bytes:
+    """The raw value of ``key`` in the shoot's etcd (what a snapshot holds)."""
+    tls = "/etc/etcd/tls"
+    return subprocess.run(
+        [seed_kubectl(), "--kubeconfig", str(seed_kubeconfig), "exec", "-n",
+         naming.controlplane_namespace(project, name), "etcd-0", "-c", "etcd", "--",
+         "etcdctl", "--endpoints=https://127.0.0.1:2379", f"--cacert={tls}/ca.crt",
+         f"--cert={tls}/tls.crt", f"--key={tls}/tls.key", "get", key, "--print-value-only"],
+        capture_output=True, check=True, timeout=60,
+    ).stdout  # fmt: skip
+
+
+def encryption_secret(seed: KubeClient, project: str, name: str) -> dict[str, Any]:
+    cp_ns = naming.controlplane_namespace(project, name)
+    return seed.get("v1", "Secret", ENCRYPTION_SECRET, cp_ns)
+
+
+def keys_of(secret: dict[str, Any]) -> list[EncryptionKey]:
+    return read_keys(base64.b64decode(secret["data"][ENCRYPTION_FILE]))
+
+
+def test_s3_a_deleted_shoots_encrypted_secrets_read_back_after_a_from_uid_restore(
+    seed: KubeClient, bundled: dict[str, Any], seed_kubeconfig: Path, tmp_path: Path
+) -> None:
+    """After the round trip: a Secret written (encrypted under the shoot's key) and backed
+    up; garden_teardown keeps the key beside the kept snapshots; the shoot created again
+    under the name (another UID, another key) restores the old UID's snapshot with
+    from_uid and reads the Secret; its next reconcile re-encrypts it under its own key.
+    The new incarnation stays for the expiry test after this one."""
+    project, name = "bk-s3", "db"
+    project_ns = naming.project_namespace(project)
+    old = seed.get(SHOOT_API_VERSION, "Shoot", name, project_ns)
+    old_uid, backup = old["metadata"]["uid"], old["spec"]["backup"]
+    canary = f"canary-{uuid.uuid4().hex}"
+    kubectl(shoot_kubeconfig(seed, project, name, tmp_path), "create", "secret", "generic",
+            "kept-canary", "-n", "default", f"--from-literal=value={canary}")  # fmt: skip
+    old_keys = keys_of(encryption_secret(seed, project, name))
+    secret_key = "/registry/secrets/default/kept-canary"
+    assert etcd_value(seed_kubeconfig, project, name, secret_key).startswith(
+        f"k8s:enc:aescbc:v1:{old_keys[0].name}:".encode()
+    )
+    before = last_backup(seed, project, name)
+    assert run(bundled, "garden_backup", only=[f"{project}/{name}"], force=True) == "success"
+    assert last_backup(seed, project, name)["snapshot"] != before.get("snapshot")
+
+    torn = bundled["garden_teardown"].test(
+        run_conf={"project": project, "name": name, "confirm": f"{project}/{name}"}
+    )
+    assert torn.state == "success"
+    record = seed.get("v1", "ConfigMap", record_name(name, old_uid), project_ns)
+    kept = seed.get("v1", "Secret", kept_key_name(name, old_uid), project_ns)
+    assert json.loads(record["data"]["kept.json"])["keySecret"] == kept["metadata"]["name"]
+    assert keys_of(kept) == old_keys  # the key outlived the control-plane namespace
+
+    assert run(bundled, "garden_provision", project=project, name=name, backup=backup) == (
+        "success"
+    )
+    new_uid = seed.get(SHOOT_API_VERSION, "Shoot", name, project_ns)["metadata"]["uid"]
+    assert new_uid != old_uid
+    [own] = keys_of(encryption_secret(seed, project, name))
+    assert own not in old_keys  # the new incarnation writes under a key of its own
+    assert run(bundled, "garden_restore", project=project, name=name, snapshot="",
+               from_uid=old_uid, confirm=f"{project}/{name}") == "success"  # fmt: skip
+
+    kubeconfig = shoot_kubeconfig(seed, project, name, tmp_path)
+    read = kubectl(kubeconfig, "get", "secret", "kept-canary", "-n", "default", "-o",
+                   "jsonpath={.data.value}")  # fmt: skip
+    assert base64.b64decode(read).decode() == canary  # read with the kept key
+    restored = encryption_secret(seed, project, name)
+    assert keys_of(restored) == [own, *old_keys]  # own first: it writes; identity stays last
+    assert restored["metadata"]["annotations"][REWRITE_ANNOTATION] == old_uid
+
+    # The next reconcile writes every Secret again, under the shoot's own key.
+    assert run(bundled, "garden_provision", project=project, name=name, backup=backup) == (
+        "success"
+    )
+    raw = etcd_value(seed_kubeconfig, project, name, secret_key)
+    assert raw.startswith(f"k8s:enc:aescbc:v1:{own.name}:".encode()), raw[:60]
+    assert canary.encode() not in raw
+    after = encryption_secret(seed, project, name)
+    assert REWRITE_ANNOTATION not in (after["metadata"].get("annotations") or {})
+    assert keys_of(after) == [own, *old_keys]  # snapshots from before the rewrite still read
+    read = kubectl(kubeconfig, "get", "secret", "kept-canary", "-n", "default", "-o",
+                   "jsonpath={.data.value}")  # fmt: skip
+    assert base64.b64decode(read).decode() == canary
+
+
 def test_s3_teardown_keeps_snapshots_until_expiry(
     seed: KubeClient, bundled: dict[str, Any], s3_for_pods: S3Server
 ) -> None:
@@ -388,6 +484,12 @@ def test_s3_teardown_keeps_snapshots_until_expiry(
     assert report[uid]["outcome"] == "dropped", report[uid]
     assert stored() == []
     assert seed.find("v1", "ConfigMap", record_name(name, uid), project_ns) is None
+    # Every incarnation's kept encryption keys went with its snapshots.
+    mine = [r for r in report.values() if r["shoot"] == f"{project}/{name}"]
+    assert len(mine) == 2, mine  # the round trip's incarnation and the one after it
+    assert [r for r in mine if r["outcome"] != "dropped"] == []
+    kept_keys = seed.list("v1", "Secret", project_ns, label_selector=f"{RECORD_LABEL}=true")
+    assert kept_keys == []
 
 
 def test_corrupted_snapshot_is_never_restored(
@@ -416,6 +518,7 @@ def test_corrupted_snapshot_is_never_restored(
         project=project,
         name=name,
         snapshot=snapshot,
+        from_uid="",  # dag.test keeps an earlier run's Params (the from_uid restore's)
         confirm=f"{project}/{name}",
     )
     assert state == "failed"
@@ -425,6 +528,72 @@ def test_corrupted_snapshot_is_never_restored(
     cp_ns = naming.controlplane_namespace(project, name)
     assert seed.get("apps/v1", "StatefulSet", "etcd", cp_ns)["spec"]["replicas"] == 1
     assert seed.get("apps/v1", "Deployment", "kube-apiserver", cp_ns)["spec"]["replicas"] == 1
+
+
+# --- restore drills (reuse bk-local/db) -----------------------------------------------
+
+
+def drill_run(dags: dict[str, Any], project: str, name: str) -> tuple[str, dict[str, Any]]:
+    """A garden_restore_drill run of one shoot: its state and the XComs of the drill task
+    (``drill``, only when it passed) and of the report (``report``, only when all passed)."""
+    run = dags["garden_restore_drill"].test(run_conf={"only": [f"{project}/{name}"]})
+    xcoms: dict[str, Any] = {}
+    with create_session() as session:
+        for task in ("drill", "report"):
+            rows = session.scalars(
+                XComModel.get_many(
+                    run_id=run.run_id,
+                    dag_ids="garden_restore_drill",
+                    task_ids=task,
+                    key="return_value",
+                )
+            ).all()
+            for row in rows:
+                xcoms[task] = XComModel.deserialize_value(row)
+    return str(run.state), xcoms
+
+
+def test_restore_drill_passes_then_fails_naming_a_corrupted_snapshot(
+    seed: KubeClient, bundled: dict[str, Any], local_shoot: Path
+) -> None:
+    """The drill restores the newest good snapshot (1,000 ConfigMaps) into a scratch etcd
+    in its pod and records status.lastRestoreDrill; with that snapshot corrupted in the
+    store it fails naming the sha256 mismatch, and neither touches the shoot."""
+    project, name = LOCAL_SHOOT
+    # A fresh newest snapshot holding the bulk ConfigMaps, whatever earlier tests left.
+    assert run(bundled, "garden_backup", only=[f"{project}/{name}"], force=True) == "success"
+    snapshot = last_backup(seed, project, name)["snapshot"]
+
+    state, xcoms = drill_run(bundled, project, name)
+    assert state == "success", xcoms
+    drill = shoot_status(seed, project, name)["lastRestoreDrill"]
+    assert drill["state"] == "Succeeded", drill
+    assert drill["snapshot"] == snapshot
+    assert drill["revision"] == last_backup(seed, project, name)["endRevision"]
+    assert drill["objects"] >= COUNT
+    assert xcoms["drill"]["objectsByResource"]["configmaps"] >= COUNT
+    assert xcoms["drill"]["objectsByResource"]["namespaces"] >= 1
+    assert xcoms["report"] == [
+        {"shoot": f"{project}/{name}", "outcome": "passed", "reason": drill["description"]}
+    ]
+
+    store, _ = local_store(seed, project, name)
+    stored = store.base / snapshot
+    data = bytearray(stored.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, one byte changed: only the sha256 can tell
+    stored.write_bytes(bytes(data))
+
+    state, xcoms = drill_run(bundled, project, name)
+    assert state == "failed"
+    drill = shoot_status(seed, project, name)["lastRestoreDrill"]
+    assert drill["state"] == "Failed", drill
+    assert drill["snapshot"] == snapshot
+    assert "sha256" in drill["description"], drill
+    assert "differs from the manifest" in drill["description"], drill
+    manifest = json.loads(stored.with_name(stored.name + ".manifest.json").read_text())
+    assert manifest["verified"] is False  # the next drill takes the newest one still good
+    # The shoot itself was only read: its control plane still serves the ConfigMaps.
+    assert count_configmaps(local_shoot) == COUNT
 
 
 # --- a local store filled to the brim (reuses bk-local/db) -----------------------------

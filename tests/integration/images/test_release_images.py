@@ -75,7 +75,7 @@ def test_toolbox_runs_unprivileged_without_build_tools(images: dict[str, BuiltIm
     assert [f for f in found if not f.endswith("apt-get")] == []
     version = json.loads(podman_run(TOOLBOX_REF, "version"))
     assert version["agent"] == __version__
-    assert all(version[tool] for tool in ("kubectl", "etcdctl", "etcdutl"))
+    assert all(version[tool] for tool in ("kubectl", "etcd", "etcdctl", "etcdutl"))
 
 
 def test_airflow_image_runs_airflow_with_the_provider(images: dict[str, BuiltImage]) -> None:

@@ -1,8 +1,8 @@
 """The seed confines the provider's accounts itself (core/seed_policy.py), whatever RBAC
 grants them: its ValidatingAdmissionPolicy refuses writes outside control-plane, project
 and the account's own namespace, the deletion of any namespace but a control plane's and
-Secrets other than kubeconfigs in project namespaces; Pod Security ``baseline`` refuses
-privileged pods in the namespaces the provider makes.
+Secrets other than kubeconfigs and kept encryption keys in project namespaces; Pod
+Security ``baseline`` refuses privileged pods in the namespaces the provider makes.
 
 Requests are made with the seed admin's kubeconfig impersonating the account
 (``--as``) and ``--dry-run=server``: they pass authentication, RBAC and admission as the
@@ -109,8 +109,8 @@ def run(seed_kubeconfig: Path, *args: str, user: str | None = SHOOT_ACCOUNT) -> 
         ),
         (
             ("create", "secret", "generic", "stolen", "-n", "garden-team-x"),
-            "may write only Secrets named *.kubeconfig in project namespace garden-team-x, "
-            "not stolen",
+            "may write only Secrets named *.kubeconfig or kept-etcd-encryption-* in project "
+            "namespace garden-team-x, not stolen",
         ),
     ],
     ids=["deployment-kube-system", "rolebinding-kube-system", "delete-own-ns", "project-secret"],
@@ -130,6 +130,8 @@ def test_the_policy_refuses_what_rbac_would_allow(
     [
         ("create", "deployment", "x", "--image=pause", "-n", CONTROLPLANE),
         ("create", "secret", "generic", "dev.kubeconfig", "-n", "garden-team-x"),
+        # a teardown keeps the etcd encryption keys beside the kept snapshots
+        ("create", "secret", "generic", "kept-etcd-encryption-dev-0123abcd", "-n", "garden-team-x"),
         ("create", "configmap", "x", "-n", "garden-team-x"),
         ("delete", "namespace", CONTROLPLANE),
         # a cluster-scoped object: its request has no namespace key at all (teardown keeps
@@ -139,6 +141,7 @@ def test_the_policy_refuses_what_rbac_would_allow(
     ids=[
         "controlplane-deployment",
         "kubeconfig-secret",
+        "kept-key-secret",
         "project-configmap",
         "delete-controlplane",
         "patch-volume",

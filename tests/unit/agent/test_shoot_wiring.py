@@ -250,3 +250,10 @@ def test_create_until_a_create_succeeded(
 ) -> None:
     record = None if last is None else LastOperation(type=last[0], state=last[1])
     assert operation_type(record) is expected
+
+
+def test_delete_keeps_the_backups_before_the_secrets_with_their_encryption_keys_go() -> None:
+    journal = Journal()
+    delete_flow(fakes(journal), name="d").run(max_workers=2)
+    # The backup's destroy copies the etcd-encryption Secret beside the kept snapshots.
+    assert journal.index("gone", "backup") < journal.index("destroy", "secrets")

@@ -3,14 +3,18 @@ one line on stderr with status 1 (usage errors 2), never a traceback."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
 import yaml
+from cli_seed import FakeKube, project, shoot
 
 from airflow_provider_garden.cli.main import failure_line, main
-from airflow_provider_garden.cli.output import emit
+from airflow_provider_garden.cli.output import age, emit
+from airflow_provider_garden.kube.agent_pod import AgentPodError
 from airflow_provider_garden.kube.errors import Forbidden
 
 ITEMS = [
@@ -56,3 +60,72 @@ def test_an_api_refusal_reads_as_the_servers_message() -> None:
         {"code": 403, "reason": "Forbidden", "message": 'shoots is forbidden:\n user "u"'}
     )
     assert failure_line(err, kubeconfig="k") == '403 Forbidden: shoots is forbidden: user "u"'
+
+
+def test_wide_adds_columns_and_json_carries_every_field(
+    seed: FakeKube, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed.put(project("team-a"))
+    seed.put(
+        shoot(
+            "team-a",
+            "dev",
+            workers={
+                "pool-a": {
+                    "machines": 3,
+                    "ready": 2,
+                    "image": {"name": "gardenlinux", "version": "1592.2"},
+                }
+            },
+            lastBackup={"snapshot": "Full-1", "created": "2026-12-01T00:00:00Z", "verified": True},
+        )
+    )
+    seed.put(shoot("team-a", "new"))
+    assert main(["shoots", "ls", "-o", "wide"]) == 0
+    header, dev, new = capsys.readouterr().out.splitlines()
+    assert header.split()[-5:] == ["CONTROLPLANE", "UID", "WORKERS", "BACKUP", "AGE"]
+    assert dev.split()[-5:-2] == ["shoot--team-a--dev", "uid-dev", "pool-a=gardenlinux/1592.2:2/3"]
+    assert re.fullmatch(r"\d+[smhd]", dev.split()[-1])
+    assert new.split()[-3:-1] == ["pool-a=gardenlinux/1592.2:?", "-"]  # no status yet
+
+    assert main(["shoots", "ls"]) == 0
+    assert "UID" not in capsys.readouterr().out  # the plain table stays narrow
+
+    assert main(["shoots", "ls", "-o", "json"]) == 0
+    [dev_item, _] = json.loads(capsys.readouterr().out)["items"]
+    assert dev_item["uid"] == "uid-dev"
+    assert dev_item["workers"] == [
+        {
+            "name": "pool-a",
+            "image": "gardenlinux/1592.2",
+            "minimum": 1,
+            "maximum": 3,
+            "ready": 2,
+            "machines": 3,
+        }
+    ]
+    assert dev_item["lastBackup"].startswith("2026-12-01T00:00:00")
+
+    assert main(["projects", "ls", "-o", "wide"]) == 0
+    header, row = capsys.readouterr().out.splitlines()
+    assert header.split()[-4:] == ["NAMESPACE", "SHOOTS", "UID", "AGE"]
+    assert row.split()[-4:-1] == ["garden-team-a", "2", "uid-team-a"]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(0, "0s"), (119, "119s"), (120, "2m"), (7199, "119m"), (7200, "2h"), (3 * 86400, "3d")],
+)
+def test_age_reads_as_kubectls(seconds: int, shown: str) -> None:
+    now = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
+    assert age(now - dt.timedelta(seconds=seconds), now=now) == shown
+    assert age("2026-12-06T00:00:00Z", now=now) == "24h"
+
+
+def test_a_failed_agent_pod_reads_as_its_output_on_one_line() -> None:
+    err = AgentPodError(
+        "listing demo/dev's snapshots failed: pod garden-backups-ls:\n  no such bucket"
+    )
+    assert failure_line(err, kubeconfig="k") == (
+        "listing demo/dev's snapshots failed: pod garden-backups-ls: no such bucket"
+    )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 
 import pytest
 
@@ -9,6 +10,7 @@ from airflow_provider_garden.core.kept_backups import (
     KeptBackups,
     KeptBackupsError,
     Verdict,
+    kept_key_name,
     plan_expiry,
     record_name,
 )
@@ -95,3 +97,14 @@ def test_dropping_an_unknown_uid_is_refused() -> None:
 def test_now_must_be_timezone_aware() -> None:
     with pytest.raises(KeptBackupsError, match="timezone-aware"):
         plan_expiry([LOCAL], now=DELETED.replace(tzinfo=None))
+
+
+def test_a_record_names_its_kept_encryption_keys_and_an_older_record_reads_without() -> None:
+    keyed = dataclasses.replace(LOCAL, key_secret=kept_key_name("db", UID))
+    assert KeptBackups.from_data(keyed.to_data(), where="cm") == keyed
+    assert '"keySecret": "kept-etcd-encryption-db-aaaaaaaa"' in keyed.to_data()["kept.json"]
+    older = json.loads(LOCAL.to_data()["kept.json"])
+    del older["keySecret"]  # written before encryption at rest
+    read = KeptBackups.from_data({"kept.json": json.dumps(older)}, where="cm")
+    assert read.key_secret is None
+    assert kept_key_name("db", UID) != kept_key_name("db", S3.uid)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_garden.core.settings import (
+    CONNECTION_FIELDS,
     DEFAULT_NAMESPACE,
     DEFAULTS,
     OPTIONS,
@@ -143,3 +144,49 @@ def test_project_admins_is_a_list_of_user_names() -> None:
     s = GardenSettings.from_options({"project_admins": " root, ops-team ,"})
     assert s.project_admins == ("root", "ops-team")
     assert GardenSettings.from_options({}).project_admins == ()
+
+
+# --- what a garden connection sets for its own seed ---------------------------------
+
+
+def test_a_connection_replaces_namespace_and_image_and_names_itself() -> None:
+    base = GardenSettings(namespace="garden-system", toolbox_image="reg/toolbox:1")
+    seed = base.for_connection("seed_b", {"namespace": " fleet-b ", "toolbox_image": "reg/t:2"})
+    assert (seed.kubernetes_conn_id, seed.namespace, seed.toolbox_image) == (
+        "seed_b",
+        "fleet-b",
+        "reg/t:2",
+    )
+    assert seed.startup_timeout == base.startup_timeout  # the rest stays the installation's
+
+
+def test_fields_a_connection_leaves_blank_keep_the_section_values() -> None:
+    base = GardenSettings(namespace="ops", toolbox_image="reg/toolbox:1")
+    for blank in ({}, {"namespace": "", "toolbox_image": None}, {"namespace": "  "}):
+        seed = base.for_connection("c", blank)
+        assert (seed.namespace, seed.toolbox_image, seed.kubernetes_conn_id) == (
+            "ops",
+            "reg/toolbox:1",
+            "c",
+        )
+
+
+def test_a_connection_sets_only_its_fields() -> None:
+    seed = GardenSettings().for_connection("c", {"instance": "other", "startup_timeout": "1"})
+    assert seed == dataclasses.replace(GardenSettings(), kubernetes_conn_id="c")
+    assert CONNECTION_FIELDS == ("namespace", "toolbox_image")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"namespace": "Fleet_B"}, "connection 'seed_b' namespace: must be a DNS label"),
+        ({"namespace": "x" * 64}, "connection 'seed_b' namespace: must be a DNS label"),
+        ({"toolbox_image": 7}, "connection 'seed_b' toolbox_image: must be text"),
+    ],
+)
+def test_a_bad_connection_value_names_the_connection_and_field(
+    fields: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        GardenSettings().for_connection("seed_b", fields)

@@ -63,3 +63,33 @@ def test_shoot_reconcile_may_grant_the_lease_role_only_with_rights_it_holds() ->
     assert {"get", "update"} <= set(leases["verbs"])
     [roles] = [r for r in rules if "roles" in r["resources"]]
     assert not {"escalate", "bind"} & set(roles["verbs"])
+
+
+def test_the_restore_account_reads_only_the_named_kept_keys_of_its_name() -> None:
+    from airflow_provider_garden.kube.rbac import operation_lease_access
+
+    def extra(uids: list[str]) -> list[dict[str, object]]:
+        role, _ = operation_lease_access(
+            "garden-etcd", project="team-a", name="dev", controlplane_namespace="cp",
+            kept_uids=uids,
+        )  # fmt: skip
+        return role["rules"][2:]
+
+    assert extra([]) == []  # an empty resourceNames would allow every Secret there
+    assert extra(["bbbbbbbb-2", "aaaaaaaa-1"]) == [
+        {
+            "apiGroups": [""],
+            "resources": ["configmaps"],
+            "verbs": ["get"],
+            "resourceNames": ["kept-backups-dev-aaaaaaaa", "kept-backups-dev-bbbbbbbb"],
+        },
+        {
+            "apiGroups": [""],
+            "resources": ["secrets"],
+            "verbs": ["get"],
+            "resourceNames": [
+                "kept-etcd-encryption-dev-aaaaaaaa",
+                "kept-etcd-encryption-dev-bbbbbbbb",
+            ],
+        },
+    ]

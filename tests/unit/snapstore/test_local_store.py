@@ -61,6 +61,17 @@ def test_objects_are_readable_only_by_their_owner(store: LocalStore, tmp_path: P
     assert stat.S_IMODE((tmp_path / KEY).stat().st_mode) == 0o600
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root writes files for another user")
+def test_what_root_writes_belongs_to_the_stores_owner(tmp_path: Path) -> None:
+    """The restore pod (root) marks a manifest unverified; the backup pod (the toolbox's
+    user) must still read it, or every later backup of the shoot fails listing the store."""
+    os.chown(tmp_path, 4321, 4321)  # the store's owner: the backup pod's user
+    LocalStore(root=tmp_path).save(KEY + ".manifest.json", io.BytesIO(b"{}"))
+    for made in (tmp_path / KEY).parent, tmp_path / (KEY + ".manifest.json"):
+        assert (made.stat().st_uid, made.stat().st_gid) == (4321, 4321), made
+    assert stat.S_IMODE((tmp_path / (KEY + ".manifest.json")).stat().st_mode) == 0o600
+
+
 def test_save_replaces_an_existing_object_whole(store: LocalStore) -> None:
     store.save(KEY, io.BytesIO(b"old"))
     store.save(KEY, io.BytesIO(b"new and longer"))

@@ -127,3 +127,15 @@ def test_the_namespace_enforces_baseline_pod_security() -> None:
     labels = m.namespace(CP)["metadata"]["labels"]
     assert labels.items() >= POD_SECURITY_LABELS.items()  # no privileged pod, whoever asks
     assert labels.items() >= CP.labels.items()
+
+
+def test_the_apiserver_encrypts_secrets_with_the_seeds_key() -> None:
+    spec = m.apiserver(CP)["spec"]["template"]["spec"]
+    [container] = spec["containers"]
+    flag = "--encryption-provider-config=/etc/kubernetes/encryption/config.yaml"
+    assert flag in container["command"]
+    mounts = {v["mountPath"]: v["name"] for v in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes[mounts["/etc/kubernetes/encryption"]]["secret"]["secretName"] == (
+        "etcd-encryption"
+    )

@@ -1,12 +1,19 @@
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
+import pytest
+import yaml
 from cryptography import x509
 
+from airflow_provider_garden.core.controlplane.encryption import key_name
 from airflow_provider_garden.core.controlplane.secrets import (
+    ENCRYPTION_FILE,
+    ENCRYPTION_SECRET,
     Endpoints,
     admin_kubeconfigs,
+    encryption_config,
     plan_secrets,
 )
 
@@ -82,3 +89,21 @@ def test_admin_kubeconfigs_point_inside_and_outside_the_seed() -> None:
     data = admin_kubeconfigs(secrets, EP)
     assert b"https://kube-apiserver.shoot--team-a--dev.svc" in data["kubeconfig"]
     assert b"https://10.96.12.34" in data["kubeconfig-external"]
+
+
+def test_the_encryption_key_is_issued_once_and_kept() -> None:
+    first = plan_secrets({}, EP, now=NOW)
+    config = yaml.safe_load(first[ENCRYPTION_SECRET][ENCRYPTION_FILE])
+    [resource] = config["resources"]
+    assert resource["resources"] == ["secrets"]
+    aescbc, identity = resource["providers"]
+    [key] = aescbc["aescbc"]["keys"]
+    assert len(base64.b64decode(key["secret"])) == 32
+    assert key["name"] == key_name(base64.b64decode(key["secret"]))  # never a shared name
+    assert identity == {"identity": {}}  # Secrets written before it still read
+    assert ENCRYPTION_SECRET not in plan_secrets(first, EP, now=NOW)  # never a second key
+
+
+def test_a_key_is_32_bytes() -> None:
+    with pytest.raises(ValueError, match="32 bytes, not 16"):
+        encryption_config(b"x" * 16)
