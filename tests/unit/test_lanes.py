@@ -73,6 +73,13 @@ def test_the_repositorys_modules_that_cannot_share_the_seed_are_marked() -> None
         "tests/integration/backup/test_kept_backups.py",
     }
     assert groups["machines"] == {p for p in found if p.startswith("tests/integration/machines/")}
+    # Second installs in namespaces of their own and a bare API server on free ports: free.
+    for free in (
+        "tests/integration/settings/test_garden_namespace.py",
+        "tests/integration/connection/test_garden_connection.py",
+        "tests/integration/connection/test_garden_connection_tasks.py",
+    ):
+        assert found[free] == Module(free), free
 
 
 def test_every_planned_module_has_a_committed_duration() -> None:
