@@ -4,9 +4,11 @@ A save streams into a hidden temporary file beside its target, fsyncs it and ren
 it into place, then fsyncs the directory: after a crash the key holds either the
 previous object or the complete new one. Objects are created with mode 0600 (mkstemp's):
 an etcd snapshot holds every Secret of its cluster. What a root process writes (the restore
-pod marking a snapshot unverified) is given to the store's owner, with the directories it
-makes: a 0600 file of root's would be unreadable to the backup pod's user, and every later
-backup of the shoot would fail listing the store. Hidden names (``.*``) are never keys, so
+pod marking a snapshot unverified) is given to the owner of the directory it is written in
+(``Backup-<ts>/``, made by the backup pod), as are the directories it makes: a 0600 file of
+root's would be unreadable to the backup pod's user, and every later backup of the shoot
+would fail listing the store. (The volume's own root is root's, mode 0777: its owner is not
+the backup pod's user.) Hidden names (``.*``) are never keys, so
 the temporary of a killed save is never listed; deleting its key (as retention does with
 a snapshot that was never verified) removes it.
 """
@@ -73,7 +75,7 @@ class LocalStore:
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=_TMP)
         tmp = Path(tmp_name)
         try:
-            _give_to_owner_of(self.root, fd)
+            _give_to_owner_of(target.parent, fd)
             with os.fdopen(fd, "wb") as out:
                 shutil.copyfileobj(stream, out, COPY_CHUNK)
                 out.flush()
@@ -133,15 +135,15 @@ def _make_dirs_durable(directory: Path, *, stop: Path) -> None:
         directory = directory.parent
     for new in reversed(missing):
         new.mkdir(exist_ok=True)
-        _give_to_owner_of(stop, new)
+        _give_to_owner_of(new.parent, new)
         _fsync_dir(new.parent)
 
 
-def _give_to_owner_of(root: Path, what: int | Path) -> None:
-    """Root's writes belong to the store's owner (see the module's docstring)."""
+def _give_to_owner_of(directory: Path, what: int | Path) -> None:
+    """Root's writes belong to the owner of the directory they are in (module docstring)."""
     if os.geteuid() != 0:
         return  # only root can give files away; anyone else writes as the owner already
-    owner = root.stat()
+    owner = directory.stat()
     os.chown(what, owner.st_uid, owner.st_gid)
 
 

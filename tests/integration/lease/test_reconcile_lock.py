@@ -51,12 +51,15 @@ def reconcile(seed_kubeconfig: Path, name: str, log: Path) -> subprocess.Popen[b
 
 
 def times(log: Path, marker: str) -> list[dt.datetime]:
-    found = []
+    """When the pod's log said ``marker``. A pod line the task logged twice counts once:
+    the pod log follower can hand over the container's last lines again when it
+    reconnects, under a new Airflow prefix; the agent's own stamp and text stay the same."""
+    said = {}
     for line in log.read_text().splitlines():
         stamp = STAMP.search(line)
         if stamp and marker in line:
-            found.append(dt.datetime.strptime(stamp.group(1), "%Y-%m-%d %H:%M:%S,%f"))
-    return found
+            said[line[stamp.start() :].strip()] = stamp.group(1)
+    return [dt.datetime.strptime(s, "%Y-%m-%d %H:%M:%S,%f") for s in said.values()]
 
 
 @pytest.fixture(scope="module")

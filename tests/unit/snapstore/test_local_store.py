@@ -62,14 +62,27 @@ def test_objects_are_readable_only_by_their_owner(store: LocalStore, tmp_path: P
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root writes files for another user")
-def test_what_root_writes_belongs_to_the_stores_owner(tmp_path: Path) -> None:
-    """The restore pod (root) marks a manifest unverified; the backup pod (the toolbox's
-    user) must still read it, or every later backup of the shoot fails listing the store."""
-    os.chown(tmp_path, 4321, 4321)  # the store's owner: the backup pod's user
-    LocalStore(root=tmp_path).save(KEY + ".manifest.json", io.BytesIO(b"{}"))
-    for made in (tmp_path / KEY).parent, tmp_path / (KEY + ".manifest.json"):
-        assert (made.stat().st_uid, made.stat().st_gid) == (4321, 4321), made
-    assert stat.S_IMODE((tmp_path / (KEY + ".manifest.json")).stat().st_mode) == 0o600
+def test_what_root_writes_belongs_to_the_owner_of_its_directory(tmp_path: Path) -> None:
+    """The restore pod (root) marks a manifest unverified in the Backup-<ts>/ directory
+    the backup pod (the toolbox's user) made; that user must still read it, or every later
+    backup of the shoot fails listing the store. The volume's root stays root's (0777)."""
+    tmp_path.chmod(0o777)
+    backup_dir = (tmp_path / KEY).parent
+    backup_dir.mkdir()
+    os.chown(backup_dir, 4321, 4321)  # made by the backup pod's user
+    store = LocalStore(root=tmp_path)
+    store.save(KEY + ".manifest.json", io.BytesIO(b"{}"))
+    store.save(KEY + "/nested/object", io.BytesIO(b"x"))  # directories root makes, too
+    made = [
+        backup_dir / (Path(KEY).name + ".manifest.json"),
+        tmp_path / KEY,
+        tmp_path / KEY / "nested",
+        tmp_path / KEY / "nested" / "object",
+    ]
+    for path in made:
+        assert (path.stat().st_uid, path.stat().st_gid) == (4321, 4321), path
+    assert stat.S_IMODE(made[0].stat().st_mode) == 0o600
+    assert tmp_path.stat().st_uid == 0
 
 
 def test_save_replaces_an_existing_object_whole(store: LocalStore) -> None:
