@@ -90,14 +90,19 @@ def reconcile_flow(c: ShootComponents, *, name: str) -> Flow:
     admin = g.add(
         "Deploying admin kubeconfig", c.admin_kubeconfig.deploy, dependencies=[apiserver_ready]
     )
+    # Everything after this talks to the shoot's API through the admin kubeconfig.
+    answers = g.add(
+        "Waiting until the shoot's API answers", c.shoot_answers, dependencies=[admin], retry=WAIT
+    )
     # Members' short-lived certificates name their role's group; the shoot binds it.
-    g.add("Deploying project member access", c.member_access.deploy, dependencies=[admin])
-    g.add("Encrypting the shoot's Secrets at rest", c.secrets_at_rest.deploy, dependencies=[admin])
-    # The machine controller reaches the shoot with the admin kubeconfig.
+    g.add("Deploying project member access", c.member_access.deploy, dependencies=[answers])
+    g.add(
+        "Encrypting the shoot's Secrets at rest", c.secrets_at_rest.deploy, dependencies=[answers]
+    )
     kwok = g.add(
         "Deploying machine controller (kwok)",
         c.machine_controller.deploy,
-        dependencies=[admin],
+        dependencies=[answers],
         skip_if=no_workers,
     )
     kwok_ready = g.add(

@@ -28,6 +28,7 @@ from airflow_provider_garden.kube.errors import (
     ApiError,
     NotFound,
     ServerError,
+    TLSFailure,
     TooManyRequests,
     Unauthorized,
     from_exception,
@@ -194,6 +195,15 @@ class KubeClient:
                 if retries == self.backoff.attempts - 1:
                     raise
                 self._sleep(self.backoff.delay(retries, draw=self._draw()))
+            except AttributeError as exc:
+                # kubernetes' ApiClient turns a failed handshake into ApiException(status=0)
+                # and then fails decoding its empty body: name the handshake instead.
+                failed = exc.__context__
+                if not (isinstance(failed, ApiException) and failed.status == 0):
+                    raise
+                host = self.api.configuration.host
+                reason = " ".join(str(failed.reason).split())
+                raise TLSFailure(f"TLS with {host} failed: {reason}") from None
             retries += 1
 
     # --- verbs ------------------------------------------------------------

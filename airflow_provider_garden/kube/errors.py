@@ -14,6 +14,8 @@ catch `NotFound` or `Conflict` instead of comparing `err.status` with numbers.
     │   └── TooManyRequests (429) throttled, or an eviction a budget refuses
     └── ServerError (5xx)
         └── Unavailable (502, 503, 504)
+
+`TLSFailure` is no answer at all: the handshake with the address failed.
 """
 
 from __future__ import annotations
@@ -105,6 +107,11 @@ def error_class(code: int) -> type[ApiError]:
     if code >= 500:
         return ServerError
     return ApiError
+
+
+class TLSFailure(ConnectionError):
+    """The TLS handshake failed: the address answered with a certificate the CA does not
+    sign (another server there, a stale address) or not in TLS at all."""
 
 
 class HttpFailure(Protocol):

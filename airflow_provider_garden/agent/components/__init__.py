@@ -68,6 +68,8 @@ class ShootComponents:
     has_workers: bool
     # Whether the shoot's own API answers (for destroying what lives inside the shoot).
     shoot_reachable: Callable[[], bool]
+    # Raises NotReady until the shoot's API answers at the address the agent uses.
+    shoot_answers: Callable[[], None]
     # Raises before anything is deployed when the spec or a Secret it names is wrong.
     check_spec: Callable[[], None]
     # Raises naming the phase while an etcd restore of this shoot is open (its journal).
@@ -115,6 +117,7 @@ def shoot_components(
         worker_pools=WorkerPools(access, workers, annotations),
         has_workers=bool(workers),
         shoot_reachable=access.reachable,
+        shoot_answers=access.wait_answering,
         check_spec=lambda: check_spec(kube, parse_shoot(shoot), garden_namespace=garden_namespace),
         restore_closed=lambda: refuse_open_restore(kube, cp.namespace),
     )

@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+import urllib3
+
 from airflow_provider_garden.agent.components.kube_apiserver import (
     KubeAPIServer,
     KubeAPIServerService,
@@ -22,9 +24,11 @@ from airflow_provider_garden.agent.shoot_access import (
     shoot_client,
 )
 from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.component import NotReady
 from airflow_provider_garden.core.controlplane import manifests as m
 from airflow_provider_garden.core.controlplane import secrets as cps
 from airflow_provider_garden.kube.client import KubeClient, Manifest
+from airflow_provider_garden.kube.errors import ApiError
 
 log = logging.getLogger(__name__)
 MANAGED = "app.kubernetes.io/managed-by=airflow-provider-garden"
@@ -125,6 +129,18 @@ class ShootAccess:
                 cp = self.admin.cp
                 self._client = shoot_client(self.seed, cp.project, cp.shoot)
         return self._client
+
+    def wait_answering(self) -> None:
+        """NotReady until the shoot's API answers the agent at its kubeconfig's address.
+
+        A Deployment's readiness is the seed's view; this is the path every later step
+        takes. A shoot made again under its name gets a new Service address, and the
+        seed's DNS may hand out the old one for as long as it caches it.
+        """
+        try:
+            self.client().raw("GET", "/readyz")
+        except (ApiError, ConnectionError, urllib3.exceptions.HTTPError) as err:
+            raise NotReady(f"the shoot's API does not answer yet: {err}") from None
 
     def reachable(self) -> bool:
         """Whether the shoot's API can answer: kube-apiserver available, kubeconfig present."""

@@ -60,7 +60,15 @@ class FakeComponent:
         self.journal.write("gone", self.name)
 
 
-NOT_COMPONENTS = ("has_workers", "shoot_reachable", "check_spec", "restore_closed")
+NOT_COMPONENTS = (
+    "has_workers",
+    "shoot_reachable",
+    "shoot_answers",
+    "check_spec",
+    "restore_closed",
+)
+# What reaches into the shoot through its API (the admin kubeconfig).
+IN_THE_SHOOT = ("member_access", "secrets_at_rest", "machine_controller", "worker_pools")
 COMPONENTS = [f.name for f in fields(ShootComponents) if f.name not in NOT_COMPONENTS]
 
 
@@ -77,6 +85,7 @@ def fakes(
         **made,  # type: ignore[arg-type]
         has_workers=workers,
         shoot_reachable=lambda: reachable,
+        shoot_answers=lambda: journal.write("answers", "shoot API"),
         check_spec=check_spec,
         restore_closed=restore_closed,
     )
@@ -88,7 +97,7 @@ def needs(flow: Flow, journal: Journal) -> set[tuple[str, str]]:
     for task in flow.tasks:  # which components each task calls
         journal.entries.clear()
         task.fn()
-        touched[task.name] = {component for _, component in journal.entries}
+        touched[task.name] = {c for _, c in journal.entries if c in COMPONENTS}
     deps = {t.name: set(t.dependencies) for t in flow.tasks}
 
     def before(name: str) -> set[str]:
@@ -123,6 +132,17 @@ def test_reconcile_deploys_each_component_and_waits_for_it() -> None:
     }
     for component in waited:
         assert journal.index("deploy", component) < journal.index("wait", component)
+
+
+def test_nothing_reaches_into_the_shoot_before_its_api_answers_the_agent() -> None:
+    """A Deployment's readiness is the seed's view; a shoot made again under its name
+    may meet its old address in the seed's DNS cache for a while."""
+    journal = Journal()
+    reconcile_flow(fakes(journal), name="Create shoot p/s").run(max_workers=2)
+    answered = journal.index("answers", "shoot API")
+    assert journal.index("deploy", "admin_kubeconfig") < answered
+    for component in IN_THE_SHOOT:
+        assert answered < journal.index("deploy", component), component
 
 
 def test_reconcile_deploys_nothing_when_the_spec_check_fails() -> None:
@@ -213,7 +233,7 @@ def test_delete_skips_machines_when_the_shoot_cannot_delete_them(down: str) -> N
 def test_reconcile_without_workers_skips_machine_tasks() -> None:
     journal = Journal()
     result = reconcile_flow(fakes(journal, workers=False), name="r").run()
-    assert {c for _, c in journal.entries} == set(COMPONENTS) - {
+    assert {c for _, c in journal.entries if c in COMPONENTS} == set(COMPONENTS) - {
         "machine_controller",
         "worker_pools",
     }

@@ -25,6 +25,7 @@ from airflow_provider_garden.kube.errors import (
     Invalid,
     NotFound,
     ServerError,
+    TLSFailure,
     TooManyRequests,
     Unauthorized,
     Unavailable,
@@ -339,3 +340,14 @@ def test_parse_retry_after(value: str | None, expected: float | None) -> None:
 def test_backoff_rejects_bad_settings(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Backoff(**kwargs)  # type: ignore[arg-type]
+
+
+def test_a_failed_handshake_names_the_address_not_a_decoding_error(
+    server: tuple[str, Script],
+) -> None:
+    """HTTPS to a server that speaks plain HTTP: the kubernetes client fails decoding the
+    empty body of its own status-0 exception; the client names the handshake instead."""
+    url, _ = server
+    tls_url = url.replace("http://", "https://")
+    with pytest.raises(TLSFailure, match=rf"^TLS with {tls_url} failed: SSLError .*SSL"):
+        client(tls_url, Clock()).get("v1", "ConfigMap", "cm", "ns")
