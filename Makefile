@@ -20,7 +20,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE ?= False
 export GOTOOLCHAIN ?= local
 export PATH := $(BIN):$(PATH)
 
-.PHONY: prereqs venv lint unit integration e2e seed-teardown-test test long test-long demo bench seed-up seed-down seed-status images chart chart-sync clean
+.PHONY: prereqs venv lint unit integration integration-lanes e2e seed-teardown-test test long test-long demo bench seed-up seed-down seed-status images chart chart-sync clean
 
 # Debian packages, Go, kernel modules, the venv and the seed's kubectl in it. Seconds
 # when all is there; a cold first run builds the seed's Kubernetes (~7 min).
@@ -57,6 +57,14 @@ integration: venv
 	@echo "==> [integration] pytest tests/integration (against a real cluster)"
 	@$(BIN)/pytest -q tests/integration
 
+# The same tests as LANES pytest processes at once on the one seed (tests/lanes.py):
+# modules marked `serial` first and alone, then the rest balanced over the lanes by the
+# last run's durations. What `make test` runs; `make integration` stays one process.
+LANES ?= 2
+integration-lanes: venv
+	@echo "==> [integration] tests/integration in $(LANES) lanes (tests/lanes.py)"
+	@$(BIN)/python tests/lanes.py --lanes $(LANES) --reports $(REPORTS)
+
 e2e: venv
 	@echo "==> [e2e] pytest tests/e2e (real Airflow)"
 	@$(BIN)/pytest -q tests/e2e
@@ -69,7 +77,7 @@ seed-teardown-test: venv
 # Every stage in order, stopping at the first failure; always ends with the table of
 # each stage's and the slowest test modules' durations (tests/budget.py). prereqs takes
 # seconds after the README's hack/prereqs.sh; run alone, it builds the seed's kubectl.
-TEST_STAGES := prereqs lint unit integration e2e seed-teardown-test
+TEST_STAGES := prereqs lint unit integration-lanes e2e seed-teardown-test
 REPORTS := $(CURDIR)/.test-reports
 test: venv
 	@$(BIN)/python tests/budget.py --reports $(REPORTS) $(TEST_STAGES)

@@ -34,7 +34,7 @@ WARM_BUDGET_MINUTES = 60
 COLD_BUDGET_MINUTES = 80
 CI_CAP_MINUTES = 90
 # Short names in the table for the make targets of `make test`.
-STAGE_NAMES = {"seed-teardown-test": "teardown"}
+STAGE_NAMES = {"seed-teardown-test": "teardown", "integration-lanes": "integration"}
 
 
 # --- the pytest plugin --------------------------------------------------------------
@@ -123,8 +123,15 @@ def _verdict(total: float) -> str:
     return "OVER the cold budget"
 
 
-def table(stages: Sequence[StageResult], modules: Sequence[ModuleTiming], *, top: int = 10) -> str:
-    """The closing table: every stage, the total, and the `top` slowest modules."""
+def table(
+    stages: Sequence[StageResult],
+    modules: Sequence[ModuleTiming],
+    *,
+    top: int = 10,
+    notes: Sequence[str] = (),
+) -> str:
+    """The closing table: every stage, the total, ``notes`` (the integration lanes, when
+    they ran) and the `top` slowest modules."""
     lines = [f"{'stage':<12} {'m:ss':>7} {'seconds':>9}  result"]
     total = 0.0
     for stage in stages:
@@ -140,6 +147,7 @@ def table(stages: Sequence[StageResult], modules: Sequence[ModuleTiming], *, top
         f"budget: warm < {WARM_BUDGET_MINUTES} min, cold < {COLD_BUDGET_MINUTES} min "
         f"(CI stops .ci/run at {CI_CAP_MINUTES} min)"
     )
+    lines += notes
     slowest = sorted(modules, key=lambda m: m.seconds, reverse=True)[:top]
     if slowest:
         lines.append(f"slowest {len(slowest)} of {len(modules)} test modules:")
@@ -211,6 +219,23 @@ def run_stages(
     return results, failed
 
 
+def keep_previous(reports: Path) -> None:
+    """Start a new modules.jsonl; the last one becomes modules.previous.jsonl when it
+    timed integration modules (the lanes are planned by those figures: tests/lanes.py),
+    else it is dropped and an older previous one stays."""
+    last = reports / "modules.jsonl"
+    if not last.exists():
+        return
+    try:
+        integration = any(t.stage.startswith("integration") for t in read_timings(last))
+    except ValueError:
+        integration = False
+    if integration:
+        last.replace(reports / "modules.previous.jsonl")
+    else:
+        last.unlink()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("stages", nargs="+", help="make targets, run in this order")
@@ -218,10 +243,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=10, help="slowest modules listed")
     args = parser.parse_args(argv)
     args.reports.mkdir(parents=True, exist_ok=True)
-    (args.reports / "modules.jsonl").unlink(missing_ok=True)
+    keep_previous(args.reports)
     results, code = run_stages(args.stages, reports=args.reports)
     modules = read_timings(args.reports / "modules.jsonl")
-    report = table(results, modules, top=args.top)
+    notes: list[str] = []
+    if any(r.name == "integration-lanes" and r.seconds is not None for r in results):
+        from lanes import summary_lines  # tests/lanes.py, beside this file
+
+        notes = summary_lines(args.reports / "lanes" / "lanes.json")
+    report = table(results, modules, top=args.top, notes=notes)
     (args.reports / "budget.txt").write_text(report + "\n")
     print(f"\n==> [budget] durations (also in {args.reports / 'budget.txt'})", flush=True)
     print(report, flush=True)

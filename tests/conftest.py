@@ -26,7 +26,11 @@ def pytest_report_header(config: object) -> list[str]:
     from faults import ENV, active_faults
 
     on = sorted(active_faults())
-    return [f"{ENV}: fault switches ON, tests are meant to fail: {', '.join(on)}"] if on else []
+    lines = [f"{ENV}: fault switches ON, tests are meant to fail: {', '.join(on)}"] if on else []
+    lane = os.environ.get("GARDEN_TEST_LANE")  # tests/lanes.py
+    if lane:
+        lines.append(f"integration lane {lane}: AIRFLOW_HOME={os.environ['AIRFLOW_HOME']}")
+    return lines
 
 
 LONG_MARK = "long"

@@ -9,6 +9,7 @@ are not this session's to judge.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from airflow_provider_garden.core import naming
@@ -21,6 +22,15 @@ from airflow_provider_garden.kube.client import KubeClient
 class Seen:
     records: frozenset[str]  # namespace/name of each record ConfigMap
     volumes: frozenset[str]  # kept PersistentVolumes
+
+
+def dumps(found: Seen) -> str:
+    return json.dumps({"records": sorted(found.records), "volumes": sorted(found.volumes)})
+
+
+def loads(text: str) -> Seen:
+    data = json.loads(text)
+    return Seen(records=frozenset(data["records"]), volumes=frozenset(data["volumes"]))
 
 
 def seen(seed: KubeClient) -> Seen:

@@ -6,6 +6,11 @@ reason: nothing is skipped silently.
 
 Tests marked ``teardown_seed`` stop the shared seed, so they run only when selected
 (``-m teardown_seed``; pytest reports them as deselected otherwise) and then last.
+
+`make test` runs this directory in lanes, several sessions at once on the one seed
+(tests/lanes.py): the session fixtures below then set the seed up once per run, under a
+lock, and leave the sweep of kept backups to the run's last session. A lane refuses a
+test marked ``serial`` (those run alone, before the lanes).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import kept_sweep
+import lanes
 import pytest
 from kubernetes import client, config
 
@@ -32,6 +38,17 @@ TEARDOWN_MARK = "teardown_seed"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    lane = lanes.current_lane()
+    if lane is not None and lane != lanes.SERIAL:
+        alone = sorted(
+            {item.nodeid.split("::")[0] for item in items if item.get_closest_marker(lanes.SERIAL)}
+        )
+        if alone:
+            raise pytest.UsageError(
+                f"{lane} was given tests marked {lanes.SERIAL}, which must run alone on the "
+                f"seed (mark the module's pytestmark, where tests/lanes.py reads it): "
+                + ", ".join(alone)
+            )
     teardown = [item for item in items if item.get_closest_marker(TEARDOWN_MARK)]
     if not teardown:
         return
@@ -54,7 +71,8 @@ def seed_kubeconfig(request: pytest.FixtureRequest) -> Path:
     # not into pytest's capture of the first test that asked for the seed.
     capture = request.config.pluginmanager.getplugin("capturemanager")
     try:
-        with capture.global_and_fixture_disabled():
+        # Lanes: one `up` at a time (a new seed home is made by the first; up locks the rest).
+        with capture.global_and_fixture_disabled(), lanes.run_lock("seed-up"):
             return LocalSeed().up()
     except SeedError as err:
         pytest.fail(f"the local seed could not start: {err}", pytrace=False)
@@ -102,11 +120,21 @@ def garden_seed(seed_kubeconfig: Path) -> Iterator[KubeClient]:
     from garden_projects import ensure_projects
 
     kube = KubeClient.from_kubeconfig(str(seed_kubeconfig))
-    install(kube, namespace=GARDEN_NAMESPACE, profile=local_profile())
-    ensure_projects(kube)
+
+    def set_up() -> str:
+        install(kube, namespace=GARDEN_NAMESPACE, profile=local_profile())
+        ensure_projects(kube)
+        return kept_sweep.dumps(kept_sweep.seen(kube))
+
+    # Once per run: a lane starting late must not bring a test Project back to its
+    # members and quota while another lane's test has changed them (tests/lanes.py).
+    before = kept_sweep.loads(lanes.once("garden-seed", set_up))
+    lanes.enter("kept-backups")
     _seed_for_reports.append(kube)
-    before = kept_sweep.seen(kube)
     yield kube
+    if not lanes.leave("kept-backups"):
+        print("kept backups: swept by the run's last session (another lane is still running)")
+        return
     for line in kept_sweep.sweep(kube, before):
         print(f"kept backups swept: {line}")
 

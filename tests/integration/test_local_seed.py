@@ -26,7 +26,8 @@ from airflow_provider_garden.localseed.netfilter import Netfilter
 from airflow_provider_garden.localseed.processes import identity_of
 from airflow_provider_garden.localseed.seed import LocalSeed
 
-pytestmark = pytest.mark.integration
+# Runs `up` on the shared seed and pods in `default`: alone, before the lanes (tests/lanes.py).
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 T = TypeVar("T")
 

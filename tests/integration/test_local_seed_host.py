@@ -27,7 +27,8 @@ from airflow_provider_garden.localseed.paths import SeedPaths
 from airflow_provider_garden.localseed.processes import executable_of, identity_of
 from airflow_provider_garden.localseed.seed import CNI_NETWORK, LocalSeed
 
-pytestmark = pytest.mark.integration
+# Changes iptables, nft and mounts on the seed's host: alone, before the lanes (tests/lanes.py).
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 SANDBOX = "5eed0000000000000000000000000000000000000000000000000000000000aa"
 

@@ -32,7 +32,13 @@ from airflow_provider_garden.core.kept_backups import kept_claim_name, kept_key_
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("airflow_seed_connection")]
+# garden_backup at a logical time 8 days ahead expires every kept backup on the seed:
+# never beside the other module that does and judges its own kept records (tests/lanes.py).
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.usefixtures("airflow_seed_connection"),
+    pytest.mark.lane_group("kept-backups"),
+]
 DAGS = Path(__file__).resolve().parents[3] / "dags"
 PROJECT, NAME = "keepbk", "db"
 PROJECT_NS = naming.project_namespace(PROJECT)

@@ -28,6 +28,11 @@ from airflow_provider_garden.kube.bootstrap import install
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.localseed.profile import local_profile
 
+# Lanes (tests/lanes.py): free. Its bare etcd and kube-apiserver are processes of its
+# own on free 127.0.0.1 ports, stopped by PID, run from the seed's build cache, which
+# they only read; on the seed it only reads (discovery, the CloudProfile ConfigMap, a
+# SelfSubjectAccessReview) and makes one throwaway namespace. It requests no CPU of the
+# seed's node and changes nothing another module sees.
 pytestmark = pytest.mark.integration
 NAMESPACE = "garden-system"  # the namespace the seed's provider is installed into
 

@@ -28,6 +28,13 @@ from airflow_provider_garden.kube.errors import NotFound
 from airflow_provider_garden.kube.rbac import ACCOUNTS
 from airflow_provider_garden.localseed.profile import local_profile
 
+# Lanes (tests/lanes.py): free, as settings/test_garden_namespace.py, which installs the
+# provider a second time the same way. The install's ClusterRoles, bindings and admission
+# policy are named after its own random namespace, and only those are deleted; the policy
+# confines each account by that account's own namespace, so a second copy changes nothing
+# for garden-system's accounts; the CRDs are re-applied unchanged from the same code;
+# [garden] kubernetes_conn_id and the connection are this process's environment only;
+# its one pod (in its namespace) requests little, and it starts no control plane.
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("airflow_seed_connection")]
 DAGS = Path(__file__).resolve().parents[3] / "dags"
 CONN_ID = "garden_seed_second"

@@ -74,7 +74,13 @@ from airflow_provider_garden.localseed.config import NODE_IP
 from airflow_provider_garden.snapstore.local import LocalStore
 from airflow_provider_garden.snapstore.manifest import Manifest, manifest_key, write_manifest
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("airflow_seed_connection")]
+# garden_backup at a logical time 8 days ahead expires every kept backup on the seed:
+# never beside the other module that does and judges its own kept records (tests/lanes.py).
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.usefixtures("airflow_seed_connection"),
+    pytest.mark.lane_group("kept-backups"),
+]
 DAGS = Path(__file__).resolve().parents[3] / "dags"
 COUNT = 1000
 LOCAL_SHOOT = ("bk-local", "db")

@@ -16,7 +16,8 @@ from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.rbac import ACCOUNTS
 from airflow_provider_garden.localseed.profile import local_profile
 
-pytestmark = pytest.mark.integration
+# helm takes over the objects of garden-system, which every other lane's pods run under (tests/lanes.py).
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 GARDEN_NAMESPACE = "garden-system"
 
 

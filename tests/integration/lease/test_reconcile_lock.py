@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import pytest
+from reconcile_pods import acts_on
 
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.settings import DEFAULT_NAMESPACE
@@ -144,15 +145,19 @@ def provision(name: str, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(argv, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
-def reconcile_pods(seed: KubeClient) -> int:
-    """garden_provision's reconcile pods running now (they are in the garden namespace)."""
+def reconcile_pods(seed: KubeClient, shoot_name: str) -> int:
+    """garden_provision's reconcile pods of this shoot running now (in the garden
+    namespace; other shoots' are other tests', maybe another lane's)."""
     pods = seed.list(
         "v1",
         "Pod",
         DEFAULT_NAMESPACE,
         label_selector="dag_id=garden_provision,task_id=create_shoot",
     )
-    return sum((p.get("status") or {}).get("phase") == "Running" for p in pods)
+    return sum(
+        (p.get("status") or {}).get("phase") == "Running" and acts_on(p, PROJECT, shoot_name)
+        for p in pods
+    )
 
 
 @pytest.mark.usefixtures("airflow_seed_connection")
@@ -176,7 +181,7 @@ def test_two_garden_provision_runs_of_one_shoot_never_reconcile_at_once(
             for log in logs:  # one after the other: each starts by writing Airflow's DB
                 runs.append(provision(shoot_name, log))
                 expected, deadline = len(runs), time.monotonic() + 300
-                while reconcile_pods(seed) < expected:
+                while reconcile_pods(seed, shoot_name) < expected:
                     for run, out in zip(runs, logs, strict=False):
                         assert run.poll() is None, out.read_text()[-4000:]
                     assert time.monotonic() < deadline, "a run's reconcile pod never started"

@@ -50,7 +50,9 @@ from airflow_provider_garden.kube.shoots import Shoots
 from airflow_provider_garden.localseed.profile import local_profile
 from benchmarks.api_count import CountingProxy
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+# Shoots of the one project `machines`, and `care --project machines` heals any of them:
+# the machine modules share one lane (tests/lanes.py).
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900), pytest.mark.lane_group("machines")]
 
 SIZE, MINIMUM = 5, 3
 HEALTH_TIMEOUT_SECONDS = 5

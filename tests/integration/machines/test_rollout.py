@@ -27,7 +27,9 @@ from machines_helpers import (
 )
 from sampling import SampleLedger
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+# Shoots of the one project `machines`, and `care --project machines` heals any of them:
+# the machine modules share one lane (tests/lanes.py).
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900), pytest.mark.lane_group("machines")]
 
 
 def test_pool_of_ten_rolls_within_its_fenceposts_and_budget(

@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 from machines_helpers import NEW, Shoot, deploy_workload, is_ready, rollout, version_of, watching
 
-pytestmark = [pytest.mark.integration, pytest.mark.long, pytest.mark.timeout(1800)]
+# Shoots of the one project `machines`, and `care --project machines` heals any of them:
+# the machine modules share one lane (tests/lanes.py).
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.long,
+    pytest.mark.timeout(1800),
+    pytest.mark.lane_group("machines"),
+]
 
 MACHINES, SURGE, REPLICAS, MIN_AVAILABLE = 100, 10, 200, 180
 

@@ -24,7 +24,9 @@ from machines_helpers import NEW, POOL, PROJECT, Shoot, deploy_workload, is_read
 
 from airflow_provider_garden.operators.pod import OPERATION_LABEL
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+# Shoots of the one project `machines`, and `care --project machines` heals any of them:
+# the machine modules share one lane (tests/lanes.py).
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900), pytest.mark.lane_group("machines")]
 
 DAG = """
 import pendulum

@@ -33,7 +33,9 @@ from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.shoots import Shoots
 from airflow_provider_garden.localseed.profile import local_profile
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+# Shoots of the one project `machines`, and `care --project machines` heals any of them:
+# the machine modules share one lane (tests/lanes.py).
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900), pytest.mark.lane_group("machines")]
 DAGS = Path(__file__).resolve().parents[3] / "dags"
 
 

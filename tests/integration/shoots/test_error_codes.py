@@ -37,7 +37,8 @@ from airflow_provider_garden.localseed.profile import local_profile
 from airflow_provider_garden.sensors.shoot import ShootReadySensor
 from airflow_provider_garden.triggers.shoot import ShootStatusTrigger
 
-pytestmark = pytest.mark.integration
+# Fills the seed node's CPU requests: every other lane's pods would go unscheduled (tests/lanes.py).
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 HOLDER = "error-code-tests"
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 from garden_projects import project_for_tests
+from reconcile_pods import reconcile_pods
 from seed_kubectl import kubectl as seed_kubectl
 
 from airflow_provider_garden.cli.main import main as garden_cli
@@ -29,7 +30,6 @@ from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.projects import Projects
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 from airflow_provider_garden.localseed.profile import local_profile
-from airflow_provider_garden.operators.pod import OPERATION_LABEL
 from airflow_provider_garden.operators.shoot import (
     DELETE_CONFIRMATION,
     ShootCreateOperator,
@@ -278,21 +278,14 @@ INVALID = [
 def test_invalid_spec_fails_before_anything_is_created(
     seed: KubeClient, field: str, name: str, bad_spec: dict[str, Any]
 ) -> None:
-    reconcile_pods = f"{OPERATION_LABEL}=shoot-reconcile"
-    before = {
-        p["metadata"]["uid"]
-        for p in seed.list("v1", "Pod", "garden-system", label_selector=reconcile_pods)
-    }
+    before = reconcile_pods(seed, "team-x")
     op = ShootCreateOperator(task_id="create", project="team-x", name=name, spec=bad_spec)
     with pytest.raises(SpecError) as err:
         op.execute(context={})  # type: ignore[arg-type]
     assert field in str(err.value)
     assert seed.find(SHOOT_API_VERSION, "Shoot", name, "garden-team-x") is None
-    after = {
-        p["metadata"]["uid"]
-        for p in seed.list("v1", "Pod", "garden-system", label_selector=reconcile_pods)
-    }
-    assert after - before == set()  # no pod was started (other runs may have their own)
+    # No pod was started for team-x (other projects' runs, other lanes', have their own).
+    assert reconcile_pods(seed, "team-x") - before == set()
 
 
 @dataclass(frozen=True)

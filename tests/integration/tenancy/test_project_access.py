@@ -26,6 +26,7 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk.exceptions import TaskDeferred
 from garden_projects import DAG_TEST_USER
+from reconcile_pods import reconcile_pods
 
 from airflow_provider_garden.agent.shoot_reconcile import apply_within_quota
 from airflow_provider_garden.cli.main import main as garden_cli
@@ -41,7 +42,6 @@ from airflow_provider_garden.kube.projects import PROJECT_API_VERSION, PROJECT_L
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 from airflow_provider_garden.kube.shoots import Shoots
 from airflow_provider_garden.localseed.profile import local_profile
-from airflow_provider_garden.operators.pod import OPERATION_LABEL
 from airflow_provider_garden.sensors.shoot import ShootReadySensor
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("airflow_seed_connection")]
@@ -122,11 +122,6 @@ def quota(seed: KubeClient, seed_kubeconfig: Path, projects: Projects) -> Iterat
     seed.delete(PROJECT_API_VERSION, "Project", project.name)
 
 
-def _reconcile_pods(seed: KubeClient) -> set[str]:
-    selector = f"{OPERATION_LABEL}=shoot-reconcile"
-    return {p["metadata"]["uid"] for p in seed.list("v1", "Pod", None, label_selector=selector)}
-
-
 def _failure(run: Any, capfd: pytest.CaptureFixture[str]) -> str:
     assert str(run.state) == "failed"
     out, err = capfd.readouterr()
@@ -136,7 +131,7 @@ def _failure(run: Any, capfd: pytest.CaptureFixture[str]) -> str:
 def test_a_non_member_is_refused_before_anything_exists(
     seed: KubeClient, dags: dict[str, Any], deny: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    pods = _reconcile_pods(seed)
+    pods = reconcile_pods(seed, deny)
     capfd.readouterr()
 
     run = dags["garden_provision"].test(run_conf={"project": deny, "name": "web"})
@@ -147,13 +142,13 @@ def test_a_non_member_is_refused_before_anything_exists(
         f"'{deny}': ShootCreateOperator 'create_shoot' needs role admin"
     ) in logged
     assert seed.find("v1", "Namespace", naming.project_namespace(deny)) is None
-    assert _reconcile_pods(seed) - pods == set()
+    assert reconcile_pods(seed, deny) - pods == set()
 
 
 def test_a_viewer_may_not_create_and_the_refusal_names_the_role(
     seed: KubeClient, dags: dict[str, Any], deny: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    pods = _reconcile_pods(seed)
+    pods = reconcile_pods(seed, deny)
     capfd.readouterr()
 
     with triggered_by(VIEWER):
@@ -165,7 +160,7 @@ def test_a_viewer_may_not_create_and_the_refusal_names_the_role(
     )
     assert "needs role admin" in logged
     assert seed.find("v1", "Namespace", naming.project_namespace(deny)) is None
-    assert _reconcile_pods(seed) - pods == set()
+    assert reconcile_pods(seed, deny) - pods == set()
 
 
 def test_an_admin_member_passes_the_check(
@@ -198,7 +193,7 @@ def test_a_viewer_may_watch(seed: KubeClient, quota: Project) -> None:
 def test_quota_of_two_shoots_refuses_the_third(
     seed: KubeClient, dags: dict[str, Any], quota: Project, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    pods = _reconcile_pods(seed)
+    pods = reconcile_pods(seed, quota.name)
     capfd.readouterr()
 
     with triggered_by(ADMIN):
@@ -210,7 +205,7 @@ def test_quota_of_two_shoots_refuses_the_third(
         "shoot(s) (one, two): shoot 'three' is refused"
     ) in logged
     assert seed.find(SHOOT_API_VERSION, "Shoot", "three", quota.namespace) is None
-    assert _reconcile_pods(seed) - pods == set()
+    assert reconcile_pods(seed, quota.name) - pods == set()
 
 
 def test_machine_quota_refuses_a_shoot_beyond_it(
@@ -228,7 +223,7 @@ def test_machine_quota_refuses_a_shoot_beyond_it(
         quota=Quota(max_shoots=5, max_machines=2 * POOL_MAX + 2),
     )
     projects.apply(roomy)
-    pods = _reconcile_pods(seed)
+    pods = reconcile_pods(seed, quota.name)
     capfd.readouterr()
     pool = _bare_shoot(quota.name, "x")["spec"]["workers"][0]
 
@@ -243,7 +238,7 @@ def test_machine_quota_refuses_a_shoot_beyond_it(
         "shoots may have 4 machine(s) and shoot 'big' up to 3"
     ) in logged
     assert seed.find(SHOOT_API_VERSION, "Shoot", "big", quota.namespace) is None
-    assert _reconcile_pods(seed) - pods == set()
+    assert reconcile_pods(seed, quota.name) - pods == set()
     projects.apply(quota)
 
 

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
+from reconcile_pods import reconcile_pods
 
 from airflow_provider_garden.core import naming
 from airflow_provider_garden.core.settings import DEFAULTS
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
-from airflow_provider_garden.operators.pod import OPERATION_LABEL
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("airflow_seed_connection")]
 DAGS = Path(__file__).resolve().parents[3] / "dags"
@@ -37,11 +37,6 @@ def provision() -> Any:
     return DagBag(dag_folder=str(DAGS)).dags["garden_provision"]
 
 
-def _reconcile_pods(seed: KubeClient) -> set[str]:
-    selector = f"{OPERATION_LABEL}=shoot-reconcile"
-    return {p["metadata"]["uid"] for p in seed.list("v1", "Pod", None, label_selector=selector)}
-
-
 @pytest.mark.parametrize("project", sorted(REFUSED))
 def test_provision_refuses_the_project_and_creates_nothing(
     seed: KubeClient, provision: Any, project: str, capfd: pytest.CaptureFixture[str]
@@ -49,7 +44,7 @@ def test_provision_refuses_the_project_and_creates_nothing(
     namespace = naming.project_namespace(project)
     existed = seed.find("v1", "Namespace", namespace) is not None
     assert existed == (namespace == DEFAULTS.namespace)  # only `system` names a real one
-    pods_before = _reconcile_pods(seed)
+    pods_before = reconcile_pods(seed, project)
     capfd.readouterr()
 
     run = provision.test(run_conf={"project": project, "name": NAME})
@@ -61,4 +56,4 @@ def test_provision_refuses_the_project_and_creates_nothing(
     assert (seed.find("v1", "Namespace", namespace) is not None) == existed
     if existed:
         assert seed.find(SHOOT_API_VERSION, "Shoot", NAME, namespace) is None
-    assert _reconcile_pods(seed) - pods_before == set()
+    assert reconcile_pods(seed, project) - pods_before == set()
