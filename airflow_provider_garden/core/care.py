@@ -103,7 +103,7 @@ class Webhook:
     configuration: str  # e.g. "ValidatingWebhookConfiguration/policy"
     name: str
     fails_closed: bool  # failurePolicy Fail (the v1 default)
-    resources: tuple[str, ...]  # resources its rules match ("*" included)
+    resources: tuple[str, ...]  # as its rules name them: "pods", "*", "pods/*", "*/*"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -242,11 +242,22 @@ def with_threshold(
     return observed
 
 
+def _rule_matches(pattern: str, resource: str) -> bool:
+    """A webhook rule's resource ``pattern`` against ``resource`` ("pods", "pods/eviction"),
+    as the API server matches them: "*" is every resource (no subresource), "pods/*" pods
+    and each of its subresources, "*/*" everything, "*/eviction" every eviction."""
+    want, _, want_sub = pattern.partition("/")
+    name, _, sub = resource.partition("/")
+    return want in ("*", name) and want_sub in ("*", sub)
+
+
 def _blocking(webhooks: Sequence[Webhook], resources: frozenset[str] | None) -> list[str]:
     """Fail-closed webhooks matching any of ``resources`` (None: any resource at all)."""
 
     def matches(w: Webhook) -> bool:
-        return resources is None or "*" in w.resources or bool(resources & set(w.resources))
+        return resources is None or any(
+            _rule_matches(pattern, r) for pattern in w.resources for r in resources
+        )
 
     return sorted(
         f"{w.configuration} webhook {w.name}" for w in webhooks if w.fails_closed and matches(w)

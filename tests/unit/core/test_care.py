@@ -269,6 +269,34 @@ def test_a_webhook_elsewhere_blocks_only_hibernation_and_an_ignoring_one_nothing
     assert constraint(v, ConstraintType.MAINTENANCE_PRECONDITIONS_SATISFIED).status is TRUE
 
 
+@pytest.mark.parametrize(
+    ("resources", "blocks_maintenance"),
+    [
+        (("*/*",), True),  # everything, subresources included
+        (("pods/*",), True),  # pods and each subresource of pods
+        (("*/eviction",), True),  # every eviction: a drain's
+        (("*",), True),  # every resource (pods and nodes among them)
+        (("nodes",), True),
+        (("pods/status",), False),  # only a subresource a drain does not write
+        (("*/scale",), False),
+        (("deployments/*",), False),
+    ],
+)
+def test_webhook_resource_patterns_are_matched_as_the_api_server_does(
+    resources: tuple[str, ...], blocks_maintenance: bool
+) -> None:
+    hook = Webhook(
+        configuration="ValidatingWebhookConfiguration/v",
+        name="hook.example",
+        fails_closed=True,
+        resources=resources,
+    )
+    v = care.judge(replace(HEALTHY, webhooks=(hook,)), (), now=T0)
+    assert constraint(v, ConstraintType.HIBERNATION_POSSIBLE).status is FALSE
+    maintenance = constraint(v, ConstraintType.MAINTENANCE_PRECONDITIONS_SATISFIED)
+    assert (maintenance.status is FALSE) is blocks_maintenance, maintenance.message
+
+
 def test_maintenance_needs_a_healthy_control_plane() -> None:
     obs = replace(HEALTHY, control_plane=control_plane()[:3])
     c = constraint(care.judge(obs, (), now=T0), ConstraintType.MAINTENANCE_PRECONDITIONS_SATISFIED)
