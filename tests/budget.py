@@ -4,7 +4,9 @@ Two parts. A pytest plugin (registered by tests/conftest.py when GARDEN_TEST_TIM
 names a file) appends one JSON line per test module at the end of a session: the
 stage, the module's path, the seconds of its tests' setup, call and teardown (a
 module-scoped fixture's setup counts to the module that first asked for it) and how
-many tests ran. And a runner, `python tests/budget.py STAGE...`, that runs
+many tests ran; and, when GARDEN_TEST_FAILURES names a file, one line per failed test,
+so the closing table can name them (CI shows only the tail of a run's output, and a lane's
+own summary lies far above it). And a runner, `python tests/budget.py STAGE...`, that runs
 `make STAGE` one after another, stops at the first failure like make, and always
 ends with the table, also when a stage failed or the run was interrupted.
 
@@ -29,6 +31,9 @@ from types import FrameType
 from typing import Any
 
 TIMINGS_ENV = "GARDEN_TEST_TIMINGS"
+FAILURES_ENV = "GARDEN_TEST_FAILURES"
+FAILURES_FILE = "failures.jsonl"  # in the reports directory of `make test`
+FAILURES_LISTED = 15  # at most, in the closing table
 STAGE_ENV = "GARDEN_TEST_STAGE"
 WARM_BUDGET_MINUTES = 60
 COLD_BUDGET_MINUTES = 80
@@ -41,22 +46,38 @@ STAGE_NAMES = {"seed-teardown-test": "teardown", "integration-lanes": "integrati
 class ModuleTimings:
     """Sums each test module's phase durations; writes them when the session ends."""
 
-    def __init__(self, path: Path, stage: str) -> None:
+    def __init__(self, path: Path, stage: str, failures: Path | None = None) -> None:
         self.path = path
+        self.failures_path = failures
         self.stage = stage
         self.seconds: dict[str, float] = defaultdict(float)
         self.tests: dict[str, int] = defaultdict(int)
+        self.failures: list[dict[str, str]] = []
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         module = report.nodeid.split("::", 1)[0]
         self.seconds[module] += report.duration
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
             self.tests[module] += 1
+        if report.failed:
+            self.failures.append(
+                {
+                    "stage": self.stage,
+                    "test": report.nodeid,
+                    "when": report.when,
+                    "lane": os.environ.get("GARDEN_TEST_LANE", ""),
+                    "reason": failure_reason(report),
+                }
+            )
 
     def pytest_sessionfinish(self) -> None:
         if not self.seconds:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.failures and self.failures_path is not None:
+            # One file for the whole run: each lane (tests/lanes.py) appends to it too.
+            with self.failures_path.open("a") as out:
+                out.writelines(json.dumps(row) + "\n" for row in self.failures)
         with self.path.open("a") as out:
             for module, seconds in sorted(self.seconds.items()):
                 line = {
@@ -68,11 +89,23 @@ class ModuleTimings:
                 out.write(json.dumps(line) + "\n")
 
 
+def failure_reason(report: Any, width: int = 160) -> str:
+    """The one line that says why a test failed: the exception's own message, as pytest
+    shows it in its short summary, cut to ``width``."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else str(report.longrepr)
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
 def register(config: Any) -> None:
     """Called from tests/conftest.py: records module timings when the runner asks."""
     path = os.environ.get(TIMINGS_ENV)
     if path and not config.pluginmanager.has_plugin("garden-module-timings"):
-        plugin = ModuleTimings(Path(path), os.environ.get(STAGE_ENV, "pytest"))
+        failures = os.environ.get(FAILURES_ENV)
+        plugin = ModuleTimings(
+            Path(path), os.environ.get(STAGE_ENV, "pytest"), Path(failures) if failures else None
+        )
         config.pluginmanager.register(plugin, "garden-module-timings")
 
 
@@ -110,6 +143,28 @@ def read_timings(path: Path) -> list[ModuleTiming]:
     return found
 
 
+@dataclass(frozen=True)
+class Failure:
+    stage: str
+    test: str
+    when: str  # setup, call or teardown
+    lane: str
+    reason: str
+
+
+def read_failures(path: Path) -> list[Failure]:
+    if not path.exists():
+        return []
+    found = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            found.append(
+                Failure(row["stage"], row["test"], row["when"], row.get("lane", ""), row["reason"])
+            )
+    return found
+
+
 def _clock(seconds: float) -> str:
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes:d}:{rest:02d}"
@@ -129,9 +184,10 @@ def table(
     *,
     top: int = 10,
     notes: Sequence[str] = (),
+    failures: Sequence[Failure] = (),
 ) -> str:
     """The closing table: every stage, the total, ``notes`` (the integration lanes, when
-    they ran) and the `top` slowest modules."""
+    they ran), the `top` slowest modules and, last, the tests that failed."""
     lines = [f"{'stage':<12} {'m:ss':>7} {'seconds':>9}  result"]
     total = 0.0
     for stage in stages:
@@ -156,6 +212,14 @@ def table(
             lines.append(
                 f"  {stage:<10} {_clock(m.seconds):>7} {m.seconds:>9.1f}  {m.module} ({m.tests} tests)"
             )
+    if failures:
+        lines.append(f"failed tests ({len(failures)}):")
+        for f in failures[:FAILURES_LISTED]:
+            where = STAGE_NAMES.get(f.stage, f.stage) + (f" {f.lane}" if f.lane else "")
+            in_phase = "" if f.when == "call" else f" (in {f.when})"
+            lines.append(f"  {where}: {f.test}{in_phase}: {f.reason}")
+        if len(failures) > FAILURES_LISTED:
+            lines.append(f"  ... and {len(failures) - FAILURES_LISTED} more")
     return "\n".join(lines)
 
 
@@ -176,6 +240,7 @@ def run_stages(
     so far are returned (the stage counted as failed) so the table is still printed.
     """
     timings = reports / "modules.jsonl"
+    failures = reports / FAILURES_FILE
     results: list[StageResult] = []
     running: list[subprocess.Popen[bytes]] = []
 
@@ -191,7 +256,12 @@ def run_stages(
             if failed:
                 results.append(StageResult(stage, None))
                 continue
-            env = {**os.environ, TIMINGS_ENV: str(timings), STAGE_ENV: stage}
+            env = {
+                **os.environ,
+                TIMINGS_ENV: str(timings),
+                STAGE_ENV: stage,
+                FAILURES_ENV: str(failures.resolve()),
+            }
             began = time.monotonic()
             process = subprocess.Popen([*command, stage], env=env)
             running.append(process)
@@ -222,7 +292,8 @@ def run_stages(
 def keep_previous(reports: Path) -> None:
     """Start a new modules.jsonl; the last one becomes modules.previous.jsonl when it
     timed integration modules (the lanes are planned by those figures: tests/lanes.py),
-    else it is dropped and an older previous one stays."""
+    else it is dropped and an older previous one stays. The last run's failures go."""
+    (reports / FAILURES_FILE).unlink(missing_ok=True)
     last = reports / "modules.jsonl"
     if not last.exists():
         return
@@ -251,7 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lanes import summary_lines  # tests/lanes.py, beside this file
 
         notes = summary_lines(args.reports / "lanes" / "lanes.json")
-    report = table(results, modules, top=args.top, notes=notes)
+    failures = read_failures(args.reports / FAILURES_FILE)
+    report = table(results, modules, top=args.top, notes=notes, failures=failures)
     (args.reports / "budget.txt").write_text(report + "\n")
     print(f"\n==> [budget] durations (also in {args.reports / 'budget.txt'})", flush=True)
     print(report, flush=True)

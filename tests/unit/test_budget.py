@@ -9,7 +9,15 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from budget import ModuleTiming, StageResult, read_timings, run_stages, table
+from budget import (
+    Failure,
+    ModuleTiming,
+    StageResult,
+    read_failures,
+    read_timings,
+    run_stages,
+    table,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,9 +103,18 @@ def test_the_plugin_writes_one_line_per_module_with_setup_and_teardown(tmp_path:
             """
         )
     )
-    (tests / "test_two.py").write_text("def test_c():\n    raise AssertionError\n")
+    (tests / "test_two.py").write_text(
+        "def test_c():\n    raise AssertionError('the shoot never answered\\nsecond line')\n"
+    )
     timings = tmp_path / "out" / "modules.jsonl"
-    env = {"GARDEN_TEST_TIMINGS": str(timings), "GARDEN_TEST_STAGE": "unit", "PATH": ""}
+    failures = tmp_path / "out" / "failures.jsonl"
+    env = {
+        "GARDEN_TEST_TIMINGS": str(timings),
+        "GARDEN_TEST_STAGE": "unit",
+        "GARDEN_TEST_FAILURES": str(failures),
+        "GARDEN_TEST_LANE": "lane2",
+        "PATH": "",
+    }
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
         cwd=tmp_path,
@@ -117,3 +134,26 @@ def test_the_plugin_writes_one_line_per_module_with_setup_and_teardown(tmp_path:
         "seconds": rows["tests/test_two.py"]["seconds"],
         "tests": 1,
     }
+    assert read_failures(failures) == [
+        Failure(
+            "unit",
+            "tests/test_two.py::test_c",
+            "call",
+            "lane2",
+            "AssertionError: the shoot never answered",
+        )
+    ]
+
+
+def test_the_table_ends_naming_the_failed_tests_and_where_they_ran() -> None:
+    failures = [
+        Failure("integration", f"tests/integration/test_{i}.py::test_x", "call", "lane1", "boom")
+        for i in range(16)
+    ]
+    failures[0] = Failure("e2e", "tests/e2e/test_y.py::test_z", "setup", "", "no seed")
+    lines = table([StageResult("e2e", 1.0, 1)], [], failures=failures).splitlines()
+    start = lines.index("failed tests (16):")
+    assert lines[start + 1] == "  e2e: tests/e2e/test_y.py::test_z (in setup): no seed"
+    assert lines[start + 2] == "  integration lane1: tests/integration/test_1.py::test_x: boom"
+    assert lines[-1] == "  ... and 1 more"
+    assert "failed tests" not in table([StageResult("e2e", 1.0, 0)], [])
