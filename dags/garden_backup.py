@@ -53,8 +53,9 @@ shoots never run more backup pods than the pool has slots.
 (`garden backups ls --deleted <project>/<name>` lists them). The task `expire_deleted`
 drops every record whose period has passed at this run's **logical time** (a local
 store's kept volume is released, an S3 store's keys of that shoot UID deleted; never a
-key of another UID), whatever `only` says, and logs one line per record (XCom
-`return_value` of that task). To drop one before its time, set `drop_uid` to the
+key of another UID), of the shoots `only` names (every record when it names none), and
+logs one line per record (XCom `return_value` of that task). A record whose teardown is
+still moving its volume is left for a later run. To drop one before its time, set `drop_uid` to the
 deleted shoot's UID and type `<project>/<name>@<uid>` into `drop_confirm`; a wrong
 confirmation fails the task before anything is deleted.
 
@@ -179,6 +180,7 @@ is not due), `drop_uid` and `drop_confirm` (see above).
             now=now,
             drop_uid=p.get("drop_uid") or None,
             confirm=p.get("drop_confirm") or None,
+            only=set(p.get("only") or []),
         )
         print(f"deleted shoots' snapshots at {now.isoformat()}:")
         for line in report:

@@ -19,15 +19,18 @@ encryption configuration too, as Secret ``kept-etcd-encryption-<name>-<uid8>``
 (:func:`kept_key_name`) beside the record, which names it (``keySecret``); it goes with
 the snapshots. A record without one: the shoot had no key (its snapshots are plain).
 
-``garden_backup`` expires records whose time is up, judged at the run's logical time;
-dropping one early needs the deleted shoot's ``<project>/<name>@<uid>`` typed.
+``garden_backup`` expires records whose time is up, judged at the run's logical time,
+of the shoots its ``only`` names (every record when it names none); dropping one early
+needs the deleted shoot's ``<project>/<name>@<uid>`` typed. A record is written before
+its teardown has moved what it names (so a teardown that dies midway leaves a trace to
+finish from) and marked ``complete`` after: until then no expiry touches it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -57,6 +60,8 @@ class KeptBackups:
     secret_name: str | None = None  # s3: the Secret in garden-<project>
     claim: str | None = None  # local: the kept volume's claim in garden-<project>
     key_secret: str | None = None  # the kept encryption keys' Secret in garden-<project>
+    # False while the teardown that wrote the record is still moving what it names.
+    complete: bool = True
 
     def __post_init__(self) -> None:
         if self.deleted.tzinfo is None:
@@ -98,6 +103,7 @@ class KeptBackups:
             "deleted": _timestamp(self.deleted),
             "keepFor": format_duration(self.keep_for),
             "expires": _timestamp(self.expires),
+            "complete": self.complete,
         }
         return {RECORD_KEY: json.dumps(doc, sort_keys=True)}
 
@@ -117,6 +123,7 @@ class KeptBackups:
                 secret_name=doc.get("secretName"),
                 claim=doc.get("claim"),
                 key_secret=doc.get("keySecret"),
+                complete=doc.get("complete", True) is not False,  # older records: complete
             )
         except (KeyError, TypeError, ValueError) as err:
             raise KeptBackupsError(f"{where}: not a kept-backups record: {err}") from None
@@ -163,9 +170,13 @@ def plan_expiry(
     now: dt.datetime,
     drop_uid: str | None = None,
     confirm: str | None = None,
+    only: Collection[str] = (),
 ) -> list[ExpiryDecision]:
     """Which deleted shoots' snapshots go at ``now`` (the run's logical time), and why.
 
+    ``only`` (``<project>/<name>``) limits the decisions to those shoots' records; the
+    rest are not looked at. A record its teardown has not completed is kept whatever
+    its time: dropping it would pull its volume from under that teardown.
     ``drop_uid`` drops that UID's snapshots before their time, only when ``confirm``
     is exactly the record's :attr:`KeptBackups.confirmation`; a UID no record has, or
     a wrong confirmation, raises before anything is decided.
@@ -177,6 +188,11 @@ def plan_expiry(
         match = [r for r in records if r.uid == drop_uid]
         if not match:
             raise KeptBackupsError(f"drop_uid: no deleted shoot's snapshots have UID {drop_uid}")
+        if only and match[0].shoot not in only:
+            raise KeptBackupsError(
+                f"drop_uid: {drop_uid} is of deleted shoot {match[0].shoot}, which only "
+                f"({', '.join(sorted(only))}) leaves out. Nothing was deleted."
+            )
         if confirm != match[0].confirmation:
             raise KeptBackupsError(
                 f"drop_confirm must be exactly {match[0].confirmation!r} to drop the snapshots "
@@ -185,7 +201,11 @@ def plan_expiry(
             )
     decisions = []
     for r in records:
-        if now >= r.expires:
+        if only and r.shoot not in only:
+            continue
+        if not r.complete:
+            verdict, reason = Verdict.KEPT, "its teardown has not finished keeping it"
+        elif now >= r.expires:
             verdict = Verdict.EXPIRED
             reason = f"deleted {_timestamp(r.deleted)}, kept {format_duration(r.keep_for)}"
         elif r.uid == drop_uid:

@@ -10,8 +10,10 @@ written, and deleted after the snapshots, before the record.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Collection
 from typing import Any
 
 from airflow_provider_garden.core import naming
@@ -105,14 +107,21 @@ def keep_keys(kube: KubeClient, record: KeptBackups, *, controlplane_namespace: 
 
 def keep(kube: KubeClient, record: KeptBackups, *, controlplane_namespace: str) -> None:
     """Copy the encryption keys, write the record, then (local) move the store's volume
-    to the project namespace.
+    to the project namespace, then mark the record complete.
 
     Safe to repeat: each step is an apply or a patch to the same end. The volume is set
     to Retain before anything else, so no later step (nor the namespace's deletion) can
     delete its data. The keys are kept before the record that names them.
     """
     keep_keys(kube, record, controlplane_namespace=controlplane_namespace)
-    kube.apply(record_manifest(record))
+    # Written incomplete first: no expiry drops what this teardown is still moving.
+    kube.apply(record_manifest(dataclasses.replace(record, complete=False)))
+    _keep_volume(kube, record, controlplane_namespace=controlplane_namespace)
+    kube.apply(record_manifest(dataclasses.replace(record, complete=True)))
+
+
+def _keep_volume(kube: KubeClient, record: KeptBackups, *, controlplane_namespace: str) -> None:
+    """Local: set the store's volume to Retain and re-bind it to the kept claim."""
     claim_name = record.claim
     if claim_name is None:
         return
@@ -285,12 +294,19 @@ def drop(kube: KubeClient, record: KeptBackups) -> str:
 
 
 def expire(
-    kube: KubeClient, *, now: dt.datetime, drop_uid: str | None = None, confirm: str | None = None
+    kube: KubeClient,
+    *,
+    now: dt.datetime,
+    drop_uid: str | None = None,
+    confirm: str | None = None,
+    only: Collection[str] = (),
 ) -> list[dict[str, str]]:
-    """Drop what expired at ``now`` (and ``drop_uid`` when confirmed); one line per record
-    with its ``outcome`` (kept, dropped, failed). Every record is tried."""
+    """Drop what expired at ``now`` (and ``drop_uid`` when confirmed) of the shoots
+    ``only`` names (all when empty); one line per record with its ``outcome`` (kept,
+    dropped, failed). Every record is tried."""
     report = []
-    for decision in plan_expiry(records(kube), now=now, drop_uid=drop_uid, confirm=confirm):
+    decisions = plan_expiry(records(kube), now=now, drop_uid=drop_uid, confirm=confirm, only=only)
+    for decision in decisions:
         r = decision.record
         outcome, reason = "kept", decision.reason
         if decision.goes:

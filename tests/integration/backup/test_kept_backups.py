@@ -32,8 +32,9 @@ from airflow_provider_garden.core.kept_backups import kept_claim_name, kept_key_
 from airflow_provider_garden.kube.client import KubeClient
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
 
-# garden_backup at a logical time 8 days ahead expires every kept backup on the seed:
-# never beside the other module that does and judges its own kept records (tests/lanes.py).
+# garden_backup at a logical time 8 days ahead expires the kept backups of the shoots its
+# `only` names; the other module that does so, and judges kept records, runs in the same
+# lane (tests/lanes.py).
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.usefixtures("airflow_seed_connection"),

@@ -74,8 +74,9 @@ from airflow_provider_garden.localseed.config import NODE_IP
 from airflow_provider_garden.snapstore.local import LocalStore
 from airflow_provider_garden.snapstore.manifest import Manifest, manifest_key, write_manifest
 
-# garden_backup at a logical time 8 days ahead expires every kept backup on the seed:
-# never beside the other module that does and judges its own kept records (tests/lanes.py).
+# garden_backup at a logical time 8 days ahead expires the kept backups of the shoots its
+# `only` names; the other module that does so, and judges kept records, runs in the same
+# lane (tests/lanes.py).
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.usefixtures("airflow_seed_connection"),

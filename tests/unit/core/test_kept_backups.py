@@ -108,3 +108,32 @@ def test_a_record_names_its_kept_encryption_keys_and_an_older_record_reads_witho
     read = KeptBackups.from_data({"kept.json": json.dumps(older)}, where="cm")
     assert read.key_secret is None
     assert kept_key_name("db", UID) != kept_key_name("db", S3.uid)
+
+
+def test_a_record_its_teardown_has_not_completed_is_never_expired() -> None:
+    moving = dataclasses.replace(LOCAL, complete=False)
+    assert KeptBackups.from_data(moving.to_data(), where="cm") == moving
+    [decision] = plan_expiry([moving], now=DELETED + dt.timedelta(days=30))
+    assert (decision.verdict, decision.reason) == (
+        Verdict.KEPT,
+        "its teardown has not finished keeping it",
+    )
+    older = json.loads(LOCAL.to_data()["kept.json"])
+    del older["complete"]  # written before records said so: complete
+    assert KeptBackups.from_data({"kept.json": json.dumps(older)}, where="cm").complete
+
+
+def test_only_limits_expiry_to_the_shoots_it_names() -> None:
+    other = dataclasses.replace(S3, project="team-b")
+    later = DELETED + dt.timedelta(days=8)
+    decisions = plan_expiry([LOCAL, other], now=later, only={"team-b/db"})
+    assert [(d.record.shoot, d.verdict) for d in decisions] == [("team-b/db", Verdict.EXPIRED)]
+    assert len(plan_expiry([LOCAL, other], now=later, only=())) == 2
+    with pytest.raises(KeptBackupsError, match="team-a/db, which only \\(team-b/db\\) leaves out"):
+        plan_expiry(
+            [LOCAL, other],
+            now=DELETED,
+            drop_uid=UID,
+            confirm=LOCAL.confirmation,
+            only={"team-b/db"},
+        )

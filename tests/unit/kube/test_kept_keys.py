@@ -127,3 +127,22 @@ def test_reconcile_finds_the_kept_uids_of_its_name_by_label() -> None:
     for record in (RECORD, other):
         kept_backups.keep(seed, record, controlplane_namespace=CP_NS)  # type: ignore[arg-type]
     assert kept_backups.kept_uids(seed, "team-a", "db") == [UID]  # type: ignore[arg-type]
+
+
+def test_the_record_is_complete_only_once_its_teardown_kept_everything(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seed = seed_with_keys()
+    written: list[bool] = []
+    apply = seed.apply
+
+    def recording(obj: dict[str, Any]) -> dict[str, Any]:
+        if obj["kind"] == "ConfigMap":
+            written.append(KeptBackups.from_data(obj["data"], where="cm").complete)
+        return apply(obj)
+
+    monkeypatch.setattr(seed, "apply", recording)
+    kept_backups.keep(seed, RECORD, controlplane_namespace=CP_NS)  # type: ignore[arg-type]
+    assert written == [False, True]
+    [record] = kept_backups.records(seed)  # type: ignore[arg-type]
+    assert record.complete
