@@ -572,8 +572,7 @@ class AgentPodOperator(KubernetesPodOperator):
                 return
             if verdict.outcome is Outcome.FAILED:
                 if not facts.scheduled:
-                    self.log.info("deleting pod %s/%s: it was never scheduled", namespace, name)
-                    self._delete(name, namespace)
+                    self._delete_unscheduled(name, namespace)
                 if verdict.cause is not None:
                     known = KnownCause(verdict.cause, verdict.reason)
                     text = pod_status.with_events(known_line(known), events)
@@ -699,6 +698,14 @@ class AgentPodOperator(KubernetesPodOperator):
         except NotFound:
             return
         self.log.info("deleted pod %s/%s", namespace, name)
+
+    def _delete_unscheduled(self, name: str, namespace: str) -> None:
+        # Never raises: the startup failure is the task's error (cleanup tries again).
+        self.log.info("deleting pod %s/%s: it was never scheduled", namespace, name)
+        try:
+            self._delete(name, namespace)
+        except Exception:
+            self.log.warning("could not delete pod %s/%s", namespace, name, exc_info=True)
 
     def _events(self, name: str, namespace: str) -> list[Manifest]:
         try:
