@@ -59,9 +59,13 @@ def attach_facts(pod: Manifest, *, checked_label: str, kept_label: str) -> PodFa
 
 
 def startup_facts(pod: Manifest, events: Sequence[Manifest]) -> StartupFacts:
+    meta = pod.get("metadata") or {}
     status = _status(pod)
     conditions = {c.get("type"): c for c in status.get("conditions") or []}
     scheduled = conditions.get("PodScheduled") or {}
+    unschedulable = (
+        scheduled.get("status") == "False" and scheduled.get("reason") == "Unschedulable"
+    )
     waiting = tuple(
         Waiting(
             container=str(s.get("name")),
@@ -77,13 +81,26 @@ def startup_facts(pod: Manifest, events: Sequence[Manifest]) -> StartupFacts:
     return StartupFacts(
         phase=phase(pod),
         scheduled=scheduled.get("status") == "True",
-        unschedulable=str(scheduled.get("message") or "")
-        if scheduled.get("reason") == "Unschedulable"
-        else "",
+        unschedulable=str(scheduled.get("message") or "Unschedulable") if unschedulable else "",
         waiting=waiting,
         mount_failures=tuple(
             str(e.get("message") or "") for e in events if e.get("reason") == "FailedMount"
         ),
+        pod=f"{meta.get('namespace')}/{meta.get('name')}" if meta.get("name") else "",
+        scheduling_failures=tuple(
+            str(e.get("message") or "")
+            for e in sorted(events, key=_last_seen)
+            if e.get("reason") == "FailedScheduling"
+        ),
+    )
+
+
+def _last_seen(event: Manifest) -> str:
+    # RFC 3339 UTC strings sort as times. The scheduler writes events.k8s.io events: in
+    # the core view a repeated one has its newest time in series.lastObservedTime.
+    series = event.get("series") or {}
+    return str(
+        event.get("lastTimestamp") or series.get("lastObservedTime") or event.get("eventTime") or ""
     )
 
 

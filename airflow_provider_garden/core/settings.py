@@ -70,6 +70,15 @@ class GardenSettings:
             "How long an operator pod may stay Pending before the task fails with the pod's events."
         ),
     )
+    unschedulable_grace: dt.timedelta = field(
+        default=dt.timedelta(seconds=45),
+        metadata=_doc(
+            "How long an operator pod may stay unschedulable for lack of room on the seed "
+            "(the scheduler's Insufficient cpu or memory, Too many pods) before the task fails "
+            "with ERR_INFRA_QUOTA_EXCEEDED and the pod is deleted; other reasons a pod is not "
+            "placed wait out startup_timeout_seconds."
+        ),
+    )
     shoot_ready_timeout: dt.timedelta = field(
         default=dt.timedelta(minutes=30),
         metadata=_doc("How long ShootReadySensor and ShootBackupSensor wait by default."),

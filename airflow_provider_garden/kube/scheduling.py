@@ -45,6 +45,11 @@ def _scheduling(kube: KubeClient, pod: Manifest) -> PodScheduling:
     )
 
 
+def pod_events(kube: KubeClient, namespace: str, name: str) -> list[Manifest]:
+    """Every event the seed keeps about the pod ``namespace/name``, in no particular order."""
+    return kube.list("v1", "Event", namespace, field_selector=f"involvedObject.name={name}")
+
+
 def _event_time(event: Manifest) -> str:
     # RFC 3339 UTC strings sort as times; newer events carry eventTime, older lastTimestamp.
     return str(event.get("lastTimestamp") or event.get("eventTime") or "")

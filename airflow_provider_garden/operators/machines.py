@@ -24,17 +24,17 @@ from typing import TYPE_CHECKING, Any
 from kubernetes.client import models as k8s
 
 from airflow_provider_garden.core import intstr, naming
+from airflow_provider_garden.core.error_codes import ended_state, last_errors
 from airflow_provider_garden.core.shoot_spec import parse_shoot
 from airflow_provider_garden.core.spec_fields import FieldError, SpecError
-from airflow_provider_garden.core.status import (
-    LastError,
-    OperationState,
-    OperationType,
-    ShootStatus,
-)
+from airflow_provider_garden.core.status import OperationState, OperationType, ShootStatus
 from airflow_provider_garden.kube import cloudprofile
 from airflow_provider_garden.kube.rbac import controlplane_account
-from airflow_provider_garden.operators.pod import AgentResultError, SecretMount
+from airflow_provider_garden.operators.pod import (
+    AgentResultError,
+    AgentStartupError,
+    SecretMount,
+)
 from airflow_provider_garden.operators.shoot_pod import ShootPodOperator
 
 if TYPE_CHECKING:
@@ -238,22 +238,25 @@ class MachineRolloutOperator(ShootPodOperator):
         return result
 
     def on_failure(self, error: Exception) -> None:
-        """Leave the truth in the Shoot when the pod could not (it died or never ran)."""
+        """Leave the truth in the Shoot when the pod could not (it died or never ran), with
+        the error's codes and the state they call for (``core.error_codes``)."""
         shoot = self.garden.shoots.find(self.project, self.shoot_name)
         if shoot is None:
             return
         status = ShootStatus.from_shoot(shoot)
         pool = status.workers.get(self.worker_pool)
         rollout, last = pool.rollout if pool else None, status.last_operation
-        if rollout and rollout.state.ended_badly and last and last.state.ended_badly:
+        ended = rollout and rollout.state.ended_badly and last and last.state.ended_badly
+        if ended and not isinstance(error, AgentStartupError):
             return  # the agent recorded how it ended
+        errors = last_errors([(self.task_id, error)])
         self.garden.shoots.report(
             self.project,
             self.shoot_name,
             type_=OperationType.RECONCILE,
-            state=OperationState.ERROR,
+            state=ended_state(errors),
             progress=last.progress if last else 0,
             description=f"rollout of worker pool {self.worker_pool}: task {self.task_id} failed: "
             f"{type(error).__name__}",
-            errors=[LastError(description=str(error)[:500], task_id=self.task_id)],
+            errors=errors,
         )

@@ -27,7 +27,12 @@ What this path guarantees, in sync and deferrable mode alike:
 - Startup is watched by the worker in both modes (the trigger then watches a pod
   that runs): a pod that can never start (image errors, a missing Secret volume,
   unschedulable past the timeout) fails the task at once, with the reason and the
-  pod's events in the exception.
+  pod's events in the exception. A pod the seed has no room for (the scheduler's
+  "Insufficient cpu", "Too many pods") for `[garden] unschedulable_grace_seconds`
+  fails it with ERR_INFRA_QUOTA_EXCEEDED (`core.error_codes`: the exception's cause
+  is that KnownCause), naming the pod and the scheduler's reason. A pod that failed
+  to start before it was scheduled is deleted then, whatever `on_finish_action` says:
+  left pending, it would run its verb whenever room appears, for a failed task.
 - Every ending reads the pod's final state first, then deletes the pod (or keeps
   it where `on_finish_action` asks): success, failure, execution_timeout, SIGTERM
   (task marked failed or success in the UI, worker stopped), startup failure. A
@@ -71,6 +76,7 @@ from kubernetes.client import ApiClient
 from kubernetes.client import models as k8s
 
 from airflow_provider_garden.core import pod_status
+from airflow_provider_garden.core.error_codes import KnownCause, known_line
 from airflow_provider_garden.core.name_rules import ensure_projects
 from airflow_provider_garden.core.pod_attach import TERMINAL_PHASES, plan_attach
 from airflow_provider_garden.core.pod_overrides import refused_overrides
@@ -84,6 +90,7 @@ from airflow_provider_garden.hooks.settings import garden_settings
 from airflow_provider_garden.kube.client import Backoff, KubeClient, Manifest
 from airflow_provider_garden.kube.errors import Conflict, NotFound
 from airflow_provider_garden.kube.resources import resource_for
+from airflow_provider_garden.kube.scheduling import pod_events
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -131,7 +138,11 @@ class AgentPodError(AirflowException):
 
 
 class AgentStartupError(AirflowException):
-    """The pod cannot start; the message names the reason and carries the pod's events."""
+    """The pod cannot start; the message names the reason and carries the pod's events.
+
+    When the cause is established (the seed has no room) the exception's ``__cause__``
+    is its `KnownCause` and the message starts with the error code.
+    """
 
 
 class AgentInterruptedError(AirflowException):
@@ -523,6 +534,7 @@ class AgentPodOperator(KubernetesPodOperator):
         name, namespace = pod.metadata.name, pod.metadata.namespace
         began = time.monotonic()
         scheduled_at: float | None = None
+        unschedulable_since: float | None = None
         seen: set[str] = set()
         while True:
             if self._stopped:
@@ -541,16 +553,30 @@ class AgentPodOperator(KubernetesPodOperator):
             now = time.monotonic()
             if facts.scheduled and scheduled_at is None:
                 scheduled_at = now
+            if not facts.unschedulable:
+                unschedulable_since = None
+            elif unschedulable_since is None:
+                unschedulable_since = now
             verdict = startup_verdict(
                 facts,
                 waited=now - began,
                 scheduled_for=None if scheduled_at is None else now - scheduled_at,
                 schedule_timeout=self.schedule_timeout_seconds,
                 startup_timeout=self.startup_timeout_seconds,
+                unschedulable_for=None
+                if unschedulable_since is None
+                else now - unschedulable_since,
+                capacity_grace=self.settings.unschedulable_grace.total_seconds(),
             )
             if verdict.outcome is Outcome.STARTED:
                 return
             if verdict.outcome is Outcome.FAILED:
+                if not facts.scheduled:
+                    self._delete_unscheduled(name, namespace)
+                if verdict.cause is not None:
+                    known = KnownCause(verdict.cause, verdict.reason)
+                    text = pod_status.with_events(known_line(known), events)
+                    raise AgentStartupError(text) from known
                 raise AgentStartupError(
                     pod_status.with_events(
                         f"pod {namespace}/{name} cannot start: {verdict.reason}", events
@@ -673,15 +699,20 @@ class AgentPodOperator(KubernetesPodOperator):
             return
         self.log.info("deleted pod %s/%s", namespace, name)
 
-    def _events(self, name: str, namespace: str) -> list[Manifest]:
-        ref = k8s.V1Pod(metadata=k8s.V1ObjectMeta(name=name, namespace=namespace))
+    def _delete_unscheduled(self, name: str, namespace: str) -> None:
+        # Never raises: the startup failure is the task's error (cleanup tries again).
+        self.log.info("deleting pod %s/%s: it was never scheduled", namespace, name)
         try:
-            events = self.pod_manager.read_pod_events(ref)
+            self._delete(name, namespace)
+        except Exception:
+            self.log.warning("could not delete pod %s/%s", namespace, name, exc_info=True)
+
+    def _events(self, name: str, namespace: str) -> list[Manifest]:
+        try:
+            return pod_events(self._kube, namespace, name)
         except Exception:
             self.log.warning("could not read the events of pod %s/%s", namespace, name)
             return []
-        items: list[Manifest] = self.client.api_client.sanitize_for_serialization(events)["items"]
-        return items
 
     @cached_property
     def _kube(self) -> KubeClient:

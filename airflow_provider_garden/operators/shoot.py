@@ -8,18 +8,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_garden.core import naming
+from airflow_provider_garden.core.error_codes import ended_state, last_errors
 from airflow_provider_garden.core.maintenance import KUBERNETES_VERSION_FIELD
 from airflow_provider_garden.core.project import quota_problem, shoot_machines
 from airflow_provider_garden.core.shoot_resource import envelope, to_resource
 from airflow_provider_garden.core.shoot_schema import at, value_errors
 from airflow_provider_garden.core.shoot_spec import ShootSpec, parse_shoot
 from airflow_provider_garden.core.spec_fields import FieldError, SpecError
-from airflow_provider_garden.core.status import (
-    LastError,
-    OperationState,
-    OperationType,
-    ShootStatus,
-)
+from airflow_provider_garden.core.status import OperationState, OperationType, ShootStatus
 from airflow_provider_garden.core.validation import validate
 from airflow_provider_garden.core.version_rules import running_version, version_change_problem
 from airflow_provider_garden.hooks.garden import GardenHook
@@ -27,7 +23,7 @@ from airflow_provider_garden.hooks.project_access import ProjectAccessError
 from airflow_provider_garden.kube import cloudprofile
 from airflow_provider_garden.kube.projects import Projects
 from airflow_provider_garden.kube.resources import SHOOT_API_VERSION
-from airflow_provider_garden.operators.pod import AgentResultError
+from airflow_provider_garden.operators.pod import AgentResultError, AgentStartupError
 from airflow_provider_garden.operators.shoot_pod import ShootPodOperator
 
 if TYPE_CHECKING:
@@ -58,20 +54,26 @@ class _ShootOperator(ShootPodOperator):
         super().__init__(project=project, name=name, agent_args=agent_args, **kwargs)
 
     def _report_failure(self, op: OperationType, error: BaseException) -> None:
-        """Leave the truth in the Shoot when the pod could not (it died, never started)."""
+        """Leave the truth in the Shoot when the pod could not (it died, never started),
+        with the error's codes (``core.error_codes``: a seed without room for the pod is
+        ERR_INFRA_QUOTA_EXCEEDED) and the state they call for."""
         shoot = self.garden.shoots.find(self.project, self.shoot_name)
+        if shoot is None:
+            return  # not made yet (a create whose pod never ran), or gone
         last = ShootStatus.from_shoot(shoot).last_operation
         reported = (OperationState.ERROR, OperationState.FAILED)
-        if shoot is None or (last is not None and last.state in reported):
-            return  # gone, or the agent already reported the failure (and its codes) itself
+        never_ran = isinstance(error, AgentStartupError)
+        if not never_ran and last is not None and last.state in reported:
+            return  # the agent already reported the failure (and its codes) itself
+        errors = last_errors([(self.task_id, error)])
         self.garden.shoots.report(
             self.project,
             self.shoot_name,
             type_=last.type if last else op,
-            state=OperationState.ERROR,
+            state=ended_state(errors),
             progress=last.progress if last else 0,
             description=f"task {self.task_id} failed: {type(error).__name__}",
-            errors=[LastError(description=str(error)[:500], task_id=self.task_id)],
+            errors=errors,
         )
 
 

@@ -1,21 +1,27 @@
 """Error codes where the cause is known, on the local seed: a full seed and a missing Secret.
 
-Each shoot is reconciled by the agent code from the host (as the machine and kustomize
-tests do): with the seed's CPU requests exhausted the agent's own pod could not be
-placed either. Both failures come before anything would wait out its timeout.
+Most shoots are reconciled by the agent code from the host (as the machine and kustomize
+tests do), so a full seed fails a control-plane pod. The agent's own pod is the other
+one that may find no room: ShootCreateOperator runs through Airflow (`dag.test()`) with
+a pod requesting CPU on a full seed, and fails without waiting out its startup timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk.exceptions import AirflowException
 from garden_projects import ensure_projects
+from reconcile_pods import reconcile_pods
 
 from airflow_provider_garden.agent.components import WAIT
 from airflow_provider_garden.agent.context import control_plane_of
@@ -203,6 +209,105 @@ def test_a_full_seed_fails_a_create_naming_the_pod_and_the_schedulers_reason(
     # It ended on evidence, not by waiting out the timeout of "not available yet".
     assert elapsed < WAIT.timeout.total_seconds()
     assert failed.failed[0].attempts < WAIT.timeout / WAIT.interval
+
+
+# --- a full seed, met by the agent's own pod ---------------------------------------------
+
+CREATE_DAG = """
+import pendulum
+from airflow.sdk import DAG
+from kubernetes.client import models as k8s
+from airflow_provider_garden.operators.shoot import ShootCreateOperator
+
+with DAG(
+    dag_id="error_codes_create",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    params={"project": "", "name": "", "spec": ""},
+) as dag:
+    ShootCreateOperator(
+        task_id="create_shoot",
+        project="{{ params.project }}",
+        name="{{ params.name }}",
+        spec="{{ params.spec }}",
+        # A pod that asks for CPU (as under a LimitRange's defaults): a full seed has none.
+        container_resources=k8s.V1ResourceRequirements(requests={"cpu": "100m"}),
+    )
+"""
+# Seconds the agent pod may stay unplaced for lack of room: short here, 45 by default.
+TEST_GRACE = "3"
+_NO_ROOM = re.compile(
+    r"ERR_INFRA_QUOTA_EXCEEDED: pod (\S+)/(\S+) cannot be scheduled \(for \d+s\): "
+)
+
+
+@pytest.fixture
+def create_dag(
+    tmp_path: Path, airflow_seed_connection: None, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """The DAG above in a bundle of this test's own (dag.test() runs only DAGs of a bundle),
+    parsed with a short ``[garden] unschedulable_grace_seconds``."""
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "error_codes_create.py").write_text(CREATE_DAG)
+    bundle = {
+        "name": "error-codes-tests",
+        "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+        "kwargs": {"path": str(folder)},
+    }
+    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps([bundle]))
+    monkeypatch.setenv("AIRFLOW__GARDEN__UNSCHEDULABLE_GRACE_SECONDS", TEST_GRACE)
+    return DagBag(dag_folder=str(folder)).dags["error_codes_create"]
+
+
+def create_without_room(
+    dag: Any, project: str, name: str, capfd: pytest.CaptureFixture[str]
+) -> tuple[str, str]:
+    """Run the create on the full seed; the failed task's ``(pod, reason)`` from its log."""
+    spec = shoot_resource(project, name)["spec"]
+    capfd.readouterr()
+    run = dag.test(run_conf={"project": project, "name": name, "spec": json.dumps(spec)})
+    out, err = capfd.readouterr()
+    logged = out + err
+    assert str(run.state) == "failed", logged[-3000:]
+    found = _NO_ROOM.search(logged)
+    assert found, f"no ERR_INFRA_QUOTA_EXCEEDED naming a pod in the task's log: {logged[-3000:]}"
+    namespace, pod = found.groups()
+    reason = logged[found.end() :].splitlines()[0]
+    return f"{namespace}/{pod}", reason
+
+
+def test_a_full_seed_fails_a_create_whose_agent_pod_has_no_room(
+    seed: KubeClient,
+    project: str,
+    namespace: str,
+    placeholders: dict[str, int],
+    create_dag: Any,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    fill_seed(seed, namespace, placeholders)
+
+    # A new shoot: the task fails naming its pod and the scheduler's reason; the pod is
+    # deleted, and no Shoot was written (only the pod would have written it).
+    pod, reason = create_without_room(create_dag, project, "fresh", capfd)
+    assert pod.startswith(f"{DEFAULT_NAMESPACE}/garden-shoot-reconcile-"), pod
+    assert "Insufficient cpu" in reason, reason
+    assert seed.find("v1", "Pod", pod.split("/")[1], DEFAULT_NAMESPACE) is None
+    assert Shoots(seed).find(project, "fresh") is None
+
+    # A Shoot that exists: the code is written into it too, and the operation Failed.
+    Shoots(seed).apply(shoot_resource(project, "held"))
+    pod, reason = create_without_room(create_dag, project, "held", capfd)
+    assert "Insufficient cpu" in reason, reason
+    status = Shoots(seed).status(project, "held")
+    assert status.last_operation is not None
+    assert status.last_operation.state is OperationState.FAILED
+    (error,) = status.last_errors
+    assert (error.codes, error.task_id) == ((ErrorCode.INFRA_QUOTA_EXCEEDED,), "create_shoot")
+    assert f"pod {pod} cannot be scheduled" in error.description
+    assert "Insufficient cpu" in error.description
+    assert reconcile_pods(seed, project) == set(), "an agent pod was left behind"
 
 
 # --- a missing Secret -------------------------------------------------------------------

@@ -117,3 +117,52 @@ def test_a_pod_that_never_ran_says_so() -> None:
     assert pod_status.failure_summary(pod, "base", []) == (
         "pod ns/p did not succeed: phase Pending; container base never terminated"
     )
+
+
+def test_startup_facts_name_the_pod_and_quote_the_schedulers_failures_oldest_first() -> None:
+    pod = {
+        "metadata": {"name": "p", "namespace": "ns"},
+        "status": {
+            "phase": "Pending",
+            "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}],
+        },
+    }
+    events = [
+        # events.k8s.io events in the core view: a repeated one's newest time is its series'
+        {
+            "reason": "FailedScheduling",
+            "message": "newest",
+            "eventTime": "2026-12-07T10:00:01.000000Z",
+            "series": {"count": 3, "lastObservedTime": "2026-12-07T10:00:09.000000Z"},
+        },
+        {
+            "reason": "FailedScheduling",
+            "message": "oldest",
+            "lastTimestamp": "2026-12-07T10:00:00Z",
+        },
+        {"reason": "FailedScheduling", "message": "middle", "eventTime": "2026-12-07T10:00:05Z"},
+        {"reason": "Pulled", "message": "not the scheduler's"},
+    ]
+    facts = pod_status.startup_facts(pod, events)
+    assert facts.pod == "ns/p"
+    assert facts.scheduling_failures == ("oldest", "middle", "newest")
+    # Unschedulable without a message still counts as unschedulable.
+    assert facts.unschedulable == "Unschedulable"
+
+
+def test_a_scheduled_pod_is_not_unschedulable_whatever_its_reason_says() -> None:
+    pod = {
+        "status": {
+            "phase": "Pending",
+            "conditions": [
+                {
+                    "type": "PodScheduled",
+                    "status": "True",
+                    "reason": "Unschedulable",
+                    "message": "m",
+                }
+            ],
+        }
+    }
+    facts = pod_status.startup_facts(pod, [])
+    assert (facts.scheduled, facts.unschedulable) == (True, "")

@@ -25,6 +25,7 @@ def test_defaults() -> None:
     assert s.kubernetes_conn_id == "kubernetes_default"
     assert s.toolbox_image == TOOLBOX_IMAGE
     assert s.startup_timeout == dt.timedelta(seconds=120)
+    assert s.unschedulable_grace == dt.timedelta(seconds=45)
     assert s.kustomize_wait_timeout == dt.timedelta(minutes=5)
 
 
@@ -119,6 +120,7 @@ def test_option_keys_are_the_field_names_timeouts_in_seconds() -> None:
         "namespace",
         "toolbox_image",
         "startup_timeout_seconds",
+        "unschedulable_grace_seconds",
         "shoot_ready_timeout_seconds",
         "machine_creation_timeout_seconds",
         "drain_timeout_seconds",

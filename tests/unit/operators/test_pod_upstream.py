@@ -17,7 +17,6 @@ import pkgutil
 import pytest
 from airflow.providers.cncf.kubernetes.callbacks import KubernetesPodOperatorCallback
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
 
 import airflow_provider_garden.operators as operators_package
 from airflow_provider_garden.operators.pod import AgentPodOperator
@@ -41,9 +40,6 @@ CALLED = {
     (KubernetesPodOperatorCallback, "on_pod_manifest_created"): (
         "(*, pod_request: 'k8s.V1Pod', client: 'client_type', mode: 'str', "
         "operator: 'KubernetesPodOperator', context: 'Context', **kwargs) -> 'None'"
-    ),
-    (PodManager, "read_pod_events"): (
-        "(self, pod: 'V1Pod', resource_version: 'str | None' = None) -> 'CoreV1EventList'"
     ),
 }
 #: keyword arguments AgentPodOperator passes to KubernetesPodOperator.__init__
