@@ -35,8 +35,10 @@ observes the whole fleet, several shoots at a time, and writes into each Shoot:
 - the label **`{care.STATUS_LABEL}`** = `healthy`, `progressing`, `unhealthy` or
   `unknown`: `kubectl get shoots -A -l {care.STATUS_LABEL}=unhealthy`.
 
-A shoot with a node seen not Ready is handed to machine health, which replaces machines
-NotReady past their pool's `machineHealthTimeout` (one at a time, never below the minimum).
+A shoot with a node seen not Ready or a pool seen short of its minimum is handed to
+machine health, which replaces machines NotReady past their pool's `machineHealthTimeout`
+(one at a time, never below the minimum) and refills a pool whose machines vanished
+(creating only; `status.workers.<pool>.refilled` and `EveryNodeReady` name the new ones).
 
 The task fails only when a shoot could not be judged at all (its line says why);
 unhealthy shoots are its result (XCom), not a failure.

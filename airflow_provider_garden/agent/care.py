@@ -21,7 +21,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
@@ -65,10 +65,20 @@ class CareTarget:
     deadline: float | None = None  # monotonic seconds: when a hook must have returned
 
 
+@dataclass(frozen=True)
+class HookResult:
+    """What a hook did to one shoot: a note for the run's result, and the machines it
+    created for pools below their minimum (pool -> names), which the shoot's
+    ``EveryNodeReady`` then names."""
+
+    note: str = ""
+    refilled: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+
 # Called once per shoot after it was observed and judged, before its status is
-# written (machine health replacement plugs in here); returns a note for the run's
-# result, or None. An exception is reported for that shoot and does not stop the run.
-ShootHook = Callable[[CareTarget], str | None]
+# written (machine health plugs in here); returns what it did, or None. An exception
+# is reported for that shoot and does not stop the run.
+ShootHook = Callable[[CareTarget], HookResult | None]
 # Time kept back from a hook's deadline for the shoot's status write after it.
 WRITE_MARGIN = 15.0
 
@@ -77,10 +87,11 @@ class NotHealed(RuntimeError):
     """Machine health of one shoot stopped: its Lease was lost (the message says to whom)."""
 
 
-def heal_machines(target: CareTarget) -> str | None:
+def heal_machines(target: CareTarget) -> HookResult | None:
     """Machine health, driven from care: replace machines NotReady past their pool's
-    machineHealthTimeout. Only a shoot with a node seen not Ready is handed over (the
-    healer takes the shoot's Lease only when it has work).
+    machineHealthTimeout and refill pools below their minimum. Only a shoot with a node
+    seen not Ready or a pool seen short of nodes is handed over (the healer takes the
+    shoot's Lease only when it has work).
 
     One pod heals many shoots: losing one shoot's Lease stops that shoot's healing
     (NotHealed, naming the holder), never the pod (lease.StopWork). Healing is bounded
@@ -88,8 +99,7 @@ def heal_machines(target: CareTarget) -> str | None:
     """
     from airflow_provider_garden.agent.machine_health import HealOptions, heal_shoot
 
-    nodes = target.observation.nodes
-    if target.shoot_api is None or not nodes or all(n.ready for n in nodes):
+    if target.shoot_api is None or not care.needs_machine_health(target.observation):
         return None
     stop = lease.StopWork()
     deadline = None if target.deadline is None else target.deadline - WRITE_MARGIN
@@ -105,7 +115,8 @@ def heal_machines(target: CareTarget) -> str | None:
     log.info("care %s/%s: machine health %s", target.spec.project, target.spec.name, result)
     if result.lost:
         raise NotHealed(f"machines not healed: {result.lost}")
-    return result.continues or None
+    refilled = {pool: [r.machine for r in records] for pool, records in result.refilled.items()}
+    return HookResult(note=result.continues, refilled=refilled)
 
 
 # The hooks the care verb runs for every shoot.
@@ -351,12 +362,15 @@ def care_shoot(
     target = CareTarget(seed, manifest, spec, api, observation, verdict, options.deadline)
     for hook in hooks:
         try:
-            note = hook(target)
-            if note:
-                notes.append(note)
+            done = hook(target)
         except Exception as err:
             log.exception("care %s: hook %s failed", where, getattr(hook, "__name__", hook))
             hook_errors.append(_error(err))
+            continue
+        if done is not None:
+            if done.note:
+                notes.append(done.note)
+            verdict = care.with_refills(verdict, done.refilled)
     shoots.write_care(
         spec.project,
         spec.name,

@@ -5,6 +5,10 @@ One call heals every pool of one shoot and returns once nothing is left to do
 acts and looks again: create replacements, wait for them to be Ready, then drain
 (through the Eviction API, :mod:`agent.drain`) and delete the machines they
 replace. Each replacement is recorded in ``status.workers.<pool>.replaced``.
+A pool with fewer machines than its minimum (one vanished) is refilled: new
+machines are created (within the same in-flight budget) and waited for; each is
+recorded in ``status.workers.<pool>.refilled`` when it is created. A shoot being
+deleted (or whose last operation is a Delete) is left alone.
 
 Before a replacement is created, the pods on the unhealthy machine are checked:
 bare pods and emptyDir data would be lost by the drain, so unless
@@ -38,7 +42,12 @@ from airflow_provider_garden.agent.workers import pool_status
 from airflow_provider_garden.core import machine_health, naming
 from airflow_provider_garden.core.settings import DEFAULTS
 from airflow_provider_garden.core.shoot_spec import Worker, parse_shoot
-from airflow_provider_garden.core.status import ReplacedMachine, ShootStatus, StatusPatch
+from airflow_provider_garden.core.status import (
+    RefilledMachine,
+    ReplacedMachine,
+    ShootStatus,
+    StatusPatch,
+)
 from airflow_provider_garden.drivers.base import MachineState
 from airflow_provider_garden.drivers.local import LocalDriver
 from airflow_provider_garden.kube import lease
@@ -66,15 +75,19 @@ class HealResult:
     """What one call did to one shoot (``to_dict`` is the verb's JSON)."""
 
     replaced: list[ReplacedMachine] = field(default_factory=list)
+    refilled: dict[str, list[RefilledMachine]] = field(default_factory=dict)  # by pool
     refused: list[str] = field(default_factory=list)  # machines left in place, and why
-    most_in_flight: int = 0  # replacements in flight at once, at most, over the call
-    skipped: str = ""  # why nothing was tried (another operation holds the Lease)
+    most_in_flight: int = 0  # replacements and refills in flight at once, at most
+    skipped: str = ""  # why nothing was tried (the shoot is deleted, another operation runs)
     lost: str = ""  # the Lease was lost while healing: why, and who holds it now
     continues: str = ""  # the deadline came first: what is left for the next run
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "replaced": [r.to_dict() for r in self.replaced],
+            "refilled": {
+                pool: [r.to_dict() for r in records] for pool, records in self.refilled.items()
+            },
             "refused": self.refused,
             "mostInFlight": self.most_in_flight,
             "skipped": self.skipped,
@@ -93,7 +106,8 @@ def heal_shoot(
     options: HealOptions = HealOptions(),
     on_lease_lost: Callable[[str], None] = lease.abort_process,
 ) -> HealResult:
-    """Replace the shoot's machines unhealthy past their pool's machineHealthTimeout."""
+    """Replace the shoot's machines unhealthy past their pool's machineHealthTimeout and
+    refill its pools below their minimum."""
     return MachineHealer(
         seed=seed,
         shoot=shoot,
@@ -130,6 +144,10 @@ class MachineHealer(ShootMachinesJob):
 
     def run(self) -> HealResult:
         resource = self.shoots.get(self.project, self.name)
+        if reason := machine_health.hands_off(resource):
+            self.result.skipped = reason
+            log.info("shoot %s/%s: not healed: %s", self.project, self.name, reason)
+            return self.result
         workers = parse_shoot(resource).workers
         driver = self.driver(resource)
         # A look without the Lease first: care calls this for every shoot, and most
@@ -138,8 +156,13 @@ class MachineHealer(ShootMachinesJob):
             return self.result
         try:
             with self.operation_lease(wait=0), self._stop_drains_at_deadline():
-                # The pools as the spec says under the Lease, not as read before it.
-                workers = parse_shoot(self.shoots.get(self.project, self.name)).workers
+                # The pools as the spec says under the Lease, not as read before it (a
+                # delete that held the Lease before us leaves the shoot alone too).
+                resource = self.shoots.get(self.project, self.name)
+                if reason := machine_health.hands_off(resource):
+                    self.result.skipped = reason
+                    return self.result
+                workers = parse_shoot(resource).workers
                 for worker in workers:
                     self._heal_pool(driver, worker)
         except lease.LeaseHeld as err:
@@ -209,6 +232,9 @@ class MachineHealer(ShootMachinesJob):
             for old in step.retire:
                 self._check_time(worker, f"{old} not yet drained")
                 self._retire(driver, worker, by_name, old)
+            for _ in range(step.refill):
+                self._check_time(worker, f"{step.missing} machine(s) not yet refilled")
+                self._refill(driver, worker, step)
             for old in step.replace:
                 self._check_time(worker, f"{old} not yet replaced")
                 try:
@@ -227,11 +253,11 @@ class MachineHealer(ShootMachinesJob):
                     by_name[old].health,
                     new,
                 )
-            if step.retire or step.replace:
+            if step.retire or step.replace or step.refill:
                 continue  # look again at once: what was just done changed the pool
             if not (step.in_flight or step.waiting):
                 return
-            self._check_time(worker, f"{step.in_flight} replacement(s) in flight")
+            self._check_time(worker, f"{step.in_flight} replacement(s) or refill(s) in flight")
             self.sleep(self.options.interval)
 
     def _retire(
@@ -253,9 +279,26 @@ class MachineHealer(ShootMachinesJob):
             replacement,
             report.evicted,
         )
-        self._record(driver, worker, record)
+        self._record(driver, worker, replaced=record)
 
-    def _record(self, driver: LocalDriver, worker: Worker, record: ReplacedMachine) -> None:
+    def _refill(self, driver: LocalDriver, worker: Worker, step: machine_health.HealthPlan) -> None:
+        """Create one machine for the pool below its minimum; record it at once (the run
+        may end before it boots)."""
+        new = driver.create_machine(worker, refill=True)
+        reason = f"pool {worker.name} had {step.machines} of its minimum {worker.minimum} machines"
+        record = RefilledMachine(machine=new, reason=reason, time=self.now())
+        self.result.refilled.setdefault(worker.name, []).append(record)
+        log.info("pool %s: refilling with %s: %s", worker.name, new, reason)
+        self._record(driver, worker, refilled=record)
+
+    def _record(
+        self,
+        driver: LocalDriver,
+        worker: Worker,
+        *,
+        replaced: ReplacedMachine | None = None,
+        refilled: RefilledMachine | None = None,
+    ) -> None:
         previous = ShootStatus.from_shoot(self.shoots.get(self.project, self.name)).workers
         earlier = previous.get(worker.name)
         now = pool_status(
@@ -267,6 +310,7 @@ class MachineHealer(ShootMachinesJob):
         entry = replace(
             now,
             last_update_time=self.now(),
-            replaced=(*(earlier.replaced if earlier else ()), record),
+            replaced=(*(earlier.replaced if earlier else ()), *([replaced] if replaced else [])),
+            refilled=(*(earlier.refilled if earlier else ()), *([refilled] if refilled else [])),
         )
         self.shoots.write(self.project, self.name, StatusPatch(workers={worker.name: entry}))

@@ -60,7 +60,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def heal(args: argparse.Namespace) -> dict[str, Any]:
-    """Replace the shoot's machines unhealthy past their pool's machineHealthTimeout."""
+    """Replace the shoot's machines unhealthy past their pool's machineHealthTimeout and
+    refill its pools below their minimum."""
     from airflow_provider_garden.agent.machine_health import HealOptions, heal_shoot
 
     seed, shoot = _clients(args)

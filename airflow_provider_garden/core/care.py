@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -208,6 +209,36 @@ def every_node_ready(obs: Observation) -> Condition:
         return _cond(t, FALSE, "NodesUnhealthy", _listed(problems))
     total = sum(p.minimum for p in obs.pools)
     return _cond(t, TRUE, "EveryNodeReady", f"every pool has its minimum Ready ({total} in all)")
+
+
+def needs_machine_health(obs: Observation) -> bool:
+    """Whether machine health must look at the shoot: a node seen not Ready (it may need
+    replacing) or a pool with fewer nodes than its minimum (it needs refilling)."""
+    if obs.nodes is None:
+        return False
+    if any(not n.ready for n in obs.nodes):
+        return True
+    per_pool = Counter(n.pool for n in obs.nodes)
+    return any(per_pool[p.name] < p.minimum for p in obs.pools)
+
+
+def with_refills(verdict: Verdict, refilled: Mapping[str, Sequence[str]]) -> Verdict:
+    """The verdict with ``EveryNodeReady`` naming the machines machine health created
+    (after the observation) for pools below their minimum, as pool -> machine names."""
+    if not any(refilled.values()):
+        return verdict
+    done = "; ".join(
+        f"pool {pool} refilled with {', '.join(names)}"
+        for pool, names in sorted(refilled.items())
+        if names
+    )
+
+    def named(c: Condition) -> Condition:
+        if c.type is not ConditionType.EVERY_NODE_READY:
+            return c
+        return replace(c, message=f"{c.message}; {done}")
+
+    return replace(verdict, conditions=tuple(named(c) for c in verdict.conditions))
 
 
 def system_components_healthy(obs: Observation) -> Condition:

@@ -13,18 +13,29 @@ Machine-controller-manager's health check, planned from one observation of the p
   fails every machine turns NotReady at once; replacing them all at once would
   only multiply the damage, so they are replaced a few at a time, oldest first;
 * a replacement not Ready within ``creation_timeout`` has failed: it is deleted
-  (it never ran pods) and nothing more is replaced in that pool.
+  (it never ran pods) and nothing more is replaced in that pool;
+* a pool with fewer machines than ``desired`` (its minimum: a machine vanished, its
+  VM deleted under us) is refilled, as machine-controller-manager keeps a
+  MachineDeployment at its replicas: new machines are created, never any deleted.
+  A refill is in flight while it boots (not Ready, younger than
+  ``creation_timeout``) and shares the ``maxUnavailable + 1`` budget with the
+  replacements; refills go first (capacity that is gone will not come back, a
+  NotReady node may). A refill that never boots is an unhealthy machine like any
+  other: replaced once its ``timeout`` passes.
 
-Machines being deleted or cordoned (a rollout drains them) are left alone.
+Machines being deleted or cordoned (a rollout drains them) are left alone. A shoot
+being deleted is not healed at all (:func:`hands_off`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from . import intstr
+from .status import OperationType, ShootStatus
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +48,7 @@ class Machine:
     cordoned: bool = False
     deleting: bool = False
     replaces: str = ""  # the unhealthy machine this one was created to replace
+    refill: bool = False  # created to refill its pool up to its minimum
 
 
 def unhealthy_since(machine: Machine) -> dt.datetime | None:
@@ -56,19 +68,46 @@ def max_in_flight(max_unavailable: intstr.IntOrPercent, desired: int) -> int:
     return intstr.scaled(intstr.check(max_unavailable), desired, round_up=False) + 1
 
 
+def hands_off(shoot: Mapping[str, Any]) -> str:
+    """Why the Shoot resource's machines must not be healed now ("" when they may be).
+
+    A delete removes the pools first: one that failed half-way (``lastOperation`` a
+    Delete) leaves pools below their minimum that must stay so.
+    """
+    if (shoot.get("metadata") or {}).get("deletionTimestamp"):
+        return "the shoot is being deleted"
+    last = ShootStatus.from_shoot(shoot).last_operation
+    if last is not None and last.type is OperationType.DELETE:
+        return f"the shoot's last operation is a Delete ({last.state}): nothing is healed"
+    return ""
+
+
+def is_booting_refill(
+    machine: Machine, *, now: dt.datetime, creation_timeout: dt.timedelta
+) -> bool:
+    """A refill not Ready yet and still inside its creation timeout: in flight."""
+    if not machine.refill or machine.ready or machine.deleting:
+        return False
+    return machine.created is None or now - machine.created < creation_timeout
+
+
 @dataclass(frozen=True, kw_only=True)
 class HealthPlan:
     replace: tuple[str, ...] = ()  # unhealthy machines to create a replacement for now
     retire: tuple[str, ...] = ()  # old machines whose replacement is Ready: drain, delete
     failed: tuple[str, ...] = ()  # replacements never Ready: delete them, replace no more
     waiting: tuple[str, ...] = ()  # unhealthy machines held back by meltdown protection
-    in_flight: int = 0  # replacements whose old machine still exists, after this plan
+    refill: int = 0  # machines to create now for a pool below its minimum
+    missing: int = 0  # machines the pool lacked before this plan (booting refills count)
+    machines: int = 0  # the pool's machines as counted for its minimum
+    # replacements whose old machine still exists and booting refills, after this plan
+    in_flight: int = 0
     limit: int = 1
 
     @property
     def idle(self) -> bool:
         """Nothing to do now and nothing in flight: the pool is healthy (or frozen)."""
-        return not (self.replace or self.retire or self.failed or self.in_flight)
+        return not (self.replace or self.retire or self.failed or self.refill or self.in_flight)
 
 
 def plan(
@@ -83,8 +122,9 @@ def plan(
 ) -> HealthPlan:
     """The next health actions of one pool (see the module text for the rules).
 
-    ``exclude``: unhealthy machines not to replace (the caller found that their
-    drain would lose pods); they take no room from the others.
+    ``desired``: the pool's minimum (what it is refilled to; percentages resolve
+    against it). ``exclude``: unhealthy machines not to replace (the caller found
+    that their drain would lose pods); they take no room from the others.
     """
     if len({m.name for m in machines}) != len(machines):
         raise ValueError("machine names must be unique")
@@ -98,12 +138,25 @@ def plan(
         if not r.ready and r.created is not None and now - r.created >= creation_timeout
     )
     retire = sorted(old for old, r in replacements.items() if r.ready and not by_name[old].deleting)
-    in_flight = len(replacements)
+    booting = {
+        m.name for m in machines if is_booting_refill(m, now=now, creation_timeout=creation_timeout)
+    }
+    # A machine and its replacement count once: the old one goes when the new is Ready.
+    counted = sum(not m.deleting for m in machines) - sum(
+        not by_name[old].deleting for old in replacements
+    )
+    missing = max(0, desired - counted)
+    in_flight = len(replacements) + len(booting)
     if failed:
         return HealthPlan(
-            failed=tuple(failed), retire=tuple(retire), in_flight=in_flight, limit=limit
+            failed=tuple(failed),
+            retire=tuple(retire),
+            missing=missing,
+            machines=counted,
+            in_flight=in_flight,
+            limit=limit,
         )
-    in_replacement = set(replacements) | {r.name for r in replacements.values()}
+    in_replacement = set(replacements) | {r.name for r in replacements.values()} | booting
     candidates = sorted(
         (
             m
@@ -116,11 +169,16 @@ def plan(
         key=lambda m: (unhealthy_since(m) or now, m.name),
     )
     room = max(0, limit - in_flight)
+    refill = min(missing, room)
+    room -= refill
     chosen = tuple(m.name for m in candidates[:room])
     return HealthPlan(
         replace=chosen,
         retire=tuple(retire),
         waiting=tuple(m.name for m in candidates[room:]),
-        in_flight=in_flight + len(chosen),
+        refill=refill,
+        missing=missing,
+        machines=counted,
+        in_flight=in_flight + refill + len(chosen),
         limit=limit,
     )

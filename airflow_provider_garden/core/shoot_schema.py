@@ -425,6 +425,17 @@ WORKER_POOL_STATUS = Obj(
                 }
             ),
         ),
+        "refilled": List(
+            description="The latest machines the health check created for the pool below "
+            "its minimum.",
+            items=Obj(
+                fields={
+                    "machine": Str(),
+                    "reason": Str(),
+                    "time": _TIMESTAMP,
+                }
+            ),
+        ),
     },
 )
 

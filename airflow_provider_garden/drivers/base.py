@@ -52,6 +52,7 @@ class MachineState:
     # lastTransitionTime of the node's Ready condition; None: no such condition yet.
     ready_changed: dt.datetime | None = None
     replaces: str = ""  # the unhealthy machine this one was created to replace
+    refill: bool = False  # created to refill its pool up to its minimum
 
     def for_health(self) -> HealthMachine:
         return HealthMachine(
@@ -62,6 +63,7 @@ class MachineState:
             cordoned=self.cordoned,
             deleting=self.deleting,
             replaces=self.replaces,
+            refill=self.refill,
         )
 
     def for_rollout(self) -> Machine:

@@ -58,6 +58,8 @@ NODE_NEVER_READY = "machine.garden.airflow.io/never-ready"
 NODE_NOT_READY = "machine.garden.airflow.io/not-ready"
 # On a machine created to replace an unhealthy one: that machine's name.
 NODE_REPLACES = "machine.garden.airflow.io/replaces"
+# On a machine created to refill a pool below its minimum (machine health's refill).
+NODE_REFILL = "machine.garden.airflow.io/refill"
 # The driver's configuration, as annotations of the Shoot resource.
 BOOT_DELAY_ANNOTATION = "local-driver.garden.airflow.io/boot-delay"
 NEVER_READY_ANNOTATION = "local-driver.garden.airflow.io/never-ready-versions"
@@ -107,12 +109,14 @@ class LocalDriver:
         nodes = self.api.list("v1", "Node", label_selector=f"{LABEL_POOL}={pool}")
         return sorted((machine_of(n) for n in nodes), key=lambda m: m.name)
 
-    def create_machine(self, worker: Worker, *, replaces: str = "") -> str:
+    def create_machine(self, worker: Worker, *, replaces: str = "", refill: bool = False) -> str:
         suffix = "".join(secrets.choice(_SUFFIX_CHARS) for _ in range(5))
         name = f"{self.shoot}-{worker.name}"[:57].rstrip("-") + f"-{suffix}"
         node = node_manifest(name, worker, self.config)
         if replaces:
             node["metadata"]["annotations"][NODE_REPLACES] = replaces
+        if refill:
+            node["metadata"]["annotations"][NODE_REFILL] = "true"
         self.api.create(node)
         return name
 
@@ -170,7 +174,7 @@ def node_manifest(name: str, worker: Worker, config: LocalDriverConfig) -> Manif
 
 def machine_of(node: Mapping[str, Any]) -> MachineState:
     meta, spec, status = node["metadata"], node.get("spec") or {}, node.get("status") or {}
-    labels = meta.get("labels") or {}
+    labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
     ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
     if ready is None:
         health = "booting: no Ready condition yet"
@@ -195,7 +199,8 @@ def machine_of(node: Mapping[str, Any]) -> MachineState:
         deleting=bool(meta.get("deletionTimestamp")),
         created=_parse_time(created) if created else None,
         ready_changed=_parse_time(changed) if changed else None,
-        replaces=(meta.get("annotations") or {}).get(NODE_REPLACES, ""),
+        replaces=annotations.get(NODE_REPLACES, ""),
+        refill=annotations.get(NODE_REFILL) == "true",
     )
 
 

@@ -28,7 +28,13 @@ from .records import (
 )
 from .shoot import ShootStatus
 from .wire import StatusError, format_time
-from .workers import ReplacedMachine, RolloutStatus, VersionCount, WorkerPoolStatus
+from .workers import (
+    RefilledMachine,
+    ReplacedMachine,
+    RolloutStatus,
+    VersionCount,
+    WorkerPoolStatus,
+)
 
 __all__ = [
     "DESCRIPTION_LIMIT",
@@ -46,6 +52,7 @@ __all__ = [
     "LastRestoreDrill",
     "OperationState",
     "OperationType",
+    "RefilledMachine",
     "ReplacedMachine",
     "RolloutStatus",
     "ShootStatus",

@@ -60,7 +60,23 @@ class ReplacedMachine(Record):
     time: dt.datetime | None = None
 
 
-REPLACED_KEPT = 10  # the latest replacements a pool's status lists
+@dataclass(frozen=True, kw_only=True)
+class RefilledMachine(Record):
+    """A machine the health check created for a pool below its minimum: which, why, when."""
+
+    FIELDS = FieldTable(
+        Field("machine", wire.text),
+        Field("reason", wire.text, lambda reason: reason[:DESCRIPTION_LIMIT]),
+        Field("time", wire.time_or_none, wire.time_text),
+    )
+    PATH = "status.workers.<pool>.refilled[]"
+
+    machine: str
+    reason: str  # what the pool had, e.g. "pool a had 0 of its minimum 1 machines"
+    time: dt.datetime | None = None
+
+
+REPLACED_KEPT = 10  # the latest replacements (and, apart, refills) a pool's status lists
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,10 +94,12 @@ class WorkerPoolStatus:
     # Written only by the health check; left out of the patch when empty, so other
     # writers of the pool's record keep it.
     replaced: tuple[ReplacedMachine, ...] = ()
+    refilled: tuple[RefilledMachine, ...] = ()  # likewise
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "versions", tuple(self.versions))
         object.__setattr__(self, "replaced", tuple(self.replaced)[-REPLACED_KEPT:])
+        object.__setattr__(self, "refilled", tuple(self.refilled)[-REPLACED_KEPT:])
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], path: str) -> WorkerPoolStatus:
@@ -104,12 +122,17 @@ class WorkerPoolStatus:
             replaced=tuple(
                 ReplacedMachine.from_dict(r, at) for at, r in wire.items(data, "replaced", path)
             ),
+            refilled=tuple(
+                RefilledMachine.from_dict(r, at) for at, r in wire.items(data, "refilled", path)
+            ),
         )
 
     def to_dict(self) -> dict[str, Any]:
         replaced = {"replaced": [r.to_dict() for r in self.replaced]} if self.replaced else {}
+        refilled = {"refilled": [r.to_dict() for r in self.refilled]} if self.refilled else {}
         return {
             **replaced,
+            **refilled,
             "machines": self.machines,
             "ready": self.ready,
             "image": {"name": self.image_name, "version": self.image_version},

@@ -98,7 +98,9 @@ def test_waiting_for_a_booting_replacement_stops_at_the_deadline() -> None:
     clock = Clock()
     pool = Pool([machine("old", ready=False), machine("b", ready=True)])
     job = healer(clock, deadline=clock.now + 60)
-    with pytest.raises(machine_health.OutOfTime, match="1 replacement\\(s\\) in flight"):
+    with pytest.raises(
+        machine_health.OutOfTime, match="1 replacement\\(s\\) or refill\\(s\\) in flight"
+    ):
         job._heal_pool(pool, WORKER)  # type: ignore[arg-type]
     assert pool.created == ["new-0"]  # replaced before the deadline
     assert pool.deleted == []  # the old one stays until its replacement is Ready
@@ -169,7 +171,9 @@ def test_care_reports_healing_that_continues_next_run(monkeypatch: pytest.Monkey
         return HealResult(continues="healing continues next run: pool a: 1 replacement(s)")
 
     monkeypatch.setattr(machine_health, "heal_shoot", heal_shoot)
-    note = care_agent.heal_machines(target(deadline=1000.0))
+    done = care_agent.heal_machines(target(deadline=1000.0))
+    assert done is not None
+    note = done.note
     assert note == "healing continues next run: pool a: 1 replacement(s)"
     summary = care_agent.summary([{"shoot": "garden-p/s", "status": "unhealthy", "notes": [note]}])
     assert summary["notes"] == [f"garden-p/s: {note}"]

@@ -353,3 +353,32 @@ def test_etcd_kept_down_on_lost_data_carries_the_code() -> None:
     # the code stays while the threshold holds the condition at Progressing
     held = care.with_threshold(None, condition, threshold=dt.timedelta(minutes=1), now=T0)
     assert held.codes == (ErrorCode.ETCD_DATA_LOST,)
+
+
+@pytest.mark.parametrize(
+    ("nodes", "needed"),
+    [
+        ((node("n1"), node("n2")), False),  # every pool at its minimum, all Ready
+        ((node("n1"), node("n2", ready=False)), True),  # one to replace, maybe
+        ((node("n1"),), True),  # one short of the minimum: refill
+        ((), True),  # the whole pool vanished
+        (None, False),  # not observed: nothing to go by
+    ],
+)
+def test_machine_health_is_needed_for_a_node_not_ready_or_a_pool_short_of_nodes(
+    nodes: tuple[Node, ...] | None, needed: bool
+) -> None:
+    assert care.needs_machine_health(replace(HEALTHY, nodes=nodes)) is needed
+
+
+def test_a_refill_is_named_by_every_node_ready_and_nothing_else() -> None:
+    v = care.judge(replace(HEALTHY, nodes=()), (), now=T0, thresholds={})
+    refilled = care.with_refills(v, {"a": ["s-a-x1", "s-a-x2"], "b": []})
+    nodes = by_type(refilled)[ConditionType.EVERY_NODE_READY.value]
+    assert nodes.status is FALSE  # as observed before the refill
+    assert nodes.message == (
+        "pool a has 0/2 Ready nodes on gardenlinux 1592.2; pool a refilled with s-a-x1, s-a-x2"
+    )
+    others = [c for c in refilled.conditions if c.type is not ConditionType.EVERY_NODE_READY]
+    assert others == [c for c in v.conditions if c.type is not ConditionType.EVERY_NODE_READY]
+    assert care.with_refills(v, {"a": []}) is v
