@@ -117,13 +117,17 @@ def garden_seed(seed_kubeconfig: Path) -> Iterator[KubeClient]:
     (tests/garden_projects.py); backups kept by the session's teardowns are let go when
     it ends (tests/kept_sweep.py). Session fixtures ask for it by this name: a module
     may override `seed` (kustomize's is a function-scoped dynamic client)."""
-    from garden_projects import ensure_projects
+    from garden_projects import TEST_PROJECTS, ensure_projects
+    from shoot_cleanup import sweep_leftovers
 
     kube = KubeClient.from_kubeconfig(str(seed_kubeconfig))
 
     def set_up() -> str:
         install(kube, namespace=GARDEN_NAMESPACE, profile=local_profile())
         ensure_projects(kube)
+        # Before any module of the run makes a shoot (the lanes wait on this `once`).
+        for line in sweep_leftovers(kube, TEST_PROJECTS):
+            print(f"shoot left by an earlier run: {line}")
         return kept_sweep.dumps(kept_sweep.seen(kube))
 
     # Once per run: a lane starting late must not bring a test Project back to its
