@@ -73,10 +73,14 @@ log = logging.getLogger(__name__)
 WAIT = dt.timedelta(minutes=5)
 PEER_URL = "http://127.0.0.1:2380"  # the shoot's etcd StatefulSet: one member, local peer
 
-# Test-only fault point, read at phase boundaries only: the process ends at once, as
-# under SIGKILL (no `finally`, no handler, no journal write). Values: a Phase value
-# (right after that phase is recorded) or BETWEEN_RENAMES.
+# Test-only fault points, read at phase boundaries only (unset, they do nothing). Values:
+# a Phase value (right after that phase is recorded) or BETWEEN_RENAMES. EXIT_AT ends
+# the process at once, as under SIGKILL (no `finally`, no handler, no journal write);
+# PAUSE_AT sleeps there (at most PAUSE_LIMIT, then goes on) so a test can stop the pod
+# at that phase: its SIGTERM interrupts the sleep like any other step.
 EXIT_AT_ENV = "GARDEN_TEST_RESTORE_EXIT_AT"
+PAUSE_AT_ENV = "GARDEN_TEST_RESTORE_PAUSE_AT"
+PAUSE_LIMIT = dt.timedelta(minutes=5)
 BETWEEN_RENAMES = "between-renames"
 
 
@@ -84,6 +88,12 @@ def _fault_point(name: str) -> None:
     if os.environ.get(EXIT_AT_ENV) == name:
         log.warning("%s=%s: exiting now, as if killed", EXIT_AT_ENV, name)
         os._exit(137)
+    if os.environ.get(PAUSE_AT_ENV) == name:
+        log.warning("%s=%s: pausing here until a signal", PAUSE_AT_ENV, name)
+        deadline = time.monotonic() + PAUSE_LIMIT.total_seconds()
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+        log.warning("%s=%s: no signal came; going on", PAUSE_AT_ENV, name)
 
 
 class Interrupted(BaseException):  # a stop, like KeyboardInterrupt
