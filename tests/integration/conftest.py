@@ -112,7 +112,7 @@ _seed_for_reports: list[KubeClient] = []  # the session's seed, once a test aske
 
 
 @pytest.fixture(scope="session")
-def garden_seed(seed_kubeconfig: Path) -> Iterator[KubeClient]:
+def garden_seed(seed_kubeconfig: Path, request: pytest.FixtureRequest) -> Iterator[KubeClient]:
     """The seed with the provider installed and the Projects the tests' shoots live in
     (tests/garden_projects.py); backups kept by the session's teardowns are let go when
     it ends (tests/kept_sweep.py). Session fixtures ask for it by this name: a module
@@ -125,9 +125,12 @@ def garden_seed(seed_kubeconfig: Path) -> Iterator[KubeClient]:
     def set_up() -> str:
         install(kube, namespace=GARDEN_NAMESPACE, profile=local_profile())
         ensure_projects(kube)
-        # Before any module of the run makes a shoot (the lanes wait on this `once`).
-        for line in sweep_leftovers(kube, TEST_PROJECTS):
-            print(f"shoot left by an earlier run: {line}")
+        # Before any module of the run makes a shoot (the lanes wait on this `once`);
+        # said on the terminal, not into the capture of the test that asked first.
+        capture = request.config.pluginmanager.getplugin("capturemanager")
+        with capture.global_and_fixture_disabled():
+            for line in sweep_leftovers(kube, TEST_PROJECTS):
+                print(f"==> [seed] shoot left by an earlier run: {line}", flush=True)
         return kept_sweep.dumps(kept_sweep.seen(kube))
 
     # Once per run: a lane starting late must not bring a test Project back to its
