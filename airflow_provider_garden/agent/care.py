@@ -182,6 +182,7 @@ def node(obj: Manifest) -> care.Node:
         ready=ready,
         image_name=labels.get(LABEL_IMAGE_NAME, ""),
         image_version=labels.get(LABEL_IMAGE_VERSION, ""),
+        deleting=bool(obj["metadata"].get("deletionTimestamp")),
     )
 
 

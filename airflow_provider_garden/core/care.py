@@ -87,6 +87,8 @@ class Node:
     ready: bool
     image_name: str
     image_version: str
+    # deletionTimestamp set: still Ready perhaps, but going; it counts toward no minimum
+    deleting: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -187,18 +189,21 @@ def every_node_ready(obs: Observation) -> Condition:
     problems = []
     for pool in obs.pools:
         nodes = [n for n in obs.nodes if n.pool == pool.name]
+        going = sorted(n.name for n in nodes if n.deleting)
+        staying = [n for n in nodes if not n.deleting]
         good = [
             n
-            for n in nodes
+            for n in staying
             if n.ready and (n.image_name, n.image_version) == (pool.image_name, pool.image_version)
         ]
         if len(good) < pool.minimum:
-            not_ready = sorted(n.name for n in nodes if not n.ready)
-            other = sorted(n.name for n in nodes if n.ready and n not in good)
+            not_ready = sorted(n.name for n in staying if not n.ready)
+            other = sorted(n.name for n in staying if n.ready and n not in good)
             detail = "".join(
                 [
                     f"; not Ready: {', '.join(not_ready)}" if not_ready else "",
                     f"; other image: {', '.join(other)}" if other else "",
+                    f"; being deleted: {', '.join(going)}" if going else "",
                 ]
             )
             problems.append(

@@ -96,3 +96,14 @@ def test_etcd_whose_data_check_refused_reads_as_data_lost() -> None:
     }
     assert workload("StatefulSet", sts, [pod]).data_lost == "no database; backup B exists"
     assert workload("StatefulSet", sts, []).data_lost == ""
+
+
+def test_the_agent_reads_a_nodes_deletion_timestamp() -> None:
+    obj = {
+        "metadata": {"name": "n1", "labels": {}, "deletionTimestamp": "2026-06-01T12:00:00Z"},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+    }
+    seen = node(obj)
+    assert (seen.ready, seen.deleting) == (True, True)
+    del obj["metadata"]["deletionTimestamp"]
+    assert not node(obj).deleting

@@ -382,3 +382,14 @@ def test_a_refill_is_named_by_every_node_ready_and_nothing_else() -> None:
     others = [c for c in refilled.conditions if c.type is not ConditionType.EVERY_NODE_READY]
     assert others == [c for c in v.conditions if c.type is not ConditionType.EVERY_NODE_READY]
     assert care.with_refills(v, {"a": []}) is v
+
+
+def test_a_node_being_deleted_counts_toward_no_minimum_even_while_ready() -> None:
+    going = replace(node("n2"), deleting=True)
+    condition = care.every_node_ready(replace(HEALTHY, nodes=(node("n1"), going)))
+    assert (condition.status, condition.reason) == (FALSE, "NodesUnhealthy")
+    assert condition.message == (
+        "pool a has 1/2 Ready nodes on gardenlinux 1592.2; being deleted: n2"
+    )
+    spare = care.every_node_ready(replace(HEALTHY, nodes=(node("n1"), going, node("n3"))))
+    assert spare.status is TRUE
