@@ -223,7 +223,7 @@ def needs_machine_health(obs: Observation) -> bool:
         return False
     if any(not n.ready for n in obs.nodes):
         return True
-    per_pool = Counter(n.pool for n in obs.nodes)
+    per_pool = Counter(n.pool for n in obs.nodes if not n.deleting)
     return any(per_pool[p.name] < p.minimum for p in obs.pools)
 
 

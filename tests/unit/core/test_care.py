@@ -361,6 +361,7 @@ def test_etcd_kept_down_on_lost_data_carries_the_code() -> None:
         ((node("n1"), node("n2")), False),  # every pool at its minimum, all Ready
         ((node("n1"), node("n2", ready=False)), True),  # one to replace, maybe
         ((node("n1"),), True),  # one short of the minimum: refill
+        ((node("n1"), replace(node("n2"), deleting=True)), True),  # one going: short too
         ((), True),  # the whole pool vanished
         (None, False),  # not observed: nothing to go by
     ],
