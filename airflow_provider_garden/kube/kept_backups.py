@@ -116,15 +116,25 @@ def keep(kube: KubeClient, record: KeptBackups, *, controlplane_namespace: str) 
     keep_keys(kube, record, controlplane_namespace=controlplane_namespace)
     # Written incomplete first: no expiry drops what this teardown is still moving.
     kube.apply(record_manifest(dataclasses.replace(record, complete=False)))
-    _keep_volume(kube, record, controlplane_namespace=controlplane_namespace)
+    if not _keep_volume(kube, record, controlplane_namespace=controlplane_namespace):
+        # Its snapshots went with it: no record may promise them, and holding the
+        # teardown up would save nothing.
+        log.warning(
+            "%s's local store volume is gone (deleted outside the teardown): nothing "
+            "of its snapshots is kept",
+            record.shoot,
+        )
+        forget(kube, record)
+        return
     kube.apply(record_manifest(dataclasses.replace(record, complete=True)))
 
 
-def _keep_volume(kube: KubeClient, record: KeptBackups, *, controlplane_namespace: str) -> None:
-    """Local: set the store's volume to Retain and re-bind it to the kept claim."""
+def _keep_volume(kube: KubeClient, record: KeptBackups, *, controlplane_namespace: str) -> bool:
+    """Local: set the store's volume to Retain and re-bind it to the kept claim. False:
+    the claim names a volume that no longer exists."""
     claim_name = record.claim
     if claim_name is None:
-        return
+        return True
     volume = bound_volume(kube, controlplane_namespace)
     if volume is None:
         kept = kube.find(*PVC, claim_name, naming.project_namespace(record.project))
@@ -132,7 +142,9 @@ def _keep_volume(kube: KubeClient, record: KeptBackups, *, controlplane_namespac
             raise KeptBackupsError(
                 f"{controlplane_namespace}/{BACKUP_VOLUME_CLAIM} has no volume to keep"
             )
-        return  # moved by an earlier try
+        return True  # moved by an earlier try
+    if kube.find(*PV, volume) is None:
+        return False
     kube.merge_patch(
         *PV,
         volume,
@@ -189,6 +201,7 @@ def _keep_volume(kube: KubeClient, record: KeptBackups, *, controlplane_namespac
         project_ns,
         record.claim,
     )
+    return True
 
 
 def records(kube: KubeClient, project: str | None = None) -> list[KeptBackups]:

@@ -146,3 +146,16 @@ def test_the_record_is_complete_only_once_its_teardown_kept_everything(
     assert written == [False, True]
     [record] = kept_backups.records(seed)  # type: ignore[arg-type]
     assert record.complete
+
+
+def test_a_local_store_whose_volume_is_gone_keeps_nothing_and_promises_nothing() -> None:
+    seed = seed_with_keys()
+    local = dataclasses.replace(
+        RECORD, kind=SnapstoreKind.LOCAL, bucket=None, secret_name=None, claim="etcd-backups-db"
+    )
+    seed.put({"kind": "PersistentVolumeClaim",
+              "metadata": {"name": "etcd-backups", "namespace": CP_NS},
+              "spec": {"volumeName": "pvc-gone"}})  # fmt: skip
+    kept_backups.keep(seed, local, controlplane_namespace=CP_NS)  # type: ignore[arg-type]
+    assert kept_backups.records(seed) == []  # type: ignore[arg-type]
+    assert seed.find("v1", "Secret", RECORD.key_secret, PROJECT_NS) is None
