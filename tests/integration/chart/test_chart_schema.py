@@ -63,6 +63,12 @@ BAD_VALUES = [
         "/projects/0/name",
         id="project-with-double-dash",
     ),
+    *(
+        pytest.param(
+            {"projects": [{"name": name, "owner": "o"}]}, "/projects/0/name", id=f"project-{name}"
+        )
+        for name in ("system", "garden", "123")  # core/name_rules.py refuses them too
+    ),
     pytest.param(
         {"projects": [{"name": "a" * 57, "owner": "o"}]},
         "/projects/0/name",
