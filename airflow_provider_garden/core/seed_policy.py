@@ -8,8 +8,11 @@ live in namespaces made at run time. The API server then confines them:
   namespaces (``shoot--*``), project namespaces (``garden-*``) and its own namespace;
   it deletes no namespace but a control plane's; in a project namespace the only
   Secrets it writes are kubeconfigs (``*.kubeconfig``) and the etcd encryption keys a
-  teardown keeps beside a deleted shoot's snapshots (``kept-etcd-encryption-*``). ``garden-kustomize`` is left
-  out: what its overlays may change is bound to it by the seed's admins.
+  teardown keeps beside a deleted shoot's snapshots (``kept-etcd-encryption-*``); a
+  Namespace it creates or changes keeps Pod Security ``enforce`` at ``baseline`` or
+  stricter (else it could make or relabel a namespace ``privileged`` and start a
+  privileged pod there). ``garden-kustomize`` is left out: what its overlays may change
+  is bound to it by the seed's admins.
 - Pod Security Admission ``baseline`` on every namespace the provider makes: no
   privileged pod, host namespace, hostPath or added capability, whoever creates it.
 
@@ -32,6 +35,10 @@ POD_SECURITY_LABELS = {
     "pod-security.kubernetes.io/enforce": "baseline",
     "pod-security.kubernetes.io/enforce-version": "latest",
 }
+
+#: the Pod Security levels a provider account may leave on a namespace it writes
+ENFORCED_LEVELS = ("baseline", "restricted")
+_ENFORCE = "pod-security.kubernetes.io/enforce"
 
 _ACCOUNT = "request.userInfo.username.split(':')"
 _MATCH_PROVIDER_ACCOUNT = (
@@ -90,6 +97,18 @@ def admission_policy(namespace: str | None = None) -> list[dict[str, Any]]:
                 "variables.account + ' may write only Secrets named *.kubeconfig or "
                 f"{KEPT_KEY_PREFIX}* in project namespace ' + variables.ns + ', not ' + "
                 "request.name"
+            ),
+            "reason": "Forbidden",
+        },
+        {
+            "expression": (
+                "request.kind.kind != 'Namespace' || request.operation == 'DELETE' || "
+                f"(has(object.metadata.labels) && '{_ENFORCE}' in object.metadata.labels && "
+                f"object.metadata.labels['{_ENFORCE}'] in {list(ENFORCED_LEVELS)!r})"
+            ),
+            "messageExpression": (
+                "variables.account + ' may leave namespace ' + variables.ns + ' only with "
+                f"label {_ENFORCE} set to {' or '.join(ENFORCED_LEVELS)}'"
             ),
             "reason": "Forbidden",
         },

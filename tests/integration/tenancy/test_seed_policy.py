@@ -112,8 +112,32 @@ def run(seed_kubeconfig: Path, *args: str, user: str | None = SHOOT_ACCOUNT) -> 
             "may write only Secrets named *.kubeconfig or kept-etcd-encryption-* in project "
             "namespace garden-team-x, not stolen",
         ),
+        (
+            # a namespace of its pattern without Pod Security, then privileged pods in it
+            ("create", "namespace", "garden-unguarded"),
+            "may leave namespace garden-unguarded only with label "
+            "pod-security.kubernetes.io/enforce set to baseline or restricted",
+        ),
+        (
+            (
+                "label",
+                "namespace",
+                "garden-team-x",
+                "--overwrite",
+                "pod-security.kubernetes.io/enforce=privileged",
+            ),
+            "may leave namespace garden-team-x only with label "
+            "pod-security.kubernetes.io/enforce set to baseline or restricted",
+        ),
     ],
-    ids=["deployment-kube-system", "rolebinding-kube-system", "delete-own-ns", "project-secret"],
+    ids=[
+        "deployment-kube-system",
+        "rolebinding-kube-system",
+        "delete-own-ns",
+        "project-secret",
+        "namespace-without-pod-security",
+        "namespace-relabelled-privileged",
+    ],
 )
 def test_the_policy_refuses_what_rbac_would_allow(
     seed_kubeconfig: Path, namespaces: tuple[str, str], args: tuple[str, ...], said: str
@@ -134,6 +158,13 @@ def test_the_policy_refuses_what_rbac_would_allow(
         ("create", "secret", "generic", "kept-etcd-encryption-dev-0123abcd", "-n", "garden-team-x"),
         ("create", "configmap", "x", "-n", "garden-team-x"),
         ("delete", "namespace", CONTROLPLANE),
+        (
+            "label",
+            "namespace",
+            "garden-team-x",
+            "--overwrite",
+            "pod-security.kubernetes.io/enforce=restricted",
+        ),
         # a cluster-scoped object: its request has no namespace key at all (teardown keeps
         # a local store's volume by patching it)
         ("patch", "pv", VOLUME, "-p", '{"spec":{"persistentVolumeReclaimPolicy":"Retain"}}'),
@@ -144,6 +175,7 @@ def test_the_policy_refuses_what_rbac_would_allow(
         "kept-key-secret",
         "project-configmap",
         "delete-controlplane",
+        "namespace-stricter",
         "patch-volume",
     ],
 )
