@@ -65,10 +65,14 @@ def namespaces(seed: KubeClient) -> Iterator[tuple[str, str]]:
 
 @pytest.fixture(scope="module", autouse=True)
 def policy_in_force(seed_kubeconfig: Path, seed: KubeClient) -> None:
-    """The API server loads a policy a moment after `garden install` applied it."""
-    probe = ("create", "configmap", "probe", "-n", "kube-system")
+    """The API server loads a policy a moment after `garden install` applied it, and a
+    changed one too: probe its first rule and its newest."""
+    probes = [
+        ("create", "configmap", "probe", "-n", "kube-system"),
+        ("create", "namespace", "garden-policy-probe"),
+    ]
     deadline = time.monotonic() + 30
-    while run(seed_kubeconfig, *probe)[0] == 0:
+    while any(run(seed_kubeconfig, *probe)[0] == 0 for probe in probes):
         assert time.monotonic() < deadline, "the policy was not in force 30 s after install"
         time.sleep(0.5)
 
