@@ -328,7 +328,8 @@ FOREIGN_RULES = (
     "-t filter -A FORWARD -s 10.200.255.254/32 -j CNI-GARDEN-TEST-FOREIGN",
 )
 FOREIGN_NFT = "garden_test_foreign"
-WATCHES = Path("/proc/sys/fs/inotify/max_user_watches")
+WATCHES_KEY = "fs/inotify/max_user_watches"
+WATCHES = Path("/proc/sys") / WATCHES_KEY
 
 
 def _foreign_lines() -> set[str]:
@@ -400,13 +401,18 @@ def test_down_spares_what_is_not_the_seeds_then_up_restores(
     local_seed: LocalSeed, tmp_path: Path
 ) -> None:
     seed = local_seed
-    # A sysctl below what the seed needs: the next `up` raises it and records the value.
-    original = WATCHES.read_text()
-    lowered = str(network.SYSCTLS["fs/inotify/max_user_watches"] - 1)
+    # A sysctl below what the seed needs: the next `up` raises it and records the value,
+    # unless it raised it before on this host (a host default below the seed's need):
+    # the record keeps that first value, the host's own, and `down` puts that back.
+    need = network.SYSCTLS[WATCHES_KEY]
+    earlier = HostRecord.from_json(seed.record_file.read_text()).sysctls.get(WATCHES_KEY)
+    host_value = earlier.before if earlier else WATCHES.read_text().strip()
+    lowered = str(need - 1)
+    restored = earlier.before if earlier else lowered
     WATCHES.write_text(f"{lowered}\n")
     seed.up()
     record = HostRecord.from_json(seed.record_file.read_text())
-    assert record.sysctls["fs/inotify/max_user_watches"].before == lowered
+    assert record.sysctls[WATCHES_KEY].before == restored
 
     foreign_ctd = _foreign_containerd(tmp_path)
     source, planted_mount = tmp_path / "src", seed.layout.local_volumes_dir / "garden-test-foreign"
@@ -428,7 +434,7 @@ def test_down_spares_what_is_not_the_seeds_then_up_restores(
         assert b"counter" in nft.stdout
         assert (planted_mount / "keep").read_text() == "theirs"
         assert (seed.paths.state / "etcd").is_dir()  # nothing purged
-        assert WATCHES.read_text().strip() == lowered  # put back
+        assert WATCHES.read_text().strip() == restored  # put back
         assert foreign_ctd.poll() is None
 
         # A PID file naming the foreign containerd with another start time (as after a
@@ -451,12 +457,15 @@ def test_down_spares_what_is_not_the_seeds_then_up_restores(
         planted_mount.rmdir()
         foreign_ctd.terminate()
         foreign_ctd.wait(timeout=30)
-        # The host's own value again, so the next `up` finds nothing to raise or record.
-        WATCHES.write_text(original)
+        # The host's own value again: the next `up` raises and records it only if it is
+        # below the seed's need, as on the machine before this test.
+        WATCHES.write_text(f"{host_value}\n")
         # Shared by every test session on the machine: bring it back.
         seed.up()
     assert seed.status().healthy
-    assert (
-        "fs/inotify/max_user_watches"
-        not in HostRecord.from_json(seed.record_file.read_text()).sysctls
-    )
+    again = HostRecord.from_json(seed.record_file.read_text()).sysctls.get(WATCHES_KEY)
+    if int(host_value) < need:
+        assert again is not None
+        assert again.before == host_value
+    else:
+        assert again is None, again
